@@ -1,0 +1,1 @@
+"""volmgr-api: accepts manage requests and records their outcome."""

@@ -1,0 +1,188 @@
+"""The API's manage-existing flow: validate, create the row, cast to the scheduler.
+
+ExtractManageRequest → EntryCreate → ManageCast. EntryCreate charges one volume of
+quota together with the row; a failure in a later service is compensated by
+``manage_existing_failed`` (see ``volmgr_api.manager``).
+"""
+
+import json
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from taskflow.patterns import linear_flow
+
+from volmgr_api import validation
+from volmgr_common import exception, quota
+from volmgr_common.context import RequestContext
+from volmgr_common.db import api as db_api
+from volmgr_common.db import services as services_db
+from volmgr_common.db import volume_types as types_db
+from volmgr_common.db import volumes as volumes_db
+from volmgr_common.flows import VolmgrTask
+from volmgr_scheduler import rpcapi as scheduler_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+# Store keys.
+CONTEXT = "context"
+REQUEST = "request"
+VOLUME = "volume"
+INPUTS = (
+    "host",
+    "ref",
+    "name",
+    "description",
+    "volume_type",
+    "availability_zone",
+    "metadata",
+    "bootable",
+)
+VOLUME_BINARY = "volmgr-volume"
+
+
+class ExtractManageRequest(VolmgrTask):
+    """Validate the request and resolve type, zone and target. Reversion: nothing to undo."""
+
+    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
+        super().__init__(provides=REQUEST)
+        self.conf = conf
+        self.db = db
+
+    def execute(
+        self,
+        context: RequestContext,
+        host: Any,
+        ref: Any,
+        name: Any,
+        description: Any,
+        volume_type: Any,
+        availability_zone: Any,
+        metadata: Any,
+        bootable: Any,
+    ) -> dict[str, Any]:
+        if not context.project_id:
+            raise exception.InvalidInput(reason="the request context names no project")
+        backend, pool = validation.parse_host(host)
+        reference = validation.check_reference(ref)
+        name, description, metadata, bootable = validation.check_request_fields(
+            self.conf, name, description, metadata, bootable
+        )
+        vtype = self._volume_type(volume_type)
+        zone = self._check_service(backend, availability_zone)
+        return {
+            "values": {
+                "project_id": context.project_id,
+                "user_id": context.user_id,
+                "display_name": name,
+                "display_description": description,
+                "host": host,
+                "availability_zone": zone,
+                "volume_type_id": vtype["id"],
+                "bootable": bootable,
+                "reference": json.dumps(reference, sort_keys=True),
+                "reference_key": volumes_db.reference_key(backend, reference),
+                "request_id": context.request_id,
+            },
+            "metadata": metadata,
+            "type_name": vtype["name"],
+            "request_spec": {
+                "host": host,
+                "backend": backend,
+                "pool": pool,
+                "availability_zone": zone,
+                "volume_type": vtype["name"],
+                "extra_specs": vtype["extra_specs"],
+                "size": None,
+            },
+        }
+
+    def _volume_type(self, volume_type: Any) -> dict[str, Any]:
+        if volume_type is None:
+            return types_db.get_or_create(self.db, self.conf.default_volume_type)
+        if not isinstance(volume_type, str) or not volume_type:
+            raise exception.InvalidInput(reason="volume_type must be a type name or id")
+        return types_db.get_by_name_or_id(self.db, volume_type)
+
+    def _check_service(self, backend: str, zone: Any) -> str:
+        service = services_db.get_by_host(
+            self.db, backend, VOLUME_BINARY, down_time=self.conf.service_down_time
+        )
+        if service["disabled"]:
+            raise exception.ServiceUnavailable(
+                host=backend, reason=f"disabled ({service['disabled_reason']})"
+            )
+        if not service["is_up"]:
+            raise exception.ServiceUnavailable(
+                host=backend, reason=f"no heartbeat for more than {self.conf.service_down_time}s"
+            )
+        service_zone = service["availability_zone"]
+        if zone is not None and zone != service_zone:
+            raise exception.InvalidInput(
+                reason=f"{backend} is in availability zone {service_zone!r}, not {zone!r}"
+            )
+        return service_zone
+
+
+class EntryCreate(VolmgrTask):
+    """Write the ``managing`` row, charging one volume of quota with it.
+
+    Reversion: remove the row and give its quota back, if it is still ``managing``
+    (a row a later revert marked ``error_managing`` stays as the record).
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
+        super().__init__(provides=VOLUME)
+        self.conf = conf
+        self.db = db
+
+    def execute(self, request: dict[str, Any]) -> dict[str, Any]:
+        return volumes_db.create_managing(
+            self.db,
+            request["values"],
+            request["metadata"],
+            quota.DefaultLimits.from_conf(self.conf),
+            request["type_name"],
+        )
+
+    def revert(self, result: Any, **kwargs: Any) -> None:
+        if self.nothing_to_undo(result):
+            return
+        if volumes_db.destroy_managing(self.db, result["id"]):
+            LOG.warning("Removed volume row %s of a manage request that failed", result["id"])
+
+
+class ManageCast(VolmgrTask):
+    """Cast the request to the scheduler. Reversion: mark the volume ``error_managing``."""
+
+    def __init__(self, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI) -> None:
+        super().__init__()
+        self.db = db
+        self.scheduler = scheduler
+
+    def execute(
+        self, context: RequestContext, volume: dict[str, Any], request: dict[str, Any]
+    ) -> None:
+        spec = dict(request["request_spec"], volume_id=volume["id"])
+        self.scheduler.manage_existing(context, volume["id"], spec)
+
+    def revert(
+        self, context: RequestContext, volume: dict[str, Any], result: Any, **kwargs: Any
+    ) -> None:
+        reason = "The request could not be sent to the scheduler"
+        if self.nothing_to_undo(result):
+            reason = f"{reason}: {result.exception_str}"
+        volumes_db.fail_manage(
+            self.db, volume["id"], reason, "MANAGE_CAST_FAILED", context.request_id
+        )
+
+
+def get_flow(
+    conf: cfg.ConfigOpts, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI
+) -> linear_flow.Flow:
+    """The API's manage-existing flow, not yet run."""
+    return linear_flow.Flow("api_manage_existing").add(
+        ExtractManageRequest(conf, db),
+        EntryCreate(conf, db),
+        ManageCast(db, scheduler),
+    )

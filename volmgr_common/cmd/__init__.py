@@ -1,0 +1,56 @@
+"""Entry points: the shared launcher of the daemons, volmgr-all and volmgr-manage."""
+
+import sys
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from volmgr_common import config, rpc, service
+from volmgr_common.db import api as db_api
+from volmgr_common.db import migration
+
+LOG = logging.getLogger(__name__)
+
+ServiceBuilder = Callable[[cfg.ConfigOpts, db_api.Database, rpc.Messaging], service.Service]
+
+
+def open_database(
+    conf: cfg.ConfigOpts, prog: str, sync: bool = False, check: bool = True
+) -> db_api.Database:
+    """Connect and check (or, with ``sync``, bring) the schema to the newest revision."""
+    db = db_api.Database(conf)
+    try:
+        if sync:
+            migration.sync(db)
+        elif check and not migration.is_current(db):
+            _exit(prog, "the database schema is not current; run 'volmgr-manage db sync'", 2)
+    except sa.exc.OperationalError as error:
+        _exit(prog, f"cannot reach the database {db}: {str(error.orig).splitlines()[0]}", 1)
+    return db
+
+
+def launch(prog: str, builders: Sequence[ServiceBuilder], argv: Sequence[str]) -> None:
+    """Parse config, connect, build the services and serve until SIGTERM."""
+    conf = config.new_conf()
+    config.parse_args(argv, conf, prog)
+    run(prog, conf, builders, sync=False)
+
+
+def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], sync: bool) -> None:
+    conf.log_opt_values(LOG, logging.DEBUG)
+    db = open_database(conf, prog, sync=sync)
+    messaging = rpc.Messaging(conf, publisher=prog)
+    services = [build(conf, db, messaging) for build in builders]
+
+    def cleanup() -> None:
+        messaging.cleanup()
+        db.dispose()
+
+    service.serve(services, cleanup)
+
+
+def _exit(prog: str, reason: str, code: int) -> None:
+    print(f"{prog}: error: {reason}", file=sys.stderr)
+    raise SystemExit(code)

@@ -1,0 +1,34 @@
+"""Configuration options of volmgr, one module per option group.
+
+Nothing is registered at import time: call :func:`register_opts` on the
+``ConfigOpts`` object a process (or a test) owns.
+"""
+
+from oslo_config import cfg
+
+from volmgr_common.conf import (
+    api,
+    database,
+    default,
+    fault_injection,
+    file_backend,
+    quota,
+    scheduler,
+    volume,
+)
+
+_MODULES = (default, database, api, scheduler, volume, file_backend, quota, fault_injection)
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register every volmgr option group on ``conf``."""
+    for module in _MODULES:
+        module.register_opts(conf)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Return (group, options) pairs for the sample config generator."""
+    result: list[tuple[str | None, list[cfg.Opt]]] = []
+    for module in _MODULES:
+        result.extend(module.list_opts())
+    return result

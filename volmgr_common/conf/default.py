@@ -1,0 +1,70 @@
+"""Options of the [DEFAULT] group: identity of the host, timing of services."""
+
+import socket
+
+from oslo_config import cfg
+
+OPTS = [
+    cfg.StrOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<hostname>",
+        help="Name of this node. A volume service registers itself as "
+        "'<host>@<backend_name>', and manage requests name that target.",
+    ),
+    cfg.StrOpt(
+        "state_path",
+        default="/var/lib/volmgr",
+        help="Directory where volmgr keeps its state: the embedded SQLite database and, "
+        "for volmgr-all, the directory that the file backend manages.",
+    ),
+    cfg.IntOpt(
+        "report_interval",
+        default=10,
+        min=1,
+        max=3600,
+        help="Seconds between two heartbeats of a service into the services table.",
+    ),
+    cfg.IntOpt(
+        "service_down_time",
+        default=60,
+        min=1,
+        help="A service whose last heartbeat is older than this many seconds is "
+        "considered down: no request is sent to it. Must be larger than report_interval.",
+    ),
+    cfg.IntOpt(
+        "capability_report_interval",
+        default=30,
+        min=1,
+        max=3600,
+        help="Seconds between two capability reports that a volume service fans out "
+        "to the schedulers (it also reports once at start).",
+    ),
+    cfg.StrOpt(
+        "storage_availability_zone",
+        default="nova",
+        help="Availability zone of the volume services on this node, and the zone a "
+        "manage request gets when it names none.",
+    ),
+    cfg.StrOpt(
+        "default_volume_type",
+        default="__DEFAULT__",
+        help="Name of the volume type given to a managed volume when the request names "
+        "none. It is created on first use if it does not exist.",
+    ),
+    cfg.IntOpt(
+        "rpc_workers",
+        default=8,
+        min=1,
+        max=256,
+        help="Number of threads that handle incoming RPC messages in each service.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(None, OPTS)]

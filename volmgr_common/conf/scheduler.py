@@ -1,0 +1,36 @@
+"""Options of the [scheduler] group: which filters decide where a volume may go."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup("scheduler", title="volmgr-scheduler options")
+
+OPTS = [
+    cfg.ListOpt(
+        "enabled_filters",
+        default=[
+            "ServiceUpFilter",
+            "AvailabilityZoneFilter",
+            "CapabilitiesFilter",
+            "CapacityFilter",
+        ],
+        help="Filters a backend must pass before a volume is managed on it, applied in "
+        "this order. Known filters: ServiceUpFilter, AvailabilityZoneFilter, "
+        "CapabilitiesFilter, CapacityFilter.",
+    ),
+    cfg.IntOpt(
+        "capability_max_age",
+        default=300,
+        min=1,
+        help="Seconds after which a backend's last capability report is too old to "
+        "schedule on; the backend is then treated as reporting nothing.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(GROUP.name, OPTS)]

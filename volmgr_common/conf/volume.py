@@ -1,0 +1,42 @@
+"""Options of the [volume] group: which backend a volume service runs."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup("volume", title="volmgr-volume options")
+
+OPTS = [
+    cfg.StrOpt(
+        "backend_name",
+        default="files",
+        help="Name of the backend this volume service runs. The service answers on "
+        "'<host>@<backend_name>'.",
+    ),
+    cfg.StrOpt(
+        "volume_driver",
+        default="file",
+        help="Driver of the backend: 'file' (raw files in a directory) or 'fake' "
+        "(an in-memory driver for tests; never for real data). A dotted path to a "
+        "class that implements volmgr_volume.drivers.base.VolumeDriver is accepted too.",
+    ),
+    cfg.StrOpt(
+        "volume_name_template",
+        default="volume-%s",
+        help="Template of the managed name an object gets on the backend; %s is the volume id.",
+    ),
+    cfg.IntOpt(
+        "flow_retry_attempts",
+        default=3,
+        min=1,
+        help="Attempts to load a volume row that another service has just committed "
+        "before the request is failed.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(GROUP.name, OPTS)]

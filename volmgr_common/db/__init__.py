@@ -1,0 +1,1 @@
+"""The SQL database shared by all volmgr services: models, transactions, queries."""

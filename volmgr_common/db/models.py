@@ -1,0 +1,162 @@
+"""SQLAlchemy models of every table volmgr keeps.
+
+Times are naive UTC. A volume row holds quota only while ``quota_volumes`` is true
+(and ``quota_gigabytes`` > 0): usage counters change in the same transaction as
+these columns, which keeps usage equal to the truth.
+"""
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    """Current UTC time without tzinfo, as every column stores it."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)
+
+
+class VolumeType(TimestampMixin, Base):
+    __tablename__ = "volume_types"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(String(255))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra_specs: Mapped[list["VolumeTypeExtraSpec"]] = relationship(
+        back_populates="volume_type", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class VolumeTypeExtraSpec(Base):
+    __tablename__ = "volume_type_extra_specs"
+    __table_args__ = (UniqueConstraint("volume_type_id", "key", name="uniq_type_spec_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    volume_type_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_types.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+    volume_type: Mapped[VolumeType] = relationship(back_populates="extra_specs")
+
+
+class Volume(TimestampMixin, Base):
+    __tablename__ = "volumes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    display_description: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"))
+    size: Mapped[int | None] = mapped_column(Integer)
+    bootable: Mapped[bool] = mapped_column(Boolean, default=False)
+    reference: Mapped[str] = mapped_column(Text)
+    reference_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_location: Mapped[str | None] = mapped_column(String(255))
+    quota_volumes: Mapped[bool] = mapped_column(Boolean, default=False)
+    quota_gigabytes: Mapped[int] = mapped_column(Integer, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    flow_owner: Mapped[str | None] = mapped_column(String(64))
+    launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    volume_metadata: Mapped[list["VolumeMetadata"]] = relationship(
+        back_populates="volume", cascade="all, delete-orphan", lazy="selectin"
+    )
+    volume_type: Mapped[VolumeType] = relationship(lazy="joined")
+
+
+class VolumeMetadata(Base):
+    __tablename__ = "volume_metadata"
+    __table_args__ = (UniqueConstraint("volume_id", "key", name="uniq_volume_metadata_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(String(255))
+    volume: Mapped[Volume] = relationship(back_populates="volume_metadata")
+
+
+class Service(TimestampMixin, Base):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("host", "binary", name="uniq_service_host_binary"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64))
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    capabilities: Mapped[str | None] = mapped_column(Text)
+    capabilities_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Quota(TimestampMixin, Base):
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "resource", name="uniq_quota_resource"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaUsage(TimestampMixin, Base):
+    __tablename__ = "quota_usages"
+    __table_args__ = (UniqueConstraint("project_id", "resource", name="uniq_usage_resource"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    in_use: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Reservation(TimestampMixin, Base):
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), index=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    resource: Mapped[str] = mapped_column(String(255))
+    delta: Mapped[int] = mapped_column(Integer)
+    volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    expire: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(64))
+    resource_uuid: Mapped[str | None] = mapped_column(String(36), index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    message_level: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,261 @@
+"""Queries on volumes and their metadata, including the status transitions of a manage.
+
+Every transition is a conditional update on the expected status, so that a message
+handled twice changes nothing the second time. Quota held by a volume is recorded on
+its row (``quota_volumes``, ``quota_gigabytes``) and changes together with usage.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.orm import Session
+
+from volmgr_common import exception, quota
+from volmgr_common.db import api as db_api
+from volmgr_common.db import messages, models
+
+MANAGING = "managing"
+AVAILABLE = "available"
+ERROR_MANAGING = "error_managing"
+UNMANAGING = "unmanaging"
+DELETING = "error_managing_deleting"
+
+
+def reference_key(backend: str, reference: Mapping[str, Any]) -> str:
+    """A fixed-size key naming one object on one backend (pool excluded)."""
+    canonical = json.dumps(dict(reference), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{backend}|{canonical}".encode()).hexdigest()
+
+
+def to_dict(row: models.Volume) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "project_id": row.project_id,
+        "user_id": row.user_id,
+        "name": row.display_name,
+        "description": row.display_description,
+        "status": row.status,
+        "host": row.host,
+        "availability_zone": row.availability_zone,
+        "volume_type_id": row.volume_type_id,
+        "volume_type": row.volume_type.name if row.volume_type else None,
+        "size": row.size,
+        "bootable": row.bootable,
+        "reference": json.loads(row.reference),
+        "provider_location": row.provider_location,
+        "metadata": {m.key: m.value for m in row.volume_metadata},
+        "failure_reason": row.failure_reason,
+        "request_id": row.request_id,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "updated_at": row.updated_at.isoformat() if row.updated_at else None,
+        "launched_at": row.launched_at.isoformat() if row.launched_at else None,
+    }
+
+
+def _locked(session: Session, volume_id: str) -> models.Volume | None:
+    stmt = sa.select(models.Volume).where(models.Volume.id == volume_id).with_for_update()
+    return session.scalars(stmt).first()
+
+
+@db_api.writer
+def _insert_charged(
+    session: Session,
+    values: dict[str, Any],
+    metadata: Mapping[str, str],
+    limits: quota.DefaultLimits,
+    type_name: str,
+) -> dict[str, Any]:
+    quota.charge_in(
+        session, values["project_id"], quota.volume_deltas(type_name, volumes=1), limits
+    )
+    row = models.Volume(**values, quota_volumes=True, quota_gigabytes=0)
+    row.volume_metadata = [models.VolumeMetadata(key=k, value=v) for k, v in metadata.items()]
+    session.add(row)
+    session.flush()
+    session.refresh(row)
+    return to_dict(row)
+
+
+@db_api.reader
+def _holder_of(session: Session, key: str) -> str | None:
+    return session.scalars(
+        sa.select(models.Volume.id).where(models.Volume.reference_key == key)
+    ).first()
+
+
+def create_managing(
+    db: db_api.Database,
+    values: dict[str, Any],
+    metadata: Mapping[str, str],
+    limits: quota.DefaultLimits,
+    type_name: str,
+) -> dict[str, Any]:
+    """Insert a ``managing`` row that holds one volume of quota, in one transaction.
+
+    Raises OverQuota, or ManageExistingAlreadyManaged when a live row already holds
+    the same backend reference (the unique key decides, not a prior check).
+    """
+    values = dict(values, id=values.get("id") or str(uuid.uuid4()), status=MANAGING)
+    try:
+        return _insert_charged(db, values, metadata, limits, type_name)
+    except exc.IntegrityError as error:
+        holder = _holder_of(db, values["reference_key"])
+        raise exception.ManageExistingAlreadyManaged(
+            ref=values["reference"], host=values["host"], volume_id=holder
+        ) from error
+
+
+@db_api.reader
+def get(session: Session, volume_id: str, project_id: str | None = None) -> dict[str, Any]:
+    """The volume; with ``project_id``, only if that project owns it."""
+    row = session.get(models.Volume, volume_id)
+    if row is None or (project_id is not None and row.project_id != project_id):
+        raise exception.VolumeNotFound(volume_id=volume_id)
+    return to_dict(row)
+
+
+@db_api.reader
+def list_volumes(
+    session: Session,
+    project_id: str | None = None,
+    status: str | None = None,
+    host: str | None = None,
+    limit: int = 1000,
+    marker: str | None = None,
+) -> list[dict[str, Any]]:
+    """Volumes ordered by creation time then id, after ``marker`` if given."""
+    stmt = sa.select(models.Volume).order_by(models.Volume.created_at, models.Volume.id)
+    if project_id is not None:
+        stmt = stmt.where(models.Volume.project_id == project_id)
+    if status is not None:
+        stmt = stmt.where(models.Volume.status == status)
+    if host is not None:
+        stmt = stmt.where(sa.or_(models.Volume.host == host, models.Volume.host.like(f"{host}#%")))
+    if marker is not None:
+        anchor = session.get(models.Volume, marker)
+        if anchor is None:
+            raise exception.VolumeNotFound(volume_id=marker)
+        stmt = stmt.where(
+            sa.or_(
+                models.Volume.created_at > anchor.created_at,
+                sa.and_(
+                    models.Volume.created_at == anchor.created_at, models.Volume.id > anchor.id
+                ),
+            )
+        )
+    return [to_dict(r) for r in session.scalars(stmt.limit(limit))]
+
+
+def _release_all_in(session: Session, row: models.Volume) -> None:
+    type_name = row.volume_type.name
+    deltas = quota.volume_deltas(
+        type_name, volumes=1 if row.quota_volumes else 0, gigabytes=row.quota_gigabytes
+    )
+    if deltas:
+        quota.release_in(session, row.project_id, deltas)
+    row.quota_volumes = False
+    row.quota_gigabytes = 0
+
+
+@db_api.writer
+def destroy_managing(session: Session, volume_id: str) -> bool:
+    """Remove a row still ``managing`` and give back the quota it held (API revert)."""
+    row = _locked(session, volume_id)
+    if row is None or row.status != MANAGING:
+        return False
+    _release_all_in(session, row)
+    session.delete(row)
+    return True
+
+
+@db_api.writer
+def update_if(session: Session, volume_id: str, expected_status: str, **values: Any) -> bool:
+    """Update the row only if it is in ``expected_status``; True if it was."""
+    stmt = (
+        sa.update(models.Volume)
+        .where(models.Volume.id == volume_id, models.Volume.status == expected_status)
+        .values(updated_at=models.utcnow(), **values)
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+@db_api.writer
+def claim_flow(session: Session, volume_id: str, owner: str) -> dict[str, Any] | None:
+    """Take a ``managing`` row that no flow owns; None if absent, done or owned."""
+    row = _locked(session, volume_id)
+    if row is None or row.status != MANAGING or row.flow_owner is not None:
+        return None
+    row.flow_owner = owner
+    return to_dict(row)
+
+
+@db_api.writer
+def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size: int) -> bool:
+    """Commit the gigabytes reservation and record the size on the row, once."""
+    row = _locked(session, volume_id)
+    if row is None or row.status != MANAGING or row.quota_gigabytes:
+        return False
+    quota.commit_in(
+        session,
+        row.project_id,
+        reservation_id,
+        quota.volume_deltas(row.volume_type.name, gigabytes=size),
+    )
+    row.size = size
+    row.quota_gigabytes = size
+    return True
+
+
+@db_api.writer
+def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
+    """Compensating negative commit of the gigabytes a managing row holds."""
+    row = _locked(session, volume_id)
+    if row is None or row.status != MANAGING or not row.quota_gigabytes:
+        return False
+    quota.release_in(
+        session,
+        row.project_id,
+        quota.volume_deltas(row.volume_type.name, gigabytes=row.quota_gigabytes),
+    )
+    row.quota_gigabytes = 0
+    return True
+
+
+@db_api.writer
+def finish_manage(session: Session, volume_id: str, provider_location: str) -> bool:
+    """``managing`` → ``available`` with the object's managed name."""
+    row = _locked(session, volume_id)
+    if row is None or row.status != MANAGING:
+        return False
+    row.status = AVAILABLE
+    row.provider_location = provider_location
+    row.launched_at = models.utcnow()
+    row.flow_owner = None
+    return True
+
+
+@db_api.writer
+def fail_manage(
+    session: Session, volume_id: str, reason: str, event_id: str, request_id: str | None
+) -> dict[str, Any] | None:
+    """``managing`` → ``error_managing``: release all quota, free the reference, tell the user.
+
+    Returns the updated volume, or None when the row was not ``managing`` (already
+    failed, finished or gone): handling the same failure twice equals once.
+    """
+    row = _locked(session, volume_id)
+    if row is None or row.status != MANAGING:
+        return None
+    _release_all_in(session, row)
+    row.status = ERROR_MANAGING
+    row.failure_reason = reason
+    row.reference_key = None
+    row.flow_owner = None
+    messages.add_in(session, row.project_id, request_id, row.id, event_id, reason)
+    session.flush()
+    return to_dict(row)

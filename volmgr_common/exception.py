@@ -1,0 +1,144 @@
+"""Named exceptions of volmgr.
+
+Each carries a message template filled from keyword arguments and an HTTP-like
+``code``. Only subclasses of :class:`VolmgrException` listed in
+:data:`REMOTE_EXCEPTIONS` may cross an RPC boundary; anything else is turned
+into :class:`InternalError` by the server before it leaves the process.
+"""
+
+from typing import Any
+
+
+class VolmgrException(Exception):
+    """Base class: ``message`` is a template filled with the keyword arguments."""
+
+    message = "An unknown error occurred."
+    code = 500
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.message % kwargs
+            except (KeyError, TypeError, ValueError):
+                message = self.message
+        self.msg = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.msg
+
+
+class InternalError(VolmgrException):
+    message = "Internal error while handling request %(request_id)s; see the service log."
+
+
+class Invalid(VolmgrException):
+    message = "Invalid request: %(reason)s"
+    code = 400
+
+
+class InvalidInput(Invalid):
+    message = "Invalid input: %(reason)s"
+
+
+class InvalidHost(Invalid):
+    message = "Invalid host %(host)r: %(reason)s"
+
+
+class InvalidVolume(Invalid):
+    message = "Invalid volume: %(reason)s"
+
+
+class NotFound(VolmgrException):
+    message = "Resource could not be found."
+    code = 404
+
+
+class VolumeNotFound(NotFound):
+    message = "Volume %(volume_id)s could not be found."
+
+
+class VolumeTypeNotFound(NotFound):
+    message = "Volume type %(volume_type)s could not be found."
+
+
+class ServiceNotFound(NotFound):
+    message = "Service %(host)s could not be found."
+
+
+class ServiceUnavailable(VolmgrException):
+    message = "Service %(host)s is unavailable: %(reason)s"
+    code = 400
+
+
+class AvailabilityZoneNotFound(NotFound):
+    message = "Availability zone %(zone)s could not be found."
+
+
+class ManageExistingInvalidReference(Invalid):
+    message = "Manage existing volume failed due to invalid backend reference %(ref)s: %(reason)s"
+
+
+class ManageExistingAlreadyManaged(Invalid):
+    message = "Backend object %(ref)s on %(host)s is already managed or being managed%(by)s."
+    code = 409
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        volume_id = kwargs.get("volume_id")
+        kwargs.setdefault("by", f" by volume {volume_id}" if volume_id else "")
+        super().__init__(message, **kwargs)
+
+
+class VolumeDriverException(VolmgrException):
+    message = "Volume driver reported an error: %(reason)s"
+
+
+class NoValidBackend(VolmgrException):
+    message = "No valid backend was found. %(reason)s"
+    code = 400
+
+
+class QuotaError(VolmgrException):
+    message = "Quota exceeded: %(reason)s"
+    code = 413
+
+
+class OverQuota(QuotaError):
+    message = (
+        "Requested %(requested)s of %(resource)s exceeds the quota of project "
+        "%(project_id)s: limit %(limit)s, in use %(in_use)s, reserved %(reserved)s."
+    )
+
+
+class ReservationNotFound(NotFound):
+    message = "Quota reservation %(uuid)s could not be found."
+
+
+class InvalidStatus(Invalid):
+    message = "Volume %(volume_id)s is %(status)s; expected %(expected)s."
+    code = 409
+
+
+class FaultInjected(VolmgrException):
+    message = "Fault injected at %(point)s (fault injection is enabled)."
+
+
+REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
+    InternalError,
+    InvalidInput,
+    InvalidHost,
+    InvalidVolume,
+    VolumeNotFound,
+    VolumeTypeNotFound,
+    ServiceNotFound,
+    ServiceUnavailable,
+    AvailabilityZoneNotFound,
+    ManageExistingInvalidReference,
+    ManageExistingAlreadyManaged,
+    VolumeDriverException,
+    NoValidBackend,
+    OverQuota,
+    InvalidStatus,
+)
+"""Exceptions that may cross an RPC boundary and be raised again in the caller."""

@@ -1,0 +1,50 @@
+"""Notifications on the message bus (``volume.<event>.start/.end/.error``)."""
+
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_log import log as logging
+
+from volmgr_common.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+
+_PAYLOAD_KEYS = (
+    "id",
+    "project_id",
+    "user_id",
+    "name",
+    "status",
+    "host",
+    "availability_zone",
+    "volume_type",
+    "size",
+    "provider_location",
+    "failure_reason",
+)
+
+
+def volume_payload(volume: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    payload = {key: volume.get(key) for key in _PAYLOAD_KEYS}
+    payload["volume_id"] = volume.get("id")
+    payload.update(extra)
+    return payload
+
+
+def notify(
+    notifier: messaging.Notifier,
+    ctxt: RequestContext,
+    event: str,
+    volume: dict[str, Any],
+    error: bool = False,
+    **extra: Any,
+) -> None:
+    """Send ``volume.<event>``; a notification that cannot be sent is logged, not raised."""
+    payload = volume_payload(volume, **extra)
+    try:
+        if error:
+            notifier.error(ctxt, f"volume.{event}", payload)
+        else:
+            notifier.info(ctxt, f"volume.{event}", payload)
+    except Exception:
+        LOG.exception("Could not send notification volume.%s for %s", event, volume.get("id"))

@@ -1,0 +1,1 @@
+"""volmgr-scheduler: checks that a backend can take a volume and hands it over."""

@@ -1,0 +1,35 @@
+"""Client of the volmgr-scheduler RPC interface, for the API and the volume services.
+
+API version history:
+
+* 1.0 - manage_existing (cast), update_service_capabilities (fanout cast).
+"""
+
+from typing import Any
+
+from volmgr_common import rpc
+from volmgr_common.context import RequestContext
+
+TOPIC = "volmgr-scheduler"
+RPC_API_VERSION = "1.0"
+
+
+class SchedulerAPI:
+    """Send requests to the schedulers (any one of them; capability reports to all)."""
+
+    def __init__(self, messaging: rpc.Messaging) -> None:
+        self.client = messaging.client(TOPIC, RPC_API_VERSION)
+
+    def manage_existing(
+        self, ctxt: RequestContext, volume_id: str, request_spec: dict[str, Any]
+    ) -> None:
+        """Cast (1.0): place a ``managing`` volume row on a backend that passes the filters."""
+        cctxt = self.client.prepare(version="1.0")
+        cctxt.cast(ctxt, "manage_existing", volume_id=volume_id, request_spec=request_spec)
+
+    def update_service_capabilities(
+        self, ctxt: RequestContext, host: str, capabilities: dict[str, Any]
+    ) -> None:
+        """Fanout cast (1.0): a volume service's latest capabilities, to every scheduler."""
+        cctxt = self.client.prepare(fanout=True, version="1.0")
+        cctxt.cast(ctxt, "update_service_capabilities", host=host, capabilities=capabilities)

@@ -1,0 +1,31 @@
+"""Builds the volmgr-scheduler service: endpoint, host manager, reservation expiry."""
+
+from oslo_config import cfg
+
+from volmgr_common import quota, rpc, service
+from volmgr_common.db import api as db_api
+from volmgr_scheduler import host_manager, manager, rpcapi
+
+BINARY = "volmgr-scheduler"
+
+
+def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -> service.Service:
+    """The scheduler service, not yet started. Several may run at once."""
+    hosts = host_manager.HostManager(conf, db)
+    return service.Service(
+        binary=BINARY,
+        topic=rpcapi.TOPIC,
+        host=conf.host,
+        availability_zone=conf.storage_availability_zone,
+        endpoints=[manager.SchedulerManager(conf, db, messaging, hosts)],
+        messaging=messaging,
+        db=db,
+        report_interval=conf.report_interval,
+        periodic_tasks=[
+            service.PeriodicTask(
+                "expire_reservations",
+                conf.quota.reservation_expire / 4,
+                lambda: quota.expire_reservations(db) and None,
+            ),
+        ],
+    )

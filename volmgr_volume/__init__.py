@@ -1,0 +1,1 @@
+"""volmgr-volume: runs manage flows on one backend through its driver."""

@@ -1,0 +1,53 @@
+"""Client of the volmgr-volume RPC interface, for the scheduler and the API.
+
+API version history:
+
+* 1.0 - manage_existing (cast), get_manageable_volumes (call).
+"""
+
+from typing import Any
+
+from volmgr_common import rpc
+from volmgr_common.context import RequestContext
+
+TOPIC = "volmgr-volume"
+RPC_API_VERSION = "1.0"
+
+
+class VolumeAPI:
+    """Send requests to the volume service of one backend (``host@backend``)."""
+
+    def __init__(self, messaging: rpc.Messaging, timeout: int | None = None) -> None:
+        self.client = messaging.client(TOPIC, RPC_API_VERSION, timeout=timeout)
+
+    @staticmethod
+    def _server(host: str) -> str:
+        """The backend's RPC server name: the host without its ``#pool``."""
+        return host.partition("#")[0]
+
+    def manage_existing(self, ctxt: RequestContext, host: str, volume_id: str) -> None:
+        """Cast (1.0): run the manage flow for a volume row already scheduled to ``host``."""
+        cctxt = self.client.prepare(server=self._server(host), version="1.0")
+        cctxt.cast(ctxt, "manage_existing", volume_id=volume_id)
+
+    def get_manageable_volumes(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        marker: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+        sort_key: str = "reference",
+        sort_dir: str = "asc",
+    ) -> list[dict[str, Any]]:
+        """Call (1.0): list the objects on the backend and whether each can be managed."""
+        cctxt = self.client.prepare(server=self._server(host), version="1.0")
+        return cctxt.call(
+            ctxt,
+            "get_manageable_volumes",
+            marker=marker,
+            limit=limit,
+            offset=offset,
+            sort_key=sort_key,
+            sort_dir=sort_dir,
+        )

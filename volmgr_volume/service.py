@@ -1,0 +1,54 @@
+"""Builds the volmgr-volume service of one backend: endpoint, driver, periodic reports."""
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from volmgr_common import rpc, service
+from volmgr_common.context import get_admin_context
+from volmgr_common.db import api as db_api
+from volmgr_common.db import services as services_db
+from volmgr_scheduler import rpcapi as scheduler_rpcapi
+from volmgr_volume import drivers, manager, rpcapi
+
+LOG = logging.getLogger(__name__)
+BINARY = "volmgr-volume"
+
+
+def backend_host(conf: cfg.ConfigOpts) -> str:
+    """``host@backend``: the name this volume service answers on."""
+    return f"{conf.host}@{conf.volume.backend_name}"
+
+
+def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -> service.Service:
+    """The volume service for ``[volume] backend_name``, not yet started."""
+    driver = drivers.load_driver(conf)
+    driver.do_setup()
+    host = backend_host(conf)
+    scheduler = scheduler_rpcapi.SchedulerAPI(messaging)
+    svc = service.Service(
+        binary=BINARY,
+        topic=rpcapi.TOPIC,
+        host=host,
+        availability_zone=conf.storage_availability_zone,
+        endpoints=[],
+        messaging=messaging,
+        db=db,
+        report_interval=conf.report_interval,
+    )
+    svc.endpoints.append(manager.VolumeManager(conf, db, messaging, driver, host, svc.instance_id))
+
+    def report_capabilities() -> None:
+        capabilities = dict(
+            driver.get_capabilities(), availability_zone=conf.storage_availability_zone
+        )
+        assert svc.service_id is not None
+        services_db.heartbeat(db, svc.service_id, capabilities)
+        scheduler.update_service_capabilities(get_admin_context(), host, capabilities)
+
+    svc.on_start = report_capabilities
+    svc.periodic_tasks.append(
+        service.PeriodicTask(
+            "capabilities", conf.capability_report_interval, report_capabilities, run_at_start=False
+        )
+    )
+    return svc
