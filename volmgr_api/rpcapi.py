@@ -2,8 +2,9 @@
 
 API version history:
 
-* 1.0 - manage_existing, get_volume, list_volumes (calls);
-        manage_existing_failed (cast, compensation from scheduler and volume).
+* 1.0 - manage_existing, get_volume, list_volumes, unmanage_volume, delete_volume,
+        get_manageable_volumes (calls); manage_existing_failed (cast, the
+        compensation that the scheduler and the volume services send).
 """
 
 from typing import Any
@@ -64,6 +65,37 @@ class ApiAPI:
         """Call (1.0): the caller's volumes, oldest first, paged by ``marker``."""
         cctxt = self.client.prepare(version="1.0")
         return cctxt.call(ctxt, "list_volumes", status=status, limit=limit, marker=marker)
+
+    def unmanage_volume(self, ctxt: RequestContext, volume_id: str) -> None:
+        """Call (1.0): stop managing a volume; the backend object stays where it is."""
+        self.client.prepare(version="1.0").call(ctxt, "unmanage_volume", volume_id=volume_id)
+
+    def delete_volume(self, ctxt: RequestContext, volume_id: str) -> None:
+        """Call (1.0): remove the record of a failed manage (never touches the backend)."""
+        self.client.prepare(version="1.0").call(ctxt, "delete_volume", volume_id=volume_id)
+
+    def get_manageable_volumes(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        marker: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+        sort_key: str = "reference",
+        sort_dir: str = "asc",
+    ) -> list[dict[str, Any]]:
+        """Call (1.0): objects on ``host@backend`` and whether each can be managed."""
+        cctxt = self.client.prepare(version="1.0")
+        return cctxt.call(
+            ctxt,
+            "get_manageable_volumes",
+            host=host,
+            marker=marker,
+            limit=limit,
+            offset=offset,
+            sort_key=sort_key,
+            sort_dir=sort_dir,
+        )
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str

@@ -2,7 +2,7 @@
 
 from oslo_config import cfg
 
-from volmgr_api import manager, rpcapi
+from volmgr_api import api, manager, rpcapi
 from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
 
@@ -16,7 +16,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         topic=rpcapi.TOPIC,
         host=conf.host,
         availability_zone=conf.storage_availability_zone,
-        endpoints=[manager.ApiManager(conf, db, messaging, conf.host)],
+        endpoints=[manager.ApiManager(api.API(conf, db, messaging, conf.host))],
         messaging=messaging,
         db=db,
         report_interval=conf.report_interval,

@@ -12,7 +12,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, rpc
+from volmgr_common import exception, notifications, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volumes as volumes_db
@@ -73,6 +73,28 @@ class VolumeManager:
             self._api.manage_existing_failed(
                 ctxt, volume["id"], failure_reason(error, ctxt), stage="volume"
             )
+
+    @rpc.remote_boundary
+    def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
+        try:
+            volume = volumes_db.get(self._db, volume_id)
+        except exception.VolumeNotFound:
+            LOG.info("Volume %s is already gone; unmanage message ignored", volume_id)
+            return
+        if volume["status"] != volumes_db.UNMANAGING:
+            LOG.info(
+                "Volume %s is %s, not unmanaging; message ignored", volume_id, volume["status"]
+            )
+            return
+        self._driver.unmanage(volume)
+        removed = volumes_db.remove_unmanaged(self._db, volume_id)
+        if removed is not None:
+            LOG.info(
+                "Volume %s unmanaged; the object stays as %s",
+                volume_id,
+                removed["provider_location"],
+            )
+            notifications.notify(self._notifier, ctxt, "unmanage.end", removed)
 
     @rpc.remote_boundary
     def get_manageable_volumes(

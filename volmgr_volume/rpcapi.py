@@ -2,7 +2,7 @@
 
 API version history:
 
-* 1.0 - manage_existing (cast), get_manageable_volumes (call).
+* 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
 """
 
 from typing import Any
@@ -29,6 +29,11 @@ class VolumeAPI:
         """Cast (1.0): run the manage flow for a volume row already scheduled to ``host``."""
         cctxt = self.client.prepare(server=self._server(host), version="1.0")
         cctxt.cast(ctxt, "manage_existing", volume_id=volume_id)
+
+    def unmanage(self, ctxt: RequestContext, host: str, volume_id: str) -> None:
+        """Cast (1.0): let go of an ``unmanaging`` volume; the object stays on the backend."""
+        cctxt = self.client.prepare(server=self._server(host), version="1.0")
+        cctxt.cast(ctxt, "unmanage", volume_id=volume_id)
 
     def get_manageable_volumes(
         self,

@@ -56,7 +56,7 @@ OPTS = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(GROUP)
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title))
     conf.register_opts(OPTS, group=GROUP)
 
 

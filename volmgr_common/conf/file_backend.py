@@ -54,9 +54,9 @@ FAKE_OPTS = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(FILE_GROUP)
+    conf.register_group(cfg.OptGroup(FILE_GROUP.name, title=FILE_GROUP.title))
     conf.register_opts(FILE_OPTS, group=FILE_GROUP)
-    conf.register_group(FAKE_GROUP)
+    conf.register_group(cfg.OptGroup(FAKE_GROUP.name, title=FAKE_GROUP.title))
     conf.register_opts(FAKE_OPTS, group=FAKE_GROUP)
 
 

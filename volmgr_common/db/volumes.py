@@ -259,3 +259,50 @@ def fail_manage(
     messages.add_in(session, row.project_id, request_id, row.id, event_id, reason)
     session.flush()
     return to_dict(row)
+
+
+@db_api.writer
+def remove_unmanaged(session: Session, volume_id: str) -> dict[str, Any] | None:
+    """Remove an ``unmanaging`` row and release its quota; None if already gone."""
+    row = _locked(session, volume_id)
+    if row is None or row.status != UNMANAGING:
+        return None
+    _release_all_in(session, row)
+    values = to_dict(row)
+    session.delete(row)
+    return values
+
+
+@db_api.writer
+def delete_failed(session: Session, volume_id: str, project_id: str | None) -> dict[str, Any]:
+    """Remove an ``error_managing`` row (the record of a failed manage; it holds no quota).
+
+    Never touches the backend. Raises VolumeNotFound or InvalidStatus.
+    """
+    row = _locked(session, volume_id)
+    if row is None or (project_id is not None and row.project_id != project_id):
+        raise exception.VolumeNotFound(volume_id=volume_id)
+    if row.status != ERROR_MANAGING:
+        raise exception.InvalidStatus(
+            volume_id=volume_id, status=row.status, expected=ERROR_MANAGING
+        )
+    row.status = DELETING
+    _release_all_in(session, row)
+    values = to_dict(row)
+    session.delete(row)
+    return values
+
+
+@db_api.writer
+def start_unmanage(session: Session, volume_id: str, project_id: str | None) -> dict[str, Any]:
+    """``available`` → ``unmanaging``. Raises VolumeNotFound or InvalidStatus."""
+    row = _locked(session, volume_id)
+    if row is None or (project_id is not None and row.project_id != project_id):
+        raise exception.VolumeNotFound(volume_id=volume_id)
+    if row.status != AVAILABLE:
+        raise exception.InvalidStatus(
+            volume_id=volume_id, status=row.status, expected=f"{AVAILABLE} or {ERROR_MANAGING}"
+        )
+    row.status = UNMANAGING
+    session.flush()
+    return to_dict(row)

@@ -1,0 +1,173 @@
+"""What volmgr-api does, behind both of its faces (RPC endpoint and REST handlers).
+
+Each method takes the caller's request context. Project scoping is enforced here:
+a caller who is not an admin sees and changes only its own project's volumes.
+Admin-only operations are checked by the faces (policy) before they get here.
+"""
+
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from volmgr_api import validation
+from volmgr_api.flows import manage_existing
+from volmgr_common import exception, notifications, quota, rpc
+from volmgr_common.context import RequestContext
+from volmgr_common.db import api as db_api
+from volmgr_common.db import messages as messages_db
+from volmgr_common.db import services as services_db
+from volmgr_common.db import volume_types as types_db
+from volmgr_common.db import volumes as volumes_db
+from volmgr_common.flows import run_flow
+from volmgr_scheduler import rpcapi as scheduler_rpcapi
+from volmgr_volume import rpcapi as volume_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+
+def project_scope(ctxt: RequestContext) -> str | None:
+    """None (every project) for an admin, otherwise the caller's project."""
+    if ctxt.is_admin:
+        return None
+    if not ctxt.project_id:
+        raise exception.InvalidInput(reason="the request context names no project")
+    return ctxt.project_id
+
+
+class API:
+    """The operations of volmgr-api."""
+
+    def __init__(
+        self, conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging, host: str
+    ) -> None:
+        self.conf = conf
+        self.db = db
+        self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging)
+        self.volume = volume_rpcapi.VolumeAPI(messaging)
+        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}")
+
+    def manage_existing(
+        self,
+        ctxt: RequestContext,
+        host: Any,
+        ref: Any,
+        name: Any = None,
+        description: Any = None,
+        volume_type: Any = None,
+        availability_zone: Any = None,
+        metadata: Any = None,
+        bootable: Any = False,
+    ) -> dict[str, Any]:
+        """Accept a manage request; returns the new volume in status ``managing``."""
+        store = {
+            manage_existing.CONTEXT: ctxt,
+            "host": host,
+            "ref": ref,
+            "name": name,
+            "description": description,
+            "volume_type": volume_type,
+            "availability_zone": availability_zone,
+            "metadata": metadata,
+            "bootable": bootable,
+        }
+        flow = manage_existing.get_flow(self.conf, self.db, self.scheduler)
+        volume = run_flow(flow, store)[manage_existing.VOLUME]
+        LOG.info("Accepted manage of %s on %s as volume %s", ref, host, volume["id"])
+        return volume
+
+    def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
+        return volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))
+
+    def list_volumes(
+        self,
+        ctxt: RequestContext,
+        status: str | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+        all_projects: bool = True,
+    ) -> list[dict[str, Any]]:
+        max_limit = self.conf.api.max_list_limit
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise exception.InvalidInput(reason="limit must be a non-negative integer")
+        scope = project_scope(ctxt) if all_projects else ctxt.project_id
+        return volumes_db.list_volumes(
+            self.db,
+            project_id=scope,
+            status=status,
+            limit=min(limit if limit is not None else max_limit, max_limit),
+            marker=marker,
+        )
+
+    def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
+        """Stop managing: the row goes, the backend object stays under its current name."""
+        volume = volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))
+        if volume["status"] == volumes_db.ERROR_MANAGING:
+            self.delete_volume(ctxt, volume_id)
+            return
+        volume = volumes_db.start_unmanage(self.db, volume_id, project_scope(ctxt))
+        notifications.notify(self.notifier, ctxt, "unmanage.start", volume)
+        self.volume.unmanage(ctxt, volume["host"], volume_id)
+
+    def delete_volume(self, ctxt: RequestContext, volume_id: str) -> None:
+        """Remove the record of a failed manage; never touches backend data."""
+        volume = volumes_db.delete_failed(self.db, volume_id, project_scope(ctxt))
+        LOG.info("Deleted the record of failed manage %s", volume_id)
+        notifications.notify(self.notifier, ctxt, "delete.end", volume)
+
+    def get_manageable_volumes(
+        self,
+        ctxt: RequestContext,
+        host: Any,
+        marker: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+        sort_key: str = "reference",
+        sort_dir: str = "asc",
+    ) -> list[dict[str, Any]]:
+        """Objects on a backend and whether each can be managed (asks its volume service)."""
+        backend, _pool = validation.parse_host(host)
+        service = services_db.get_by_host(
+            self.db, backend, "volmgr-volume", down_time=self.conf.service_down_time
+        )
+        if not service["is_up"]:
+            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
+        return self.volume.get_manageable_volumes(
+            ctxt, backend, marker, limit, offset, sort_key, sort_dir
+        )
+
+    def manage_existing_failed(
+        self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
+    ) -> None:
+        """Compensation: give back the volume quota, record ``error_managing``, tell the user."""
+        volume = volumes_db.fail_manage(
+            self.db, volume_id, reason, f"MANAGE_EXISTING_{stage.upper()}_FAILED", ctxt.request_id
+        )
+        if volume is None:
+            LOG.info("Volume %s: failure from %s already recorded or moot", volume_id, stage)
+            return
+        LOG.warning("Volume %s is error_managing (%s stage): %s", volume_id, stage, reason)
+        notifications.notify(
+            self.notifier,
+            ctxt,
+            "manage_existing.error",
+            volume,
+            error=True,
+            reason=reason,
+            stage=stage,
+        )
+
+    def list_services(self, ctxt: RequestContext) -> list[dict[str, Any]]:
+        return services_db.list_all(self.db, down_time=self.conf.service_down_time)
+
+    def quota_usage(self, ctxt: RequestContext, project_id: str) -> dict[str, dict[str, int]]:
+        scope = project_scope(ctxt)
+        if scope is not None and scope != project_id:
+            raise exception.VolmgrException("Not authorized to see another project's quota.")
+        return quota.usage(self.db, project_id, quota.DefaultLimits.from_conf(self.conf))
+
+    def list_messages(self, ctxt: RequestContext) -> list[dict[str, Any]]:
+        return messages_db.list_for(self.db, project_id=project_scope(ctxt))
+
+    def list_types(self, ctxt: RequestContext) -> list[dict[str, Any]]:
+        return types_db.list_all(self.db)

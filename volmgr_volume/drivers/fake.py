@@ -1,0 +1,195 @@
+"""Fake driver: an in-memory backend for tests only; it never holds real data.
+
+Every reference ``{"source-name": str}`` names an existing object unless the name
+starts with ``missing``. An object's size is the reference's ``size_gb`` or
+``[fake_backend] object_size_gb``. Managing an object only records, on this driver
+instance, that its managed name now stands for the original reference.
+
+Failures and delays can be injected at every step (``get_size``, ``manage``,
+``undo_manage``, ``unmanage``, ``list``): for every call with ``[fake_backend]
+fail_at`` and ``delay``, or for one reference with its keys ``fake-fail-at`` and
+``fake-delay`` (``unmanage`` uses the reference given to ``manage``). Both delays
+add up; the delay is slept before the failure.
+"""
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from volmgr_common import exception
+from volmgr_volume.drivers.base import VolumeDriver
+from volmgr_volume.drivers.file import SOURCE_NAME, paginate_manageable
+
+LOG = logging.getLogger(__name__)
+
+STEPS = ("get_size", "manage", "undo_manage", "unmanage", "list")
+FAIL_AT = "fake-fail-at"
+DELAY = "fake-delay"
+SIZE = "size_gb"
+ALLOWED_KEYS = frozenset({SOURCE_NAME, SIZE, FAIL_AT, DELAY})
+
+
+def _invalid(reference: Any, reason: str) -> NoReturn:
+    raise exception.ManageExistingInvalidReference(ref=reference, reason=reason)
+
+
+def _check_reference(reference: Any) -> None:
+    """Refuse anything but ``{"source-name": str}`` plus the optional fake keys."""
+    if not isinstance(reference, Mapping) or SOURCE_NAME not in reference:
+        _invalid(reference, "the reference must be a dict with 'source-name'")
+    extra = sorted(str(key) for key in reference if key not in ALLOWED_KEYS)
+    if extra:
+        _invalid(reference, f"unexpected keys {extra}")
+    name = reference[SOURCE_NAME]
+    if not isinstance(name, str) or not name:
+        _invalid(reference, "'source-name' must be a non-empty string")
+    size = reference.get(SIZE, 0)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        _invalid(reference, f"'{SIZE}' must be a non-negative integer")
+    if reference.get(FAIL_AT, STEPS[0]) not in STEPS:
+        _invalid(reference, f"'{FAIL_AT}' must be one of {list(STEPS)}")
+    delay = reference.get(DELAY, 0)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        _invalid(reference, f"'{DELAY}' must be a non-negative number")
+
+
+class FakeDriver(VolumeDriver):
+    """In-memory driver for tests only; never use it for real data."""
+
+    vendor_name = "volmgr"
+    driver_version = "1.0"
+    storage_protocol = "fake"
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self._lock = threading.Lock()
+        # Managed name -> the original reference, as given to manage().
+        self._managed: dict[str, dict[str, Any]] = {}
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _step(self, step: str, reference: Mapping[str, Any] | None = None) -> None:
+        """Sleep the configured delays, then fail if this step is to fail."""
+        reference = reference or {}
+        delay = self.conf.fake_backend.delay + float(reference.get(DELAY, 0))
+        if delay:
+            time.sleep(delay)
+        if step in (self.conf.fake_backend.fail_at, reference.get(FAIL_AT)):
+            raise exception.VolumeDriverException(reason=f"fake failure injected at {step}")
+
+    def _size(self, reference: Mapping[str, Any]) -> int:
+        return int(reference.get(SIZE, self.conf.fake_backend.object_size_gb))
+
+    def _holder(self, name: str) -> str | None:
+        """The managed name under which the object ``name`` is managed, if any."""
+        return next(
+            (managed for managed, ref in self._managed.items() if ref[SOURCE_NAME] == name),
+            None,
+        )
+
+    def _existing(self, reference: Any, step: str) -> str:
+        """Check the reference, run the step's injections and return the source name."""
+        _check_reference(reference)
+        self._step(step, reference)
+        name: str = reference[SOURCE_NAME]
+        if name.startswith("missing"):
+            _invalid(reference, f"object {name!r} does not exist")
+        return name
+
+    # -- the contract --------------------------------------------------------------------
+
+    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+        self._existing(reference, "get_size")
+        with self._lock:
+            stored = self._managed.get(self.managed_name(volume["id"]))
+        return self._size(stored if stored is not None else reference)
+
+    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+        name = self._existing(reference, "manage")
+        target = self.managed_name(volume["id"])
+        with self._lock:
+            holder = self._holder(name)
+            if holder == target:
+                return target
+            if holder is not None:
+                raise exception.VolumeDriverException(
+                    reason=f"object {name!r} is already managed as {holder}"
+                )
+            if target in self._managed:
+                raise exception.VolumeDriverException(reason=f"{target} already holds an object")
+            self._managed[target] = dict(reference)
+        LOG.info("Fake driver: %s managed as %s", name, target)
+        return target
+
+    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+        _check_reference(reference)
+        self._step("undo_manage", reference)
+        target = self.managed_name(volume["id"])
+        with self._lock:
+            stored = self._managed.get(target)
+            if stored is None:
+                return
+            if stored[SOURCE_NAME] != reference[SOURCE_NAME]:
+                raise exception.VolumeDriverException(
+                    reason=f"{target} holds {stored[SOURCE_NAME]!r}, not {reference[SOURCE_NAME]!r}"
+                )
+            del self._managed[target]
+        LOG.info("Fake driver: %s put back as %s", target, reference[SOURCE_NAME])
+
+    def unmanage(self, volume: dict[str, Any]) -> None:
+        target = volume.get("provider_location") or self.managed_name(volume["id"])
+        with self._lock:
+            stored = self._managed.get(target)
+        self._step("unmanage", stored)
+        with self._lock:
+            self._managed.pop(target, None)
+        LOG.info("Fake driver: %s unmanaged (was %s)", target, stored)
+
+    def list_manageable(
+        self,
+        managed: dict[str, str],
+        marker: str | None,
+        limit: int,
+        offset: int,
+        sort_key: str,
+        sort_dir: str,
+    ) -> list[dict[str, Any]]:
+        self._step("list")
+        with self._lock:
+            known = dict(self._managed)
+        entries = [
+            {
+                "reference": {SOURCE_NAME: name},
+                "size": self._size(reference),
+                "safe_to_manage": False,
+                "reason_not_safe": "already managed",
+                "cinder_id": managed.get(name),
+                "extra_info": None,
+            }
+            for name, reference in known.items()
+        ]
+        return paginate_manageable(entries, marker, limit, offset, sort_key, sort_dir)
+
+    def get_capabilities(self) -> dict[str, Any]:
+        with self._lock:
+            allocated = sum(self._size(ref) for ref in self._managed.values())
+        total = self.conf.fake_backend.total_capacity_gb
+        pool = {
+            "pool_name": self.conf.fake_backend.pool_name,
+            "total_capacity_gb": total,
+            "free_capacity_gb": max(total - allocated, 0),
+            "allocated_capacity_gb": allocated,
+            "reserved_percentage": 0,
+            "thin_provisioning_support": False,
+        }
+        return {
+            "backend_name": self.backend_name,
+            "vendor_name": self.vendor_name,
+            "driver_version": self.driver_version,
+            "storage_protocol": self.storage_protocol,
+            "pools": [pool],
+        }
