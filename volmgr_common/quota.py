@@ -243,3 +243,15 @@ def set_limit(session: Session, project_id: str, resource: str, hard_limit: int)
         session.add(models.Quota(project_id=project_id, resource=resource, hard_limit=hard_limit))
     else:
         row.hard_limit = hard_limit
+
+
+@db_api.reader
+def reservation_ids_for(session: Session, volume_id: str) -> list[str]:
+    """Ids of the open reservations made for one volume."""
+    stmt = sa.select(models.Reservation.uuid).where(models.Reservation.volume_id == volume_id)
+    return sorted(set(session.scalars(stmt)))
+
+
+def rollback_for_volume(db: db_api.Database, volume_id: str) -> int:
+    """Roll back every open reservation of a volume (a flow that died left them)."""
+    return sum(1 for rid in reservation_ids_for(db, volume_id) if rollback(db, rid))

@@ -16,6 +16,7 @@ import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_messaging._metrics import client as _metrics_client
 from oslo_messaging._tracing import client as _tracing_client
+from oslo_messaging.notify import notifier
 
 from volmgr_common import context as volmgr_context
 from volmgr_common import exception
@@ -39,17 +40,15 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         ("oslo_messaging_metrics", _metrics_client.oslo_messaging_metrics),
     ):
         conf.register_opts(opts, group=group)
+    set_defaults()
     conf.register_opts(messaging.transport._transport_opts)
-    conf.set_default("control_exchange", "volmgr")
-    set_defaults(conf)
-
-
-def set_defaults(conf: cfg.ConfigOpts) -> None:
-    """volmgr's defaults for oslo.messaging options: notifications on, v2 format."""
-    from oslo_messaging.notify import notifier
-
     conf.register_opts(notifier._notifier_opts, group="oslo_messaging_notifications")
-    conf.set_default("driver", ["messagingv2"], group="oslo_messaging_notifications")
+
+
+def set_defaults() -> None:
+    """volmgr's defaults for oslo.messaging options: its own exchange, v2 notifications."""
+    messaging.set_transport_defaults(control_exchange="volmgr")
+    cfg.set_defaults(notifier._notifier_opts, driver=["messagingv2"])
 
 
 class RequestContextSerializer(messaging.Serializer):

@@ -17,6 +17,7 @@ from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
+from volmgr_common.db import models
 from volmgr_common.db import volumes as volumes_db
 from volmgr_scheduler import filters, rpcapi
 from volmgr_scheduler.host_manager import HostManager, PoolState
@@ -63,16 +64,25 @@ class SchedulerManager:
         self, ctxt: RequestContext, volume_id: str, request_spec: dict[str, Any]
     ) -> None:
         volume = self._load(volume_id)
-        if volume["status"] != volumes_db.MANAGING:
-            LOG.info("Volume %s is %s; scheduling message ignored", volume_id, volume["status"])
+        if volume["status"] != volumes_db.MANAGING or volume["scheduled_at"]:
+            LOG.info(
+                "Volume %s is %s and %s; nothing to schedule",
+                volume_id,
+                volume["status"],
+                "placed" if volume["scheduled_at"] else "not placed",
+            )
             return
         try:
             pool = self.choose_pool(request_spec)
         except exception.NoValidBackend as error:
             LOG.warning("Volume %s cannot be placed: %s", volume_id, error)
+            volumes_db.record_failure(self._db, volume_id, str(error))
             self._api.manage_existing_failed(ctxt, volume_id, str(error), stage="scheduler")
             return
-        if volumes_db.update_if(self._db, volume_id, volumes_db.MANAGING, host=pool.host):
+        placed = volumes_db.update_if(
+            self._db, volume_id, volumes_db.MANAGING, host=pool.host, scheduled_at=models.utcnow()
+        )
+        if placed:
             LOG.info("Volume %s placed on %s", volume_id, pool.host)
             self._volume.manage_existing(ctxt, pool.host, volume_id)
 

@@ -8,7 +8,7 @@ from volmgr_common.context import get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
-from volmgr_volume import drivers, manager, rpcapi
+from volmgr_volume import drivers, manager, rpcapi, worker
 
 LOG = logging.getLogger(__name__)
 BINARY = "volmgr-volume"
@@ -35,7 +35,8 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         db=db,
         report_interval=conf.report_interval,
     )
-    svc.endpoints.append(manager.VolumeManager(conf, db, messaging, driver, host, svc.instance_id))
+    volume_worker = worker.VolumeWorker(conf, db, messaging, driver, host, svc.instance_id)
+    svc.endpoints.append(manager.VolumeManager(volume_worker))
 
     def report_capabilities() -> None:
         capabilities = dict(
@@ -50,5 +51,8 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         service.PeriodicTask(
             "capabilities", conf.capability_report_interval, report_capabilities, run_at_start=False
         )
+    )
+    svc.periodic_tasks.append(
+        service.PeriodicTask("recovery", conf.recovery.interval, volume_worker.recover)
     )
     return svc

@@ -41,6 +41,20 @@ INPUTS = (
 VOLUME_BINARY = "volmgr-volume"
 
 
+def build_request_spec(host: str, zone: str, vtype: dict[str, Any]) -> dict[str, Any]:
+    """What the scheduler needs to place a manage request (the size is not known yet)."""
+    backend, _, pool = host.partition("#")
+    return {
+        "host": host,
+        "backend": backend,
+        "pool": pool or None,
+        "availability_zone": zone,
+        "volume_type": vtype["name"],
+        "extra_specs": vtype["extra_specs"],
+        "size": None,
+    }
+
+
 class ExtractManageRequest(VolmgrTask):
     """Validate the request and resolve type, zone and target. Reversion: nothing to undo."""
 
@@ -63,7 +77,7 @@ class ExtractManageRequest(VolmgrTask):
     ) -> dict[str, Any]:
         if not context.project_id:
             raise exception.InvalidInput(reason="the request context names no project")
-        backend, pool = validation.parse_host(host)
+        backend, _pool = validation.parse_host(host)
         reference = validation.check_reference(ref)
         name, description, metadata, bootable = validation.check_request_fields(
             self.conf, name, description, metadata, bootable
@@ -86,15 +100,7 @@ class ExtractManageRequest(VolmgrTask):
             },
             "metadata": metadata,
             "type_name": vtype["name"],
-            "request_spec": {
-                "host": host,
-                "backend": backend,
-                "pool": pool,
-                "availability_zone": zone,
-                "volume_type": vtype["name"],
-                "extra_specs": vtype["extra_specs"],
-                "size": None,
-            },
+            "request_spec": build_request_spec(host, zone, vtype),
         }
 
     def _volume_type(self, volume_type: Any) -> dict[str, Any]:

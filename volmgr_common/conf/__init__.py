@@ -13,11 +13,22 @@ from volmgr_common.conf import (
     fault_injection,
     file_backend,
     quota,
+    recovery,
     scheduler,
     volume,
 )
 
-_MODULES = (default, database, api, scheduler, volume, file_backend, quota, fault_injection)
+_MODULES = (
+    default,
+    database,
+    api,
+    scheduler,
+    volume,
+    file_backend,
+    quota,
+    recovery,
+    fault_injection,
+)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -14,4 +14,4 @@ def set_lib_defaults() -> None:
     """Set the defaults volmgr gives to the libraries' options."""
     from volmgr_common import rpc
 
-    rpc.set_defaults(cfg.CONF)
+    rpc.set_defaults()

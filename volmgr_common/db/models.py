@@ -80,6 +80,7 @@ class Volume(TimestampMixin, Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
     flow_owner: Mapped[str | None] = mapped_column(String(64))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     volume_metadata: Mapped[list["VolumeMetadata"]] = relationship(
         back_populates="volume", cascade="all, delete-orphan", lazy="selectin"

@@ -54,6 +54,7 @@ def to_dict(row: models.Volume) -> dict[str, Any]:
         "created_at": row.created_at.isoformat() if row.created_at else None,
         "updated_at": row.updated_at.isoformat() if row.updated_at else None,
         "launched_at": row.launched_at.isoformat() if row.launched_at else None,
+        "scheduled_at": row.scheduled_at.isoformat() if row.scheduled_at else None,
     }
 
 
@@ -306,3 +307,82 @@ def start_unmanage(session: Session, volume_id: str, project_id: str | None) -> 
     row.status = UNMANAGING
     session.flush()
     return to_dict(row)
+
+
+def _last_change() -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(models.Volume.updated_at, models.Volume.created_at)
+
+
+@db_api.reader
+def transitional(
+    session: Session,
+    statuses: tuple[str, ...],
+    backend: str | None = None,
+    scheduled: bool | None = None,
+    changed_before: Any = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Rows in ``statuses`` for recovery scans, oldest change first.
+
+    ``backend`` keeps rows placed on ``host@backend``; ``scheduled`` keeps rows the
+    scheduler has (or has not) placed; ``changed_before`` keeps rows untouched since.
+    Each dict carries ``last_change`` for :func:`touch_if_unchanged`.
+    """
+    stmt = sa.select(models.Volume, _last_change()).where(models.Volume.status.in_(statuses))
+    if backend is not None:
+        stmt = stmt.where(
+            sa.or_(models.Volume.host == backend, models.Volume.host.like(f"{backend}#%"))
+        )
+    if scheduled is not None:
+        placed = models.Volume.scheduled_at.is_not(None)
+        stmt = stmt.where(placed if scheduled else sa.not_(placed))
+    if changed_before is not None:
+        stmt = stmt.where(_last_change() < changed_before)
+    rows = session.execute(stmt.order_by(_last_change()).limit(limit)).all()
+    return [
+        dict(to_dict(row), flow_owner=row.flow_owner, last_change=changed) for row, changed in rows
+    ]
+
+
+@db_api.writer
+def touch_if_unchanged(session: Session, volume_id: str, last_change: Any) -> bool:
+    """Mark the row changed now if nobody changed it since ``last_change``.
+
+    Of several services that scan at once, exactly one wins the row.
+    """
+    stmt = (
+        sa.update(models.Volume)
+        .where(models.Volume.id == volume_id, _last_change() == last_change)
+        .values(updated_at=models.utcnow())
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+@db_api.writer
+def take_over_flow(session: Session, volume_id: str, dead_owner: str) -> bool:
+    """Free a ``managing`` row that a flow of a dead process owned."""
+    stmt = (
+        sa.update(models.Volume)
+        .where(
+            models.Volume.id == volume_id,
+            models.Volume.status == MANAGING,
+            models.Volume.flow_owner == dead_owner,
+        )
+        .values(flow_owner=None, updated_at=models.utcnow())
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+@db_api.writer
+def record_failure(session: Session, volume_id: str, reason: str) -> bool:
+    """Note on a ``managing`` row why a stage failed, before telling the API.
+
+    If the compensating message is lost, the API's recovery scan finds the reason
+    here and records the failure itself.
+    """
+    stmt = (
+        sa.update(models.Volume)
+        .where(models.Volume.id == volume_id, models.Volume.status == MANAGING)
+        .values(failure_reason=reason, updated_at=models.utcnow())
+    )
+    return session.execute(stmt).rowcount == 1

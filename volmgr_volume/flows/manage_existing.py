@@ -135,7 +135,9 @@ class QuotaCommit(_Task):
         if reservation_id is None:
             volumes_db.update_if(self.db, volume["id"], volumes_db.MANAGING, size=0)
             return
-        volumes_db.commit_gigabytes(self.db, volume["id"], reservation_id, size)
+        if not volumes_db.commit_gigabytes(self.db, volume["id"], reservation_id, size):
+            # A resumed flow: an earlier run already committed this volume's size.
+            quota.rollback(self.db, reservation_id)
 
     def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
         if self.nothing_to_undo(result):

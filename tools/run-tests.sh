@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up a virtualenv from the project's own files, start the local services the
+# tests need if they are down, then run the checks and every test layer:
+# lint, generated samples, unit, functional, driver contract and integration.
+#
+#   bash tools/run-tests.sh            # everything
+#   bash tools/run-tests.sh tests/unit # only some tests (pytest arguments)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VOLMGR_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "virtualenv $VENV"
+if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[test]"
+
+step "local services"
+bash tools/start-services.sh
+
+step "lint"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+
+step "generated samples are current"
+bash tools/check-samples.sh "$VENV"
+
+step "tests"
+args=("$@")
+if [ ${#args[@]} -eq 0 ]; then
+    args=(tests)
+fi
+"$VENV/bin/pytest" -p no:cacheprovider --durations=10 "${args[@]}"

@@ -1,0 +1,46 @@
+"""The API's recovery scan: finish requests whose messages were lost.
+
+Two kinds of ``managing`` rows belong to the API:
+
+* rows the scheduler never placed, untouched for ``[recovery] stale_after``
+  seconds (the API died before its cast, or the scheduler died holding the
+  message): cast to the scheduler again;
+* rows on which a later stage noted a failure but whose compensating message never
+  arrived: record the failure here, as the message would have.
+
+Of several API workers scanning at once, one wins each row (``touch_if_unchanged``).
+"""
+
+import datetime as dt
+
+from oslo_log import log as logging
+
+from volmgr_api.api import API
+from volmgr_api.flows.manage_existing import build_request_spec
+from volmgr_common.context import get_admin_context
+from volmgr_common.db import models
+from volmgr_common.db import volume_types as types_db
+from volmgr_common.db import volumes as volumes_db
+
+LOG = logging.getLogger(__name__)
+
+
+def recover(api: API) -> None:
+    """One scan (a periodic task of volmgr-api)."""
+    stale_before = models.utcnow() - dt.timedelta(seconds=api.conf.recovery.stale_after)
+    rows = volumes_db.transitional(api.db, (volumes_db.MANAGING,), changed_before=stale_before)
+    for volume in rows:
+        mine = volume["failure_reason"] or not volume["scheduled_at"]
+        if not mine or not volumes_db.touch_if_unchanged(
+            api.db, volume["id"], volume["last_change"]
+        ):
+            continue
+        ctxt = get_admin_context(request_id=volume["request_id"])
+        if volume["failure_reason"]:
+            LOG.warning("Volume %s failed but was not recorded; recording it", volume["id"])
+            api.manage_existing_failed(ctxt, volume["id"], volume["failure_reason"], "recovery")
+        elif not volume["scheduled_at"]:
+            LOG.warning("Volume %s was never placed; asking the scheduler again", volume["id"])
+            vtype = types_db.get_by_name_or_id(api.db, volume["volume_type_id"])
+            spec = build_request_spec(volume["host"], volume["availability_zone"], vtype)
+            api.scheduler.manage_existing(ctxt, volume["id"], dict(spec, volume_id=volume["id"]))

@@ -1,0 +1,134 @@
+"""What volmgr-volume does for one backend: manage flows, unmanage, listing, recovery.
+
+The worker claims a volume row before running its flow, so that a message delivered
+twice, or a message racing a recovery scan, runs one flow. When a flow fails it has
+reverted its own work; the worker notes the reason on the row and casts the
+compensating ``manage_existing_failed`` to the API, which records the outcome.
+"""
+
+import datetime as dt
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from volmgr_api import rpcapi as api_rpcapi
+from volmgr_common import exception, notifications, quota, rpc
+from volmgr_common.context import RequestContext, get_admin_context
+from volmgr_common.db import api as db_api
+from volmgr_common.db import models
+from volmgr_common.db import volumes as volumes_db
+from volmgr_common.flows import run_flow
+from volmgr_volume.drivers.base import VolumeDriver
+from volmgr_volume.flows import manage_existing
+
+LOG = logging.getLogger(__name__)
+
+
+def failure_reason(error: BaseException, ctxt: RequestContext) -> str:
+    """The reason a user sees: our own errors verbatim, anything else generic."""
+    if isinstance(error, exception.VolmgrException):
+        return str(error)
+    return f"Internal error in the volume service (request {ctxt.request_id})."
+
+
+class VolumeWorker:
+    """Runs the requests of one backend (``host@backend``)."""
+
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: db_api.Database,
+        messaging: rpc.Messaging,
+        driver: VolumeDriver,
+        backend: str,
+        owner: str,
+    ) -> None:
+        self.conf = conf
+        self.db = db
+        self.driver = driver
+        self.backend = backend
+        self.owner = owner
+        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.volume.{backend}")
+        self.api = api_rpcapi.ApiAPI(messaging)
+        self._recovered_once = False
+
+    def manage(self, ctxt: RequestContext, volume_id: str) -> None:
+        volume = volumes_db.claim_flow(self.db, volume_id, self.owner)
+        if volume is None:
+            LOG.info("Volume %s is not waiting for a manage here; nothing to do", volume_id)
+            return
+        LOG.info("Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id)
+        try:
+            flow = manage_existing.get_flow(self.conf, self.db, self.driver, self.notifier)
+            run_flow(flow, {manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume})
+        except Exception as error:
+            reason = failure_reason(error, ctxt)
+            LOG.warning("Manage of volume %s failed and was reverted: %s", volume_id, reason)
+            volumes_db.record_failure(self.db, volume_id, reason)
+            self.api.manage_existing_failed(ctxt, volume_id, reason, stage="volume")
+
+    def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
+        try:
+            volume = volumes_db.get(self.db, volume_id)
+        except exception.VolumeNotFound:
+            LOG.info("Volume %s is already gone; nothing to unmanage", volume_id)
+            return
+        if volume["status"] != volumes_db.UNMANAGING:
+            LOG.info("Volume %s is %s, not unmanaging; nothing to do", volume_id, volume["status"])
+            return
+        self.driver.unmanage(volume)
+        removed = volumes_db.remove_unmanaged(self.db, volume_id)
+        if removed is not None:
+            LOG.info(
+                "Volume %s unmanaged; the object stays as %s",
+                volume_id,
+                removed["provider_location"],
+            )
+            notifications.notify(self.notifier, ctxt, "unmanage.end", removed)
+
+    def list_manageable(
+        self, marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str
+    ) -> list[dict[str, Any]]:
+        managed = {
+            v["provider_location"]: v["id"]
+            for v in volumes_db.list_volumes(self.db, host=self.backend, limit=10**9)
+            if v["provider_location"]
+        }
+        return self.driver.list_manageable(managed, marker, limit, offset, sort_key, sort_dir)
+
+    def recover(self) -> None:
+        """Resume what this backend left in ``managing``/``unmanaging`` (a periodic task).
+
+        On the first scan after start, flows owned by an earlier process of this
+        backend are taken over: that process is gone, as only one runs per backend.
+        Later scans pick up requests nobody owns that have been still for
+        ``[recovery] stale_after`` seconds (their message was lost).
+        """
+        first, self._recovered_once = not self._recovered_once, True
+        stale_before = models.utcnow() - dt.timedelta(seconds=self.conf.recovery.stale_after)
+        rows = volumes_db.transitional(
+            self.db,
+            (volumes_db.MANAGING, volumes_db.UNMANAGING),
+            backend=self.backend,
+            scheduled=True,
+            changed_before=None if first else stale_before,
+        )
+        for volume in rows:
+            self._recover_one(volume, first)
+
+    def _recover_one(self, volume: dict[str, Any], first: bool) -> None:
+        ctxt = get_admin_context(request_id=volume["request_id"])
+        owner = volume["flow_owner"]
+        if volume["status"] == volumes_db.UNMANAGING:
+            self.unmanage(ctxt, volume["id"])
+        elif volume["failure_reason"]:
+            return  # failed and reverted: the API's scan records it
+        elif owner is not None and owner != self.owner and first:
+            if volumes_db.take_over_flow(self.db, volume["id"], owner):
+                LOG.warning("Resuming volume %s, left by an earlier process", volume["id"])
+                quota.rollback_for_volume(self.db, volume["id"])
+                self.manage(ctxt, volume["id"])
+        elif owner is None:
+            LOG.warning("Resuming volume %s, whose manage message was lost", volume["id"])
+            self.manage(ctxt, volume["id"])
