@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start RabbitMQ and PostgreSQL on this machine if they do not answer, and make
+# Start RabbitMQ, PostgreSQL and MariaDB on this machine if they do not answer, and make
 # sure lvm2 is installed for the LVM driver tests. Used by tools/run-tests.sh.
 # Tests against services elsewhere (e.g. containers from tools/compose.yaml) set
 # VOLMGR_TEST_RABBIT_URL / VOLMGR_TEST_PG_URL and VOLMGR_SKIP_SERVICE_START=1.
@@ -28,6 +28,12 @@ if ! answers 5432; then
     echo "starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
     wait_port 5432 || true
+fi
+
+if ! answers 3306; then
+    echo "starting MariaDB"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+    wait_port 3306 || true
 fi
 
 if ! command -v lvcreate >/dev/null 2>&1; then

@@ -12,6 +12,8 @@ from volmgr_common.conf import (
     default,
     fault_injection,
     file_backend,
+    image_backend,
+    lvm_backend,
     quota,
     recovery,
     scheduler,
@@ -28,6 +30,8 @@ _MODULES = (
     quota,
     recovery,
     fault_injection,
+    lvm_backend,
+    image_backend,
 )
 
 

@@ -70,6 +70,9 @@ class Database:
             }
         else:
             kwargs["pool_size"] = opts.max_pool_size
+        if self.url.get_backend_name() == "mysql":
+            # No gap locks: concurrent inserts of different volumes do not deadlock.
+            kwargs["isolation_level"] = "READ COMMITTED"
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine, opts.sqlite_busy_timeout)
@@ -83,7 +86,7 @@ class Database:
             "wait": tenacity.wait_random_exponential(
                 multiplier=max(opts.db_retry_interval, 0.001), max=opts.db_max_retry_interval
             ),
-            "before_sleep": tenacity.before_sleep_log(LOG, logging.WARNING),
+            "before_sleep": _log_retry,
             "reraise": True,
         }
 
@@ -101,6 +104,13 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)})"
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    orig = getattr(error, "orig", error)
+    summary = str(orig).splitlines()[0] if orig is not None else "unknown error"
+    LOG.warning("Transaction attempt %d failed (%s); retrying", state.attempt_number, summary)
 
 
 def _configure_sqlite(engine: sa.Engine, busy_timeout: int) -> None:

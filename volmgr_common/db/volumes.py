@@ -59,7 +59,11 @@ def to_dict(row: models.Volume) -> dict[str, Any]:
 
 
 def _locked(session: Session, volume_id: str) -> models.Volume | None:
-    stmt = sa.select(models.Volume).where(models.Volume.id == volume_id).with_for_update()
+    stmt = (
+        sa.select(models.Volume)
+        .where(models.Volume.id == volume_id)
+        .with_for_update(of=models.Volume)
+    )
     return session.scalars(stmt).first()
 
 

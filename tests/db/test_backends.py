@@ -1,0 +1,152 @@
+"""The database layer on every supported server: SQLite, PostgreSQL and MariaDB.
+
+Each test runs against a throwaway database on the real server (URLs from
+``VOLMGR_TEST_PG_URL`` and ``VOLMGR_TEST_MYSQL_URL``, defaulting to the local
+services): migrations, the double-manage guard under concurrency, row-locked quota
+that stays exact, and idempotent compensation.
+"""
+
+import concurrent.futures
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from oslo_config import cfg
+
+from volmgr_common import config, exception, quota
+from volmgr_common.db import api as db_api
+from volmgr_common.db import migration, volume_types, volumes
+
+PG_URL = os.environ.get("VOLMGR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("VOLMGR_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+HOW_TO_START = {
+    "postgresql": "start it with: pg_ctlcluster --skip-systemctl-redirect "
+    "$(ls /etc/postgresql) main start (or set VOLMGR_TEST_PG_URL)",
+    "mysql": "start it with: start-stop-daemon --start --oknodo --background "
+    "--exec /usr/sbin/mariadbd (or set VOLMGR_TEST_MYSQL_URL)",
+}
+LIMITS = quota.DefaultLimits(volumes=30, gigabytes=1000, per_type=-1, reservation_expire=60)
+
+
+def _throwaway(server_url: str) -> Iterator[str]:
+    url = sa.make_url(server_url)
+    backend = url.get_backend_name()
+    name = f"volmgr_dbt_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    except sa.exc.OperationalError as error:
+        pytest.fail(
+            f"cannot reach {backend} at {url.render_as_string()}: {error.orig}; "
+            f"{HOW_TO_START[backend]}"
+        )
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            force = " WITH (FORCE)" if backend == "postgresql" else ""
+            conn.exec_driver_sql(f"DROP DATABASE {name}{force}")
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[db_api.Database]:
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path}/volmgr.sqlite"])
+    else:
+        urls = _throwaway(PG_URL if request.param == "postgresql" else MYSQL_URL)
+    url = next(urls)
+    conf: cfg.ConfigOpts = config.new_conf()
+    conf([], project="volmgr", default_config_files=[])
+    conf.set_override("connection", url, group="database")
+    db = db_api.Database(conf)
+    migration.sync(db)
+    yield db
+    db.dispose()
+    next(urls, None)
+
+
+def _manage_values(type_id: str, name: str) -> dict:
+    ref = {"source-name": name}
+    return {
+        "project_id": "p1",
+        "user_id": "u1",
+        "host": "node@files",
+        "availability_zone": "nova",
+        "volume_type_id": type_id,
+        "reference": json.dumps(ref),
+        "reference_key": volumes.reference_key("node@files", ref),
+    }
+
+
+def test_schema_is_current_after_sync(database: db_api.Database) -> None:
+    assert migration.is_current(database)
+    assert migration.current_revision(database) is not None
+
+
+def test_concurrent_manages_one_winner_per_object_and_exact_quota(
+    database: db_api.Database,
+) -> None:
+    vtype = volume_types.get_or_create(database, "__DEFAULT__")
+
+    def manage(i: int) -> str:
+        try:
+            volume = volumes.create_managing(
+                database, _manage_values(vtype["id"], f"disk{i % 10}"), {}, LIMITS, vtype["name"]
+            )
+        except exception.ManageExistingAlreadyManaged:
+            return "duplicate"
+        deltas = quota.volume_deltas(vtype["name"], gigabytes=3)
+        reservation = quota.reserve(database, "p1", deltas, LIMITS, volume_id=volume["id"])
+        assert volumes.commit_gigabytes(database, volume["id"], reservation, 3)
+        return "managed"
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(manage, range(30)))
+
+    assert outcomes.count("managed") == 10
+    assert outcomes.count("duplicate") == 20
+    usage = quota.usage(database, "p1", LIMITS)
+    assert usage["volumes"] == {"in_use": 10, "reserved": 0, "limit": 30}
+    assert usage["gigabytes"] == {"in_use": 30, "reserved": 0, "limit": 1000}
+    assert usage["volumes___DEFAULT__"]["in_use"] == 10
+
+
+def test_failure_compensation_twice_equals_once(database: db_api.Database) -> None:
+    vtype = volume_types.get_or_create(database, "__DEFAULT__")
+    volume = volumes.create_managing(
+        database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
+    )
+    first = volumes.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
+    second = volumes.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
+
+    assert first is not None and first["status"] == volumes.ERROR_MANAGING
+    assert second is None
+    assert quota.usage(database, "p1", LIMITS)["volumes"]["in_use"] == 0
+    again = volumes.create_managing(
+        database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
+    )
+    assert again["status"] == volumes.MANAGING
+
+
+def test_over_quota_leaves_usage_unchanged(database: db_api.Database) -> None:
+    vtype = volume_types.get_or_create(database, "__DEFAULT__")
+    quota.set_limit(database, "p1", "gigabytes", 5)
+    volume = volumes.create_managing(
+        database, _manage_values(vtype["id"], "big"), {}, LIMITS, vtype["name"]
+    )
+    with pytest.raises(exception.OverQuota, match="gigabytes"):
+        quota.reserve(
+            database,
+            "p1",
+            quota.volume_deltas(vtype["name"], gigabytes=6),
+            LIMITS,
+            volume_id=volume["id"],
+        )
+    usage = quota.usage(database, "p1", LIMITS)
+    assert usage["gigabytes"] == {"in_use": 0, "reserved": 0, "limit": 5}

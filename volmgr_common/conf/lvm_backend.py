@@ -1,0 +1,51 @@
+"""Options of the [lvm_backend] group: the LVM driver's volume group and commands."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup("lvm_backend", title="LVM driver options")
+
+OPTS = [
+    cfg.StrOpt(
+        "volume_group",
+        default="volmgr-volumes",
+        regex=r"^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$",
+        help="Volume group whose logical volumes the LVM driver manages. A reference "
+        "names a logical volume of this group; nothing outside it is ever touched.",
+    ),
+    cfg.StrOpt(
+        "root_helper",
+        default="",
+        help="Command put in front of every LVM command to run it as root, for example "
+        "'sudo' or 'sudo volmgr-rootwrap /etc/volmgr/rootwrap.conf'. Empty runs the "
+        "commands directly, which needs a service running as root.",
+    ),
+    cfg.StrOpt(
+        "lvm_conf_dir",
+        default="",
+        help="Directory holding the lvm.conf every LVM command uses (it is passed as "
+        "LVM_SYSTEM_DIR). Empty keeps the system's configuration. Tests use it for an "
+        "lvm.conf with 'activation = 0' on machines without device-mapper.",
+    ),
+    cfg.StrOpt(
+        "pool_name",
+        default="",
+        help="Name of the single pool the LVM driver reports. Empty reports the volume "
+        "group's name.",
+    ),
+    cfg.IntOpt(
+        "command_timeout",
+        default=120,
+        min=1,
+        max=3600,
+        help="Seconds an LVM command may run before it is killed and the call fails.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(cfg.OptGroup(GROUP.name, title=GROUP.title))
+    conf.register_opts(OPTS, group=GROUP.name)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(GROUP.name, OPTS)]
