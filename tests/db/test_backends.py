@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from volmgr_common import config, exception, quota
+from volmgr_common import config, exception, quota, quota_audit
 from volmgr_common.db import api as db_api
-from volmgr_common.db import migration, volume_types, volumes
+from volmgr_common.db import migration, models, volume_types, volumes
 
 PG_URL = os.environ.get("VOLMGR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("VOLMGR_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -150,3 +150,40 @@ def test_over_quota_leaves_usage_unchanged(database: db_api.Database) -> None:
         )
     usage = quota.usage(database, "p1", LIMITS)
     assert usage["gigabytes"] == {"in_use": 0, "reserved": 0, "limit": 5}
+
+
+def test_quota_check_reports_corrupted_usage_and_sync_repairs_it(
+    database: db_api.Database,
+) -> None:
+    vtype = volume_types.get_or_create(database, "__DEFAULT__")
+    volume = volumes.create_managing(
+        database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
+    )
+    reservation = quota.reserve(
+        database,
+        "p1",
+        quota.volume_deltas(vtype["name"], gigabytes=4),
+        LIMITS,
+        volume_id=volume["id"],
+    )
+    volumes.commit_gigabytes(database, volume["id"], reservation, 4)
+    assert quota_audit.check(database) == []
+
+    with database.engine.begin() as conn:
+        conn.execute(
+            sa.update(models.QuotaUsage)
+            .where(models.QuotaUsage.resource == "gigabytes")
+            .values(in_use=99, reserved=7)
+        )
+        conn.execute(sa.delete(models.QuotaUsage).where(models.QuotaUsage.resource == "volumes"))
+
+    drifts = {d.resource: d for d in quota_audit.check(database)}
+    assert set(drifts) == {"gigabytes", "volumes"}
+    assert (drifts["gigabytes"].in_use, drifts["gigabytes"].true_in_use) == (99, 4)
+    assert (drifts["gigabytes"].reserved, drifts["gigabytes"].true_reserved) == (7, 0)
+    assert (drifts["volumes"].in_use, drifts["volumes"].true_in_use) == (0, 1)
+
+    assert len(quota_audit.sync(database)) == 2
+    assert quota_audit.check(database) == []
+    usage = quota.usage(database, "p1", LIMITS)
+    assert usage["gigabytes"]["in_use"] == 4 and usage["volumes"]["in_use"] == 1

@@ -1,7 +1,8 @@
 """volmgr-manage: database and quota administration.
 
 ``volmgr-manage [--config-file F] db sync|version``,
-``quota show PROJECT``, ``quota set PROJECT RESOURCE LIMIT``,
+``quota show PROJECT``, ``quota set PROJECT RESOURCE LIMIT``, ``quota check``
+(exit 1 on drift), ``quota sync``,
 ``type create NAME [KEY=VALUE ...]``, ``type list``, ``service list``.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from volmgr_common import config, exception, quota
+from volmgr_common import config, exception, quota, quota_audit
 from volmgr_common.cmd import open_database
 from volmgr_common.db import migration
 from volmgr_common.db import services as services_db
@@ -30,6 +31,8 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
     q = subparsers.add_parser("quota", help="quota limits and usage").add_subparsers(dest="action")
     q.required = True
     q.add_parser("show", help="limits and usage of a project").add_argument("project")
+    q.add_parser("check", help="report usage that differs from the truth (exit 1 if any)")
+    q.add_parser("sync", help="repair usage that differs from the truth")
     qset = q.add_parser("set", help="set a project's limit for one resource")
     qset.add_argument("project")
     qset.add_argument("resource")
@@ -60,6 +63,11 @@ def _dispatch(conf: cfg.ConfigOpts) -> None:
         print(migration.current_revision(db) if cmd.action == "version" else "database is current")
     elif cmd.name == "quota" and cmd.action == "show":
         _print(quota.usage(db, cmd.project, quota.DefaultLimits.from_conf(conf)))
+    elif cmd.name == "quota" and cmd.action in ("check", "sync"):
+        drifts = quota_audit.check(db) if cmd.action == "check" else quota_audit.sync(db)
+        _print([d.as_dict() for d in drifts])
+        if drifts and cmd.action == "check":
+            raise SystemExit(1)
     elif cmd.name == "quota":
         quota.set_limit(db, cmd.project, cmd.resource, cmd.limit)
     elif cmd.name == "type" and cmd.action == "create":
