@@ -14,7 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, rpc
+from volmgr_common import exception, faults, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
@@ -64,6 +64,7 @@ class SchedulerManager:
         self, ctxt: RequestContext, volume_id: str, request_spec: dict[str, Any]
     ) -> None:
         volume = self._load(volume_id)
+        faults.check(self._conf, volume, "SchedulerReceive")
         if volume["status"] != volumes_db.MANAGING or volume["scheduled_at"]:
             LOG.info(
                 "Volume %s is %s and %s; nothing to schedule",

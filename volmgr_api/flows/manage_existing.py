@@ -13,7 +13,7 @@ from oslo_log import log as logging
 from taskflow.patterns import linear_flow
 
 from volmgr_api import validation
-from volmgr_common import exception, quota
+from volmgr_common import exception, faults, quota
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
@@ -143,13 +143,15 @@ class EntryCreate(VolmgrTask):
         self.db = db
 
     def execute(self, request: dict[str, Any]) -> dict[str, Any]:
-        return volumes_db.create_managing(
+        volume = volumes_db.create_managing(
             self.db,
             request["values"],
             request["metadata"],
             quota.DefaultLimits.from_conf(self.conf),
             request["type_name"],
         )
+        faults.check(self.conf, volume, "AfterEntryCreate")
+        return volume
 
     def revert(self, result: Any, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):

@@ -97,7 +97,8 @@ class ManageExisting(_Task):
     """Let the driver give the object its managed name.
 
     Reversion: the driver puts the object back under its original name, exactly as
-    it was; nothing is ever deleted.
+    it was; nothing is ever deleted. This runs even when execute itself failed,
+    since a driver may fail after the rename: ``undo_manage`` is idempotent.
     """
 
     def __init__(self, conf: cfg.ConfigOpts, driver: VolumeDriver) -> None:
@@ -106,11 +107,11 @@ class ManageExisting(_Task):
 
     def execute(self, volume: dict[str, Any]) -> str:
         self._fault_point(volume)
-        return self.driver.manage(volume, volume["reference"])
+        location = self.driver.manage(volume, volume["reference"])
+        faults.check(self.conf, volume, "ManageExisting.after")
+        return location
 
     def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
-        if self.nothing_to_undo(result):
-            return
         LOG.warning(
             "Volume %s: putting backend object back as %s", volume["id"], volume["reference"]
         )
