@@ -36,6 +36,7 @@ def recover(api: API) -> None:
         ):
             continue
         ctxt = get_admin_context(request_id=volume["request_id"])
+        ctxt.update_store()  # this thread's log lines carry the request's id
         if volume["failure_reason"]:
             LOG.warning("Volume %s failed but was not recorded; recording it", volume["id"])
             api.manage_existing_failed(ctxt, volume["id"], volume["failure_reason"], "recovery")

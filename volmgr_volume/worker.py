@@ -119,6 +119,7 @@ class VolumeWorker:
 
     def _recover_one(self, volume: dict[str, Any], first: bool) -> None:
         ctxt = get_admin_context(request_id=volume["request_id"])
+        ctxt.update_store()  # this thread's log lines carry the request's id
         owner = volume["flow_owner"]
         if volume["status"] == volumes_db.UNMANAGING:
             self.unmanage(ctxt, volume["id"])

@@ -1,4 +1,4 @@
-"""Options of the [api] group: limits the API enforces on manage requests."""
+"""Options of the [api] group: limits on manage requests and the REST server of volmgr-api."""
 
 from oslo_config import cfg
 
@@ -28,6 +28,57 @@ OPTS = [
         default=1000,
         min=1,
         help="Largest number of volumes that one list_volumes call returns.",
+    ),
+    cfg.HostAddressOpt(
+        "bind_host",
+        default="127.0.0.1",
+        help="Address on which the REST API of volmgr-api listens. The default serves "
+        "this host only; use 0.0.0.0 (or ::) to serve every interface, behind a "
+        "TLS-terminating proxy when the network is not trusted.",
+    ),
+    cfg.PortOpt(
+        "bind_port",
+        default=8776,
+        help="TCP port of the REST API (8776 is the port of the OpenStack Block "
+        "Storage API, so that Cinder clients find it where they expect it). 0 picks a "
+        "free port at start, which tests use.",
+    ),
+    cfg.IntOpt(
+        "workers",
+        default=8,
+        min=1,
+        max=256,
+        help="Number of threads that handle REST requests at once in each volmgr-api "
+        "process. A request waiting for the database or for an RPC answer holds its "
+        "thread, so raise this when many clients list manageable volumes at once.",
+    ),
+    cfg.StrOpt(
+        "auth_strategy",
+        default="noauth",
+        choices=[
+            (
+                "noauth",
+                "Trust the identity the client names: X-User-Id and X-Project-Id "
+                "(or an X-Auth-Token of the form 'user:project') and X-Roles. For a "
+                "trusted network or tests only.",
+            ),
+            (
+                "keystone",
+                "Validate tokens with keystonemiddleware (an optional "
+                "dependency: pip install keystonemiddleware) configured in "
+                "[keystone_authtoken].",
+            ),
+        ],
+        help="How the REST API learns who is calling. With noauth a caller is an admin "
+        "when its user id is 'admin' or its roles include 'admin'.",
+    ),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=114688,
+        min=1024,
+        max=16777216,
+        help="Largest request body in bytes the REST API reads; a larger request is "
+        "refused with 413 before its body is parsed.",
     ),
 ]
 

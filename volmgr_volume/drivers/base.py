@@ -5,20 +5,115 @@ it reports the object's size, gives it a managed name (``manage``), can put it b
 exactly as it was (``undo_manage``), lets it go (``unmanage``), lists what could be
 managed and reports capabilities. ``manage`` and ``undo_manage`` must be idempotent:
 a flow resumed after a crash may call them again for the same volume.
+
+The module also holds what every driver's manageable listing shares: the sort and
+pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
+only the page it returns) and the entry shape of :func:`manageable_entry`.
 """
 
 import abc
-import math
-from typing import Any
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from oslo_config import cfg
 
+from volmgr_common import exception
+
 GIB = 1024**3
+SOURCE_NAME = "source-name"
+SORT_KEYS = ("reference", "size")
+SORT_DIRS = ("asc", "desc")
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+T = TypeVar("T")
+
+
+def managed_name_pattern(template: str) -> re.Pattern[str]:
+    """A pattern matching the names ``template`` gives volumes (``%s`` = a UUID)."""
+    return re.compile(UUID_PATTERN.join(re.escape(part) for part in template.split("%s")))
 
 
 def size_in_gib(size_bytes: int) -> int:
     """Bytes rounded up to whole GiB (an empty object is 0 GiB)."""
-    return math.ceil(size_bytes / GIB)
+    return -(-size_bytes // GIB)  # integer ceiling: exact even beyond 2**53 bytes
+
+
+def gib_floor(size_bytes: int) -> float:
+    """Bytes as GiB, floored to two decimals (for capacities)."""
+    return size_bytes * 100 // GIB / 100
+
+
+def check_page_parameters(limit: int | None, offset: int, sort_key: str, sort_dir: str) -> None:
+    """InvalidInput unless the sort and paging parameters of a listing are usable."""
+    if sort_key not in SORT_KEYS or sort_dir not in SORT_DIRS:
+        raise exception.InvalidInput(reason="sort key must be reference or size, dir asc or desc")
+    if offset < 0 or (limit is not None and limit < 0):
+        raise exception.InvalidInput(reason="limit and offset must not be negative")
+
+
+def paginate(
+    items: Sequence[T],
+    name: Callable[[T], str],
+    size: Callable[[T], int],
+    page: tuple[str | None, int | None, int],
+    sort_key: str,
+    sort_dir: str,
+) -> list[T]:
+    """Sort ``items``, continue after the marker, then apply offset and limit.
+
+    ``page`` is ``(marker, limit, offset)``. The marker is the name of the last item
+    of the previous page and must be among ``items``; a limit of None means no limit.
+    ``size`` is called only when sorting by size (ties are broken by name), so a
+    driver can sort thousands of cheap items and describe only the page.
+    """
+    marker, limit, offset = page
+    check_page_parameters(limit, offset, sort_key, sort_dir)
+    key: Callable[[T], Any] = name if sort_key == "reference" else lambda i: (size(i), name(i))
+    ordered = sorted(items, key=key, reverse=sort_dir == "desc")
+    start = offset
+    if marker is not None:
+        index = next((n for n, item in enumerate(ordered) if name(item) == marker), None)
+        if index is None:
+            raise exception.InvalidInput(reason=f"marker {marker!r} not found")
+        start += index + 1
+    return ordered[start:] if limit is None else ordered[start : start + limit]
+
+
+def paginate_manageable(
+    entries: list[dict[str, Any]],
+    marker: str | None,
+    limit: int | None,
+    offset: int,
+    sort_key: str,
+    sort_dir: str,
+) -> list[dict[str, Any]]:
+    """:func:`paginate` over complete manageable entries (small backends)."""
+    return paginate(
+        entries,
+        lambda entry: entry["reference"][SOURCE_NAME],
+        lambda entry: entry["size"],
+        (marker, limit, offset),
+        sort_key,
+        sort_dir,
+    )
+
+
+def manageable_entry(
+    name: str,
+    size: int,
+    reason_not_safe: str | None,
+    cinder_id: str | None,
+    extra_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One entry of a manageable listing, referenced by ``source-name``."""
+    return {
+        "reference": {SOURCE_NAME: name},
+        "size": size,
+        "safe_to_manage": reason_not_safe is None,
+        "reason_not_safe": reason_not_safe,
+        "cinder_id": cinder_id,
+        "extra_info": extra_info,
+    }
 
 
 class VolumeDriver(abc.ABC):

@@ -21,8 +21,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
-from volmgr_volume.drivers.base import VolumeDriver
-from volmgr_volume.drivers.file import SOURCE_NAME, paginate_manageable
+from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, paginate_manageable
 
 LOG = logging.getLogger(__name__)
 

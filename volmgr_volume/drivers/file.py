@@ -10,58 +10,50 @@ and anything but regular files are refused.
 Every rename happens under a per-directory lock, after a check that the target
 name is free, and relative to a descriptor of the directory opened without
 following symlinks.
+
+The manageable listing scans the directory once and sorts names (or sizes, when
+asked); only the entries of the returned page are described in full, so a page of
+a directory of 100,000 files costs one scan, one sort and a page of ``lstat`` calls.
+Subclasses (the image driver) hook in with :meth:`FileDriver._volume_bytes` and
+:meth:`FileDriver._describe`.
 """
 
 import contextlib
 import os
-import re
 import stat
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NoReturn
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple, NoReturn
 
 from oslo_concurrency import lockutils
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
-from volmgr_volume.drivers.base import GIB, VolumeDriver, size_in_gib
+from volmgr_volume.drivers.base import (
+    SOURCE_NAME,
+    UUID_PATTERN,
+    VolumeDriver,
+    check_page_parameters,
+    gib_floor,
+    manageable_entry,
+    managed_name_pattern,
+    paginate,
+    paginate_manageable,
+    size_in_gib,
+)
 
 LOG = logging.getLogger(__name__)
 
-SOURCE_NAME = "source-name"
-UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-SORT_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "reference": lambda entry: entry["reference"][SOURCE_NAME],
-    "size": lambda entry: (entry["size"], entry["reference"][SOURCE_NAME]),
-}
-SORT_DIRS = ("asc", "desc")
+__all__ = ["SOURCE_NAME", "UUID_PATTERN", "FileDriver", "paginate_manageable", "plain_name_problem"]
 
 
-def paginate_manageable(
-    entries: list[dict[str, Any]],
-    marker: str | None,
-    limit: int | None,
-    offset: int,
-    sort_key: str,
-    sort_dir: str,
-) -> list[dict[str, Any]]:
-    """Sort manageable entries, continue after ``marker``, then apply offset and limit.
+class Described(NamedTuple):
+    """What the listing says about one directory entry."""
 
-    ``marker`` is the source-name of the last entry of the previous page; it must be
-    among ``entries``. A ``limit`` of None means no limit.
-    """
-    if sort_key not in SORT_KEYS or sort_dir not in SORT_DIRS:
-        raise exception.InvalidInput(reason="sort key must be reference or size, dir asc or desc")
-    if offset < 0 or (limit is not None and limit < 0):
-        raise exception.InvalidInput(reason="limit and offset must not be negative")
-    ordered = sorted(entries, key=SORT_KEYS[sort_key], reverse=sort_dir == "desc")
-    start = offset
-    if marker is not None:
-        names = [entry["reference"][SOURCE_NAME] for entry in ordered]
-        if marker not in names:
-            raise exception.InvalidInput(reason=f"marker {marker!r} not found")
-        start += names.index(marker) + 1
-    return ordered[start:] if limit is None else ordered[start : start + limit]
+    st: os.stat_result
+    size: int  # whole GiB; 0 for anything but a regular file
+    problem: str | None = None  # why the content makes it unsafe to manage
+    extra_info: dict[str, Any] | None = None
 
 
 def plain_name_problem(name: str) -> str | None:
@@ -92,24 +84,19 @@ def _file_kind(mode: int) -> str:
     return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
 
 
-def _gib_floor(size_bytes: int) -> float:
-    """Bytes as GiB, floored to two decimals."""
-    return size_bytes * 100 // GIB / 100
-
-
 class FileDriver(VolumeDriver):
     """Manages raw files in ``[file_backend] directory`` by renaming them."""
 
     vendor_name = "volmgr"
     driver_version = "1.0"
     storage_protocol = "file"
+    conf_group = "file_backend"
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
-        self.directory: str = conf.file_backend.directory
-        self.pool_name: str = conf.file_backend.pool_name
-        parts = conf.volume.volume_name_template.split("%s")
-        self._managed_re = re.compile(UUID_PATTERN.join(re.escape(p) for p in parts))
+        self.directory: str = conf[self.conf_group].directory
+        self.pool_name: str = conf[self.conf_group].pool_name
+        self._managed_re = managed_name_pattern(conf.volume.volume_name_template)
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -124,7 +111,7 @@ class FileDriver(VolumeDriver):
         if not os.path.isdir(self.directory):
             raise exception.VolumeDriverException(reason=f"{self.directory} is not a directory")
         self._check_template()
-        LOG.info("File driver manages regular files in %s", self._real_dir())
+        LOG.info("%s manages regular files in %s", type(self).__name__, self._real_dir())
 
     def _check_template(self) -> None:
         """Managed names must be plain file names that :meth:`is_managed_form` recognises."""
@@ -247,6 +234,14 @@ class FileDriver(VolumeDriver):
             )
         return st
 
+    def _volume_bytes(self, fd: int, name: str, st: os.stat_result, reference: Any) -> int:
+        """Size in bytes of the volume the regular file ``name`` holds.
+
+        Subclasses inspect the content here and refuse it with
+        ManageExistingInvalidReference; a plain file is a raw volume of its length.
+        """
+        return st.st_size
+
     @staticmethod
     def _rename(fd: int, source: str, target: str) -> None:
         """Rename within the directory (a symlink would be renamed, never followed)."""
@@ -263,11 +258,13 @@ class FileDriver(VolumeDriver):
         name = self._source_name(reference)
         with self._opened_dir() as fd:
             st = self._source_stat(fd, name, reference)
+            found = name
             if st is None:
-                st = self._managed_stat(fd, self._target_name(volume))
-        if st is None:
-            self._invalid(reference, f"no file {name!r} exists in {self.directory}")
-        return size_in_gib(st.st_size)
+                found = self._target_name(volume)
+                st = self._managed_stat(fd, found)
+            if st is None:
+                self._invalid(reference, f"no file {name!r} exists in {self.directory}")
+            return size_in_gib(self._volume_bytes(fd, found, st, reference))
 
     def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
         name = self._source_name(reference)
@@ -285,6 +282,7 @@ class FileDriver(VolumeDriver):
                     reason=f"{target} already exists while {name} is still there; refusing "
                     "to overwrite it"
                 )
+            self._volume_bytes(fd, name, source_st, reference)
             self._rename(fd, name, target)
         LOG.info("Volume %s: renamed %s to %s", volume["id"], name, target)
         return target
@@ -332,29 +330,42 @@ class FileDriver(VolumeDriver):
         sort_key: str,
         sort_dir: str,
     ) -> list[dict[str, Any]]:
-        entries = []
-        with os.scandir(self._real_dir()) as scan:
-            for entry in scan:
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                entries.append(self._manageable_entry(entry.name, st, managed))
-        return paginate_manageable(entries, marker, limit, offset, sort_key, sort_dir)
+        check_page_parameters(limit, offset, sort_key, sort_dir)
+        with self._opened_dir() as fd:
+            with os.scandir(fd) as scan:
+                names = [entry.name for entry in scan]
+            cache: dict[str, Described | None] = {}
 
-    def _manageable_entry(
-        self, name: str, st: os.stat_result, managed: Mapping[str, str]
+            def describe(name: str) -> Described | None:
+                if name not in cache:
+                    cache[name] = self._describe(fd, name)
+                return cache[name]
+
+            page = paginate(
+                names,
+                str,
+                lambda name: -1 if (found := describe(name)) is None else found.size,
+                (marker, limit, offset),
+                sort_key,
+                sort_dir,
+            )
+            described = [(name, describe(name)) for name in page]
+        return [self._listing_entry(n, d, managed) for n, d in described if d is not None]
+
+    def _describe(self, fd: int, name: str) -> Described | None:
+        """lstat (and, in subclasses, content) of one entry; None if it vanished."""
+        try:
+            st = os.lstat(name, dir_fd=fd)
+        except FileNotFoundError:
+            return None
+        return Described(st, size_in_gib(st.st_size) if stat.S_ISREG(st.st_mode) else 0)
+
+    def _listing_entry(
+        self, name: str, described: Described, managed: Mapping[str, str]
     ) -> dict[str, Any]:
         cinder_id = managed.get(name)
-        reason = self._not_safe_reason(name, st, cinder_id)
-        return {
-            "reference": {SOURCE_NAME: name},
-            "size": size_in_gib(st.st_size) if stat.S_ISREG(st.st_mode) else 0,
-            "safe_to_manage": reason is None,
-            "reason_not_safe": reason,
-            "cinder_id": cinder_id,
-            "extra_info": None,
-        }
+        reason = self._not_safe_reason(name, described.st, cinder_id) or described.problem
+        return manageable_entry(name, described.size, reason, cinder_id, described.extra_info)
 
     def _not_safe_reason(self, name: str, st: os.stat_result, cinder_id: str | None) -> str | None:
         if cinder_id is not None:
@@ -372,9 +383,9 @@ class FileDriver(VolumeDriver):
         fs = os.statvfs(real_dir)
         pool = {
             "pool_name": self.pool_name,
-            "total_capacity_gb": _gib_floor(fs.f_blocks * fs.f_frsize),
-            "free_capacity_gb": _gib_floor(fs.f_bavail * fs.f_frsize),
-            "allocated_capacity_gb": self._allocated_gb(real_dir),
+            "total_capacity_gb": gib_floor(fs.f_blocks * fs.f_frsize),
+            "free_capacity_gb": gib_floor(fs.f_bavail * fs.f_frsize),
+            "allocated_capacity_gb": self._allocated_gb(),
             "reserved_percentage": 0,
             "thin_provisioning_support": False,
         }
@@ -386,12 +397,14 @@ class FileDriver(VolumeDriver):
             "pools": [pool],
         }
 
-    def _allocated_gb(self, real_dir: str) -> int:
-        """Sum of the sizes (whole GiB each) of the regular files in managed form."""
+    def _allocated_gb(self) -> int:
+        """Sum of the volume sizes (whole GiB each) of the regular files in managed form."""
         total = 0
-        with os.scandir(real_dir) as scan:
-            for entry in scan:
-                if self.is_managed_form(entry.name) and entry.is_file(follow_symlinks=False):
-                    with contextlib.suppress(FileNotFoundError):
-                        total += size_in_gib(entry.stat(follow_symlinks=False).st_size)
+        with self._opened_dir() as fd:
+            with os.scandir(fd) as scan:
+                names = [entry.name for entry in scan if self.is_managed_form(entry.name)]
+            for name in names:
+                found = self._describe(fd, name)
+                if found is not None and stat.S_ISREG(found.st.st_mode):
+                    total += found.size
         return total
