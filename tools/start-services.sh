@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start RabbitMQ, PostgreSQL and MariaDB on this machine if they do not answer, and make
-# sure lvm2 is installed for the LVM driver tests. Used by tools/run-tests.sh.
+# sure lvm2 and qemu-utils are installed for the driver tests. Used by tools/run-tests.sh.
 # Tests against services elsewhere (e.g. containers from tools/compose.yaml) set
 # VOLMGR_TEST_RABBIT_URL / VOLMGR_TEST_PG_URL and VOLMGR_SKIP_SERVICE_START=1.
 set -uo pipefail
@@ -36,9 +36,9 @@ if ! answers 3306; then
     wait_port 3306 || true
 fi
 
-if ! command -v lvcreate >/dev/null 2>&1; then
-    echo "installing lvm2"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lvm2) >/dev/null \
-        || echo "could not install lvm2; the LVM tests will fail and say why" >&2
+if ! command -v lvcreate >/dev/null 2>&1 || ! command -v qemu-img >/dev/null 2>&1; then
+    echo "installing lvm2 and qemu-utils"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lvm2 qemu-utils) \
+        >/dev/null || echo "could not install lvm2/qemu-utils; the driver tests will fail and say why" >&2
 fi
 exit 0

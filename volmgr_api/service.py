@@ -1,16 +1,20 @@
-"""Builds the volmgr-api RPC service."""
+"""Builds the volmgr-api service: its RPC server and, beside it, the REST API's HTTP server."""
 
 from oslo_config import cfg
 
 from volmgr_api import api, manager, recovery, rpcapi
+from volmgr_api.rest import server as rest_server
 from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
 
 BINARY = "volmgr-api"
 
 
-def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -> service.Service:
-    """The API's RPC service, not yet started. Several may run at once."""
+def build(
+    conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging, rest: bool = True
+) -> service.Service:
+    """The API's service, not yet started. Several may run at once, each REST server on
+    its own ``[api] bind_host:bind_port``; ``rest=False`` builds the RPC server alone."""
     api_obj = api.API(conf, db, messaging, conf.host)
     return service.Service(
         binary=BINARY,
@@ -26,4 +30,5 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
                 "recovery", conf.recovery.interval, lambda: recovery.recover(api_obj)
             )
         ],
+        extra_servers=[rest_server.build_wsgi_service(conf, api_obj)] if rest else [],
     )

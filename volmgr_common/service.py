@@ -46,6 +46,9 @@ class Service:
     report_interval: float
     periodic_tasks: list[PeriodicTask] = field(default_factory=list)
     on_start: Callable[[], None] | None = None
+    # Servers with start()/stop() (the REST API's HTTP server) that run beside the RPC
+    # server: started after it, stopped before it.
+    extra_servers: list[Any] = field(default_factory=list)
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,7 @@ class Service:
             self.on_start()
         self._server = self.messaging.server(self.topic, self.host, self.endpoints)
         self._server.start()
+        self._start_extra_servers()
         heartbeat = PeriodicTask("heartbeat", self.report_interval, self._heartbeat, False)
         for task in [heartbeat, *self.periodic_tasks]:
             thread = threading.Thread(
@@ -70,6 +74,19 @@ class Service:
             thread.start()
             self._threads.append(thread)
         LOG.info("%s started on %s (topic %s)", self.binary, self.host, self.topic)
+
+    def _start_extra_servers(self) -> None:
+        started: list[Any] = []
+        try:
+            for server in self.extra_servers:
+                server.start()
+                started.append(server)
+        except Exception:
+            for server in reversed(started):
+                server.stop()
+            self._server.stop()
+            self._server.wait()
+            raise
 
     def _heartbeat(self) -> None:
         assert self.service_id is not None
@@ -91,6 +108,8 @@ class Service:
     def stop(self) -> None:
         """Stop taking messages, let handlers in progress finish, stop periodic tasks."""
         self._stop.set()
+        for server in reversed(self.extra_servers):
+            server.stop()
         if self._server is not None:
             self._server.stop()
             self._server.wait()

@@ -40,8 +40,10 @@ OPTS = [
         "bind_port",
         default=8776,
         help="TCP port of the REST API (8776 is the port of the OpenStack Block "
-        "Storage API, so that Cinder clients find it where they expect it). 0 picks a "
-        "free port at start, which tests use.",
+        "Storage API, so that Cinder clients find it where they expect it). Several "
+        "volmgr-api processes of one user on one host may share the port "
+        "(SO_REUSEPORT): the kernel spreads connections among them, so they must share "
+        "one database. 0 picks a free port at start, which tests use.",
     ),
     cfg.IntOpt(
         "workers",

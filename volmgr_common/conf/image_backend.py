@@ -1,7 +1,6 @@
 """Options of the [image_backend] group: the image-file driver's directory and formats."""
 
-from oslo_config import cfg
-from oslo_config import types
+from oslo_config import cfg, types
 
 GROUP = cfg.OptGroup("image_backend", title="Image-file driver options")
 

@@ -8,6 +8,8 @@ from volmgr_volume.drivers.base import VolumeDriver
 DRIVER_ALIASES = {
     "file": "volmgr_volume.drivers.file.FileDriver",
     "fake": "volmgr_volume.drivers.fake.FakeDriver",
+    "lvm": "volmgr_volume.drivers.lvm.LvmDriver",
+    "image": "volmgr_volume.drivers.image.ImageDriver",
 }
 
 

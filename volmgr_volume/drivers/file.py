@@ -19,6 +19,8 @@ Subclasses (the image driver) hook in with :meth:`FileDriver._volume_bytes` and
 """
 
 import contextlib
+import functools
+import itertools
 import os
 import stat
 from collections.abc import Iterator, Mapping
@@ -334,23 +336,19 @@ class FileDriver(VolumeDriver):
         with self._opened_dir() as fd:
             with os.scandir(fd) as scan:
                 names = [entry.name for entry in scan]
-            cache: dict[str, Described | None] = {}
-
-            def describe(name: str) -> Described | None:
-                if name not in cache:
-                    cache[name] = self._describe(fd, name)
-                return cache[name]
-
-            page = paginate(
+            describe = functools.cache(functools.partial(self._describe, fd))
+            rest = paginate(
                 names,
                 str,
                 lambda name: -1 if (found := describe(name)) is None else found.size,
-                (marker, limit, offset),
+                (marker, None, offset),
                 sort_key,
                 sort_dir,
             )
-            described = [(name, describe(name)) for name in page]
-        return [self._listing_entry(n, d, managed) for n, d in described if d is not None]
+            # Entries removed since the scan are skipped; the page is still filled.
+            described = ((name, describe(name)) for name in rest)
+            page = list(itertools.islice(((n, d) for n, d in described if d is not None), limit))
+        return [self._listing_entry(name, found, managed) for name, found in page]
 
     def _describe(self, fd: int, name: str) -> Described | None:
         """lstat (and, in subclasses, content) of one entry; None if it vanished."""

@@ -1,0 +1,87 @@
+"""Fixtures shared by every test layer: a fresh config and a migrated SQLite database.
+
+``conf`` needs no database and no network, so pure unit tests can use it; ``db``
+adds a SQLite file in the test's temporary directory at the newest schema: the
+Alembic migrations (the path ``volmgr-manage db sync`` takes) run once per session
+into a template that each test copies.
+"""
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from oslo_config import cfg
+
+from volmgr_common import config
+from volmgr_common.db import api as db_api
+from volmgr_common.db import migration
+
+TEST_HOST = "test-node"
+
+ConfFactory = Callable[..., cfg.ConfigOpts]
+
+
+def make_conf(tmp_path: Path, **overrides: Any) -> cfg.ConfigOpts:
+    """A parsed ``ConfigOpts`` whose state lives under ``tmp_path``.
+
+    ``overrides`` set options: ``name=value`` for [DEFAULT], ``group__name=value``
+    for another group.
+    """
+    conf = config.new_conf()
+    conf([], project=config.PROJECT, default_config_files=[], default_config_dirs=[])
+    settings: dict[str, Any] = {
+        "state_path": str(tmp_path),
+        "host": TEST_HOST,
+        "report_interval": 1,
+        "service_down_time": 10,
+        "database__connection": f"sqlite:///{tmp_path / 'volmgr.sqlite'}",
+        "file_backend__directory": str(tmp_path / "files"),
+    }
+    settings.update(overrides)
+    for key, value in settings.items():
+        group, _, name = key.rpartition("__")
+        conf.set_override(name, value, group=group or None)
+    return conf
+
+
+@pytest.fixture
+def conf_factory(tmp_path: Path) -> ConfFactory:
+    """Build configs under the test's ``tmp_path`` (e.g. for a second backend)."""
+
+    def factory(**overrides: Any) -> cfg.ConfigOpts:
+        return make_conf(tmp_path, **overrides)
+
+    return factory
+
+
+@pytest.fixture
+def conf(conf_factory: ConfFactory) -> cfg.ConfigOpts:
+    """A fresh config: state, SQLite file and file backend under ``tmp_path``."""
+    return conf_factory()
+
+
+@pytest.fixture(scope="session")
+def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once per session, copied by :func:`db` (faster than
+    running every migration for every test)."""
+    directory = tmp_path_factory.mktemp("schema")
+    path = directory / "template.sqlite"
+    database = db_api.Database(make_conf(directory, database__connection=f"sqlite:///{path}"))
+    migration.sync(database)
+    database.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def db(conf: cfg.ConfigOpts, schema_template: Path) -> Iterator[db_api.Database]:
+    """The SQLite database of ``conf``, migrated to the newest schema."""
+    url = sa.make_url(conf.database.connection)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        shutil.copyfile(schema_template, url.database)
+    database = db_api.Database(conf)
+    migration.sync(database)  # at head already when copied: only checks the revision
+    yield database
+    database.dispose()

@@ -1,0 +1,116 @@
+"""The real ``cinder`` command of python-cinderclient against volmgr's HTTP server.
+
+Runs ``cinder --os-auth-type noauth`` in a subprocess, as an operator would, against
+the REST API served by cheroot on a free localhost port, and checks what it prints.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.functional.rest.conftest import Rest, identity, unique
+
+CINDER = Path(sys.executable).with_name("cinder")
+
+
+def cinder(rest: Rest, user: str, project: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "CINDER"))}
+    command = [
+        str(CINDER),
+        "--os-auth-type", "noauth",
+        "--os-user-id", user,
+        "--os-project-id", project,
+        "--os-endpoint", f"{rest.url}/v3/{project}",
+        *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+
+
+def ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def row_value(table: str, key: str) -> str:
+    """The Value of ``key`` in a Property/Value table that cinder printed."""
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 2 and cells[0] == key:
+            return cells[1]
+    raise AssertionError(f"{key} not in\n{table}")
+
+
+@pytest.fixture(scope="module")
+def project() -> str:
+    return unique("cc")
+
+
+def test_cinder_cli_end_to_end(rest: Rest, project: str) -> None:
+    name = rest.make_file(f"{unique('cinder')}.img")
+    listed = ok(cinder(rest, "admin", project, "manageable-list", rest.backend))
+    assert "reason_not_safe" in listed
+    [line] = [line for line in listed.splitlines() if name in line]
+    assert "| True " in line
+
+    managed = ok(cinder(rest, "admin", project, "manage", rest.backend, name, "--name", "cc-vol"))
+    volume_id = row_value(managed, "id")
+    assert row_value(managed, "name") == "cc-vol"
+    assert row_value(managed, "os-vol-host-attr:host") == rest.backend
+    headers = identity("admin", project)
+    assert rest.wait_status(volume_id, headers=headers)["status"] == "available"
+
+    shown = ok(cinder(rest, "admin", project, "show", "cc-vol"))
+    assert row_value(shown, "status") == "available"
+    assert row_value(shown, "size") == "1"
+    assert row_value(shown, "bootable") == "false"
+
+    listed = ok(cinder(rest, "admin", project, "list"))
+    [line] = [line for line in listed.splitlines() if volume_id in line]
+    assert "available" in line and "cc-vol" in line and "__DEFAULT__" in line
+
+    usage = ok(cinder(rest, "admin", project, "quota-usage", project))
+    [line] = [line for line in usage.splitlines() if line.startswith("| volumes ")]
+    assert [c.strip() for c in line.strip("|").split("|")] == ["volumes", "1", "0", "1000", "0"]
+
+    ok(cinder(rest, "admin", project, "unmanage", volume_id))
+    assert rest.wait_status(volume_id, headers=headers, leave="unmanaging")["status"] == "gone"
+    assert volume_id not in ok(cinder(rest, "admin", project, "list"))
+    assert (rest.files / f"volume-{volume_id}").exists()
+
+
+def test_cinder_cli_failed_manage_message_and_delete(rest: Rest, project: str) -> None:
+    managed = ok(cinder(rest, "admin", project, "manage", rest.backend, "absent.img"))
+    volume_id = row_value(managed, "id")
+    headers = identity("admin", project)
+    assert rest.wait_status(volume_id, headers=headers)["status"] == "error"
+
+    messages = ok(cinder(rest, "admin", project, "message-list"))
+    [line] = [line for line in messages.splitlines() if volume_id in line]
+    assert "VOLUME" in line and "absent.img" in line
+
+    deleted = ok(cinder(rest, "admin", project, "delete", volume_id))
+    assert f"Request to delete volume {volume_id} has been accepted." in deleted
+    assert rest.call("GET", f"volumes/{volume_id}", headers=headers).status_int == 404
+
+
+def test_cinder_cli_services_and_types(rest: Rest, project: str) -> None:
+    services = ok(cinder(rest, "admin", project, "service-list"))
+    assert "Disabled Reason" in services and "Cluster" in services
+    [line] = [line for line in services.splitlines() if "volmgr-volume" in line]
+    assert rest.backend in line and "enabled" in line and "| up " in line
+    types = ok(cinder(rest, "admin", project, "type-list"))
+    assert "__DEFAULT__" in types
+
+
+def test_cinder_cli_as_a_member(rest: Rest) -> None:
+    member, member_project = unique("bob"), unique("bobs")
+    assert "ID" in ok(cinder(rest, member, member_project, "list"))
+    refused = cinder(rest, member, member_project, "service-list")
+    assert refused.returncode == 1
+    assert "Policy doesn't allow volume_extension:services:index to be performed." in refused.stderr
+    assert "(HTTP 403)" in refused.stderr
+    refused = cinder(rest, member, member_project, "manageable-list", rest.backend)
+    assert "(HTTP 403)" in refused.stderr

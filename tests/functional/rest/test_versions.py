@@ -1,0 +1,95 @@
+"""Version discovery and microversion negotiation, both ways, over the whole app."""
+
+import pytest
+
+from tests.functional.rest.conftest import Rest, fresh_admin
+
+
+def test_root_lists_v3_with_its_range(rest: Rest) -> None:
+    response = rest.call("GET", "/", headers={})
+    assert response.status_int == 300
+    [version] = response.json["versions"]
+    assert version["id"] == "v3.0"
+    assert version["status"] == "CURRENT"
+    assert (version["min_version"], version["version"]) == ("3.0", "3.17")
+    assert {"rel": "self", "href": "http://localhost/v3/"} in version["links"]
+    assert version["media-types"][0]["type"] == "application/vnd.openstack.volume+json;version=3"
+
+
+@pytest.mark.parametrize("path", ["/v3", "/v3/"])
+def test_v3_document(rest: Rest, path: str) -> None:
+    response = rest.call("GET", path, headers={})
+    assert response.status_int == 200
+    assert response.json["versions"][0]["version"] == "3.17"
+
+
+def test_answers_name_the_version_served(rest: Rest) -> None:
+    headers = fresh_admin()
+    response = rest.call("GET", "types", headers=headers)
+    assert response.headers["OpenStack-API-Version"] == "volume 3.0"
+    assert response.headers["Vary"] == "OpenStack-API-Version"
+    response = rest.call("GET", "types", headers=headers, version="3.12")
+    assert response.headers["OpenStack-API-Version"] == "volume 3.12"
+    response = rest.call("GET", "types", headers=headers, version="latest")
+    assert response.headers["OpenStack-API-Version"] == "volume 3.17"
+
+
+def test_out_of_range_version_is_406(rest: Rest) -> None:
+    response = rest.call("GET", "types", headers=fresh_admin(), version="3.18")
+    assert response.status_int == 406
+    assert response.json == {
+        "computeFault": {
+            "code": 406,
+            "message": "Version 3.18 is not supported by the API. "
+            "Minimum is 3.0 and maximum is 3.17.",
+        }
+    }
+    assert response.headers["Vary"] == "OpenStack-API-Version"
+
+
+def test_malformed_version_is_400(rest: Rest) -> None:
+    response = rest.call("GET", "types", headers=fresh_admin(), version="3.x")
+    assert response.status_int == 400
+    assert "not of the form X.Y" in response.json["badRequest"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "first"),
+    [
+        ("manageable_volumes?host={backend}", "3.8"),
+        ("messages", "3.3"),
+        ("volumes/summary", "3.12"),
+    ],
+)
+def test_routes_appear_at_their_microversion(rest: Rest, path: str, first: str) -> None:
+    headers = fresh_admin()
+    path = path.format(backend=rest.backend)
+    major, minor = first.split(".")
+    before = f"{major}.{int(minor) - 1}"
+    assert rest.call("GET", path, headers=headers, version=before).status_int == 404
+    assert rest.call("GET", path, headers=headers, version=first).status_int == 200
+
+
+def test_openapi_document_is_served(rest: Rest) -> None:
+    response = rest.call("GET", "/openapi.yaml", headers={})
+    assert response.status_int == 200
+    assert response.content_type == "application/yaml"
+    assert response.body.startswith(b"openapi: 3.")
+
+
+def test_unknown_path_and_wrong_method(rest: Rest) -> None:
+    headers = fresh_admin()
+    response = rest.call("GET", "snapshots", headers=headers)
+    assert response.status_int == 404
+    assert response.json["itemNotFound"]["code"] == 404
+    response = rest.call("PUT", "volumes", headers=headers)
+    assert response.status_int == 405
+    assert response.headers["Allow"] == "GET"
+    assert response.json["badMethod"]["code"] == 405
+
+
+def test_request_id_is_returned(rest: Rest) -> None:
+    response = rest.call("GET", "types", headers=fresh_admin())
+    request_id = response.headers["x-openstack-request-id"]
+    assert request_id.startswith("req-")
+    assert response.headers["x-compute-request-id"] == request_id

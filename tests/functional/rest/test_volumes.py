@@ -1,0 +1,157 @@
+"""Volumes over REST: list, detail, summary, show, unmanage, delete, and their errors."""
+
+import uuid
+
+import pytest
+
+from tests.functional.rest.conftest import Rest, fresh_admin
+
+
+@pytest.fixture(scope="module")
+def owner() -> dict[str, str]:
+    return fresh_admin()
+
+
+@pytest.fixture(scope="module")
+def three(rest: Rest, owner: dict[str, str]) -> list[dict]:
+    """Three available volumes of ``owner``, oldest first."""
+    return [rest.manage(headers=owner, name=f"vol-{i}", bootable=i == 1) for i in range(3)]
+
+
+def ids(response_json: dict) -> list[str]:
+    return [v["id"] for v in response_json["volumes"]]
+
+
+def test_list_is_oldest_first_with_summary_view(rest: Rest, owner: dict, three: list) -> None:
+    response = rest.call("GET", "volumes", headers=owner)
+    assert ids(response.json) == [v["id"] for v in three]
+    assert set(response.json["volumes"][0]) == {"id", "name", "links"}
+
+
+def test_detail_list_has_the_full_view(rest: Rest, owner: dict, three: list) -> None:
+    volumes = rest.call("GET", "volumes/detail", headers=owner).json["volumes"]
+    assert [v["status"] for v in volumes] == ["available"] * 3
+    assert [v["bootable"] for v in volumes] == ["false", "true", "false"]
+    assert "group_id" not in volumes[0]
+    volumes = rest.call("GET", "volumes/detail", headers=owner, version="3.13").json["volumes"]
+    assert volumes[0]["group_id"] is None
+
+
+def test_pagination_with_next_links(rest: Rest, owner: dict, three: list) -> None:
+    page = rest.call("GET", "volumes?limit=2", headers=owner).json
+    assert ids(page) == [v["id"] for v in three[:2]]
+    [link] = page["volumes_links"]
+    assert link["rel"] == "next"
+    assert f"marker={three[1]['id']}" in link["href"]
+    page = rest.call("GET", f"volumes?limit=2&marker={three[1]['id']}", headers=owner).json
+    assert ids(page) == [three[2]["id"]]
+    assert "volumes_links" not in page
+    page = rest.call("GET", "volumes?limit=1&offset=1", headers=owner).json
+    assert ids(page) == [three[1]["id"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("name=vol-1", [1]),
+        ("bootable=true", [1]),
+        ("bootable=false", [0, 2]),
+        ("status=available", [0, 1, 2]),
+        ("status=creating", []),
+        ('metadata={"absent": "x"}', []),
+        ("sort=created_at:asc", [0, 1, 2]),
+    ],
+)
+def test_filters(rest: Rest, owner: dict, three: list, query: str, expected: list[int]) -> None:
+    response = rest.call("GET", f"volumes/detail?{query}", headers=owner, version="3.2")
+    assert ids(response.json) == [three[i]["id"] for i in expected]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("sort=name:desc", "Invalid sort keys passed: name"),
+        ("sort=created_at:desc", "oldest first only"),
+        ("marker=not-a-uuid", "marker must be the id (a UUID) of a volume."),
+        ("bootable=maybe", "must be a boolean"),
+        ("metadata=[1]", "metadata must be a JSON object of strings."),
+        ("size=1", "Invalid filters size are found in query options."),
+    ],
+)
+def test_bad_list_params(rest: Rest, owner: dict, query: str, message: str) -> None:
+    response = rest.call("GET", f"volumes?{query}", headers=owner, version="3.2")
+    assert response.status_int == 400
+    assert message in response.json["badRequest"]["message"]
+
+
+def test_unknown_marker_is_404(rest: Rest, owner: dict) -> None:
+    response = rest.call("GET", f"volumes?marker={uuid.uuid4()}", headers=owner)
+    assert response.status_int == 404
+
+
+def test_summary(rest: Rest, owner: dict, three: list) -> None:
+    response = rest.call("GET", "volumes/summary", headers=owner, version="3.12")
+    assert response.json == {"volume-summary": {"total_count": 3, "total_size": 3}}
+
+
+def test_show(rest: Rest, owner: dict, three: list) -> None:
+    volume = rest.call("GET", f"volumes/{three[0]['id']}", headers=owner).json["volume"]
+    assert volume["id"] == three[0]["id"]
+    assert volume["created_at"].count(".") == 1  # Cinder's microseconds form
+    response = rest.call("GET", "volumes/not-a-uuid", headers=owner)
+    assert response.status_int == 404
+    assert response.json["itemNotFound"]["message"] == "Volume not-a-uuid could not be found."
+    assert rest.call("GET", f"volumes/{uuid.uuid4()}", headers=owner).status_int == 404
+
+
+def test_unmanage(rest: Rest) -> None:
+    owner = fresh_admin()
+    volume = rest.manage(headers=owner)
+    response = rest.call("POST", f"volumes/{volume['id']}/action", {"os-unmanage": None}, owner)
+    assert response.status_int == 202
+    assert response.body == b""
+    assert rest.wait_status(volume["id"], headers=owner, leave="unmanaging")["status"] == "gone"
+    assert any(name.startswith("volume-") for name in (p.name for p in rest.files.iterdir()))
+
+
+def test_unmanage_errors(rest: Rest, owner: dict, three: list) -> None:
+    path = f"volumes/{three[0]['id']}/action"
+    response = rest.call("POST", path, {"os-extend": {"new_size": 2}}, owner)
+    assert response.status_int == 400
+    assert "There is no such action: os-extend" in response.json["badRequest"]["message"]
+    response = rest.call("POST", path, {"os-unmanage": None, "os-extend": {}}, owner)
+    assert response.status_int == 400
+    response = rest.call("POST", path, {"os-unmanage": {"force": True}}, owner)
+    assert response.status_int == 400
+    response = rest.call("POST", f"volumes/{uuid.uuid4()}/action", {"os-unmanage": None}, owner)
+    assert response.status_int == 404
+
+
+def test_unmanage_while_creating_is_409(rest: Rest) -> None:
+    owner = fresh_admin()
+    body = rest.manage_body(rest.make_file())
+    created = rest.call("POST", "os-volume-manage", body, headers=owner).json["volume"]
+    response = rest.call("POST", f"volumes/{created['id']}/action", {"os-unmanage": None}, owner)
+    if response.status_int == 409:  # still managing
+        assert "conflictingRequest" in response.json
+    else:  # it was already available: the unmanage went through
+        assert response.status_int == 202
+
+
+def test_delete_a_failed_manage(rest: Rest) -> None:
+    owner = fresh_admin()
+    response = rest.call("POST", "os-volume-manage", rest.manage_body("absent.img"), owner)
+    volume = rest.wait_status(response.json["volume"]["id"], headers=owner)
+    assert volume["status"] == "error"
+    response = rest.call("DELETE", f"volumes/{volume['id']}", headers=owner)
+    assert response.status_int == 202
+    assert rest.call("GET", f"volumes/{volume['id']}", headers=owner).status_int == 404
+
+
+def test_delete_an_available_volume_is_409(rest: Rest, owner: dict, three: list) -> None:
+    response = rest.call("DELETE", f"volumes/{three[0]['id']}", headers=owner)
+    assert response.status_int == 409
+    assert "expected error_managing" in response.json["conflictingRequest"]["message"]
+    assert rest.call("GET", f"volumes/{three[0]['id']}", headers=owner).status_int == 200
+    response = rest.call("DELETE", f"volumes/{three[0]['id']}?purge=1", headers=owner)
+    assert response.status_int == 400

@@ -1,0 +1,128 @@
+"""Unit tests of the manage request checks (volmgr_api.validation): pure functions."""
+
+from typing import Any
+
+import pytest
+from oslo_config import cfg
+
+from volmgr_api import validation
+from volmgr_common import exception
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("node1@files", ("node1@files", None)),
+        ("node1@files#pool0", ("node1@files", "pool0")),
+        ("node-1.example.org@lvm_ssd#vg.01", ("node-1.example.org@lvm_ssd", "vg.01")),
+    ],
+)
+def test_parse_host_splits_backend_and_pool(host: str, expected: tuple[str, str | None]) -> None:
+    assert validation.parse_host(host) == expected
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "node1",
+        "node1@",
+        "@files",
+        "node1@files#",
+        "node1@files#a#b",
+        "node 1@files",
+        "node1@fi/les",
+        "a" * 201 + "@files",
+        "",
+        None,
+        42,
+        ["node1@files"],
+    ],
+)
+def test_parse_host_refuses_malformed_hosts(host: Any) -> None:
+    with pytest.raises(exception.InvalidHost) as raised:
+        validation.parse_host(host)
+    assert "expected 'host@backend' or 'host@backend#pool'" in str(raised.value)
+    assert raised.value.code == 400
+
+
+@pytest.mark.parametrize("host", ["node1@files\n", "node1@files#pool0\n"])
+def test_parse_host_refuses_a_trailing_newline(host: str) -> None:
+    with pytest.raises(exception.InvalidHost):
+        validation.parse_host(host)
+
+
+def test_check_reference_returns_a_good_reference() -> None:
+    ref = {"source-name": "disk1", "size_gb": 3}
+    assert validation.check_reference(ref) == ref
+
+
+@pytest.mark.parametrize(
+    ("ref", "reason"),
+    [
+        ({}, "ref must be a non-empty object"),
+        (None, "ref must be a non-empty object"),
+        ("disk1", "ref must be a non-empty object"),
+        (["source-name", "disk1"], "ref must be a non-empty object"),
+        ({"": "disk1"}, "ref keys must be non-empty strings"),
+        ({1: "disk1"}, "ref keys must be non-empty strings"),
+        ({"source-name": {1, 2}}, "ref is not plain JSON data"),
+        ({"source-name": "x" * 5000}, "ref is larger than 4096 bytes"),
+    ],
+)
+def test_check_reference_refuses_bad_references(ref: Any, reason: str) -> None:
+    with pytest.raises(exception.InvalidInput, match=reason):
+        validation.check_reference(ref)
+
+
+def test_check_text_accepts_none_and_short_strings() -> None:
+    assert validation.check_text("name", None, 5) is None
+    assert validation.check_text("name", "abcde", 5) == "abcde"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("abcdef", "name is longer than 5 characters"), (7, "name must be a string")],
+)
+def test_check_text_refuses_long_or_non_strings(value: Any, reason: str) -> None:
+    with pytest.raises(exception.InvalidInput, match=reason):
+        validation.check_text("name", value, 5)
+
+
+def test_check_metadata_accepts_none_and_string_pairs() -> None:
+    assert validation.check_metadata(None, 2) == {}
+    assert validation.check_metadata({"a": "1", "b": ""}, 2) == {"a": "1", "b": ""}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "reason"),
+    [
+        (["a"], "metadata must be an object of strings"),
+        ({"a": "1", "b": "2", "c": "3"}, "metadata has more than 2 items"),
+        ({"": "1"}, "metadata keys must be strings of 1 to 255 characters"),
+        ({"k" * 256: "1"}, "metadata keys must be strings of 1 to 255 characters"),
+        ({"a": 1}, "metadata value of 'a' must be a string of at most 255 characters"),
+        ({"a": "v" * 256}, "metadata value of 'a' must be a string"),
+        ({"a": None}, "metadata value of 'a' must be a string"),
+    ],
+)
+def test_check_metadata_refuses_bad_metadata(metadata: Any, reason: str) -> None:
+    with pytest.raises(exception.InvalidInput, match=reason):
+        validation.check_metadata(metadata, 2)
+
+
+def test_check_request_fields_uses_the_api_limits(conf: cfg.ConfigOpts) -> None:
+    conf.set_override("max_name_length", 4, group="api")
+    assert validation.check_request_fields(conf, "disk", None, None, True) == (
+        "disk",
+        None,
+        {},
+        True,
+    )
+    with pytest.raises(exception.InvalidInput, match="name is longer than 4"):
+        validation.check_request_fields(conf, "disk1", None, None, False)
+
+
+@pytest.mark.parametrize("bootable", ["true", 1, None])
+def test_check_request_fields_wants_a_boolean_bootable(conf: cfg.ConfigOpts, bootable: Any) -> None:
+    with pytest.raises(exception.InvalidInput, match="bootable must be true or false"):
+        validation.check_request_fields(conf, None, None, None, bootable)

@@ -1,0 +1,178 @@
+"""Unit tests of transaction retries (volmgr_common.db.api): what is retried, how often.
+
+The errors are synthetic DBAPIErrors shaped like those of psycopg (``sqlstate``),
+psycopg2 (``pgcode``), PyMySQL (``args[0]`` is the error code) and sqlite3 (the
+message), so no server is needed.
+"""
+
+import sqlite3
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from oslo_config import cfg
+from sqlalchemy import exc
+from sqlalchemy.orm import Session
+
+from volmgr_common.db import api as db_api
+from volmgr_common.db import models
+
+
+class PgError(Exception):
+    """psycopg 3 style: the SQLSTATE is an attribute."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"pg error {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+class Pg2Error(Exception):
+    """psycopg2 style: the SQLSTATE is ``pgcode``."""
+
+    def __init__(self, pgcode: str) -> None:
+        super().__init__(f"pg error {pgcode}")
+        self.pgcode = pgcode
+
+
+def operational(orig: Exception) -> exc.OperationalError:
+    return exc.OperationalError("UPDATE quota_usages SET ...", {}, orig)
+
+
+def locked() -> exc.OperationalError:
+    return operational(sqlite3.OperationalError("database is locked"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        operational(PgError("40001")),
+        operational(PgError("40P01")),
+        exc.DBAPIError("SELECT 1", {}, Pg2Error("40P01")),
+        operational(PgError("55P03")),
+        operational(Exception(1213, "Deadlock found when trying to get lock")),
+        operational(Exception(1205, "Lock wait timeout exceeded")),
+        locked(),
+        operational(sqlite3.OperationalError("database table is locked")),
+        exc.DBAPIError("SELECT 1", {}, Exception("server closed"), connection_invalidated=True),
+        db_api.RetryTransaction("lost a race"),
+    ],
+    ids=[
+        "pg-serialization",
+        "pg-deadlock",
+        "psycopg2-deadlock",
+        "pg-lock-not-available",
+        "mysql-deadlock",
+        "mysql-lock-wait",
+        "sqlite-locked",
+        "sqlite-table-locked",
+        "connection-invalidated",
+        "retry-transaction",
+    ],
+)
+def test_transient_errors_are_retriable(error: BaseException) -> None:
+    assert db_api.is_retriable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        exc.IntegrityError("INSERT", {}, PgError("23505")),
+        exc.IntegrityError("INSERT", {}, Exception(1062, "Duplicate entry")),
+        exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed")),
+        operational(sqlite3.OperationalError("no such table: volumes")),
+        exc.ProgrammingError("SELECT", {}, PgError("42P01")),
+        ValueError("not a database error"),
+        exc.NoResultFound(),
+    ],
+    ids=[
+        "pg-unique",
+        "mysql-duplicate",
+        "sqlite-unique",
+        "sqlite-no-table",
+        "pg-undefined-table",
+        "value-error",
+        "orm-no-result",
+    ],
+)
+def test_other_errors_are_not_retriable(error: BaseException) -> None:
+    assert not db_api.is_retriable(error)
+
+
+@pytest.fixture
+def fast_db(
+    conf_factory: Callable[..., cfg.ConfigOpts], db: db_api.Database
+) -> Iterator[db_api.Database]:
+    """The migrated database, reopened with short retry waits and 3 attempts at most."""
+    conf = conf_factory(
+        database__db_retry_interval=0.001,
+        database__db_max_retry_interval=0.01,
+        database__db_max_retries=2,
+    )
+    fast = db_api.Database(conf)
+    yield fast
+    fast.dispose()
+
+
+def flaky_writer(failures: list[BaseException]) -> tuple[Callable[..., str], list[int]]:
+    """A writer that inserts a quota row, then raises the next of ``failures`` if any."""
+    calls: list[int] = []
+
+    @db_api.writer
+    def write(session: Session, project_id: str) -> str:
+        calls.append(1)
+        session.add(models.Quota(project_id=project_id, resource="volumes", hard_limit=1))
+        session.flush()
+        if failures:
+            raise failures.pop(0)
+        return "done"
+
+    return write, calls
+
+
+def quota_rows(db: db_api.Database) -> int:
+    with db.session(write=False) as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(models.Quota)) or 0
+
+
+def test_a_writer_that_fails_twice_runs_three_times(fast_db: db_api.Database) -> None:
+    write, calls = flaky_writer([locked(), operational(PgError("40001"))])
+    assert write(fast_db, "project-a") == "done"
+    assert len(calls) == 3
+    # The failed attempts were rolled back: only the last one's row is there.
+    assert quota_rows(fast_db) == 1
+
+
+def test_a_non_retriable_error_is_raised_at_once(fast_db: db_api.Database) -> None:
+    error = operational(sqlite3.OperationalError("no such table: volumes"))
+    write, calls = flaky_writer([error])
+    with pytest.raises(exc.OperationalError) as raised:
+        write(fast_db, "project-a")
+    assert raised.value is error
+    assert len(calls) == 1
+    assert quota_rows(fast_db) == 0
+
+
+def test_retries_stop_after_db_max_retries(fast_db: db_api.Database) -> None:
+    errors = [locked() for _ in range(5)]
+    last = errors[2]
+    write, calls = flaky_writer(errors)
+    with pytest.raises(exc.OperationalError) as raised:
+        write(fast_db, "project-a")
+    assert raised.value is last
+    assert len(calls) == 3
+    assert quota_rows(fast_db) == 0
+
+
+def test_a_reader_is_retried_too(fast_db: db_api.Database) -> None:
+    failures: list[BaseException] = [locked()]
+    calls: list[int] = []
+
+    @db_api.reader
+    def read(session: Session) -> int:
+        calls.append(1)
+        if failures:
+            raise failures.pop(0)
+        return session.scalar(sa.select(sa.func.count()).select_from(models.Quota)) or 0
+
+    assert read(fast_db) == 0
+    assert len(calls) == 2

@@ -1,0 +1,284 @@
+"""Unit tests of the volume status transitions (volmgr_common.db.volumes) on SQLite.
+
+Each transition must keep quota usage equal to what the rows hold, and handling
+the same transition twice must equal handling it once.
+"""
+
+import json
+from typing import Any
+
+import pytest
+
+from volmgr_common import exception, quota
+from volmgr_common.db import api as db_api
+from volmgr_common.db import messages as messages_db
+from volmgr_common.db import volume_types as types_db
+from volmgr_common.db import volumes as volumes_db
+
+PROJECT = "project-a"
+BACKEND = "node1@files"
+LIMITS = quota.DefaultLimits(volumes=10, gigabytes=100, per_type=-1, reservation_expire=600)
+
+
+@pytest.fixture
+def gold(db: db_api.Database) -> dict[str, Any]:
+    return types_db.create(db, "gold")
+
+
+def values(vtype: dict[str, Any], source: str = "disk1", backend: str = BACKEND) -> dict[str, Any]:
+    """The row values the API's ExtractManageRequest produces for ``source``."""
+    ref = {"source-name": source}
+    return {
+        "project_id": PROJECT,
+        "user_id": "user-a",
+        "display_name": source,
+        "display_description": None,
+        "host": backend,
+        "availability_zone": "nova",
+        "volume_type_id": vtype["id"],
+        "bootable": False,
+        "reference": json.dumps(ref),
+        "reference_key": volumes_db.reference_key(backend, ref),
+        "request_id": "req-1",
+    }
+
+
+def create(db: db_api.Database, vtype: dict[str, Any], source: str = "disk1") -> dict[str, Any]:
+    return volumes_db.create_managing(db, values(vtype, source), {"k": "v"}, LIMITS, vtype["name"])
+
+
+def in_use(db: db_api.Database) -> dict[str, int]:
+    """``{resource: in_use}``, after checking that nothing is left reserved."""
+    usage = quota.usage(db, PROJECT, LIMITS)
+    assert {r: u["reserved"] for r, u in usage.items() if u["reserved"]} == {}
+    return {resource: u["in_use"] for resource, u in usage.items() if u["in_use"]}
+
+
+def commit_size(db: db_api.Database, volume_id: str, size: int) -> bool:
+    """Reserve ``size`` GiB for the volume and commit it, as the volume flow does."""
+    deltas = quota.volume_deltas("gold", gigabytes=size)
+    reservation = quota.reserve(db, PROJECT, deltas, LIMITS, volume_id=volume_id)
+    committed = volumes_db.commit_gigabytes(db, volume_id, reservation, size)
+    if not committed:
+        quota.rollback(db, reservation)
+    return committed
+
+
+def fail(db: db_api.Database, volume_id: str, reason: str = "it broke") -> dict[str, Any] | None:
+    return volumes_db.fail_manage(db, volume_id, reason, "MANAGE_EXISTING_VOLUME_FAILED", "req-1")
+
+
+def test_reference_key_ignores_key_order_and_depends_on_the_backend() -> None:
+    key = volumes_db.reference_key(BACKEND, {"a": 1, "b": 2})
+    assert key == volumes_db.reference_key(BACKEND, {"b": 2, "a": 1})
+    assert key != volumes_db.reference_key("node2@files", {"a": 1, "b": 2})
+    assert len(key) == 64
+
+
+def test_create_managing_charges_one_volume(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    assert volume["status"] == volumes_db.MANAGING
+    assert volume["volume_type"] == "gold"
+    assert volume["reference"] == {"source-name": "disk1"}
+    assert volume["metadata"] == {"k": "v"}
+    assert volume["size"] is None
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+    assert volumes_db.get(db, volume["id"]) == volume
+
+
+def test_create_managing_over_quota_writes_nothing(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    quota.set_limit(db, PROJECT, "volumes", 1)
+    create(db, gold, "disk1")
+    with pytest.raises(exception.OverQuota):
+        create(db, gold, "disk2")
+    assert [v["name"] for v in volumes_db.list_volumes(db)] == ["disk1"]
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+
+
+def test_duplicate_reference_names_the_holder(db: db_api.Database, gold: dict[str, Any]) -> None:
+    holder = create(db, gold)
+    with pytest.raises(exception.ManageExistingAlreadyManaged) as raised:
+        create(db, gold)
+    assert holder["id"] in str(raised.value)
+    assert raised.value.kwargs["volume_id"] == holder["id"]
+    assert raised.value.code == 409
+    assert len(volumes_db.list_volumes(db)) == 1
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+
+
+def test_same_reference_on_another_backend_is_another_object(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    create(db, gold)
+    volumes_db.create_managing(db, values(gold, backend="node2@files"), {}, LIMITS, gold["name"])
+    assert in_use(db)["volumes"] == 2
+
+
+def test_fail_manage_records_the_failure_and_releases_all_quota(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    volume = create(db, gold)
+    assert commit_size(db, volume["id"], 3)
+    failed = fail(db, volume["id"], "the disk is gone")
+    assert failed is not None
+    assert failed["status"] == volumes_db.ERROR_MANAGING
+    assert failed["failure_reason"] == "the disk is gone"
+    assert in_use(db) == {}
+    [message] = messages_db.list_for(db, resource_uuid=volume["id"])
+    assert message["user_message"] == "the disk is gone"
+    assert message["event_id"] == "MANAGE_EXISTING_VOLUME_FAILED"
+    assert message["request_id"] == "req-1"
+    assert message["project_id"] == PROJECT
+
+
+def test_fail_manage_twice_equals_once(db: db_api.Database, gold: dict[str, Any]) -> None:
+    other = create(db, gold, "other")
+    volume = create(db, gold)
+    assert fail(db, volume["id"]) is not None
+    assert fail(db, volume["id"], "again") is None
+    assert volumes_db.get(db, volume["id"])["failure_reason"] == "it broke"
+    assert len(messages_db.list_for(db, resource_uuid=volume["id"])) == 1
+    # The other volume still holds its quota: the second call released nothing.
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+    assert volumes_db.get(db, other["id"])["status"] == volumes_db.MANAGING
+
+
+def test_fail_manage_frees_the_reference_for_a_new_manage(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    first = create(db, gold)
+    fail(db, first["id"])
+    second = create(db, gold)
+    assert second["id"] != first["id"]
+    assert volumes_db.get(db, first["id"])["status"] == volumes_db.ERROR_MANAGING
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+
+
+def test_fail_manage_of_an_unknown_or_available_volume_does_nothing(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    assert fail(db, "no-such-volume") is None
+    volume = create(db, gold)
+    commit_size(db, volume["id"], 2)
+    assert volumes_db.finish_manage(db, volume["id"], "volume-x")
+    assert fail(db, volume["id"]) is None
+    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.AVAILABLE
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1, "gigabytes": 2, "gigabytes_gold": 2}
+    assert messages_db.list_for(db) == []
+
+
+def test_commit_gigabytes_once(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    assert commit_size(db, volume["id"], 3)
+    assert not commit_size(db, volume["id"], 3)
+    assert volumes_db.get(db, volume["id"])["size"] == 3
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1, "gigabytes": 3, "gigabytes_gold": 3}
+
+
+def test_uncommit_gigabytes_once(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    commit_size(db, volume["id"], 3)
+    assert volumes_db.uncommit_gigabytes(db, volume["id"])
+    assert not volumes_db.uncommit_gigabytes(db, volume["id"])
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+    # Given back, the size may be committed again (a resumed flow).
+    assert commit_size(db, volume["id"], 3)
+
+
+def test_commit_needs_a_managing_row(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    fail(db, volume["id"])
+    assert not commit_size(db, volume["id"], 3)
+    assert not volumes_db.uncommit_gigabytes(db, volume["id"])
+    assert in_use(db) == {}
+
+
+def test_claim_flow_only_once(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    claimed = volumes_db.claim_flow(db, volume["id"], "worker-1")
+    assert claimed is not None and claimed["id"] == volume["id"]
+    assert volumes_db.claim_flow(db, volume["id"], "worker-1") is None
+    assert volumes_db.claim_flow(db, volume["id"], "worker-2") is None
+    assert volumes_db.claim_flow(db, "no-such-volume", "worker-1") is None
+
+
+def test_a_failed_row_cannot_be_claimed(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    fail(db, volume["id"])
+    assert volumes_db.claim_flow(db, volume["id"], "worker-1") is None
+
+
+def test_destroy_managing_gives_quota_back(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    assert volumes_db.destroy_managing(db, volume["id"])
+    with pytest.raises(exception.VolumeNotFound):
+        volumes_db.get(db, volume["id"])
+    assert in_use(db) == {}
+    assert not volumes_db.destroy_managing(db, volume["id"])
+    create(db, gold)
+
+
+def test_destroy_managing_keeps_a_failed_record(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    fail(db, volume["id"])
+    assert not volumes_db.destroy_managing(db, volume["id"])
+    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.ERROR_MANAGING
+
+
+def test_finish_manage_makes_the_volume_available(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    volume = create(db, gold)
+    volumes_db.claim_flow(db, volume["id"], "worker-1")
+    assert volumes_db.finish_manage(db, volume["id"], "volume-abc")
+    done = volumes_db.get(db, volume["id"])
+    assert (done["status"], done["provider_location"]) == (volumes_db.AVAILABLE, "volume-abc")
+    assert done["launched_at"] is not None
+    assert not volumes_db.finish_manage(db, volume["id"], "volume-other")
+    assert volumes_db.get(db, volume["id"])["provider_location"] == "volume-abc"
+
+
+def test_update_if_checks_the_status(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    assert not volumes_db.update_if(db, volume["id"], volumes_db.AVAILABLE, host="x@y#z")
+    assert volumes_db.update_if(db, volume["id"], volumes_db.MANAGING, host="x@y#z")
+    assert volumes_db.get(db, volume["id"])["host"] == "x@y#z"
+
+
+def test_deleting_a_failed_record_changes_no_usage(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    create(db, gold, "kept")
+    volume = create(db, gold)
+    fail(db, volume["id"])
+    volumes_db.delete_failed(db, volume["id"], PROJECT)
+    with pytest.raises(exception.VolumeNotFound):
+        volumes_db.get(db, volume["id"])
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+
+
+def test_only_failed_records_of_the_project_are_deleted(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    volume = create(db, gold)
+    with pytest.raises(exception.InvalidStatus):
+        volumes_db.delete_failed(db, volume["id"], PROJECT)
+    fail(db, volume["id"])
+    with pytest.raises(exception.VolumeNotFound):
+        volumes_db.delete_failed(db, volume["id"], "project-b")
+    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.ERROR_MANAGING
+
+
+def test_unmanage_releases_what_the_volume_held(db: db_api.Database, gold: dict[str, Any]) -> None:
+    volume = create(db, gold)
+    commit_size(db, volume["id"], 4)
+    volumes_db.finish_manage(db, volume["id"], "volume-abc")
+    assert volumes_db.start_unmanage(db, volume["id"], PROJECT)["status"] == volumes_db.UNMANAGING
+    with pytest.raises(exception.InvalidStatus):
+        volumes_db.start_unmanage(db, volume["id"], PROJECT)
+    removed = volumes_db.remove_unmanaged(db, volume["id"])
+    assert removed is not None and removed["provider_location"] == "volume-abc"
+    assert volumes_db.remove_unmanaged(db, volume["id"]) is None
+    assert in_use(db) == {}

@@ -1,0 +1,304 @@
+"""Unit tests of the RPC boundary: client/server contracts, the context, exceptions.
+
+The clients (``volmgr_*.rpcapi``) are driven against a recording stand-in for
+``rpc.Messaging``, so every message they would send is checked against the server
+endpoint that would receive it: the method exists and takes those arguments, the
+version is one the server answers, and call/cast is what the docstring promises.
+"""
+
+import inspect
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, cast
+
+import oslo_messaging as messaging
+import pytest
+from oslo_context import context as oslo_context
+from oslo_messaging import _utils as messaging_utils
+from oslo_messaging._drivers import common as driver_common
+
+from volmgr_api import rpcapi as api_rpcapi
+from volmgr_api.manager import ApiManager
+from volmgr_common import context, exception, rpc
+from volmgr_scheduler import rpcapi as scheduler_rpcapi
+from volmgr_scheduler.manager import SchedulerManager
+from volmgr_volume import rpcapi as volume_rpcapi
+from volmgr_volume.manager import VolumeManager
+
+CTXT = context.RequestContext(user_id="user-a", project_id="project-a", roles=["member"])
+INTERFACES = [
+    (api_rpcapi, api_rpcapi.ApiAPI, ApiManager),
+    (scheduler_rpcapi, scheduler_rpcapi.SchedulerAPI, SchedulerManager),
+    (volume_rpcapi, volume_rpcapi.VolumeAPI, VolumeManager),
+]
+SAMPLE_ARGS: dict[str, Any] = {
+    "host": "node1@files#pool0",
+    "ref": {"source-name": "disk1"},
+    "volume_id": "vol-1",
+    "request_spec": {"host": "node1@files"},
+    "capabilities": {"pools": []},
+    "reason": "it broke",
+    "stage": "volume",
+}
+
+
+class Sent:
+    """One message a client sent: how, where, at which version, with what."""
+
+    def __init__(
+        self, kind: str, method: str, kwargs: dict[str, Any], target: dict[str, Any]
+    ) -> None:
+        self.kind = kind
+        self.method = method
+        self.kwargs = kwargs
+        self.target = target
+
+
+class RecordingClient:
+    """Stands in for ``messaging.RPCClient``: keeps what would have been sent."""
+
+    def __init__(self, log: list[Sent], **target: Any) -> None:
+        self.log = log
+        self.target = target
+
+    def prepare(self, **overrides: Any) -> "RecordingClient":
+        return RecordingClient(self.log, **{**self.target, **overrides})
+
+    def call(self, ctxt: Any, method: str, **kwargs: Any) -> Any:
+        self.log.append(Sent("call", method, kwargs, self.target))
+        return None
+
+    def cast(self, ctxt: Any, method: str, **kwargs: Any) -> None:
+        self.log.append(Sent("cast", method, kwargs, self.target))
+
+
+class RecordingMessaging:
+    """Stands in for ``rpc.Messaging`` when a client is built."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    def client(
+        self,
+        topic: str,
+        version: str,
+        server: str | None = None,
+        fanout: bool = False,
+        timeout: int | None = None,
+    ) -> RecordingClient:
+        return RecordingClient(
+            self.sent, topic=topic, version=version, server=server, fanout=fanout
+        )
+
+
+def client_methods() -> list[tuple[Any, type, type, str]]:
+    return [
+        (module, client_cls, endpoint_cls, name)
+        for module, client_cls, endpoint_cls in INTERFACES
+        for name, _ in inspect.getmembers(client_cls, inspect.isfunction)
+        if not name.startswith("_")
+    ]
+
+
+def send(client_cls: type, name: str) -> Sent:
+    """Call one client method with sample arguments; returns the one message it sent."""
+    recorder = RecordingMessaging()
+    client = client_cls(cast(rpc.Messaging, recorder))
+    method: Callable[..., Any] = getattr(client, name)
+    params = list(inspect.signature(method).parameters.values())[1:]  # after ctxt
+    args = {p.name: SAMPLE_ARGS.get(p.name, "x") for p in params if p.default is p.empty}
+    method(CTXT, **args)
+    [message] = recorder.sent
+    return message
+
+
+@pytest.mark.parametrize(("module", "client_cls", "endpoint_cls"), INTERFACES)
+def test_client_version_equals_the_server_version(
+    module: Any, client_cls: type, endpoint_cls: type
+) -> None:
+    assert endpoint_cls.target.version == module.RPC_API_VERSION
+
+
+@pytest.mark.parametrize(
+    ("module", "client_cls", "endpoint_cls", "name"),
+    client_methods(),
+    ids=[f"{c.__name__}.{n}" for _m, c, _e, n in client_methods()],
+)
+def test_every_client_message_is_one_the_server_answers(
+    module: Any, client_cls: type, endpoint_cls: type, name: str
+) -> None:
+    message = send(client_cls, name)
+    assert message.target["topic"] == module.TOPIC
+    assert messaging_utils.version_is_compatible(
+        endpoint_cls.target.version, message.target["version"]
+    )
+    handler = getattr(endpoint_cls, message.method)
+    inspect.signature(handler).bind(None, CTXT, **message.kwargs)
+    assert hasattr(handler, "__wrapped__"), f"{message.method} is not a remote_boundary"
+    json.dumps(message.kwargs)  # plain data only, never ORM rows
+
+
+@pytest.mark.parametrize(
+    ("module", "client_cls", "endpoint_cls", "name"),
+    client_methods(),
+    ids=[f"{c.__name__}.{n}" for _m, c, _e, n in client_methods()],
+)
+def test_docstrings_say_call_or_cast_and_version(
+    module: Any, client_cls: type, endpoint_cls: type, name: str
+) -> None:
+    message = send(client_cls, name)
+    doc = inspect.getdoc(getattr(client_cls, name)) or ""
+    expected = {
+        ("call", False): "Call",
+        ("cast", False): "Cast",
+        ("cast", True): "Fanout cast",
+    }[(message.kind, bool(message.target.get("fanout")))]
+    assert doc.startswith(f"{expected} ({message.target['version']})"), doc
+
+
+def test_volume_messages_go_to_the_backend_not_the_pool() -> None:
+    message = send(volume_rpcapi.VolumeAPI, "manage_existing")
+    assert message.target["server"] == "node1@files"
+
+
+# -- the request context ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("roles", "is_admin"), [(["member", "reader"], False), (["admin"], True), ([], False)]
+)
+def test_serializer_round_trips_the_context(roles: list[str], is_admin: bool) -> None:
+    serializer = rpc.RequestContextSerializer()
+    sent = context.RequestContext(
+        user_id="user-a", project_id="project-a", roles=roles, request_id="req-123"
+    )
+    wire = json.loads(json.dumps(serializer.serialize_context(sent)))
+    received = serializer.deserialize_context(wire)
+    assert isinstance(received, context.RequestContext)
+    assert (received.request_id, received.user_id, received.project_id) == (
+        "req-123",
+        "user-a",
+        "project-a",
+    )
+    assert received.roles == roles
+    assert received.is_admin is is_admin
+    assert oslo_context.get_current() is received
+
+
+def test_serializer_passes_entities_through() -> None:
+    serializer = rpc.RequestContextSerializer()
+    entity = {"id": "vol-1", "size": 3}
+    assert serializer.deserialize_entity(CTXT, serializer.serialize_entity(CTXT, entity)) == entity
+
+
+def test_admin_context_is_admin_without_a_project() -> None:
+    admin = context.get_admin_context(request_id="req-9")
+    assert admin.is_admin and admin.project_id is None and admin.request_id == "req-9"
+
+
+# -- exceptions at the boundary --------------------------------------------------------
+
+
+class Endpoint:
+    @rpc.remote_boundary
+    def run(self, ctxt: context.RequestContext, action: Callable[[], Any]) -> Any:
+        """Do ``action`` inside the boundary."""
+        return action()
+
+
+def raising(error: BaseException) -> Callable[[], Any]:
+    def action() -> Any:
+        raise error
+
+    return action
+
+
+def cross(error: BaseException) -> messaging.ExpectedException:
+    with pytest.raises(messaging.ExpectedException) as raised:
+        Endpoint().run(CTXT, raising(error))
+    return raised.value
+
+
+def test_remote_boundary_returns_results_untouched() -> None:
+    assert Endpoint().run(CTXT, lambda: {"id": "vol-1"}) == {"id": "vol-1"}
+    assert Endpoint.run.__doc__ == "Do ``action`` inside the boundary."
+
+
+def test_a_whitelisted_exception_crosses_as_expected() -> None:
+    error = exception.VolumeNotFound(volume_id="vol-1")
+    carried = cross(error)
+    assert carried.exc_info[0] is exception.VolumeNotFound
+    assert carried.exc_info[1] is error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        KeyError("volume_type"),
+        RuntimeError("password=secret"),
+        exception.FaultInjected(point="X"),
+        exception.VolmgrException("not for callers"),
+        exception.Invalid(reason="base class, not whitelisted"),
+    ],
+    ids=["KeyError", "RuntimeError", "FaultInjected", "VolmgrException", "Invalid"],
+)
+def test_any_other_exception_becomes_internal_error(error: BaseException) -> None:
+    carried = cross(error)
+    assert carried.exc_info[0] is exception.InternalError
+    internal = carried.exc_info[1]
+    assert str(internal) == (
+        f"Internal error while handling request {CTXT.request_id}; see the service log."
+    )
+    assert "secret" not in str(internal)
+
+
+def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrException:
+    return exc_cls(
+        reason="r",
+        host="node1@files",
+        volume_id="vol-1",
+        volume_type="gold",
+        zone="az1",
+        ref={"source-name": "disk1"},
+        request_id="req-1",
+        requested=3,
+        resource="gigabytes",
+        project_id="project-a",
+        limit=1,
+        in_use=0,
+        reserved=0,
+        status="available",
+        expected="managing",
+    )
+
+
+@pytest.mark.parametrize(
+    "exc_cls", exception.REMOTE_EXCEPTIONS, ids=[c.__name__ for c in exception.REMOTE_EXCEPTIONS]
+)
+def test_whitelisted_exceptions_live_in_volmgr_common_exception(
+    exc_cls: type[exception.VolmgrException],
+) -> None:
+    assert exc_cls.__module__ == exception.__name__
+    assert issubclass(exc_cls, exception.VolmgrException)
+    assert exc_cls.__module__ in rpc.ALLOWED_EXMODS
+    assert getattr(sys.modules[exception.__name__], exc_cls.__name__) is exc_cls
+
+
+@pytest.mark.parametrize(
+    "exc_cls", exception.REMOTE_EXCEPTIONS, ids=[c.__name__ for c in exception.REMOTE_EXCEPTIONS]
+)
+def test_whitelisted_exceptions_are_raised_again_in_the_caller(
+    exc_cls: type[exception.VolmgrException],
+) -> None:
+    carried = cross(sample(exc_cls))
+    wire = driver_common.serialize_remote_exception(carried.exc_info)
+    received = driver_common.deserialize_remote_exception(wire, rpc.ALLOWED_EXMODS)
+    original = carried.exc_info[1]
+    assert isinstance(received, exc_cls)
+    assert isinstance(received, exception.VolmgrException)
+    # oslo.messaging appends the server's traceback to str(); ``msg`` is the message.
+    assert received.msg == original.msg
+    assert received.kwargs == original.kwargs
+    assert received.code == original.code
+    assert "%(" not in received.msg

@@ -1,0 +1,188 @@
+"""The commands of ``volmgr``: each takes the parsed arguments and a client, prints, returns."""
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from volmgr_api.cli import bulk
+from volmgr_api.cli.client import ApiError, Client
+from volmgr_api.cli.output import properties, table
+
+VOLUME_COLUMNS = ["id", "status", "name", "size", "volume_type", "bootable"]
+VOLUME_HEADERS = ["ID", "Status", "Name", "Size", "Volume Type", "Bootable"]
+
+
+def emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Print ``data`` as JSON with --json, else ``text``."""
+    print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
+
+
+def _metadata(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ApiError(0, f"metadata must be key=value, not {pair!r}")
+        result[key] = value
+    return result
+
+
+def _manage_fields(args: argparse.Namespace) -> dict[str, Any]:
+    fields = {
+        "name": args.name,
+        "description": args.description,
+        "volume_type": args.volume_type,
+        "availability_zone": args.availability_zone,
+        "metadata": _metadata(args.metadata),
+        "bootable": args.bootable,
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def wait_volume(client: Client, volume_id: str, leave: str, timeout: float) -> dict[str, Any]:
+    """The volume once its status is no longer ``leave`` (``{"status": "deleted"}`` if gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            volume = client.get(f"volumes/{volume_id}")["volume"]
+        except ApiError as error:
+            if error.status == 404:
+                return {"id": volume_id, "status": "deleted"}
+            raise
+        if volume["status"] != leave or time.monotonic() > deadline:
+            return volume
+        time.sleep(bulk.POLL_SECONDS)
+
+
+def manage(args: argparse.Namespace, client: Client) -> int:
+    if args.all_safe:
+        return manage_all(args, client)
+    if not args.identifier:
+        raise ApiError(0, "name the object to manage, or use --all-safe")
+    body = {"volume": {"host": args.host, "ref": {args.id_type: args.identifier}}}
+    body["volume"].update(_manage_fields(args))
+    volume = client.post("manageable_volumes", body)["volume"]
+    if args.wait:
+        volume = wait_volume(client, volume["id"], "creating", args.timeout)
+    emit(args, {"volume": volume}, properties(volume))
+    return 0 if volume["status"] != "error" else 1
+
+
+def manage_all(args: argparse.Namespace, client: Client) -> int:
+    if args.identifier:
+        raise ApiError(0, "--all-safe manages every safe object: name no identifier")
+    summary = bulk.Summary()
+    try:
+        bulk.manage_all_safe(
+            client, args.host, _manage_fields(args), args.page_size, args.timeout, summary=summary
+        )
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    data = dataclasses_dict(summary)
+    emit(args, data, "\n".join(summary.lines()))
+    if summary.interrupted:
+        return 130
+    return 1 if summary.failed else 0
+
+
+def dataclasses_dict(summary: bulk.Summary) -> dict[str, Any]:
+    return {
+        "found": summary.found,
+        "available": summary.available,
+        "pending": summary.pending,
+        "failed": [{"reference": r, "reason": why} for r, why in summary.failed],
+        "skipped": [{"reference": r, "reason": why} for r, why in summary.skipped],
+        "interrupted": summary.interrupted,
+    }
+
+
+def manageable_list(args: argparse.Namespace, client: Client) -> int:
+    path = "manageable_volumes" if args.summary else "manageable_volumes/detail"
+    data = client.get(
+        path,
+        host=args.host,
+        marker=args.marker,
+        limit=args.limit,
+        offset=args.offset,
+        sort=args.sort,
+    )
+    columns = ["reference", "size", "safe_to_manage"]
+    if not args.summary:
+        columns += ["reason_not_safe", "cinder_id"]
+    emit(args, data, table(data["manageable-volumes"], columns))
+    return 0
+
+
+def list_volumes(args: argparse.Namespace, client: Client) -> int:
+    params = {
+        "all_tenants": 1 if args.all_projects else None,
+        "status": args.status,
+        "name": args.name,
+        "limit": args.limit,
+        "marker": args.marker,
+    }
+    data = client.get("volumes/detail", **params)
+    columns, headers = list(VOLUME_COLUMNS), list(VOLUME_HEADERS)
+    if args.all_projects:
+        columns.insert(1, "os-vol-tenant-attr:tenant_id")
+        headers.insert(1, "Project")
+    emit(args, data, table(data["volumes"], columns, headers))
+    return 0
+
+
+def show(args: argparse.Namespace, client: Client) -> int:
+    data = client.get(f"volumes/{args.volume}")
+    volume = {k: v for k, v in data["volume"].items() if k != "links"}
+    emit(args, data, properties(volume))
+    return 0
+
+
+def unmanage(args: argparse.Namespace, client: Client) -> int:
+    client.post(f"volumes/{args.volume}/action", {"os-unmanage": None})
+    status = "unmanage requested"
+    if args.wait:
+        status = wait_volume(client, args.volume, "unmanaging", args.timeout)["status"]
+        status = "unmanaged" if status == "deleted" else status
+    emit(args, {"id": args.volume, "result": status}, f"{args.volume}: {status}")
+    return 0
+
+
+def delete(args: argparse.Namespace, client: Client) -> int:
+    client.delete(f"volumes/{args.volume}")
+    emit(args, {"id": args.volume, "result": "deleted"}, f"{args.volume}: record deleted")
+    return 0
+
+
+def services(args: argparse.Namespace, client: Client) -> int:
+    data = client.get("os-services")
+    columns = ["binary", "host", "zone", "status", "state", "updated_at", "disabled_reason"]
+    emit(args, data, table(data["services"], columns))
+    return 0
+
+
+def quota_usage(args: argparse.Namespace, client: Client) -> int:
+    project = args.project_id or client.project
+    data = client.get(f"os-quota-sets/{project}", usage="True")
+    rows = [
+        {"resource": key, **value}
+        for key, value in sorted(data["quota_set"].items())
+        if isinstance(value, dict)
+    ]
+    emit(args, data, table(rows, ["resource", "in_use", "reserved", "limit"]))
+    return 0
+
+
+def messages(args: argparse.Namespace, client: Client) -> int:
+    data = client.get("messages", resource_uuid=args.volume)
+    columns = ["created_at", "resource_uuid", "event_id", "user_message"]
+    emit(args, data, table(data["messages"], columns))
+    return 0
+
+
+def fail(message: str) -> int:
+    print(f"volmgr: error: {message}", file=sys.stderr)
+    return 1

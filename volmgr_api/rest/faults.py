@@ -1,0 +1,94 @@
+"""Errors as Cinder answers them: ``{"badRequest": {"code": 400, "message": "..."}}``.
+
+Handlers raise :class:`HTTPError` (or a volmgr exception, mapped by its ``code``);
+:func:`fault_response` renders either in the body Cinder clients parse. The name of
+the top-level key follows Cinder's table; codes without a name in it (406, 500)
+use Cinder's fallback ``computeFault``.
+"""
+
+import http
+import json
+from typing import Any
+
+import oslo_messaging as messaging
+import webob
+from oslo_log import log as logging
+
+from volmgr_common import exception
+
+LOG = logging.getLogger(__name__)
+
+FAULT_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+FALLBACK_NAME = "computeFault"
+
+
+class HTTPError(Exception):
+    """An error response: status code, message, extra headers."""
+
+    def __init__(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def bad_request(message: str) -> HTTPError:
+    return HTTPError(400, message)
+
+
+def not_found(message: str = "The resource could not be found.") -> HTTPError:
+    return HTTPError(404, message)
+
+
+def forbidden(message: str) -> HTTPError:
+    return HTTPError(403, message)
+
+
+def from_exception(error: BaseException, request_id: str | None) -> HTTPError:
+    """The HTTP error for anything a handler raised; unexpected errors are logged."""
+    if isinstance(error, HTTPError):
+        return error
+    if isinstance(error, exception.VolmgrException) and error.code < 500:
+        return HTTPError(error.code, str(error))
+    if isinstance(error, exception.VolmgrException) and not isinstance(
+        error, exception.InternalError
+    ):
+        LOG.warning("Request %s failed: %s", request_id, error)
+        return HTTPError(error.code, str(error))
+    if isinstance(error, messaging.MessagingTimeout):
+        LOG.warning("Request %s: no answer from a service in time: %s", request_id, error)
+        return HTTPError(503, "A volmgr service did not answer in time; try again later.")
+    if not isinstance(error, exception.InternalError):
+        LOG.exception("Unexpected error in request %s", request_id)
+    return HTTPError(
+        500,
+        f"The server has either erred or is incapable of performing the requested "
+        f"operation (request {request_id}).",
+    )
+
+
+def fault_body(code: int, message: str) -> dict[str, Any]:
+    return {FAULT_NAMES.get(code, FALLBACK_NAME): {"code": code, "message": message}}
+
+
+def fault_response(error: HTTPError) -> webob.Response:
+    response = webob.Response(
+        status=f"{error.code} {http.HTTPStatus(error.code).phrase}",
+        content_type="application/json",
+        charset="utf-8",
+        body=json.dumps(fault_body(error.code, error.message)).encode(),
+    )
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response

@@ -1,0 +1,1 @@
+"""Request handlers, one module per URL noun (as in openstack/placement)."""

@@ -1,0 +1,94 @@
+"""``os-volume-manage`` and ``manageable_volumes`` (3.8+): manage, and list manageable objects.
+
+Every volume service is its own cluster in volmgr (there are no multi-host clusters),
+named like its host, ``host@backend``: ``cluster`` (3.16+ to manage, 3.17+ to list)
+is therefore accepted wherever a ``host`` is, and means the same backend.
+"""
+
+import json
+from typing import Any
+
+from volmgr_api.policies import manageable_volumes as policy
+from volmgr_api.rest import faults
+from volmgr_api.rest.params import Params, check_sort
+from volmgr_api.rest.views import manageable
+from volmgr_api.rest.views import volumes as volume_views
+from volmgr_api.rest.wsgi import ApiRequest, Reply
+from volmgr_api.schemas import parameter_types
+from volmgr_api.schemas import volume_manage as schema
+
+SORT_KEYS = ("reference", "size")
+LIST_PARAMS = ("host", "marker", "limit", "offset", "sort", "sort_key", "sort_dir")
+SOURCE_NAME = "source-name"
+
+
+def _one_of_host_cluster(host: Any, cluster: Any, cluster_allowed: bool) -> str:
+    if not cluster_allowed:
+        if not host:
+            raise faults.bad_request("Host field is missing.")
+        return host
+    if bool(host) == bool(cluster):
+        raise faults.bad_request("One and only one of cluster and host must be set.")
+    return host or cluster
+
+
+def create(req: ApiRequest) -> Reply:
+    """``POST os-volume-manage`` (and ``POST manageable_volumes``): 202 with the volume."""
+    req.authorize(policy.MANAGE, {"project_id": req.ctxt.project_id})
+    volume = req.json_body(schema.create(req.version))["volume"]
+    host = _one_of_host_cluster(
+        volume.get("host"), volume.get("cluster"), req.version.matches("3.16")
+    )
+    created = req.api.manage_existing(
+        req.ctxt,
+        host=host,
+        ref=volume["ref"],
+        name=volume.get("name"),
+        description=volume.get("description"),
+        volume_type=volume.get("volume_type"),
+        availability_zone=volume.get("availability_zone"),
+        metadata=volume.get("metadata"),
+        bootable=parameter_types.to_bool(volume.get("bootable", False)),
+    )
+    return Reply(202, {"volume": volume_views.detail(req, created)})
+
+
+def _marker(text: str | None) -> str | None:
+    """The source-name a marker names: given plainly, or as a reference in JSON."""
+    if text is None:
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(decoded, dict) and isinstance(decoded.get(SOURCE_NAME), str):
+        return decoded[SOURCE_NAME]
+    return text
+
+
+def _listing(req: ApiRequest, detailed: bool) -> Reply:
+    req.authorize(policy.LIST_MANAGEABLE, {"project_id": req.ctxt.project_id})
+    cluster_allowed = req.version.matches("3.17")
+    params = Params(req.webob.GET, LIST_PARAMS + (("cluster",) if cluster_allowed else ()))
+    host = _one_of_host_cluster(params.get("host"), params.get("cluster"), cluster_allowed)
+    [(sort_key, sort_dir)] = check_sort(params.sort("reference"), SORT_KEYS)
+    entries = req.api.get_manageable_volumes(
+        req.ctxt,
+        host,
+        marker=_marker(params.get("marker")),
+        limit=params.limit(req.conf.api.max_list_limit),
+        offset=params.offset(),
+        sort_key=sort_key,
+        sort_dir=sort_dir,
+    )
+    return Reply(200, manageable.list_view(entries, detailed))
+
+
+def index(req: ApiRequest) -> Reply:
+    """``GET os-volume-manage`` / ``manageable_volumes``: reference, size, safe_to_manage."""
+    return _listing(req, detailed=False)
+
+
+def detail(req: ApiRequest) -> Reply:
+    """``GET .../detail``: adds reason_not_safe, cinder_id and extra_info."""
+    return _listing(req, detailed=True)

@@ -1,0 +1,148 @@
+"""``volumes``: list (summary and detail), summary totals (3.12+), show, delete.
+
+The API lists volumes oldest first and filters by status; the other Cinder filters
+(name, bootable, project_id, metadata) are applied here while the pages are read, so
+``limit`` and ``marker`` keep their meaning.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from volmgr_api.policies import volumes as policy
+from volmgr_api.rest import faults
+from volmgr_api.rest.params import Params, check_sort, is_uuid
+from volmgr_api.rest.views import volumes as views
+from volmgr_api.rest.wsgi import ApiRequest, Reply
+
+LIST_PARAMS = (
+    "all_tenants", "project_id", "name", "status", "bootable", "metadata",
+    "marker", "limit", "offset", "sort", "sort_key", "sort_dir",
+)  # fmt: skip
+SORT_KEYS = ("created_at",)
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+def _allowed_params(req: ApiRequest) -> tuple[str, ...]:
+    extra = ("glance_metadata",) if req.version.matches("3.4") else ()
+    return LIST_PARAMS + extra + (("group_id",) if req.version.matches("3.10") else ())
+
+
+def _bootable(req: ApiRequest, params: Params) -> bool:
+    """Before 3.2 Cinder took any bootable value as true."""
+    return params.boolean("bootable") if req.version.matches("3.2") else True
+
+
+def _metadata(params: Params) -> dict[str, str]:
+    try:
+        value = json.loads(params.get("metadata") or "{}")
+    except ValueError as error:
+        raise faults.bad_request("metadata must be a JSON object of strings.") from error
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise faults.bad_request("metadata must be a JSON object of strings.")
+    return value
+
+
+def _predicates(req: ApiRequest, params: Params) -> list[Predicate]:
+    checks: list[Predicate] = []
+    if "name" in params:
+        name = params.get("name")
+        checks.append(lambda v: v["name"] == name)
+    if "bootable" in params:
+        bootable = _bootable(req, params)
+        checks.append(lambda v: bool(v["bootable"]) == bootable)
+    if "metadata" in params:
+        wanted = _metadata(params).items()
+        checks.append(lambda v: wanted <= v["metadata"].items())
+    if params.get("glance_metadata") or params.get("group_id"):
+        checks.append(lambda v: False)  # volmgr volumes carry no image metadata, no group
+    if req.ctxt.is_admin and params.boolean("all_tenants") and "project_id" in params:
+        project = params.get("project_id")
+        checks.append(lambda v: v["project_id"] == project)
+    return checks
+
+
+def _scan(
+    req: ApiRequest, params: Params, status: str | None, marker: str | None
+) -> Iterator[dict[str, Any]]:
+    """Every volume the caller may list after ``marker``, read page by page."""
+    page_size = req.conf.api.max_list_limit
+    all_projects = bool(req.ctxt.is_admin and params.boolean("all_tenants"))
+    while True:
+        page = req.api.list_volumes(
+            req.ctxt, status=status, limit=page_size, marker=marker, all_projects=all_projects
+        )
+        yield from page
+        if len(page) < page_size:
+            return
+        marker = page[-1]["id"]
+
+
+def _select(req: ApiRequest, params: Params, limit: int) -> list[dict[str, Any]]:
+    if check_sort(params.sort("created_at", "asc"), SORT_KEYS) != [("created_at", "asc")]:
+        raise faults.bad_request("Volumes are listed oldest first only (sort=created_at:asc).")
+    marker = params.get("marker")
+    if marker is not None and not is_uuid(marker):
+        raise faults.bad_request("marker must be the id (a UUID) of a volume.")
+    status = params.get("status")
+    checks = _predicates(req, params)
+    skip, selected = params.offset(), []
+    scan = _scan(req, params, views.internal_status(status) if status else None, marker)
+    for volume in scan:
+        if len(selected) >= limit:
+            break
+        if all(check(volume) for check in checks):
+            if skip:
+                skip -= 1
+                continue
+            selected.append(volume)
+    return selected
+
+
+def _list(req: ApiRequest, detailed: bool) -> Reply:
+    req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
+    params = Params(req.webob.GET, _allowed_params(req))
+    limit = params.limit(req.conf.api.max_list_limit)
+    volumes = _select(req, params, limit)
+    return Reply(200, views.list_view(req, volumes, limit, detailed))
+
+
+def index(req: ApiRequest) -> Reply:
+    """``GET volumes``: id, name and links of each volume."""
+    return _list(req, detailed=False)
+
+
+def detail(req: ApiRequest) -> Reply:
+    """``GET volumes/detail``: the full view of each volume."""
+    return _list(req, detailed=True)
+
+
+def summary(req: ApiRequest) -> Reply:
+    """``GET volumes/summary`` (3.12+): how many volumes, how many GiB."""
+    req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
+    params = Params(req.webob.GET, ("all_tenants",))
+    volumes = list(_scan(req, params, None, None))
+    total = sum(v["size"] or 0 for v in volumes)
+    return Reply(200, {"volume-summary": {"total_count": len(volumes), "total_size": total}})
+
+
+def find(req: ApiRequest, volume_id: str) -> dict[str, Any]:
+    if not is_uuid(volume_id):
+        raise faults.not_found(f"Volume {volume_id} could not be found.")
+    return req.api.get_volume(req.ctxt, volume_id)
+
+
+def show(req: ApiRequest, volume_id: str) -> Reply:
+    """``GET volumes/{id}``."""
+    volume = find(req, volume_id)
+    req.authorize(policy.GET, {"project_id": volume["project_id"]})
+    return Reply(200, {"volume": views.detail(req, volume)})
+
+
+def delete(req: ApiRequest, volume_id: str) -> Reply:
+    """``DELETE volumes/{id}``: remove the record of a failed manage (202)."""
+    Params(req.webob.GET, ("cascade", "force"))
+    volume = find(req, volume_id)
+    req.authorize(policy.DELETE, {"project_id": volume["project_id"]})
+    req.api.delete_volume(req.ctxt, volume_id)
+    return Reply(202)

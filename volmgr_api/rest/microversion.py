@@ -1,0 +1,108 @@
+"""Microversions of the volume API, negotiated with the ``OpenStack-API-Version`` header.
+
+A request names its version as ``OpenStack-API-Version: volume 3.8`` (or
+``volume latest``); a request that names none is served as the minimum version.
+A malformed version is a 400, a version outside [MIN, MAX] a 406. Every versioned
+response carries the version it was served at, with ``Vary`` naming the header.
+
+Version history (what volmgr implements of Cinder's history, for the routes it serves):
+
+* 3.0  - Manage, manageable listing (os-volume-manage), volumes, services, quotas, types.
+* 3.2  - The ``bootable`` filter of volume lists is parsed as a boolean.
+* 3.3  - User messages (``GET messages``, ``GET messages/{id}``).
+* 3.4  - The ``glance_metadata`` filter of volume lists (volmgr volumes carry none).
+* 3.5  - Messages accept ``marker``, ``limit`` and ``sort``.
+* 3.7  - Services show ``cluster``.
+* 3.8  - ``manageable_volumes`` resource: list, detail, and manage by POST.
+* 3.10 - The ``group_id`` filter of volume lists (volmgr volumes are in no group).
+* 3.12 - ``GET volumes/summary``.
+* 3.13 - Volume views show ``group_id``.
+* 3.16 - A manage request may name a ``cluster`` instead of a ``host``.
+* 3.17 - Manageable listings accept ``cluster`` instead of ``host``.
+"""
+
+import dataclasses
+import re
+from functools import total_ordering
+
+HEADER = "OpenStack-API-Version"
+SERVICE = "volume"
+MIN_VERSION = "3.0"
+MAX_VERSION = "3.17"
+_PATTERN = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+
+
+class InvalidVersion(ValueError):
+    """The header names a version that is not of the form X.Y (400)."""
+
+
+class UnsupportedVersion(ValueError):
+    """The header names a version outside the supported range (406)."""
+
+
+@total_ordering
+@dataclasses.dataclass(frozen=True)
+class APIVersion:
+    """One microversion, comparable with another or with a string ``"3.8"``."""
+
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: str) -> "APIVersion":
+        match = _PATTERN.match(text.strip())
+        if not match:
+            raise InvalidVersion(f"Version {text!r} is not of the form X.Y (for example 3.8).")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def _key(self, other: "APIVersion | str") -> tuple[int, int]:
+        return (other.major, other.minor) if isinstance(other, APIVersion) else _tuple(other)
+
+    def __lt__(self, other: "APIVersion | str") -> bool:
+        return (self.major, self.minor) < self._key(other)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, APIVersion | str):
+            return NotImplemented
+        return (self.major, self.minor) == self._key(other)
+
+    def __hash__(self) -> int:
+        return hash((self.major, self.minor))
+
+    def matches(self, minimum: str, maximum: str | None = None) -> bool:
+        """True if this version is in [minimum, maximum] (no maximum: open-ended)."""
+        return self >= minimum and (maximum is None or self <= maximum)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+def _tuple(text: str) -> tuple[int, int]:
+    version = APIVersion.parse(text)
+    return version.major, version.minor
+
+
+MIN = APIVersion.parse(MIN_VERSION)
+MAX = APIVersion.parse(MAX_VERSION)
+
+
+def negotiate(header: str | None) -> APIVersion:
+    """The version a request is served at, from its ``OpenStack-API-Version`` header."""
+    if not header:
+        return MIN
+    requested = None
+    for item in header.split(","):
+        words = item.split()
+        if len(words) == 2 and words[0].lower() == SERVICE:
+            requested = words[1]
+            break
+    if requested is None:
+        return MIN
+    if requested.lower() == "latest":
+        return MAX
+    version = APIVersion.parse(requested)
+    if not MIN <= version <= MAX:
+        raise UnsupportedVersion(
+            f"Version {version} is not supported by the API. Minimum is {MIN} and maximum is {MAX}."
+        )
+    return version

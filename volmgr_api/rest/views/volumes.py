@@ -1,0 +1,108 @@
+"""The volume view of Cinder v3: summary, detail, lists with their ``next`` links.
+
+Internal statuses are shown as Cinder shows them (``managing`` → ``creating``,
+``error_managing`` → ``error``, ``error_managing_deleting`` → ``deleting``), and a
+status filter is read back the same way.
+"""
+
+import urllib.parse
+from typing import Any
+
+from volmgr_api.policies import volumes as policy
+from volmgr_api.rest.views import timestamp
+from volmgr_api.rest.wsgi import ApiRequest
+from volmgr_common.db import volumes as volumes_db
+
+STATUS_MAP = {
+    volumes_db.MANAGING: "creating",
+    volumes_db.ERROR_MANAGING: "error",
+    volumes_db.DELETING: "deleting",
+}
+FILTER_MAP = {shown: internal for internal, shown in STATUS_MAP.items()}
+COLLECTION = "volumes"
+
+
+def status(volume: dict[str, Any]) -> str:
+    return STATUS_MAP.get(volume["status"], volume["status"])
+
+
+def internal_status(shown: str) -> str:
+    """The internal status a Cinder status filter names."""
+    return FILTER_MAP.get(shown, shown)
+
+
+def links(req: ApiRequest, project_id: str, collection: str, item_id: str) -> list[dict]:
+    base = req.base_url
+    return [
+        {"rel": "self", "href": f"{base}/v3/{project_id}/{collection}/{item_id}"},
+        {"rel": "bookmark", "href": f"{base}/{project_id}/{collection}/{item_id}"},
+    ]
+
+
+def summary(req: ApiRequest, volume: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": volume["id"],
+        "name": volume["name"],
+        "links": links(req, req.ctxt.project_id, COLLECTION, volume["id"]),
+    }
+
+
+def detail(req: ApiRequest, volume: dict[str, Any]) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": volume["id"],
+        "status": status(volume),
+        "size": volume["size"],
+        "availability_zone": volume["availability_zone"],
+        "created_at": timestamp(volume["created_at"]),
+        "updated_at": timestamp(volume["updated_at"]),
+        "name": volume["name"],
+        "description": volume["description"],
+        "volume_type": volume["volume_type"],
+        "snapshot_id": None,
+        "source_volid": None,
+        "metadata": dict(volume["metadata"]),
+        "links": links(req, req.ctxt.project_id, COLLECTION, volume["id"]),
+        "user_id": volume["user_id"],
+        "bootable": str(bool(volume["bootable"])).lower(),
+        "encrypted": False,
+        "replication_status": None,
+        "consistencygroup_id": None,
+        "multiattach": False,
+        "attachments": [],
+    }
+    target = {"project_id": volume["project_id"]}
+    if req.ctxt.is_admin:
+        view["migration_status"] = None
+    if req.allows(policy.TENANT_ATTRIBUTE, target):
+        view["os-vol-tenant-attr:tenant_id"] = volume["project_id"]
+    if req.allows(policy.HOST_ATTRIBUTE, target):
+        view["os-vol-host-attr:host"] = volume["host"]
+        view["os-vol-mig-status-attr:migstat"] = None
+        view["os-vol-mig-status-attr:name_id"] = None
+    if req.version.matches("3.13"):
+        view["group_id"] = None
+    return view
+
+
+def next_links(
+    req: ApiRequest, items: list[dict[str, Any]], limit: int, collection: str
+) -> list[dict[str, str]]:
+    """Cinder's ``volumes_links``: a ``next`` link when the page is full."""
+    if not items or len(items) < limit:
+        return []
+    params = dict(req.webob.GET.items())
+    params["marker"] = items[-1]["id"]
+    href = f"{req.base_url}/v3/{req.ctxt.project_id}/{collection}"
+    return [{"rel": "next", "href": f"{href}?{urllib.parse.urlencode(params)}"}]
+
+
+def list_view(
+    req: ApiRequest, volumes: list[dict[str, Any]], limit: int, detailed: bool
+) -> dict[str, Any]:
+    build = detail if detailed else summary
+    collection = f"{COLLECTION}/detail" if detailed else COLLECTION
+    result: dict[str, Any] = {"volumes": [build(req, v) for v in volumes]}
+    more = next_links(req, volumes, limit, collection)
+    if more:
+        result["volumes_links"] = more
+    return result

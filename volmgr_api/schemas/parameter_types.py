@@ -1,0 +1,45 @@
+"""Building blocks of the body schemas, after Cinder's ``parameter_types``."""
+
+from typing import Any
+
+# Cinder accepts these spellings of a boolean in request bodies.
+BOOLEAN_VALUES = [
+    True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", "y", "t",
+    False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no", "n", "f",
+]  # fmt: skip
+TRUE_VALUES = frozenset(v for v in BOOLEAN_VALUES[: BOOLEAN_VALUES.index(False)])
+
+boolean: dict[str, Any] = {"type": ["boolean", "string"], "enum": BOOLEAN_VALUES}
+
+
+def nullable_string(max_length: int, min_length: int = 0) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string", "minLength": min_length, "maxLength": max_length},
+            {"type": "null"},
+        ]
+    }
+
+
+metadata: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "propertyNames": {"minLength": 1, "maxLength": 255},
+            "additionalProperties": {"type": "string", "maxLength": 255},
+        },
+        {"type": "null"},
+    ]
+}
+
+reference: dict[str, Any] = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 32,
+    "propertyNames": {"minLength": 1, "maxLength": 255},
+}
+
+
+def to_bool(value: Any) -> bool:
+    """A value that passed ``boolean`` as a Python bool."""
+    return value is True or (value is not False and value in TRUE_VALUES)
