@@ -163,7 +163,7 @@ class API:
     def quota_usage(self, ctxt: RequestContext, project_id: str) -> dict[str, dict[str, int]]:
         scope = project_scope(ctxt)
         if scope is not None and scope != project_id:
-            raise exception.VolmgrException("Not authorized to see another project's quota.")
+            raise exception.NotAuthorized(reason="another project's quota")
         return quota.usage(self.db, project_id, quota.DefaultLimits.from_conf(self.conf))
 
     def list_messages(self, ctxt: RequestContext) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ MAX_METADATA_VALUE = 255
 
 def parse_host(host: Any) -> tuple[str, str | None]:
     """``host@backend[#pool]`` → (``host@backend``, pool or None); raises InvalidHost."""
-    if not isinstance(host, str) or not HOST_PATTERN.match(host):
+    if not isinstance(host, str) or not HOST_PATTERN.fullmatch(host):
         raise exception.InvalidHost(
             host=host, reason="expected 'host@backend' or 'host@backend#pool'"
         )

@@ -23,7 +23,12 @@ class RequestContext(context.RequestContext):
 
 
 def get_admin_context(request_id: str | None = None) -> RequestContext:
-    """A context for work that a service does on its own behalf."""
+    """A context for work that a service does on its own behalf.
+
+    It does not become the thread's current context (oslo.context would make it so
+    when there is none), so log lines outside a request carry no stray request id.
+    """
+    previous = context.get_current()
     kwargs: dict[str, Any] = {
         "user_id": None,
         "project_id": None,
@@ -33,4 +38,7 @@ def get_admin_context(request_id: str | None = None) -> RequestContext:
     }
     if request_id:
         kwargs["request_id"] = request_id
-    return RequestContext(**kwargs)
+    admin = RequestContext(**kwargs)
+    if previous is None:
+        context._request_store.context = None
+    return admin

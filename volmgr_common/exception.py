@@ -33,6 +33,11 @@ class InternalError(VolmgrException):
     message = "Internal error while handling request %(request_id)s; see the service log."
 
 
+class NotAuthorized(VolmgrException):
+    message = "Not authorized: %(reason)s"
+    code = 403
+
+
 class Invalid(VolmgrException):
     message = "Invalid request: %(reason)s"
     code = 400
@@ -126,6 +131,7 @@ class FaultInjected(VolmgrException):
 
 REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     InternalError,
+    NotAuthorized,
     InvalidInput,
     InvalidHost,
     InvalidVolume,

@@ -105,7 +105,6 @@ class Messaging:
             self.transport,
             target,
             endpoints,
-            executor="threading",
             serializer=self.serializer,
         )
 

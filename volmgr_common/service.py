@@ -114,7 +114,7 @@ class Service:
             self._server.stop()
             self._server.wait()
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=60)  # a recovery flow in progress finishes
         LOG.info("%s on %s stopped", self.binary, self.host)
 
 

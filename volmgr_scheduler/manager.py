@@ -19,19 +19,12 @@ from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 from volmgr_common.db import volumes as volumes_db
-from volmgr_scheduler import filters, rpcapi
-from volmgr_scheduler.host_manager import HostManager, PoolState
+from volmgr_scheduler import rpcapi
+from volmgr_scheduler.host_manager import HostManager
+from volmgr_scheduler.placement import Placement
 from volmgr_volume import rpcapi as volume_rpcapi
 
 LOG = logging.getLogger(__name__)
-
-
-def _free(pool: PoolState) -> float:
-    free = pool.capacity("free_capacity_gb")
-    try:
-        return float(free)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("inf")
 
 
 class SchedulerManager:
@@ -49,7 +42,7 @@ class SchedulerManager:
         self._conf = conf
         self._db = db
         self._hosts = host_manager
-        self._filters = filters.load_filters(conf.scheduler.enabled_filters)
+        self._placement = Placement(conf, host_manager)
         self._api = api_rpcapi.ApiAPI(messaging_)
         self._volume = volume_rpcapi.VolumeAPI(messaging_)
 
@@ -64,7 +57,6 @@ class SchedulerManager:
         self, ctxt: RequestContext, volume_id: str, request_spec: dict[str, Any]
     ) -> None:
         volume = self._load(volume_id)
-        faults.check(self._conf, volume, "SchedulerReceive")
         if volume["status"] != volumes_db.MANAGING or volume["scheduled_at"]:
             LOG.info(
                 "Volume %s is %s and %s; nothing to schedule",
@@ -74,11 +66,10 @@ class SchedulerManager:
             )
             return
         try:
-            pool = self.choose_pool(request_spec)
-        except exception.NoValidBackend as error:
-            LOG.warning("Volume %s cannot be placed: %s", volume_id, error)
-            volumes_db.record_failure(self._db, volume_id, str(error))
-            self._api.manage_existing_failed(ctxt, volume_id, str(error), stage="scheduler")
+            faults.check(self._conf, volume, "SchedulerReceive")
+            pool = self._placement.choose_pool(request_spec)
+        except Exception as error:
+            self._fail(ctxt, volume_id, error)
             return
         placed = volumes_db.update_if(
             self._db, volume_id, volumes_db.MANAGING, host=pool.host, scheduled_at=models.utcnow()
@@ -86,6 +77,17 @@ class SchedulerManager:
         if placed:
             LOG.info("Volume %s placed on %s", volume_id, pool.host)
             self._volume.manage_existing(ctxt, pool.host, volume_id)
+
+    def _fail(self, ctxt: RequestContext, volume_id: str, error: Exception) -> None:
+        """Note why the volume cannot be placed and tell the API (compensation)."""
+        if isinstance(error, exception.VolmgrException):
+            reason = error.msg
+            LOG.warning("Volume %s cannot be placed: %s", volume_id, reason)
+        else:
+            reason = f"Internal error in the scheduler (request {ctxt.request_id})."
+            LOG.exception("Volume %s cannot be placed", volume_id)
+        volumes_db.record_failure(self._db, volume_id, reason)
+        self._api.manage_existing_failed(ctxt, volume_id, reason, stage="scheduler")
 
     def _load(self, volume_id: str) -> dict[str, Any]:
         """Read the row the API has just committed (retried briefly if not seen yet)."""
@@ -96,28 +98,3 @@ class SchedulerManager:
             reraise=True,
         )
         return retrying(volumes_db.get, self._db, volume_id)
-
-    def choose_pool(self, request_spec: dict[str, Any]) -> PoolState:
-        """The pool of the requested backend that passes every filter and has most room."""
-        backend, _, pool_name = request_spec["host"].partition("#")
-        pools = self._hosts.pool_states(backend)
-        if not pools:
-            raise exception.NoValidBackend(
-                reason=f"backend {backend} reports no pools (is its volume service running?)"
-            )
-        if pool_name:
-            pools = [p for p in pools if p.pool_name == pool_name]
-            if not pools:
-                raise exception.NoValidBackend(
-                    reason=f"backend {backend} has no pool {pool_name!r}"
-                )
-        passing, reasons = [], []
-        for pool in pools:
-            reason = next((r for f in self._filters if (r := f.rejects(pool, request_spec))), None)
-            if reason:
-                reasons.append(reason)
-            else:
-                passing.append(pool)
-        if not passing:
-            raise exception.NoValidBackend(reason="; ".join(reasons) + ".")
-        return max(passing, key=_free)

@@ -90,11 +90,7 @@ class VolumeWorker:
     def list_manageable(
         self, marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str
     ) -> list[dict[str, Any]]:
-        managed = {
-            v["provider_location"]: v["id"]
-            for v in volumes_db.list_volumes(self.db, host=self.backend, limit=10**9)
-            if v["provider_location"]
-        }
+        managed = volumes_db.managed_objects(self.db, self.backend)
         return self.driver.list_manageable(managed, marker, limit, offset, sort_key, sort_dir)
 
     def recover(self) -> None:

@@ -6,6 +6,7 @@ the backend object exactly as it was, record a user message and send
 """
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -131,6 +132,12 @@ def test_a_malformed_capacity_report_fails_the_request(stack: Stack) -> None:
             }
         ]
     }
+    hosts = stack.scheduler_manager()._hosts
+    # Let the volume service's own start-up report land first, so it cannot
+    # overwrite the malformed one below.
+    deadline = time.monotonic() + 10
+    while hosts._fresh_report(stack.backend) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     stack.scheduler_manager().update_service_capabilities(stack.ctxt, stack.backend, report)
     make_file(stack.files / "disk.img", GIB)
     accepted = stack.manage("disk.img")

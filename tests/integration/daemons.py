@@ -481,6 +481,7 @@ class DaemonFactory:
             "file_backend": {"directory": directory or home / "files"},
             "fault_injection": {"enabled": True},
             "oslo_messaging_notifications": {"driver": "messagingv2"},
+            "api": {"bind_port": 0},  # the REST server of volmgr-api on a free port
         }
         for section, options in (extra or {}).items():
             sections.setdefault(section, {}).update(options)

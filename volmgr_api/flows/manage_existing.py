@@ -82,8 +82,8 @@ class ExtractManageRequest(VolmgrTask):
         name, description, metadata, bootable = validation.check_request_fields(
             self.conf, name, description, metadata, bootable
         )
-        vtype = self._volume_type(volume_type)
         zone = self._check_service(backend, availability_zone)
+        vtype = self._volume_type(volume_type)
         return {
             "values": {
                 "project_id": context.project_id,
@@ -150,7 +150,12 @@ class EntryCreate(VolmgrTask):
             quota.DefaultLimits.from_conf(self.conf),
             request["type_name"],
         )
-        faults.check(self.conf, volume, "AfterEntryCreate")
+        try:
+            faults.check(self.conf, volume, "AfterEntryCreate")
+        except BaseException:
+            # This task's revert is not given the row when its own execute fails.
+            volumes_db.destroy_managing(self.db, volume["id"])
+            raise
         return volume
 
     def revert(self, result: Any, **kwargs: Any) -> None:

@@ -46,7 +46,6 @@ class WsgiService:
             app,
             numthreads=threads,
             server_name=SERVER_NAME,
-            reuse_port=port != 0,
         )
         self._thread: threading.Thread | None = None
 

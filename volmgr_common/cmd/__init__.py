@@ -48,7 +48,10 @@ def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], syn
         messaging.cleanup()
         db.dispose()
 
-    service.serve(services, cleanup)
+    try:
+        service.serve(services, cleanup)
+    except OSError as error:  # e.g. the REST port is taken
+        _exit(prog, f"cannot start: {error}", 1)
 
 
 def _exit(prog: str, reason: str, code: int) -> None:

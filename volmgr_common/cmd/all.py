@@ -62,6 +62,7 @@ def _show(title: str, volume: dict, directory: str) -> None:
 
 def demo(conf: cfg.ConfigOpts) -> None:
     """Run the three services in-process and drive two manage requests through them."""
+    conf.set_override("bind_port", 0, group="api")  # the demo drives RPC, not REST
     db = open_database(conf, PROG, sync=True)
     messaging = rpc.Messaging(conf, publisher=PROG)
     services = [build(conf, db, messaging) for build in BUILDERS]

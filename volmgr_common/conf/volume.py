@@ -14,8 +14,10 @@ OPTS = [
     cfg.StrOpt(
         "volume_driver",
         default="file",
-        help="Driver of the backend: 'file' (raw files in a directory) or 'fake' "
-        "(an in-memory driver for tests; never for real data). A dotted path to a "
+        help="Driver of the backend: 'file' (raw files in a directory), 'image' (raw "
+        "and qcow2 images in a directory, format read from the content), 'lvm' (logical "
+        "volumes of a volume group) or 'fake' (an in-memory driver for tests; never for "
+        "real data). A dotted path to a "
         "class that implements volmgr_volume.drivers.base.VolumeDriver is accepted too.",
     ),
     cfg.StrOpt(

@@ -125,6 +125,27 @@ def get(session: Session, volume_id: str, project_id: str | None = None) -> dict
 
 
 @db_api.reader
+def managed_objects(session: Session, backend: str) -> dict[str, str]:
+    """``{provider_location: volume_id}`` of the volumes placed on ``backend``.
+
+    Rows still ``managing`` have no provider location yet; they are keyed by the
+    reference's ``source-name`` so that a listing does not offer them as safe.
+    """
+    stmt = sa.select(
+        models.Volume.provider_location, models.Volume.reference, models.Volume.id
+    ).where(
+        sa.or_(models.Volume.host == backend, models.Volume.host.like(f"{backend}#%")),
+        models.Volume.status != ERROR_MANAGING,
+    )
+    managed: dict[str, str] = {}
+    for location, reference, volume_id in session.execute(stmt):
+        name = location or json.loads(reference).get("source-name")
+        if isinstance(name, str):
+            managed[name] = volume_id
+    return managed
+
+
+@db_api.reader
 def list_volumes(
     session: Session,
     project_id: str | None = None,
@@ -305,9 +326,7 @@ def start_unmanage(session: Session, volume_id: str, project_id: str | None) -> 
     if row is None or (project_id is not None and row.project_id != project_id):
         raise exception.VolumeNotFound(volume_id=volume_id)
     if row.status != AVAILABLE:
-        raise exception.InvalidStatus(
-            volume_id=volume_id, status=row.status, expected=f"{AVAILABLE} or {ERROR_MANAGING}"
-        )
+        raise exception.InvalidStatus(volume_id=volume_id, status=row.status, expected=AVAILABLE)
     row.status = UNMANAGING
     session.flush()
     return to_dict(row)

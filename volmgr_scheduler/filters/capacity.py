@@ -14,6 +14,13 @@ from volmgr_scheduler.host_manager import PoolState
 _UNBOUNDED = ("unknown", "infinite")
 
 
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class CapacityFilter(BackendFilter):
     def rejects(self, pool: PoolState, request_spec: dict[str, Any]) -> str | None:
         total = pool.capacity("total_capacity_gb")
@@ -22,11 +29,15 @@ class CapacityFilter(BackendFilter):
             return f"{pool.host} reports no capacity"
         if total in _UNBOUNDED or free in _UNBOUNDED:
             return None
-        reserved = float(total) * float(pool.capabilities.get("reserved_percentage", 0)) / 100
-        wanted = float(request_spec.get("size") or 0)
-        if float(free) - reserved < wanted:
+        total_gb, free_gb = _number(total), _number(free)
+        percent = _number(pool.capabilities.get("reserved_percentage", 0))
+        if total_gb is None or free_gb is None or percent is None:
+            return f"{pool.host} reports a capacity that is not a number"
+        reserved = total_gb * percent / 100
+        wanted = _number(request_spec.get("size")) or 0.0
+        if free_gb - reserved < wanted:
             return (
-                f"{pool.host} has {float(free):.1f} GiB free with {reserved:.1f} GiB reserved, "
+                f"{pool.host} has {free_gb:.1f} GiB free with {reserved:.1f} GiB reserved, "
                 f"less than the {wanted:.0f} GiB asked for"
             )
         return None

@@ -1,4 +1,4 @@
-"""Unit tests of SchedulerManager.choose_pool: which pool of a backend takes a volume.
+"""Unit tests of Placement.choose_pool: which pool of a backend takes a volume.
 
 Backend states come from a real HostManager fed with ``update`` (the capability
 fanout) and from services registered in a SQLite database; the manager's RPC
@@ -6,19 +6,19 @@ clients sit on oslo.messaging's in-process ``fake:`` transport and send nothing.
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from volmgr_common import exception, rpc
+from volmgr_common import exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 from volmgr_common.db import services as services_db
 from volmgr_scheduler.host_manager import VOLUME_BINARY, HostManager
-from volmgr_scheduler.manager import SchedulerManager
+from volmgr_scheduler.placement import Placement
 
 BACKEND = "node1@files"
 
@@ -34,12 +34,8 @@ def hosts(scheduler_conf: cfg.ConfigOpts, db: db_api.Database) -> HostManager:
 
 
 @pytest.fixture
-def scheduler(
-    scheduler_conf: cfg.ConfigOpts, db: db_api.Database, hosts: HostManager
-) -> Iterator[SchedulerManager]:
-    messaging = rpc.Messaging(scheduler_conf, publisher="test")
-    yield SchedulerManager(scheduler_conf, db, messaging, hosts)
-    messaging.cleanup()
+def scheduler(scheduler_conf: cfg.ConfigOpts, hosts: HostManager) -> Placement:
+    return Placement(scheduler_conf, hosts)
 
 
 def register(db: db_api.Database, backend: str = BACKEND, zone: str = "nova") -> int:
@@ -73,13 +69,13 @@ def set_heartbeat(db: db_api.Database, service_id: int, seconds_ago: int) -> Non
         )
 
 
-def test_an_unknown_backend_is_no_valid_backend(scheduler: SchedulerManager) -> None:
+def test_an_unknown_backend_is_no_valid_backend(scheduler: Placement) -> None:
     with pytest.raises(exception.NoValidBackend, match="node9@files reports no pools"):
         scheduler.choose_pool(spec("node9@files"))
 
 
 def test_a_backend_without_pools_is_no_valid_backend(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db)
     with pytest.raises(exception.NoValidBackend, match="reports no pools"):
@@ -90,7 +86,7 @@ def test_a_backend_without_pools_is_no_valid_backend(
 
 
 def test_a_named_pool_that_does_not_exist(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db)
     hosts.update(BACKEND, capabilities(pool("default", 10.0)))
@@ -102,7 +98,7 @@ def test_a_named_pool_that_does_not_exist(
 
 
 def test_the_pool_with_most_free_space_is_chosen(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db)
     hosts.update(BACKEND, capabilities(pool("a", 10.0), pool("b", 500.0), pool("c", 20.0)))
@@ -113,7 +109,7 @@ def test_the_pool_with_most_free_space_is_chosen(
 
 
 def test_a_named_pool_is_taken_even_with_less_space(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db)
     hosts.update(BACKEND, capabilities(pool("a", 10.0), pool("b", 500.0)))
@@ -121,7 +117,7 @@ def test_a_named_pool_is_taken_even_with_less_space(
 
 
 def test_pools_that_fail_a_filter_are_skipped(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db)
     hosts.update(
@@ -132,7 +128,7 @@ def test_pools_that_fail_a_filter_are_skipped(
 
 
 def test_the_reasons_of_every_pool_are_given(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db)
     hosts.update(BACKEND, capabilities(pool("a", 10.0), pool("b", 20.0)))
@@ -146,7 +142,7 @@ def test_the_reasons_of_every_pool_are_given(
 
 
 def test_a_down_service_is_rejected(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     service_id = register(db)
     hosts.update(BACKEND, capabilities(pool("default", 10.0)))
@@ -158,7 +154,7 @@ def test_a_down_service_is_rejected(
 
 
 def test_a_disabled_service_is_rejected(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db)
     hosts.update(BACKEND, capabilities(pool("default", 10.0)))
@@ -168,7 +164,7 @@ def test_a_disabled_service_is_rejected(
 
 
 def test_another_zone_is_rejected(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     register(db, zone="az1")
     hosts.update(BACKEND, capabilities(pool("default", 10.0)))
@@ -179,7 +175,7 @@ def test_another_zone_is_rejected(
 
 
 def test_the_stored_report_serves_a_scheduler_that_heard_nothing(
-    scheduler: SchedulerManager, db: db_api.Database
+    scheduler: Placement, db: db_api.Database
 ) -> None:
     service_id = register(db)
     services_db.heartbeat(db, service_id, capabilities(pool("stored", 10.0)))
@@ -187,7 +183,7 @@ def test_the_stored_report_serves_a_scheduler_that_heard_nothing(
 
 
 def test_a_fresh_report_wins_over_the_stored_one(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
 ) -> None:
     service_id = register(db)
     services_db.heartbeat(db, service_id, capabilities(pool("stored", 10.0)))
@@ -201,7 +197,7 @@ def test_a_fresh_report_wins_over_the_stored_one(
     ids=["free-not-a-number", "reserved-not-a-number", "total-missing"],
 )
 def test_a_malformed_report_rejects_the_pool_not_the_request(
-    scheduler: SchedulerManager, db: db_api.Database, hosts: HostManager, bad: dict[str, Any]
+    scheduler: Placement, db: db_api.Database, hosts: HostManager, bad: dict[str, Any]
 ) -> None:
     # A driver (any class named by [volume] volume_driver) reported nonsense: the
     # request must fail as NoValidBackend, which records error_managing. Any other
