@@ -1,0 +1,1 @@
+"""Benchmarks of volmgr: run ``python -m bench.manage`` (see docs/performance.rst)."""
