@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     conf = config.new_conf(CLI_OPTS)
     conf.set_default("state_path", os.path.abspath("volmgr-state"))
     conf.set_default("transport_url", "kombu+memory:////")
+    conf.set_default("use_stderr", True)  # logs to stderr, results (--demo) to stdout
     config.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
     if conf.demo:
         demo(conf)
