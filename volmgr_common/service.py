@@ -125,6 +125,9 @@ def serve(services: Sequence[Service], cleanup: Callable[[], None]) -> None:
     def _on_signal(signum: int, _frame: Any) -> None:
         LOG.info("Received %s, stopping", signal.Signals(signum).name)
         stopping.set()
+        # A second signal while stopping must not cut the clean stop short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)

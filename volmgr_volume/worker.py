@@ -65,8 +65,20 @@ class VolumeWorker:
         except Exception as error:
             reason = failure_reason(error, ctxt)
             LOG.warning("Manage of volume %s failed and was reverted: %s", volume_id, reason)
+            self._put_back(volume)
             volumes_db.record_failure(self.db, volume_id, reason)
             self.api.manage_existing_failed(ctxt, volume_id, reason, stage="volume")
+
+    def _put_back(self, volume: dict[str, Any]) -> None:
+        """Undo a rename an earlier run of this request may have made before it died.
+
+        The flow reverts only the tasks that ran in this run; ``undo_manage`` is
+        idempotent, so calling it when nothing was renamed changes nothing.
+        """
+        try:
+            self.driver.undo_manage(volume, volume["reference"])
+        except Exception as error:
+            LOG.warning("Volume %s: nothing put back on the backend (%s)", volume["id"], error)
 
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         try:

@@ -237,6 +237,13 @@ def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size
     return True
 
 
+@db_api.reader
+def held_gigabytes(session: Session, volume_id: str) -> int:
+    """Gigabytes of quota the row holds (0 if none, or if the row is gone)."""
+    stmt = sa.select(models.Volume.quota_gigabytes).where(models.Volume.id == volume_id)
+    return session.scalars(stmt).first() or 0
+
+
 @db_api.writer
 def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
     """Compensating negative commit of the gigabytes a managing row holds."""

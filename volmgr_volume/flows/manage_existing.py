@@ -28,6 +28,9 @@ SIZE = "size"
 RESERVATION = "reservation_id"
 PROVIDER_LOCATION = "provider_location"
 
+# What QuotaReserve provides when the row already holds its gigabytes.
+ALREADY_COMMITTED = "already-committed"
+
 
 class _Task(VolmgrTask):
     """A manager task: knows the config (for fault injection) and checks faults first."""
@@ -77,6 +80,9 @@ class QuotaReserve(_Task):
         self._fault_point(volume)
         if size == 0:
             return None
+        if volumes_db.held_gigabytes(self.db, volume["id"]):
+            # A resumed flow: an earlier run of this request already committed the size.
+            return ALREADY_COMMITTED
         deltas = quota.volume_deltas(volume["volume_type"], gigabytes=size)
         return quota.reserve(
             self.db,
@@ -87,7 +93,7 @@ class QuotaReserve(_Task):
         )
 
     def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
-        if self.nothing_to_undo(result) or result is None:
+        if self.nothing_to_undo(result) or result in (None, ALREADY_COMMITTED):
             return
         LOG.warning("Volume %s: rolling back quota reservation %s", volume["id"], result)
         quota.rollback(self.db, result)
@@ -133,6 +139,8 @@ class QuotaCommit(_Task):
 
     def execute(self, volume: dict[str, Any], size: int, reservation_id: str | None) -> None:
         self._fault_point(volume)
+        if reservation_id == ALREADY_COMMITTED:
+            return
         if reservation_id is None:
             volumes_db.update_if(self.db, volume["id"], volumes_db.MANAGING, size=0)
             return
