@@ -52,13 +52,6 @@ OPTS = [
         help="Name of the volume type given to a managed volume when the request names "
         "none. It is created on first use if it does not exist.",
     ),
-    cfg.IntOpt(
-        "rpc_workers",
-        default=8,
-        min=1,
-        max=256,
-        help="Number of threads that handle incoming RPC messages in each service.",
-    ),
 ]
 
 
