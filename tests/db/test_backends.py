@@ -3,13 +3,16 @@
 Each test runs against a throwaway database on the real server (URLs from
 ``VOLMGR_TEST_PG_URL`` and ``VOLMGR_TEST_MYSQL_URL``, defaulting to the local
 services): migrations, the double-manage guard under concurrency, row-locked quota
-that stays exact, and idempotent compensation.
+that stays exact, idempotent compensation, and transactions retried through a real
+deadlock and a short outage of the server.
 """
 
 import concurrent.futures
 import json
 import os
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,12 +57,11 @@ def _throwaway(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[db_api.Database]:
-    if request.param == "sqlite":
+def _synced(backend: str, tmp_path: Path) -> Iterator[db_api.Database]:
+    if backend == "sqlite":
         urls: Iterator[str] = iter([f"sqlite:///{tmp_path}/volmgr.sqlite"])
     else:
-        urls = _throwaway(PG_URL if request.param == "postgresql" else MYSQL_URL)
+        urls = _throwaway(PG_URL if backend == "postgresql" else MYSQL_URL)
     url = next(urls)
     conf: cfg.ConfigOpts = config.new_conf()
     conf([], project="volmgr", default_config_files=[])
@@ -69,6 +71,17 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[db_api.
     yield db
     db.dispose()
     next(urls, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[db_api.Database]:
+    yield from _synced(request.param, tmp_path)
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def server_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[db_api.Database]:
+    """A database server only: SQLite has no deadlocks (one writer) and no connections."""
+    yield from _synced(request.param, tmp_path)
 
 
 def _manage_values(type_id: str, name: str) -> dict:
@@ -187,3 +200,99 @@ def test_quota_check_reports_corrupted_usage_and_sync_repairs_it(
     assert quota_audit.check(database) == []
     usage = quota.usage(database, "p1", LIMITS)
     assert usage["gigabytes"]["in_use"] == 4 and usage["volumes"]["in_use"] == 1
+
+
+def test_a_deadlock_is_retried_until_both_transactions_commit(
+    server_database: db_api.Database,
+) -> None:
+    """Two transactions lock two rows in opposite orders: the server picks a victim."""
+    db = server_database
+    first, second = (volume_types.create(db, name)["id"] for name in ("type-a", "type-b"))
+    both_hold_one = threading.Barrier(2, timeout=20)
+    attempts: Counter[str] = Counter()
+
+    @db_api.writer
+    def lock_both(session: sa.orm.Session, one: str, other: str, writer: str) -> None:
+        attempts[writer] += 1
+        for type_id in (one, other):
+            session.execute(
+                sa.update(models.VolumeType)
+                .where(models.VolumeType.id == type_id)
+                .values(description=writer)
+            )
+            if type_id == one and attempts[writer] == 1:
+                both_hold_one.wait()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        jobs = [
+            pool.submit(lock_both, db, first, second, "first-then-second"),
+            pool.submit(lock_both, db, second, first, "second-then-first"),
+        ]
+        for job in jobs:
+            job.result(timeout=60)
+
+    assert sum(attempts.values()) == 3, f"one victim, retried once: {dict(attempts)}"
+    [victim] = [writer for writer, count in attempts.items() if count == 2]
+    with db.session(write=False) as session:
+        written = set(session.scalars(sa.select(models.VolumeType.description)))
+    assert written == {victim}, "the victim's retry ran after the winner and wrote both rows"
+
+
+def _cut_off(db: db_api.Database) -> None:
+    """End every connection to the database; PostgreSQL also refuses new ones."""
+    name = db.url.database
+    if db.url.get_backend_name() == "postgresql":
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+    else:
+        admin = sa.create_engine(MYSQL_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            ids = conn.execute(
+                sa.text("SELECT id FROM information_schema.processlist WHERE db = :name"),
+                {"name": name},
+            ).scalars()
+            for connection_id in list(ids):
+                conn.exec_driver_sql(f"KILL {int(connection_id)}")
+    admin.dispose()
+
+
+def _reopen(db: db_api.Database) -> None:
+    if db.url.get_backend_name() == "postgresql":
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"ALTER DATABASE {db.url.database} ALLOW_CONNECTIONS true")
+        admin.dispose()
+
+
+def test_a_short_outage_is_retried_and_leaves_no_partial_state(
+    server_database: db_api.Database,
+) -> None:
+    """Connections cut (PostgreSQL: and refused for 1.5 s) while a manage is written."""
+    db = server_database
+    vtype = volume_types.get_or_create(db, "__DEFAULT__")
+    volumes.create_managing(db, _manage_values(vtype["id"], "before"), {}, LIMITS, vtype["name"])
+    _cut_off(db)
+    reopen = threading.Timer(1.5, _reopen, args=(db,))
+    reopen.start()
+    try:
+        during = volumes.create_managing(
+            db, _manage_values(vtype["id"], "during"), {"k": "v"}, LIMITS, vtype["name"]
+        )
+    finally:
+        reopen.join()
+    assert during["metadata"] == {"k": "v"}
+    assert sorted(v["name"] or v["reference"]["source-name"] for v in volumes.list_volumes(db)) == [
+        "before",
+        "during",
+    ]
+    usage = quota.usage(db, "p1", LIMITS)
+    assert usage["volumes"] == {"in_use": 2, "reserved": 0, "limit": 30}
+    assert quota_audit.check(db) == []

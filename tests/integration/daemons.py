@@ -246,6 +246,18 @@ class PostgresDatabase:
     def drop(self) -> None:
         self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
+    def cut_off(self) -> None:
+        """An outage of this database only: refuse new connections, end the open ones."""
+        self._execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
+        self._execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{self.name}' AND pid <> pg_backend_pid()"
+        )
+
+    def reopen(self) -> None:
+        """End an outage made by :meth:`cut_off`."""
+        self._execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
+
 
 def open_database(config_file: Path) -> db_api.Database:
     """An in-process handle on the shared database, for checks the RPC API cannot make.

@@ -25,8 +25,14 @@ LOG = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_PG_RETRY_STATES = {"40001", "40P01", "55P03", "57P01", "08006", "08003"}
-_MYSQL_RETRY_CODES = {1205, 1213, 2006, 2013}
+# PostgreSQL: serialization failure, deadlock, lock not available, the server ending
+# or refusing connections (shutdown, restart, ALLOW_CONNECTIONS false); and every
+# state of class 08 (connection exception).
+_PG_RETRY_STATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
+_PG_NOT_ACCEPTING = "not currently accepting connections"
+# MySQL/MariaDB: lock wait timeout, deadlock, connection killed, server shutdown,
+# cannot connect, server gone away, connection lost.
+_MYSQL_RETRY_CODES = {1205, 1213, 1927, 1053, 2003, 2006, 2013}
 _SQLITE_RETRY_TEXT = ("database is locked", "database table is locked", "busy")
 
 
@@ -44,13 +50,29 @@ def is_retriable(error: BaseException) -> bool:
         return True
     orig = error.orig
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    if sqlstate in _PG_RETRY_STATES:
+    if sqlstate in _PG_RETRY_STATES or (sqlstate or "").startswith("08"):
+        return True
+    if sqlstate == "55000" and _PG_NOT_ACCEPTING in str(orig):
+        return True
+    if _is_pg_connection_failure(error):
         return True
     args = getattr(orig, "args", ())
     if args and isinstance(args[0], int) and args[0] in _MYSQL_RETRY_CODES:
         return True
     text = str(orig).lower()
     return isinstance(error, exc.OperationalError) and any(t in text for t in _SQLITE_RETRY_TEXT)
+
+
+def _is_pg_connection_failure(error: exc.DBAPIError) -> bool:
+    """A psycopg error raised by the client without a server state: refused, reset, lost."""
+    orig = error.orig
+    module = type(orig).__module__
+    return (
+        isinstance(error, exc.OperationalError)
+        and module.startswith(("psycopg", "psycopg2"))
+        and getattr(orig, "sqlstate", None) is None
+        and getattr(orig, "pgcode", None) is None
+    )
 
 
 class Database:
@@ -60,7 +82,10 @@ class Database:
         opts = conf.database
         self.url = sa.make_url(opts.connection)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": opts.connection_debug, "pool_pre_ping": True}
+        # No pre-ping (a SELECT 1 on every checkout, 2-5 % of each daemon's CPU): a
+        # pooled connection the server has closed fails its transaction with
+        # ``connection_invalidated``, and the transaction is retried on a new one.
+        kwargs: dict[str, Any] = {"echo": opts.connection_debug}
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
             os.makedirs(os.path.dirname(os.path.abspath(self.url.database)), exist_ok=True)
         if self.is_sqlite:
@@ -83,8 +108,12 @@ class Database:
         self._retry_kwargs = {
             "retry": tenacity.retry_if_exception(is_retriable),
             "stop": tenacity.stop_after_attempt(opts.db_max_retries + 1),
-            "wait": tenacity.wait_random_exponential(
-                multiplier=max(opts.db_retry_interval, 0.001), max=opts.db_max_retry_interval
+            # Doubling waits with a little jitter: ten retries cover ~11 s of outage at
+            # the defaults (full jitter could spend them all within a second).
+            "wait": tenacity.wait_exponential_jitter(
+                initial=max(opts.db_retry_interval, 0.001),
+                max=opts.db_max_retry_interval,
+                jitter=opts.db_retry_interval,
             ),
             "before_sleep": _log_retry,
             "reraise": True,

@@ -34,6 +34,24 @@ class Pg2Error(Exception):
         self.pgcode = pgcode
 
 
+class PgNotAccepting(PgError):
+    """What a database with ``ALLOW_CONNECTIONS false`` answers a new connection."""
+
+    def __init__(self) -> None:
+        super().__init__("55000")
+        self.args = ('database "x" is not currently accepting connections',)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class PsycopgClientError(Exception):
+    """A psycopg error raised on the client side (no server state), e.g. refused."""
+
+    __module__ = "psycopg"
+    sqlstate = None
+
+
 def operational(orig: Exception) -> exc.OperationalError:
     return exc.OperationalError("UPDATE quota_usages SET ...", {}, orig)
 
@@ -55,6 +73,12 @@ def locked() -> exc.OperationalError:
         operational(sqlite3.OperationalError("database table is locked")),
         exc.DBAPIError("SELECT 1", {}, Exception("server closed"), connection_invalidated=True),
         db_api.RetryTransaction("lost a race"),
+        operational(PgError("57P03")),
+        operational(PgError("08006")),
+        operational(PgNotAccepting()),
+        operational(PsycopgClientError("connection refused")),
+        operational(Exception(2003, "Can't connect to MySQL server")),
+        operational(Exception(1927, "Connection was killed")),
     ],
     ids=[
         "pg-serialization",
@@ -67,6 +91,12 @@ def locked() -> exc.OperationalError:
         "sqlite-table-locked",
         "connection-invalidated",
         "retry-transaction",
+        "pg-cannot-connect-now",
+        "pg-connection-failure",
+        "pg-database-not-accepting-connections",
+        "psycopg-connection-refused",
+        "mysql-cannot-connect",
+        "mysql-connection-killed",
     ],
 )
 def test_transient_errors_are_retriable(error: BaseException) -> None:
@@ -81,6 +111,7 @@ def test_transient_errors_are_retriable(error: BaseException) -> None:
         exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed")),
         operational(sqlite3.OperationalError("no such table: volumes")),
         exc.ProgrammingError("SELECT", {}, PgError("42P01")),
+        operational(PgError("55000")),
         ValueError("not a database error"),
         exc.NoResultFound(),
     ],
@@ -90,6 +121,7 @@ def test_transient_errors_are_retriable(error: BaseException) -> None:
         "sqlite-unique",
         "sqlite-no-table",
         "pg-undefined-table",
+        "pg-other-prerequisite-state",
         "value-error",
         "orm-no-result",
     ],
