@@ -46,6 +46,8 @@ class API:
         self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging)
         self.volume = volume_rpcapi.VolumeAPI(messaging)
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}")
+        # Built once: run_flow does not change a flow, so every request shares it.
+        self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler)
 
     def manage_existing(
         self,
@@ -71,8 +73,7 @@ class API:
             "metadata": metadata,
             "bootable": bootable,
         }
-        flow = manage_existing.get_flow(self.conf, self.db, self.scheduler)
-        volume = run_flow(flow, store)[manage_existing.VOLUME]
+        volume = run_flow(self._manage_flow, store)[manage_existing.VOLUME]
         LOG.info("Accepted manage of %s on %s as volume %s", ref, host, volume["id"])
         return volume
 

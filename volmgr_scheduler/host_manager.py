@@ -2,7 +2,9 @@
 
 Capabilities arrive by fanout from every volume service and are kept in memory; a
 scheduler that has not heard from a backend yet reads the last report the service
-stored in the database, so a freshly started scheduler can decide at once.
+stored in the database, so a freshly started scheduler can decide at once. The
+service row (heartbeat, disabled) read for a backend serves the requests of the
+next second too, so that a flood of requests costs one read per backend per second.
 """
 
 import dataclasses
@@ -17,6 +19,8 @@ from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 
 VOLUME_BINARY = "volmgr-volume"
+SERVICE_ROW_TTL = 1.0
+"""Seconds a service row read from the database answers later requests."""
 
 
 @dataclasses.dataclass
@@ -45,6 +49,7 @@ class HostManager:
         self._conf = conf
         self._db = db
         self._reports: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._services: dict[str, tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def update(self, backend: str, capabilities: dict[str, Any]) -> None:
@@ -58,12 +63,24 @@ class HostManager:
             return received[1]
         return None
 
+    def _service(self, backend: str) -> dict[str, Any]:
+        """The backend's service row, read at most once per ``SERVICE_ROW_TTL``."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._services.get(backend)
+        if cached and now - cached[0] < SERVICE_ROW_TTL:
+            return cached[1]
+        service = services_db.get_by_host(
+            self._db, backend, VOLUME_BINARY, down_time=self._conf.service_down_time
+        )
+        with self._lock:
+            self._services[backend] = (now, service)
+        return service
+
     def pool_states(self, backend: str) -> list[PoolState]:
         """Every pool of ``backend``; empty if the service is unknown or reports nothing."""
         try:
-            service = services_db.get_by_host(
-                self._db, backend, VOLUME_BINARY, down_time=self._conf.service_down_time
-            )
+            service = self._service(backend)
         except exception.ServiceNotFound:
             return []
         capabilities = self._fresh_report(backend) or service["capabilities"] or {}

@@ -17,7 +17,6 @@ from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import exception, faults, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
 from volmgr_common.db import volumes as volumes_db
 from volmgr_scheduler import rpcapi
 from volmgr_scheduler.host_manager import HostManager
@@ -56,7 +55,36 @@ class SchedulerManager:
     def manage_existing(
         self, ctxt: RequestContext, volume_id: str, request_spec: dict[str, Any]
     ) -> None:
-        volume = self._load(volume_id)
+        """Place the volume and cast to its backend; everything needed is in ``request_spec``.
+
+        The row is read only when something went wrong; the placement itself is one
+        conditional update, which a duplicate message or a volume no longer
+        ``managing`` leaves unchanged.
+        """
+        try:
+            if self._conf.fault_injection.enabled:
+                faults.check(self._conf, self._load(volume_id), "SchedulerReceive")
+            pool = self._placement.choose_pool(request_spec)
+        except Exception as error:
+            if self._waiting_for_placement(volume_id):
+                self._fail(ctxt, volume_id, error)
+            return
+        placed = volumes_db.place(self._db, volume_id, pool.host) or (
+            # The row was not visible yet when the update ran (it is now, if it exists).
+            self._waiting_for_placement(volume_id)
+            and volumes_db.place(self._db, volume_id, pool.host)
+        )
+        if placed:
+            LOG.info("Volume %s placed on %s", volume_id, pool.host)
+            self._volume.manage_existing(ctxt, pool.host, volume_id)
+
+    def _waiting_for_placement(self, volume_id: str) -> bool:
+        """True if the volume is ``managing`` and not placed; logs why not otherwise."""
+        try:
+            volume = self._load(volume_id)
+        except exception.VolumeNotFound:
+            LOG.info("Volume %s does not exist (any more); nothing to schedule", volume_id)
+            return False
         if volume["status"] != volumes_db.MANAGING or volume["scheduled_at"]:
             LOG.info(
                 "Volume %s is %s and %s; nothing to schedule",
@@ -64,19 +92,8 @@ class SchedulerManager:
                 volume["status"],
                 "placed" if volume["scheduled_at"] else "not placed",
             )
-            return
-        try:
-            faults.check(self._conf, volume, "SchedulerReceive")
-            pool = self._placement.choose_pool(request_spec)
-        except Exception as error:
-            self._fail(ctxt, volume_id, error)
-            return
-        placed = volumes_db.update_if(
-            self._db, volume_id, volumes_db.MANAGING, host=pool.host, scheduled_at=models.utcnow()
-        )
-        if placed:
-            LOG.info("Volume %s placed on %s", volume_id, pool.host)
-            self._volume.manage_existing(ctxt, pool.host, volume_id)
+            return False
+        return True
 
     def _fail(self, ctxt: RequestContext, volume_id: str, error: Exception) -> None:
         """Note why the volume cannot be placed and tell the API (compensation)."""

@@ -51,6 +51,8 @@ class VolumeWorker:
         self.owner = owner
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.volume.{backend}")
         self.api = api_rpcapi.ApiAPI(messaging)
+        # Built once: run_flow does not change a flow, so every request shares it.
+        self._manage_flow = manage_existing.get_flow(conf, db, driver, self.notifier)
         self._recovered_once = False
 
     def manage(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -60,8 +62,10 @@ class VolumeWorker:
             return
         LOG.info("Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id)
         try:
-            flow = manage_existing.get_flow(self.conf, self.db, self.driver, self.notifier)
-            run_flow(flow, {manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume})
+            run_flow(
+                self._manage_flow,
+                {manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume},
+            )
         except Exception as error:
             reason = failure_reason(error, ctxt)
             LOG.warning("Manage of volume %s failed and was reverted: %s", volume_id, reason)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc
+from sqlalchemy import exc, orm
 from sqlalchemy.orm import Session
 
 from volmgr_common import exception, quota
@@ -58,12 +58,15 @@ def to_dict(row: models.Volume) -> dict[str, Any]:
     }
 
 
-def _locked(session: Session, volume_id: str) -> models.Volume | None:
+def _locked(session: Session, volume_id: str, metadata: bool = True) -> models.Volume | None:
+    """The row, locked for this transaction; ``metadata=False`` loads it only if read."""
     stmt = (
         sa.select(models.Volume)
         .where(models.Volume.id == volume_id)
         .with_for_update(of=models.Volume)
     )
+    if not metadata:
+        stmt = stmt.options(orm.lazyload(models.Volume.volume_metadata))
     return session.scalars(stmt).first()
 
 
@@ -110,6 +113,10 @@ def create_managing(
         return _insert_charged(db, values, metadata, limits, type_name)
     except exc.IntegrityError as error:
         holder = _holder_of(db, values["reference_key"])
+        if holder == values["id"]:
+            # An earlier attempt committed, but its connection was lost before the
+            # answer came back; the retry collided with its own row.
+            return get(db, holder)
         raise exception.ManageExistingAlreadyManaged(
             ref=values["reference"], host=values["host"], volume_id=holder
         ) from error
@@ -211,19 +218,38 @@ def update_if(session: Session, volume_id: str, expected_status: str, **values: 
 
 
 @db_api.writer
+def place(session: Session, volume_id: str, host: str) -> bool:
+    """Record the scheduler's ``host#pool`` on a ``managing`` row not placed yet, once."""
+    stmt = (
+        sa.update(models.Volume)
+        .where(
+            models.Volume.id == volume_id,
+            models.Volume.status == MANAGING,
+            models.Volume.scheduled_at.is_(None),
+        )
+        .values(host=host, scheduled_at=models.utcnow(), updated_at=models.utcnow())
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+@db_api.writer
 def claim_flow(session: Session, volume_id: str, owner: str) -> dict[str, Any] | None:
-    """Take a ``managing`` row that no flow owns; None if absent, done or owned."""
+    """Take a ``managing`` row that no flow owns; None if absent, done or owned.
+
+    The volume returned also carries ``held_gigabytes``: the gigabytes of quota an
+    earlier run of the same request already committed to the row.
+    """
     row = _locked(session, volume_id)
     if row is None or row.status != MANAGING or row.flow_owner is not None:
         return None
     row.flow_owner = owner
-    return to_dict(row)
+    return dict(to_dict(row), held_gigabytes=row.quota_gigabytes)
 
 
 @db_api.writer
 def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size: int) -> bool:
     """Commit the gigabytes reservation and record the size on the row, once."""
-    row = _locked(session, volume_id)
+    row = _locked(session, volume_id, metadata=False)
     if row is None or row.status != MANAGING or row.quota_gigabytes:
         return False
     quota.commit_in(
@@ -237,17 +263,10 @@ def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size
     return True
 
 
-@db_api.reader
-def held_gigabytes(session: Session, volume_id: str) -> int:
-    """Gigabytes of quota the row holds (0 if none, or if the row is gone)."""
-    stmt = sa.select(models.Volume.quota_gigabytes).where(models.Volume.id == volume_id)
-    return session.scalars(stmt).first() or 0
-
-
 @db_api.writer
 def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
     """Compensating negative commit of the gigabytes a managing row holds."""
-    row = _locked(session, volume_id)
+    row = _locked(session, volume_id, metadata=False)
     if row is None or row.status != MANAGING or not row.quota_gigabytes:
         return False
     quota.release_in(
@@ -260,16 +279,22 @@ def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
 
 
 @db_api.writer
-def finish_manage(session: Session, volume_id: str, provider_location: str) -> bool:
-    """``managing`` → ``available`` with the object's managed name."""
+def finish_manage(
+    session: Session, volume_id: str, provider_location: str
+) -> dict[str, Any] | None:
+    """``managing`` → ``available`` with the object's managed name.
+
+    Returns the volume as it now is, or None when the row was not ``managing``.
+    """
     row = _locked(session, volume_id)
     if row is None or row.status != MANAGING:
-        return False
+        return None
     row.status = AVAILABLE
     row.provider_location = provider_location
     row.launched_at = models.utcnow()
+    row.updated_at = row.launched_at
     row.flow_owner = None
-    return True
+    return to_dict(row)
 
 
 @db_api.writer

@@ -80,7 +80,7 @@ class QuotaReserve(_Task):
         self._fault_point(volume)
         if size == 0:
             return None
-        if volumes_db.held_gigabytes(self.db, volume["id"]):
+        if volume["held_gigabytes"]:
             # A resumed flow: an earlier run of this request already committed the size.
             return ALREADY_COMMITTED
         deltas = quota.volume_deltas(volume["volume_type"], gigabytes=size)
@@ -167,11 +167,11 @@ class OnFinish(_Task):
         self, context: RequestContext, volume: dict[str, Any], provider_location: str
     ) -> None:
         self._fault_point(volume)
-        if not volumes_db.finish_manage(self.db, volume["id"], provider_location):
+        finished = volumes_db.finish_manage(self.db, volume["id"], provider_location)
+        if finished is None:
             raise exception.InvalidStatus(
                 volume_id=volume["id"], status="no longer managing", expected="managing"
             )
-        finished = volumes_db.get(self.db, volume["id"])
         notifications.notify(self.bus_notifier, context, "manage_existing.end", finished)
         LOG.info(
             "Volume %s is available: %s GiB as %s",

@@ -108,6 +108,17 @@ def test_duplicate_reference_names_the_holder(db: db_api.Database, gold: dict[st
     assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
 
 
+def test_a_retry_that_meets_its_own_committed_row_returns_it(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    """The commit of a first attempt went through but its answer was lost."""
+    row = values(gold)
+    first = volumes_db.create_managing(db, row, {}, LIMITS, "gold")
+    again = volumes_db.create_managing(db, dict(row, id=first["id"]), {}, LIMITS, "gold")
+    assert again == first
+    assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
+
+
 def test_same_reference_on_another_backend_is_another_object(
     db: db_api.Database, gold: dict[str, Any]
 ) -> None:

@@ -17,6 +17,7 @@ from volmgr_common import exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 from volmgr_common.db import services as services_db
+from volmgr_scheduler import host_manager
 from volmgr_scheduler.host_manager import VOLUME_BINARY, HostManager
 from volmgr_scheduler.placement import Placement
 
@@ -149,7 +150,26 @@ def test_a_down_service_is_rejected(
     set_heartbeat(db, service_id, seconds_ago=60)
     with pytest.raises(exception.NoValidBackend, match="is down"):
         scheduler.choose_pool(spec())
+
+
+def test_a_service_row_answers_for_one_second(
+    scheduler: Placement,
+    db: db_api.Database,
+    hosts: HostManager,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(host_manager.time, "monotonic", lambda: clock[0])
+    service_id = register(db)
+    hosts.update(BACKEND, capabilities(pool("default", 10.0)))
+    set_heartbeat(db, service_id, seconds_ago=60)
+    with pytest.raises(exception.NoValidBackend, match="is down"):
+        scheduler.choose_pool(spec())
     set_heartbeat(db, service_id, seconds_ago=0)
+    clock[0] += host_manager.SERVICE_ROW_TTL / 2
+    with pytest.raises(exception.NoValidBackend, match="is down"):
+        scheduler.choose_pool(spec())
+    clock[0] += host_manager.SERVICE_ROW_TTL
     assert scheduler.choose_pool(spec()).pool_name == "default"
 
 

@@ -83,7 +83,7 @@ def limits(conf: cfg.ConfigOpts) -> quota.DefaultLimits:
 def new_volume(
     conf: cfg.ConfigOpts, db: db_api.Database, ref: dict[str, Any], fault: str | None = None
 ) -> dict[str, Any]:
-    """A ``managing`` row placed on BACKEND, as the API and the scheduler leave it."""
+    """A ``managing`` row placed on BACKEND and claimed, as the worker gives it to the flow."""
     vtype = types_db.get_or_create(db, "__DEFAULT__")
     metadata = {"_fault": fault} if fault else {}
     values = {
@@ -98,7 +98,9 @@ def new_volume(
     }
     volume = volumes_db.create_managing(db, values, metadata, limits(conf), vtype["name"])
     volumes_db.update_if(db, volume["id"], volumes_db.MANAGING, host=f"{BACKEND}#default")
-    return volumes_db.get(db, volume["id"])
+    claimed = volumes_db.claim_flow(db, volume["id"], "unit-test-worker")
+    assert claimed is not None
+    return claimed
 
 
 def usage(conf: cfg.ConfigOpts, db: db_api.Database) -> dict[str, tuple[int, int]]:
@@ -383,6 +385,20 @@ def test_quota_commit_in_a_resumed_flow_charges_once(
     task = flow_mod.QuotaCommit(vconf, db)
     task.execute(volume, 3, reserve(vconf, db, volume, 3))
     task.execute(volume, 3, reserve(vconf, db, volume, 3))
+    assert usage(vconf, db) == {"volumes": (1, 0), "gigabytes": (3, 0)}
+
+
+def test_quota_reserve_in_a_resumed_flow_reserves_nothing_again(
+    vconf: cfg.ConfigOpts, db: db_api.Database
+) -> None:
+    volume = new_volume(vconf, db, {"source-name": "lun1"})
+    flow_mod.QuotaCommit(vconf, db).execute(volume, 3, reserve(vconf, db, volume, 3))
+    # The process died here; a new one takes the flow over and claims the row again.
+    assert volumes_db.take_over_flow(db, volume["id"], "unit-test-worker")
+    resumed = volumes_db.claim_flow(db, volume["id"], "unit-test-worker-2")
+    assert resumed is not None and resumed["held_gigabytes"] == 3
+    result = flow_mod.QuotaReserve(vconf, db).execute(resumed, 3)
+    assert result == flow_mod.ALREADY_COMMITTED
     assert usage(vconf, db) == {"volumes": (1, 0), "gigabytes": (3, 0)}
 
 
