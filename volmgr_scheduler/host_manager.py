@@ -4,7 +4,7 @@ Capabilities arrive by fanout from every volume service and are kept in memory; 
 scheduler that has not heard from a backend yet reads the last report the service
 stored in the database, so a freshly started scheduler can decide at once. The
 service row (heartbeat, disabled) read for a backend serves the requests of the
-next second too, so that a flood of requests costs one read per backend per second.
+next second too (:mod:`volmgr_common.cache`).
 """
 
 import dataclasses
@@ -14,13 +14,11 @@ from typing import Any
 
 from oslo_config import cfg
 
-from volmgr_common import exception
+from volmgr_common import cache, exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 
 VOLUME_BINARY = "volmgr-volume"
-SERVICE_ROW_TTL = 1.0
-"""Seconds a service row read from the database answers later requests."""
 
 
 @dataclasses.dataclass
@@ -49,7 +47,7 @@ class HostManager:
         self._conf = conf
         self._db = db
         self._reports: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._services: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._services: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
         self._lock = threading.Lock()
 
     def update(self, backend: str, capabilities: dict[str, Any]) -> None:
@@ -64,18 +62,13 @@ class HostManager:
         return None
 
     def _service(self, backend: str) -> dict[str, Any]:
-        """The backend's service row, read at most once per ``SERVICE_ROW_TTL``."""
-        now = time.monotonic()
-        with self._lock:
-            cached = self._services.get(backend)
-        if cached and now - cached[0] < SERVICE_ROW_TTL:
-            return cached[1]
-        service = services_db.get_by_host(
-            self._db, backend, VOLUME_BINARY, down_time=self._conf.service_down_time
+        """The backend's service row, read at most once per ``cache.ROW_TTL``."""
+        return self._services.get(
+            backend,
+            lambda: services_db.get_by_host(
+                self._db, backend, VOLUME_BINARY, down_time=self._conf.service_down_time
+            ),
         )
-        with self._lock:
-            self._services[backend] = (now, service)
-        return service
 
     def pool_states(self, backend: str) -> list[PoolState]:
         """Every pool of ``backend``; empty if the service is unknown or reports nothing."""

@@ -13,7 +13,7 @@ from oslo_log import log as logging
 from taskflow.patterns import linear_flow
 
 from volmgr_api import validation
-from volmgr_common import exception, faults, quota
+from volmgr_common import cache, exception, faults, quota
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
@@ -62,6 +62,9 @@ class ExtractManageRequest(VolmgrTask):
         super().__init__(provides=REQUEST)
         self.conf = conf
         self.db = db
+        # Volume types and service rows read for one request answer the next second's.
+        self._types: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
+        self._services: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
 
     def execute(
         self,
@@ -105,14 +108,20 @@ class ExtractManageRequest(VolmgrTask):
 
     def _volume_type(self, volume_type: Any) -> dict[str, Any]:
         if volume_type is None:
-            return types_db.get_or_create(self.db, self.conf.default_volume_type)
+            default = self.conf.default_volume_type
+            return self._types.get(default, lambda: types_db.get_or_create(self.db, default))
         if not isinstance(volume_type, str) or not volume_type:
             raise exception.InvalidInput(reason="volume_type must be a type name or id")
-        return types_db.get_by_name_or_id(self.db, volume_type)
+        return self._types.get(
+            volume_type, lambda: types_db.get_by_name_or_id(self.db, volume_type)
+        )
 
     def _check_service(self, backend: str, zone: Any) -> str:
-        service = services_db.get_by_host(
-            self.db, backend, VOLUME_BINARY, down_time=self.conf.service_down_time
+        service = self._services.get(
+            backend,
+            lambda: services_db.get_by_host(
+                self.db, backend, VOLUME_BINARY, down_time=self.conf.service_down_time
+            ),
         )
         if service["disabled"]:
             raise exception.ServiceUnavailable(

@@ -110,11 +110,10 @@ class Database:
             "stop": tenacity.stop_after_attempt(opts.db_max_retries + 1),
             # Doubling waits with a little jitter: ten retries cover ~11 s of outage at
             # the defaults (full jitter could spend them all within a second).
-            "wait": tenacity.wait_exponential_jitter(
-                initial=max(opts.db_retry_interval, 0.001),
-                max=opts.db_max_retry_interval,
-                jitter=opts.db_retry_interval,
-            ),
+            "wait": tenacity.wait_exponential(
+                multiplier=max(opts.db_retry_interval, 0.001), max=opts.db_max_retry_interval
+            )
+            + tenacity.wait_random(0, opts.db_retry_interval),
             "before_sleep": _log_retry,
             "reraise": True,
         }

@@ -13,11 +13,10 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from volmgr_common import exception
+from volmgr_common import cache, exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 from volmgr_common.db import services as services_db
-from volmgr_scheduler import host_manager
 from volmgr_scheduler.host_manager import VOLUME_BINARY, HostManager
 from volmgr_scheduler.placement import Placement
 
@@ -159,17 +158,17 @@ def test_a_service_row_answers_for_one_second(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(host_manager.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
     service_id = register(db)
     hosts.update(BACKEND, capabilities(pool("default", 10.0)))
     set_heartbeat(db, service_id, seconds_ago=60)
     with pytest.raises(exception.NoValidBackend, match="is down"):
         scheduler.choose_pool(spec())
     set_heartbeat(db, service_id, seconds_ago=0)
-    clock[0] += host_manager.SERVICE_ROW_TTL / 2
+    clock[0] += cache.ROW_TTL / 2
     with pytest.raises(exception.NoValidBackend, match="is down"):
         scheduler.choose_pool(spec())
-    clock[0] += host_manager.SERVICE_ROW_TTL
+    clock[0] += cache.ROW_TTL
     assert scheduler.choose_pool(spec()).pool_name == "default"
 
 
