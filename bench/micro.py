@@ -5,10 +5,10 @@ clock of this thread (``time.thread_time``, little disturbed by other load on th
 machine) and the wall clock, the building blocks a manage is made of — volmgr's own
 functions, called as the daemons call them:
 
-* taskflow: a linear flow shaped like the volume manager's (6 tasks, same
-  provides/requires) and like the API's (3 tasks), built + loaded + run as the
-  daemons do it, loaded + run from a prebuilt flow, and the same task bodies called
-  directly;
+* flows: a linear flow shaped like the volume manager's (6 tasks, same
+  provides/requires) and like the API's (3 tasks), run by taskflow's serial engine
+  (built + loaded + run, or loaded + run from a prebuilt flow) and by volmgr's own
+  linear runner (``volmgr_common.flows.run_flow``) as the daemons run them today;
 * every database call of a manage (API, scheduler, volume manager), on a throwaway
   database with the current schema;
 * a cast and a notification on a throwaway RabbitMQ vhost, the request context's
@@ -120,6 +120,8 @@ def _flows() -> dict[str, Callable[[], Any]]:
 
 
 def bench_taskflow(count: int) -> dict[str, tuple[float, float]]:
+    import taskflow.engines
+
     from volmgr_common.flows import run_flow
 
     results = {}
@@ -129,23 +131,22 @@ def bench_taskflow(count: int) -> dict[str, tuple[float, float]]:
     }
     for name, build in _flows().items():
         store = stores[name]
-        results[f"taskflow {name}: build + load + run (as today)"] = timed(
-            count, lambda _i, b=build, s=store: run_flow(b(), dict(s))
+
+        def engine(flow: Any, s: dict[str, Any]) -> dict[str, Any]:
+            loaded = taskflow.engines.load(flow, store=dict(s), engine="serial")
+            loaded.run()
+            return dict(loaded.storage.fetch_all())
+
+        results[f"flow {name}: taskflow engine, built per run"] = timed(
+            count, lambda _i, b=build, s=store: engine(b(), s)
         )
         prebuilt = build()
-        results[f"taskflow {name}: load + run of a prebuilt flow"] = timed(
-            count, lambda _i, f=prebuilt, s=store: run_flow(f, dict(s))
+        results[f"flow {name}: taskflow engine, prebuilt"] = timed(
+            count, lambda _i, f=prebuilt, s=store: engine(f, s)
         )
-
-        def direct(_i: int, f: Any = prebuilt, s: dict[str, Any] = store) -> None:
-            values = dict(s)
-            for atom in f:
-                args = {k: values.get(k) for k in atom.requires}
-                result = atom.execute(**args)
-                for key in atom.provides:
-                    values[key] = result
-
-        results[f"taskflow {name}: the task bodies called directly"] = timed(count, direct)
+        results[f"flow {name}: run_flow, prebuilt (today)"] = timed(
+            count, lambda _i, f=prebuilt, s=store: run_flow(f, s)
+        )
     return results
 
 
@@ -153,9 +154,9 @@ def bench_taskflow(count: int) -> dict[str, tuple[float, float]]:
 
 
 def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float, float]]:
-    from volmgr_common import config, quota
+    from volmgr_common import cache, config, quota
     from volmgr_common.db import api as db_api
-    from volmgr_common.db import migration, models
+    from volmgr_common.db import migration
     from volmgr_common.db import services as services_db
     from volmgr_common.db import volume_types as types_db
     from volmgr_common.db import volumes as volumes_db
@@ -175,6 +176,8 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
     limits = quota.DefaultLimits(-1, -1, -1, 600)
     ids = [str(uuid.uuid4()) for _ in range(count)]
     reservations: dict[str, str | None] = {}
+    type_cache: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
+    service_cache: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
 
     def create(i: int) -> None:
         reference = {"source-name": f"micro-{ids[i]}"}
@@ -206,20 +209,21 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
             lambda i: services_db.get_by_host(db, BACKEND_HOST, "volmgr-volume", down_time=60),
         ),
         ("api: volumes.create_managing (row + quota charge)", create),
-        ("scheduler: volumes.get", lambda i: volumes_db.get(db, ids[i])),
         (
-            "scheduler: services.get_by_host",
-            lambda i: services_db.get_by_host(db, BACKEND_HOST, "volmgr-volume", down_time=60),
+            "api: the same two reads through the 1 s row cache",
+            lambda i: (
+                type_cache.get("__DEFAULT__", lambda: types_db.get_or_create(db, "__DEFAULT__")),
+                service_cache.get(
+                    BACKEND_HOST,
+                    lambda: services_db.get_by_host(
+                        db, BACKEND_HOST, "volmgr-volume", down_time=60
+                    ),
+                ),
+            ),
         ),
         (
-            "scheduler: volumes.update_if (host, scheduled_at)",
-            lambda i: volumes_db.update_if(
-                db,
-                ids[i],
-                volumes_db.MANAGING,
-                host=f"{BACKEND_HOST}#pool0",
-                scheduled_at=models.utcnow(),
-            ),
+            "scheduler: volumes.place (host, scheduled_at)",
+            lambda i: volumes_db.place(db, ids[i], f"{BACKEND_HOST}#pool0"),
         ),
         ("volume: volumes.claim_flow", lambda i: volumes_db.claim_flow(db, ids[i], "owner")),
         ("volume: quota.reserve", reserve),
@@ -231,7 +235,6 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
             "volume: volumes.finish_manage",
             lambda i: volumes_db.finish_manage(db, ids[i], f"volume-{ids[i]}"),
         ),
-        ("volume: volumes.get (OnFinish re-read)", lambda i: volumes_db.get(db, ids[i])),
     ]
     results = {name: timed(count, step) for name, step in steps}
     db.dispose()

@@ -61,48 +61,88 @@ class DefaultLimits:
         return self.per_type
 
 
-def _lock_usages(
-    session: Session, project_id: str, resources: list[str]
-) -> dict[str, models.QuotaUsage]:
+@dataclasses.dataclass(slots=True)
+class _Usage:
+    """One usage row as read under its lock; written back by :func:`_save_usages`."""
+
+    in_use: int
+    reserved: int
+
+
+_USAGES = models.QuotaUsage.__table__
+_SAVE_USAGE = (
+    sa.update(_USAGES)
+    .where(
+        _USAGES.c.project_id == sa.bindparam("b_project_id"),
+        _USAGES.c.resource == sa.bindparam("b_resource"),
+    )
+    .values(
+        in_use=sa.bindparam("b_in_use"),
+        reserved=sa.bindparam("b_reserved"),
+        updated_at=sa.bindparam("b_updated_at"),
+    )
+)
+
+
+def _lock_usages(session: Session, project_id: str, resources: list[str]) -> dict[str, _Usage]:
+    """The usage rows of ``resources``, locked (and created at zero where missing)."""
     stmt = (
-        sa.select(models.QuotaUsage)
-        .where(models.QuotaUsage.project_id == project_id)
-        .where(models.QuotaUsage.resource.in_(resources))
-        .order_by(models.QuotaUsage.resource)
+        sa.select(_USAGES.c.resource, _USAGES.c.in_use, _USAGES.c.reserved)
+        .where(_USAGES.c.project_id == project_id, _USAGES.c.resource.in_(resources))
+        .order_by(_USAGES.c.resource)
         .with_for_update()
     )
-    usages = {u.resource: u for u in session.scalars(stmt)}
+    usages = {
+        resource: _Usage(in_use, reserved) for resource, in_use, reserved in session.execute(stmt)
+    }
     missing = [r for r in sorted(resources) if r not in usages]
     if missing:
-        for resource in missing:
-            usage = models.QuotaUsage(
-                project_id=project_id, resource=resource, in_use=0, reserved=0
-            )
-            session.add(usage)
-            usages[resource] = usage
+        now = models.utcnow()
+        rows = [
+            {"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0, "created_at": now}
+            for r in missing
+        ]
         try:
-            session.flush()
+            session.execute(sa.insert(_USAGES), rows)
         except exc.IntegrityError as error:
             raise db_api.RetryTransaction("concurrent quota usage insert") from error
+        usages.update((r, _Usage(0, 0)) for r in missing)
     return usages
+
+
+def _save_usages(session: Session, project_id: str, usages: Mapping[str, _Usage]) -> None:
+    """Write locked usage rows back (one statement, executed for each row)."""
+    now = models.utcnow()
+    session.execute(
+        _SAVE_USAGE,
+        [
+            {
+                "b_project_id": project_id,
+                "b_resource": resource,
+                "b_in_use": usage.in_use,
+                "b_reserved": usage.reserved,
+                "b_updated_at": now,
+            }
+            for resource, usage in sorted(usages.items())
+        ],
+    )
 
 
 def _limits(
     session: Session, project_id: str, resources: list[str], defaults: DefaultLimits
 ) -> dict[str, int]:
-    stmt = sa.select(models.Quota).where(
+    stmt = sa.select(models.Quota.resource, models.Quota.hard_limit).where(
         models.Quota.project_id == project_id, models.Quota.resource.in_(resources)
     )
     limits = {r: defaults.for_resource(r) for r in resources}
-    for row in session.scalars(stmt):
-        limits[row.resource] = row.hard_limit
+    limits.update((resource, hard_limit) for resource, hard_limit in session.execute(stmt))
     return limits
 
 
 def _check_limits(
     project_id: str,
     deltas: Mapping[str, int],
-    usages: Mapping[str, models.QuotaUsage],
+    usages: Mapping[str, _Usage],
     limits: Mapping[str, int],
 ) -> None:
     for resource, delta in sorted(deltas.items()):
@@ -128,6 +168,7 @@ def charge_in(
     _check_limits(project_id, deltas, usages, _limits(session, project_id, resources, defaults))
     for resource, delta in deltas.items():
         usages[resource].in_use += delta
+    _save_usages(session, project_id, usages)
 
 
 def release_in(session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
@@ -135,6 +176,7 @@ def release_in(session: Session, project_id: str, deltas: Mapping[str, int]) -> 
     usages = _lock_usages(session, project_id, sorted(deltas))
     for resource, delta in deltas.items():
         usages[resource].in_use = max(0, usages[resource].in_use - delta)
+    _save_usages(session, project_id, usages)
 
 
 @db_api.writer
@@ -150,27 +192,40 @@ def reserve(
     usages = _lock_usages(session, project_id, resources)
     _check_limits(project_id, deltas, usages, _limits(session, project_id, resources, defaults))
     reservation_id = str(uuid.uuid4())
-    expire = models.utcnow() + dt.timedelta(seconds=defaults.reservation_expire)
+    now = models.utcnow()
+    expire = now + dt.timedelta(seconds=defaults.reservation_expire)
     for resource, delta in deltas.items():
         usages[resource].reserved += delta
-        session.add(
-            models.Reservation(
-                uuid=reservation_id,
-                project_id=project_id,
-                resource=resource,
-                delta=delta,
-                volume_id=volume_id,
-                expire=expire,
-            )
-        )
+    session.execute(
+        sa.insert(models.Reservation.__table__),
+        [
+            {
+                "uuid": reservation_id,
+                "project_id": project_id,
+                "resource": resource,
+                "delta": delta,
+                "volume_id": volume_id,
+                "expire": expire,
+                "created_at": now,
+            }
+            for resource, delta in sorted(deltas.items())
+        ],
+    )
+    _save_usages(session, project_id, usages)
     return reservation_id
 
 
-def _take_reservation(session: Session, reservation_id: str) -> list[models.Reservation]:
-    stmt = sa.select(models.Reservation).where(models.Reservation.uuid == reservation_id)
-    rows = list(session.scalars(stmt.with_for_update()))
-    for row in rows:
-        session.delete(row)
+def _take_reservation(session: Session, reservation_id: str) -> list[tuple[str, str, int]]:
+    """``(project_id, resource, delta)`` of a reservation's rows, which it deletes."""
+    table = models.Reservation.__table__
+    stmt = (
+        sa.select(table.c.project_id, table.c.resource, table.c.delta)
+        .where(table.c.uuid == reservation_id)
+        .with_for_update()
+    )
+    rows = [(project_id, resource, delta) for project_id, resource, delta in session.execute(stmt)]
+    if rows:
+        session.execute(sa.delete(table).where(table.c.uuid == reservation_id))
     return rows
 
 
@@ -182,12 +237,14 @@ def commit_in(
     The caller records on the volume row, in the same transaction, that the amount is
     held, so that committing twice is prevented by that record.
     """
-    rows = _take_reservation(session, reservation_id)
+    reserved = {
+        resource: delta for _, resource, delta in _take_reservation(session, reservation_id)
+    }
     usages = _lock_usages(session, project_id, sorted(deltas))
-    reserved = {r.resource: r.delta for r in rows}
     for resource, delta in deltas.items():
         usages[resource].reserved = max(0, usages[resource].reserved - reserved.get(resource, 0))
         usages[resource].in_use += delta
+    _save_usages(session, project_id, usages)
 
 
 @db_api.writer
@@ -195,9 +252,11 @@ def rollback(session: Session, reservation_id: str) -> int:
     """Give a reservation back; returns how many rows it had (0: nothing left to do)."""
     rows = _take_reservation(session, reservation_id)
     if rows:
-        usages = _lock_usages(session, rows[0].project_id, sorted({r.resource for r in rows}))
-        for row in rows:
-            usages[row.resource].reserved = max(0, usages[row.resource].reserved - row.delta)
+        project_id = rows[0][0]
+        usages = _lock_usages(session, project_id, sorted({resource for _, resource, _ in rows}))
+        for _, resource, delta in rows:
+            usages[resource].reserved = max(0, usages[resource].reserved - delta)
+        _save_usages(session, project_id, usages)
     return len(rows)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc, orm
+from sqlalchemy import exc
 from sqlalchemy.orm import Session
 
 from volmgr_common import exception, quota
@@ -58,15 +58,13 @@ def to_dict(row: models.Volume) -> dict[str, Any]:
     }
 
 
-def _locked(session: Session, volume_id: str, metadata: bool = True) -> models.Volume | None:
-    """The row, locked for this transaction; ``metadata=False`` loads it only if read."""
+def _locked(session: Session, volume_id: str) -> models.Volume | None:
+    """The row, locked for this transaction."""
     stmt = (
         sa.select(models.Volume)
         .where(models.Volume.id == volume_id)
         .with_for_update(of=models.Volume)
     )
-    if not metadata:
-        stmt = stmt.options(orm.lazyload(models.Volume.volume_metadata))
     return session.scalars(stmt).first()
 
 
@@ -246,55 +244,73 @@ def claim_flow(session: Session, volume_id: str, owner: str) -> dict[str, Any] |
     return dict(to_dict(row), held_gigabytes=row.quota_gigabytes)
 
 
+def _lock_for_quota(session: Session, volume_id: str) -> sa.Row[Any] | None:
+    """``(status, quota_gigabytes, project_id, type_name)`` of the row, locked."""
+    stmt = (
+        sa.select(
+            models.Volume.status,
+            models.Volume.quota_gigabytes,
+            models.Volume.project_id,
+            models.VolumeType.name,
+        )
+        .join(models.VolumeType, models.Volume.volume_type_id == models.VolumeType.id)
+        .where(models.Volume.id == volume_id)
+        .with_for_update(of=models.Volume)
+    )
+    return session.execute(stmt).first()
+
+
+def _set_quota_gigabytes(session: Session, volume_id: str, **values: Any) -> None:
+    stmt = (
+        sa.update(models.Volume)
+        .where(models.Volume.id == volume_id)
+        .values(updated_at=models.utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(stmt)
+
+
 @db_api.writer
 def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size: int) -> bool:
     """Commit the gigabytes reservation and record the size on the row, once."""
-    row = _locked(session, volume_id, metadata=False)
-    if row is None or row.status != MANAGING or row.quota_gigabytes:
+    locked = _lock_for_quota(session, volume_id)
+    if locked is None or locked.status != MANAGING or locked.quota_gigabytes:
         return False
-    quota.commit_in(
-        session,
-        row.project_id,
-        reservation_id,
-        quota.volume_deltas(row.volume_type.name, gigabytes=size),
-    )
-    row.size = size
-    row.quota_gigabytes = size
+    deltas = quota.volume_deltas(locked.name, gigabytes=size)
+    quota.commit_in(session, locked.project_id, reservation_id, deltas)
+    _set_quota_gigabytes(session, volume_id, size=size, quota_gigabytes=size)
     return True
 
 
 @db_api.writer
 def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
     """Compensating negative commit of the gigabytes a managing row holds."""
-    row = _locked(session, volume_id, metadata=False)
-    if row is None or row.status != MANAGING or not row.quota_gigabytes:
+    locked = _lock_for_quota(session, volume_id)
+    if locked is None or locked.status != MANAGING or not locked.quota_gigabytes:
         return False
-    quota.release_in(
-        session,
-        row.project_id,
-        quota.volume_deltas(row.volume_type.name, gigabytes=row.quota_gigabytes),
-    )
-    row.quota_gigabytes = 0
+    deltas = quota.volume_deltas(locked.name, gigabytes=locked.quota_gigabytes)
+    quota.release_in(session, locked.project_id, deltas)
+    _set_quota_gigabytes(session, volume_id, quota_gigabytes=0)
     return True
 
 
 @db_api.writer
-def finish_manage(
-    session: Session, volume_id: str, provider_location: str
-) -> dict[str, Any] | None:
-    """``managing`` → ``available`` with the object's managed name.
-
-    Returns the volume as it now is, or None when the row was not ``managing``.
-    """
-    row = _locked(session, volume_id)
-    if row is None or row.status != MANAGING:
-        return None
-    row.status = AVAILABLE
-    row.provider_location = provider_location
-    row.launched_at = models.utcnow()
-    row.updated_at = row.launched_at
-    row.flow_owner = None
-    return to_dict(row)
+def finish_manage(session: Session, volume_id: str, provider_location: str) -> bool:
+    """``managing`` → ``available`` with the object's managed name; False if not managing."""
+    now = models.utcnow()
+    stmt = (
+        sa.update(models.Volume)
+        .where(models.Volume.id == volume_id, models.Volume.status == MANAGING)
+        .values(
+            status=AVAILABLE,
+            provider_location=provider_location,
+            launched_at=now,
+            updated_at=now,
+            flow_owner=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1
 
 
 @db_api.writer

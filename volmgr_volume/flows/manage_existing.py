@@ -164,14 +164,20 @@ class OnFinish(_Task):
         self.bus_notifier = notifier
 
     def execute(
-        self, context: RequestContext, volume: dict[str, Any], provider_location: str
+        self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
     ) -> None:
         self._fault_point(volume)
-        finished = volumes_db.finish_manage(self.db, volume["id"], provider_location)
-        if finished is None:
+        if not volumes_db.finish_manage(self.db, volume["id"], provider_location):
             raise exception.InvalidStatus(
                 volume_id=volume["id"], status="no longer managing", expected="managing"
             )
+        # What the row now holds (QuotaCommit recorded the size), without reading it back.
+        finished = dict(
+            volume,
+            status=volumes_db.AVAILABLE,
+            size=size,
+            provider_location=provider_location,
+        )
         notifications.notify(self.bus_notifier, context, "manage_existing.end", finished)
         LOG.info(
             "Volume %s is available: %s GiB as %s",

@@ -16,7 +16,7 @@ from oslo_config import cfg
 from oslo_messaging.notify import _impl_test
 from taskflow.types import failure
 
-from volmgr_common import context, exception, quota
+from volmgr_common import context, exception, notifications, quota
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
@@ -409,13 +409,16 @@ def test_on_finish_makes_the_volume_available_and_notifies(
     vconf: cfg.ConfigOpts, db: db_api.Database, notifier: messaging.Notifier
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
-    flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, "volume-x")
+    flow_mod.QuotaCommit(vconf, db).execute(volume, 3, reserve(vconf, db, volume, 3))
+    flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, 3, "volume-x")
     done = volumes_db.get(db, volume["id"])
     assert (done["status"], done["provider_location"]) == (volumes_db.AVAILABLE, "volume-x")
+    assert done["launched_at"] is not None
     [(priority, event_type, payload)] = sent()
     assert (priority, event_type) == ("INFO", "volume.manage_existing.end")
-    assert payload["status"] == volumes_db.AVAILABLE
-    assert payload["provider_location"] == "volume-x"
+    # The payload is built without reading the row back: it must say what the row says.
+    assert payload == notifications.volume_payload(done)
+    assert (payload["status"], payload["size"]) == (volumes_db.AVAILABLE, 3)
 
 
 def test_on_finish_refuses_a_volume_no_longer_managing(
@@ -424,7 +427,7 @@ def test_on_finish_refuses_a_volume_no_longer_managing(
     volume = new_volume(vconf, db, {"source-name": "lun1"})
     volumes_db.fail_manage(db, volume["id"], "gave up", "X", None)
     with pytest.raises(exception.InvalidStatus):
-        flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, "volume-x")
+        flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, 1, "volume-x")
     assert volumes_db.get(db, volume["id"])["status"] == volumes_db.ERROR_MANAGING
     assert sent() == []
 
