@@ -82,8 +82,7 @@ def _insert_charged(
     row = models.Volume(**values, quota_volumes=True, quota_gigabytes=0)
     row.volume_metadata = [models.VolumeMetadata(key=k, value=v) for k, v in metadata.items()]
     session.add(row)
-    session.flush()
-    session.refresh(row)
+    session.flush()  # every column is known now: no need to read the row back
     return to_dict(row)
 
 
