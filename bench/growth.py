@@ -38,9 +38,9 @@ MEMORY_WARMUP = 500
 MEMORY_REQUESTS = 10_000
 # Largest growth of VmRSS (MiB) allowed over MEMORY_REQUESTS manages, per daemon, when
 # no backlog builds up (``--rate`` below the maximum): 2 KiB per manage, which includes
-# the fake driver's record of every managed object (about 0.5 KiB). A flood is not
-# bounded by this: the volume service then also holds every queued message (see
-# docs/performance.rst).
+# the fake driver's record of every managed object (about 0.5 KiB). A flood reaches,
+# once, the working set of a daemon at full concurrency (up to ~40 MiB more for the
+# volume service, see docs/performance.rst), so this bound is for paced runs.
 RSS_BOUND_MIB = {"volmgr-api": 19.5, "volmgr-scheduler": 19.5, "volmgr-volume": 19.5}
 
 

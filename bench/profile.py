@@ -5,7 +5,8 @@ threads left out, so the samples are where the process spends CPU) to each daemo
 and stops it with SIGINT. :func:`analyze` sorts every sample into one category
 (first match in :data:`CATEGORIES`, a stack matching if any of its frames does) and
 counts, for a list of named hot spots, the share of samples whose stack contains
-them. Install py-spy with ``/tmp/v/bin/pip install py-spy`` (it needs ptrace: root).
+them. Install py-spy with ``pip install py-spy`` in the project's virtualenv (it needs
+ptrace: root).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 
 STOP_TIMEOUT = 60.0
 MAX_SECONDS = 3600
@@ -90,7 +93,7 @@ class PySpy:
     def start(self, rate: int = 100, gil: bool = True) -> PySpy:
         exe = pyspy_path()
         if exe is None:
-            raise RuntimeError("py-spy is not installed: /tmp/v/bin/pip install py-spy")
+            raise RuntimeError("py-spy is not installed: pip install py-spy (in this virtualenv)")
         self.out.parent.mkdir(parents=True, exist_ok=True)
         log = self.out.with_suffix(".log").open("wb")
         self.proc = subprocess.Popen(
@@ -280,7 +283,7 @@ def analyze_pstat(path: Path, top: int = 15) -> dict[str, Any]:
             "other",
         )
         categories[category] += tt
-        short = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        short = filename.split("site-packages/")[-1].split(f"{PROJECT_ROOT}/")[-1]
         selfs[f"{function} ({short}:{line})"] += tt
         for label, needle, name in PSTAT_HOT_SPOTS:
             if needle in filename and function.rpartition(".")[2] == name:

@@ -11,7 +11,7 @@ queues). Every test leaves its cluster with all requests terminal.
 Faults come from ``volmgr_common.faults``: a manage request whose metadata holds
 ``_fault = "kill:<Point>"`` makes the daemon at that point ``os._exit(137)`` (once per
 volume and point), ``"fail:<Point>"`` makes the point raise. The tests restart a
-killed daemon and then check the five invariants of DESIGN.md with
+killed daemon and then check the five invariants of docs/design.rst with
 :func:`assert_invariants`:
 
 1. every accepted request reaches ``available`` or ``error_managing`` in bounded time;
@@ -23,7 +23,8 @@ killed daemon and then check the five invariants of DESIGN.md with
 
 RabbitMQ and PostgreSQL must run on this host (``rabbitmqctl`` is used to make the
 user and the vhost and to close connections); when they do not, every test fails
-with a message that says how to start them. Nothing here restarts the broker.
+with a message that says how to start them. The shared broker is never restarted:
+the broker-restart test runs a node of its own (``tests/faults/broker.py``).
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ class Env:
 
     name: str
     base_dir: Path
-    vhost: daemons.RabbitVhost
+    vhost: daemons.RabbitVhost | WholeBroker
     database: daemons.PostgresDatabase
     factory: daemons.DaemonFactory
     db: db_api.Database
@@ -356,21 +357,41 @@ def stop_once(to_stop: list[daemons.Daemon]) -> list[str]:
     return problems
 
 
+class WholeBroker:
+    """The default vhost of a broker the suite runs itself: nothing to make or drop."""
+
+    name = "/"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def create(self) -> None:
+        """Nothing to make: the broker is the suite's own."""
+
+    def delete(self) -> None:
+        """Nothing to drop: the broker goes away with its node."""
+
+
 @contextlib.contextmanager
 def make_env(
     suite_dir: Path,
     name: str,
     rabbit_user: RabbitUser,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    broker_url: str | None = None,
 ) -> Iterator[Env]:
-    """A started cluster; everything is stopped, dropped and deleted afterwards."""
+    """A started cluster; everything is stopped, dropped and deleted afterwards.
+
+    ``broker_url``: a broker of the suite's own (its default vhost) instead of a
+    throwaway vhost of the shared broker.
+    """
     base_dir = suite_dir / name
     base_dir.mkdir()
     sections: dict[str, dict[str, Any]] = {k: dict(v) for k, v in FAST_RECOVERY.items()}
     for section, values in (options or {}).items():
         sections.setdefault(section, {}).update(values)
 
-    vhost = daemons.RabbitVhost(rabbit_user.url())
+    vhost = WholeBroker(broker_url) if broker_url else daemons.RabbitVhost(rabbit_user.url())
     database = daemons.PostgresDatabase(daemons.pg_url())
     try:
         vhost.create()

@@ -7,8 +7,8 @@ reconnect by themselves, no daemon may die, and every request the API accepted m
 still end terminal with the invariants intact: a message lost with a connection is
 found again by the recovery scans, which start from the database.
 
-Restarting the broker itself is not tested: the broker is shared by everything on
-this machine.
+A restart of the broker under load is in ``test_broker_restart.py`` (on a RabbitMQ
+node of the suite's own).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Security around the fault paths: who may manage, and no broker secret in any log.
 
-* DESIGN.md: policy makes manage admin-only. The REST face enforces it (403 for a
+* docs/design.rst: policy makes manage admin-only. The REST face enforces it (403 for a
   member); the RPC face is for trusted services and checks no policy. What a
   non-admin context gets over RPC is recorded (``record_property`` "observed"), and
   only what is documented is asserted: whatever happens, the volume is scoped to the
