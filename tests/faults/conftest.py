@@ -510,6 +510,24 @@ def admin_context(project_id: str) -> RequestContext:
     return RequestContext(user_id="ft-admin", project_id=project_id, roles=["admin"])
 
 
+def manage_or_error(
+    env: Env, client: FaultClient, project_id: str, name: str
+) -> dict[str, Any] | Exception:
+    """Ask the API to manage ``name``; the error instead of raising (a fault may lose a call)."""
+    try:
+        return client.manage(admin_context(project_id), env.backend_host, name, name=name)
+    except Exception as error:
+        return error
+
+
+def accepted_ids(outcomes: Sequence[dict[str, Any] | Exception]) -> list[str]:
+    """Ids of the requests the API accepted; prints how many calls failed and why."""
+    accepted = [o["id"] for o in outcomes if isinstance(o, dict)]
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    print(f"\n{len(accepted)} accepted, {len(errors)} calls failed: {errors[:3]}")
+    return accepted
+
+
 # -- invariants -------------------------------------------------------------------------
 
 

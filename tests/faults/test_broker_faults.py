@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from tests.faults.conftest import (
     Env,
+    accepted_ids,
     admin_context,
     assert_invariants,
+    manage_or_error,
     rabbitmqctl,
     volume_rows,
 )
@@ -41,15 +42,9 @@ def test_close_all_connections_during_flood(env: Env, project_id: str) -> None:
     client = env.client(timeout=CALL_TIMEOUT)
     names = [env.new_object(f"flood-{i:02d}.img") for i in range(FLOOD)]
 
-    def manage(name: str) -> dict[str, Any] | Exception:
-        try:
-            return client.manage(admin_context(project_id), env.backend_host, name, name=name)
-        except Exception as error:  # a call may be lost with its connection
-            return error
-
     closes = 0
     with ThreadPoolExecutor(max_workers=20) as pool:
-        futures = [pool.submit(manage, name) for name in names]
+        futures = [pool.submit(manage_or_error, env, client, project_id, name) for name in names]
         while closes < MAX_CLOSES and not all(f.done() for f in futures):
             time.sleep(CLOSE_EVERY)
             close_vhost_connections(env)
@@ -58,9 +53,8 @@ def test_close_all_connections_during_flood(env: Env, project_id: str) -> None:
     closed_at = time.monotonic()
     assert closes >= 1, "the flood was over before the first close: make it bigger"
 
-    accepted = [o["id"] for o in outcomes if isinstance(o, dict)]
-    errors = [o for o in outcomes if isinstance(o, Exception)]
-    print(f"\n{closes} closes; {len(accepted)} accepted, {len(errors)} calls failed: {errors[:3]}")
+    print(f"\n{closes} closes")
+    accepted = accepted_ids(outcomes)
     env.assert_all_running()
     # Rows of calls that failed on the client side (reply lost) are found by project.
     rows = assert_invariants(env, [project_id], accepted, since=closed_at)

@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,9 +26,11 @@ from tests.faults.broker import BrokerSetupError, PrivateBroker
 from tests.faults.conftest import (
     Env,
     RabbitUser,
+    accepted_ids,
     admin_context,
     assert_invariants,
     make_env,
+    manage_or_error,
     registered,
     volume_rows,
 )
@@ -72,12 +73,6 @@ def test_broker_restart_during_flood(
     client = env.client(timeout=CALL_TIMEOUT)
     names = [env.new_object(f"restart-{i:02d}.img") for i in range(FLOOD)]
 
-    def manage(name: str) -> dict[str, Any] | Exception:
-        try:
-            return client.manage(admin_context(project_id), env.backend_host, name, name=name)
-        except Exception as error:  # calls in flight are lost with the broker
-            return error
-
     # The volume service is paused, so that casts wait in its queue (and in its
     # prefetch) when the broker goes down: they are lost with it.
     volume_pid = env.volume.proc.pid if env.volume.proc else None
@@ -85,7 +80,9 @@ def test_broker_restart_during_flood(
     os.kill(volume_pid, signal.SIGSTOP)
     try:
         with ThreadPoolExecutor(max_workers=10) as pool:
-            futures = [pool.submit(manage, name) for name in names]
+            futures = [
+                pool.submit(manage_or_error, env, client, project_id, name) for name in names
+            ]
             time.sleep(1.0)
             in_flight = [r for r in volume_rows(env.db, [project_id]) if r["status"] == "managing"]
             broker.restart(down_seconds=1.0)
@@ -95,12 +92,8 @@ def test_broker_restart_during_flood(
     restarted_at = time.monotonic()
     assert in_flight, "no request was in flight when the broker stopped"
 
-    accepted = [o["id"] for o in outcomes if isinstance(o, dict)]
-    errors = [o for o in outcomes if isinstance(o, Exception)]
-    print(
-        f"\n{len(in_flight)} in flight at the stop; {len(accepted)} accepted, "
-        f"{len(errors)} calls failed: {errors[:3]}"
-    )
+    print(f"\n{len(in_flight)} requests in flight when the broker stopped")
+    accepted = accepted_ids(outcomes)
     env.assert_all_running()
     # Rows of calls whose reply was lost are found by project.
     rows = assert_invariants(env, [project_id], accepted, since=restarted_at)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from tests.faults.conftest import Env, admin_context, assert_invariants
+from tests.faults.conftest import Env, accepted_ids, assert_invariants, manage_or_error
 
 FLOOD = 40
 OUTAGES = 2
@@ -27,14 +26,8 @@ def test_short_database_outages_during_flood(env: Env, project_id: str) -> None:
     client = env.client(timeout=CALL_TIMEOUT)
     names = [env.new_object(f"dbcut-{i:02d}.img") for i in range(FLOOD)]
 
-    def manage(name: str) -> dict[str, Any] | Exception:
-        try:
-            return client.manage(admin_context(project_id), env.backend_host, name, name=name)
-        except Exception as error:  # the API may give up on a transaction: a clear error
-            return error
-
     with ThreadPoolExecutor(max_workers=10) as pool:
-        futures = [pool.submit(manage, name) for name in names]
+        futures = [pool.submit(manage_or_error, env, client, project_id, name) for name in names]
         for _ in range(OUTAGES):
             time.sleep(0.3)
             env.database.cut_off()
@@ -46,9 +39,7 @@ def test_short_database_outages_during_flood(env: Env, project_id: str) -> None:
     reopened_at = time.monotonic()
     env.db.dispose()  # the test's own pooled connections were ended too
 
-    accepted = [o["id"] for o in outcomes if isinstance(o, dict)]
-    errors = [o for o in outcomes if isinstance(o, Exception)]
-    print(f"\n{len(accepted)} accepted, {len(errors)} calls failed: {errors[:3]}")
+    accepted = accepted_ids(outcomes)
     assert accepted, "no request was accepted"
     env.assert_all_running()
     rows = assert_invariants(env, [project_id], accepted, since=reopened_at)

@@ -203,30 +203,41 @@ def destroy_managing(session: Session, volume_id: str) -> bool:
     return True
 
 
+def _update_where(
+    session: Session, volume_id: str, *conditions: sa.ColumnElement[bool], **values: Any
+) -> bool:
+    """Update the row (and its ``updated_at``) only where ``conditions`` hold; True if so.
+
+    Every status transition is one of these: a message handled twice finds the
+    condition false the second time and changes nothing.
+    """
+    values.setdefault("updated_at", models.utcnow())
+    stmt = (
+        sa.update(models.Volume)
+        .where(models.Volume.id == volume_id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1
+
+
 @db_api.writer
 def update_if(session: Session, volume_id: str, expected_status: str, **values: Any) -> bool:
     """Update the row only if it is in ``expected_status``; True if it was."""
-    stmt = (
-        sa.update(models.Volume)
-        .where(models.Volume.id == volume_id, models.Volume.status == expected_status)
-        .values(updated_at=models.utcnow(), **values)
-    )
-    return session.execute(stmt).rowcount == 1
+    return _update_where(session, volume_id, models.Volume.status == expected_status, **values)
 
 
 @db_api.writer
 def place(session: Session, volume_id: str, host: str) -> bool:
     """Record the scheduler's ``host#pool`` on a ``managing`` row not placed yet, once."""
-    stmt = (
-        sa.update(models.Volume)
-        .where(
-            models.Volume.id == volume_id,
-            models.Volume.status == MANAGING,
-            models.Volume.scheduled_at.is_(None),
-        )
-        .values(host=host, scheduled_at=models.utcnow(), updated_at=models.utcnow())
+    return _update_where(
+        session,
+        volume_id,
+        models.Volume.status == MANAGING,
+        models.Volume.scheduled_at.is_(None),
+        host=host,
+        scheduled_at=models.utcnow(),
     )
-    return session.execute(stmt).rowcount == 1
 
 
 @db_api.writer
@@ -259,16 +270,6 @@ def _lock_for_quota(session: Session, volume_id: str) -> sa.Row[Any] | None:
     return session.execute(stmt).first()
 
 
-def _set_quota_gigabytes(session: Session, volume_id: str, **values: Any) -> None:
-    stmt = (
-        sa.update(models.Volume)
-        .where(models.Volume.id == volume_id)
-        .values(updated_at=models.utcnow(), **values)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(stmt)
-
-
 @db_api.writer
 def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size: int) -> bool:
     """Commit the gigabytes reservation and record the size on the row, once."""
@@ -277,7 +278,7 @@ def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size
         return False
     deltas = quota.volume_deltas(locked.name, gigabytes=size)
     quota.commit_in(session, locked.project_id, reservation_id, deltas)
-    _set_quota_gigabytes(session, volume_id, size=size, quota_gigabytes=size)
+    _update_where(session, volume_id, size=size, quota_gigabytes=size)
     return True
 
 
@@ -289,7 +290,7 @@ def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
         return False
     deltas = quota.volume_deltas(locked.name, gigabytes=locked.quota_gigabytes)
     quota.release_in(session, locked.project_id, deltas)
-    _set_quota_gigabytes(session, volume_id, quota_gigabytes=0)
+    _update_where(session, volume_id, quota_gigabytes=0)
     return True
 
 
@@ -297,19 +298,16 @@ def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
 def finish_manage(session: Session, volume_id: str, provider_location: str) -> bool:
     """``managing`` → ``available`` with the object's managed name; False if not managing."""
     now = models.utcnow()
-    stmt = (
-        sa.update(models.Volume)
-        .where(models.Volume.id == volume_id, models.Volume.status == MANAGING)
-        .values(
-            status=AVAILABLE,
-            provider_location=provider_location,
-            launched_at=now,
-            updated_at=now,
-            flow_owner=None,
-        )
-        .execution_options(synchronize_session=False)
+    return _update_where(
+        session,
+        volume_id,
+        models.Volume.status == MANAGING,
+        status=AVAILABLE,
+        provider_location=provider_location,
+        launched_at=now,
+        updated_at=now,
+        flow_owner=None,
     )
-    return session.execute(stmt).rowcount == 1
 
 
 @db_api.writer
@@ -420,27 +418,19 @@ def touch_if_unchanged(session: Session, volume_id: str, last_change: Any) -> bo
 
     Of several services that scan at once, exactly one wins the row.
     """
-    stmt = (
-        sa.update(models.Volume)
-        .where(models.Volume.id == volume_id, _last_change() == last_change)
-        .values(updated_at=models.utcnow())
-    )
-    return session.execute(stmt).rowcount == 1
+    return _update_where(session, volume_id, _last_change() == last_change)
 
 
 @db_api.writer
 def take_over_flow(session: Session, volume_id: str, dead_owner: str) -> bool:
     """Free a ``managing`` row that a flow of a dead process owned."""
-    stmt = (
-        sa.update(models.Volume)
-        .where(
-            models.Volume.id == volume_id,
-            models.Volume.status == MANAGING,
-            models.Volume.flow_owner == dead_owner,
-        )
-        .values(flow_owner=None, updated_at=models.utcnow())
+    return _update_where(
+        session,
+        volume_id,
+        models.Volume.status == MANAGING,
+        models.Volume.flow_owner == dead_owner,
+        flow_owner=None,
     )
-    return session.execute(stmt).rowcount == 1
 
 
 @db_api.writer
@@ -450,9 +440,6 @@ def record_failure(session: Session, volume_id: str, reason: str) -> bool:
     If the compensating message is lost, the API's recovery scan finds the reason
     here and records the failure itself.
     """
-    stmt = (
-        sa.update(models.Volume)
-        .where(models.Volume.id == volume_id, models.Volume.status == MANAGING)
-        .values(failure_reason=reason, updated_at=models.utcnow())
+    return _update_where(
+        session, volume_id, models.Volume.status == MANAGING, failure_reason=reason
     )
-    return session.execute(stmt).rowcount == 1
