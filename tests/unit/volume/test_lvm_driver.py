@@ -7,6 +7,7 @@ hold without device-mapper (snapshots, thin pools, open LVs) are covered too.
 """
 
 import json
+import random
 import re
 import subprocess
 from pathlib import Path
@@ -470,3 +471,56 @@ def test_capabilities(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
 def test_capabilities_use_the_configured_pool_name(tmp_path: Path, fake_lvm: FakeLvm) -> None:
     driver = make_driver(tmp_path, lvm_backend__pool_name="fast")
     assert driver.get_capabilities()["pools"][0]["pool_name"] == "fast"
+
+
+# -- fuzzed references ------------------------------------------------------------------
+
+
+LV_NAME = r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}"
+
+
+def assert_names_only_vg0(call: tuple[str, ...], reference: Any) -> None:
+    """The LVs a command names are ``vg0/<lv>`` or, for lvrename, ``vg0 <lv> <lv>``."""
+    args = list(call[call.index("env") + 1 :])
+    while "=" in args[0]:
+        args.pop(0)
+    command, rest = args[0], args[1:]
+    if command == "lvrename":
+        assert rest[:2] == ["--yes", "vg0"], (reference, call)
+        assert all(re.fullmatch(LV_NAME, name) for name in rest[2:]), (reference, call)
+        assert ".." not in rest[2:], (reference, call)
+    elif command == "lvchange":
+        assert re.fullmatch(rf"vg0/{LV_NAME}", rest[-1]), (reference, call)
+    else:
+        assert command in ("lvs", "vgs") and rest[-1] == "vg0", (reference, call)
+
+
+def test_fuzzed_references_never_reach_outside_the_volume_group(
+    driver: LvmDriver, fake_lvm: FakeLvm
+) -> None:
+    """Random names and ids: only an existing LV of vg0 is ever touched, and put back."""
+    rng = random.Random(20261126)
+    alphabet = "ad/.-_+@ \x00\n"
+    values = ["data", "other", UUID_A, UUID_B, "../data", "/dev/vg0/data", "vg1/data"]
+    before = sorted(names(fake_lvm))
+    accepted = set()
+    for i in range(2000):
+        if rng.random() < 0.2:
+            value: Any = rng.choice(values)
+        else:
+            value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        key = rng.choice(["source-name", "source-name", "source-id", "source-path"])
+        reference = {key: value}
+        volume = vol(f"{i:08d}-2222-3333-4444-555555555555")
+        fake_lvm.calls.clear()
+        try:
+            driver.manage(volume, reference)
+        except exception.ManageExistingInvalidReference:
+            assert sorted(names(fake_lvm)) == before, reference
+        else:
+            accepted.add(value)
+            driver.undo_manage(volume, reference)
+            assert sorted(names(fake_lvm)) == before, reference
+        for call in fake_lvm.calls:
+            assert_names_only_vg0(call, reference)
+    assert accepted == {"data", "other", UUID_A, UUID_B}
