@@ -125,6 +125,14 @@ class InvalidStatus(Invalid):
     code = 409
 
 
+class DatabaseUnavailable(VolmgrException):
+    message = (
+        "The database did not answer (%(attempts)d attempts over a deadlock, a lock "
+        "timeout or a lost connection); try again later."
+    )
+    code = 503
+
+
 class FaultInjected(VolmgrException):
     message = "Fault injected at %(point)s (fault injection is enabled)."
 
@@ -146,5 +154,6 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     NoValidBackend,
     OverQuota,
     InvalidStatus,
+    DatabaseUnavailable,
 )
 """Exceptions that may cross an RPC boundary and be raised again in the caller."""

@@ -2,8 +2,10 @@
 
 A query function is decorated with :func:`reader` or :func:`writer`; it receives a
 session inside one transaction and is retried as a whole, with tenacity, when the
-database reports a deadlock, a serialization failure, a lock timeout or a lost
-connection. On SQLite a writer transaction starts with ``BEGIN IMMEDIATE`` so that
+database reports a deadlock, a serialization failure, a lock timeout or a lost or
+refused connection; when the retries run out it raises
+:class:`~volmgr_common.exception.DatabaseUnavailable` (HTTP 503) from the last
+error. On SQLite a writer transaction starts with ``BEGIN IMMEDIATE`` so that
 several processes sharing one file queue for the write lock instead of failing.
 """
 
@@ -19,6 +21,8 @@ import tenacity
 from oslo_config import cfg
 from sqlalchemy import event, exc
 from sqlalchemy.orm import Session, sessionmaker
+
+from volmgr_common import exception
 
 LOG = logging.getLogger(__name__)
 
@@ -166,9 +170,18 @@ def _transaction(
     ) -> Callable[Concatenate[Database, P], R]:
         @functools.wraps(fn)
         def wrapper(db: Database, *args: P.args, **kwargs: P.kwargs) -> R:
-            for attempt in db.retrying():
-                with attempt, db.session(write) as session:
-                    return fn(session, *args, **kwargs)
+            retrying = db.retrying()
+            try:
+                for attempt in retrying:
+                    with attempt, db.session(write) as session:
+                        return fn(session, *args, **kwargs)
+            except Exception as error:
+                if is_retriable(error):
+                    # Retries ran out on a transient error: say so, not "internal error".
+                    attempts = retrying.statistics.get("attempt_number", 1)
+                    LOG.error("Transaction %s gave up after %d attempts", fn.__name__, attempts)
+                    raise exception.DatabaseUnavailable(attempts=attempts) from error
+                raise
             raise AssertionError("unreachable: tenacity reraises the last error")
 
         return wrapper

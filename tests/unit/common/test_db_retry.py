@@ -14,6 +14,7 @@ from oslo_config import cfg
 from sqlalchemy import exc
 from sqlalchemy.orm import Session
 
+from volmgr_common import exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 
@@ -188,9 +189,11 @@ def test_retries_stop_after_db_max_retries(fast_db: db_api.Database) -> None:
     errors = [locked() for _ in range(5)]
     last = errors[2]
     write, calls = flaky_writer(errors)
-    with pytest.raises(exc.OperationalError) as raised:
+    with pytest.raises(exception.DatabaseUnavailable, match="3 attempts") as raised:
         write(fast_db, "project-a")
-    assert raised.value is last
+    assert raised.value.__cause__ is last
+    assert raised.value.code == 503
+    assert exception.DatabaseUnavailable in exception.REMOTE_EXCEPTIONS
     assert len(calls) == 3
     assert quota_rows(fast_db) == 0
 

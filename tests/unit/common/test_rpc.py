@@ -270,6 +270,7 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         reserved=0,
         status="available",
         expected="managing",
+        attempts=11,
     )
 
 

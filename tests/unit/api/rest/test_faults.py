@@ -1,0 +1,55 @@
+"""How errors become Cinder-shaped HTTP answers (volmgr_api.rest.faults)."""
+
+import json
+
+import oslo_messaging as messaging
+import pytest
+
+from volmgr_api.rest import faults
+from volmgr_common import exception
+
+
+def answer(error: BaseException) -> tuple[int, dict]:
+    response = faults.fault_response(faults.from_exception(error, "req-1"))
+    return response.status_int, json.loads(response.body)
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "name"),
+    [
+        (exception.InvalidInput(reason="bad"), 400, "badRequest"),
+        (exception.VolumeNotFound(volume_id="v1"), 404, "itemNotFound"),
+        (exception.NotAuthorized(), 403, "forbidden"),
+        (exception.ManageExistingAlreadyManaged(ref={}, host="h", volume_id="v"), 409, None),
+        (exception.DatabaseUnavailable(attempts=11), 503, "serviceUnavailable"),
+    ],
+)
+def test_volmgr_errors_keep_their_code_and_message(
+    error: exception.VolmgrException, code: int, name: str | None
+) -> None:
+    status, body = answer(error)
+    assert status == code
+    [(key, fault)] = body.items()
+    assert key == (name or faults.FAULT_NAMES[code])
+    assert fault == {"code": code, "message": str(error)}
+
+
+def test_a_database_that_does_not_answer_is_a_503_that_says_so() -> None:
+    status, body = answer(exception.DatabaseUnavailable(attempts=11))
+    assert status == 503
+    assert "11 attempts" in body["serviceUnavailable"]["message"]
+    assert "try again later" in body["serviceUnavailable"]["message"]
+
+
+def test_a_service_that_does_not_answer_in_time_is_a_503() -> None:
+    status, body = answer(messaging.MessagingTimeout("no reply"))
+    assert status == 503
+    assert "did not answer in time" in body["serviceUnavailable"]["message"]
+
+
+def test_an_unexpected_error_is_a_500_that_shows_nothing_of_it() -> None:
+    status, body = answer(RuntimeError("password=hunter2 at /secret/path"))
+    assert status == 500
+    message = body["computeFault"]["message"]
+    assert "req-1" in message
+    assert "hunter2" not in message and "/secret" not in message
