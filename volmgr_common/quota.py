@@ -278,12 +278,20 @@ def expire_reservations(db: db_api.Database) -> int:
 
 @db_api.reader
 def usage(session: Session, project_id: str, defaults: DefaultLimits) -> dict[str, dict[str, int]]:
-    """``{resource: {"in_use", "reserved", "limit"}}`` for every resource the project has."""
+    """``{resource: {"in_use", "reserved", "limit"}}`` of a project.
+
+    The global resources, those of every volume type (as Cinder lists them, at zero
+    where unused), and any other resource the project has a usage row for.
+    """
     rows = session.scalars(
         sa.select(models.QuotaUsage).where(models.QuotaUsage.project_id == project_id)
     )
     result = {u.resource: {"in_use": u.in_use, "reserved": u.reserved} for u in rows}
-    for resource in (VOLUMES, GIGABYTES):
+    type_names = session.scalars(sa.select(models.VolumeType.name))
+    resources = [VOLUMES, GIGABYTES]
+    for name in type_names:
+        resources += [f"{VOLUMES}_{name}", f"{GIGABYTES}_{name}"]
+    for resource in resources:
         result.setdefault(resource, {"in_use": 0, "reserved": 0})
     limits = _limits(session, project_id, list(result), defaults)
     for resource, values in result.items():

@@ -13,6 +13,7 @@ from oslo_config import cfg
 from volmgr_common import exception, quota
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
+from volmgr_common.db import volume_types as types_db
 
 PROJECT = "project-a"
 OTHER = "project-b"
@@ -236,3 +237,23 @@ def test_rollback_for_volume_releases_every_open_reservation(db: db_api.Database
     assert quota.reservation_ids_for(db, "vol-1") == []
     assert quota.reservation_ids_for(db, "vol-2") == [other]
     assert usage_of(db)["gigabytes"] == (0, 4)
+
+
+def test_usage_lists_every_volume_type_as_cinder_does(db: db_api.Database) -> None:
+    types_db.create(db, "gold")
+    types_db.create(db, "silver")
+    quota.set_limit(db, PROJECT, "gigabytes_gold", 50)
+    reservation = quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=3), LIMITS)
+    quota.rollback(db, reservation)
+    usage = quota.usage(db, PROJECT, LIMITS)
+    assert set(usage) == {
+        "volumes",
+        "gigabytes",
+        "volumes_gold",
+        "gigabytes_gold",
+        "volumes_silver",
+        "gigabytes_silver",
+    }
+    assert usage["gigabytes_gold"] == {"in_use": 0, "reserved": 0, "limit": 50}
+    assert usage["volumes_silver"] == {"in_use": 0, "reserved": 0, "limit": -1}
+    assert usage["volumes"] == {"in_use": 0, "reserved": 0, "limit": 10}
