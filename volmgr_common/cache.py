@@ -19,13 +19,17 @@ ROW_TTL = 1.0
 """Seconds a row read from the database answers later requests."""
 
 
+def _now() -> float:
+    """The caches' clock (a test may replace it without touching ``time``)."""
+    return time.monotonic()
+
+
 class ShortLivedCache(Generic[V]):
     """A thread-safe cache whose entries live ``ttl`` seconds."""
 
     def __init__(self, ttl: float = ROW_TTL, maxsize: int = 4096) -> None:
-        # The clock is looked up at each call, so that tests can move it.
         self._entries: cachetools.TTLCache[Hashable, V] = cachetools.TTLCache(
-            maxsize, ttl, timer=lambda: time.monotonic()
+            maxsize, ttl, timer=lambda: _now()
         )
         self._lock = threading.Lock()
 

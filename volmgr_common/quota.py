@@ -76,11 +76,7 @@ _SAVE_USAGE = (
         _USAGES.c.project_id == sa.bindparam("b_project_id"),
         _USAGES.c.resource == sa.bindparam("b_resource"),
     )
-    .values(
-        in_use=sa.bindparam("b_in_use"),
-        reserved=sa.bindparam("b_reserved"),
-        updated_at=sa.bindparam("b_updated_at"),
-    )
+    .values(in_use=sa.bindparam("b_in_use"), reserved=sa.bindparam("b_reserved"))
 )
 
 
@@ -97,10 +93,8 @@ def _lock_usages(session: Session, project_id: str, resources: list[str]) -> dic
     }
     missing = [r for r in sorted(resources) if r not in usages]
     if missing:
-        now = models.utcnow()
         rows = [
-            {"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0, "created_at": now}
-            for r in missing
+            {"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0} for r in missing
         ]
         try:
             session.execute(sa.insert(_USAGES), rows)
@@ -112,7 +106,6 @@ def _lock_usages(session: Session, project_id: str, resources: list[str]) -> dic
 
 def _save_usages(session: Session, project_id: str, usages: Mapping[str, _Usage]) -> None:
     """Write locked usage rows back (one statement, executed for each row)."""
-    now = models.utcnow()
     session.execute(
         _SAVE_USAGE,
         [
@@ -121,7 +114,6 @@ def _save_usages(session: Session, project_id: str, usages: Mapping[str, _Usage]
                 "b_resource": resource,
                 "b_in_use": usage.in_use,
                 "b_reserved": usage.reserved,
-                "b_updated_at": now,
             }
             for resource, usage in sorted(usages.items())
         ],
@@ -192,8 +184,7 @@ def reserve(
     usages = _lock_usages(session, project_id, resources)
     _check_limits(project_id, deltas, usages, _limits(session, project_id, resources, defaults))
     reservation_id = str(uuid.uuid4())
-    now = models.utcnow()
-    expire = now + dt.timedelta(seconds=defaults.reservation_expire)
+    expire = models.utcnow() + dt.timedelta(seconds=defaults.reservation_expire)
     for resource, delta in deltas.items():
         usages[resource].reserved += delta
     session.execute(
@@ -206,7 +197,6 @@ def reserve(
                 "delta": delta,
                 "volume_id": volume_id,
                 "expire": expire,
-                "created_at": now,
             }
             for resource, delta in sorted(deltas.items())
         ],

@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from tests.integration import daemons
 from volmgr_common import config, exception, quota, quota_audit
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration, models, volume_types, volumes
@@ -242,34 +243,22 @@ def _cut_off(db: db_api.Database) -> None:
     """End every connection to the database; PostgreSQL also refuses new ones."""
     name = db.url.database
     if db.url.get_backend_name() == "postgresql":
-        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
-            conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-    else:
-        admin = sa.create_engine(MYSQL_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            ids = conn.execute(
-                sa.text("SELECT id FROM information_schema.processlist WHERE db = :name"),
-                {"name": name},
-            ).scalars()
-            for connection_id in list(ids):
-                conn.exec_driver_sql(f"KILL {int(connection_id)}")
+        daemons.pg_cut_off(PG_URL, name)
+        return
+    admin = sa.create_engine(MYSQL_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        ids = conn.execute(
+            sa.text("SELECT id FROM information_schema.processlist WHERE db = :name"),
+            {"name": name},
+        ).scalars()
+        for connection_id in list(ids):
+            conn.exec_driver_sql(f"KILL {int(connection_id)}")
     admin.dispose()
 
 
 def _reopen(db: db_api.Database) -> None:
     if db.url.get_backend_name() == "postgresql":
-        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"ALTER DATABASE {db.url.database} ALLOW_CONNECTIONS true")
-        admin.dispose()
+        daemons.pg_reopen(PG_URL, db.url.database)
 
 
 def test_a_short_outage_is_retried_and_leaves_no_partial_state(

@@ -219,6 +219,30 @@ class RabbitVhost:
 # -- PostgreSQL database ----------------------------------------------------------------
 
 
+def _pg_execute(server_url: str | sa.URL, statement: str) -> None:
+    """Run one statement as the server's admin (autocommit), through psycopg."""
+    conninfo = (
+        sa.make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def pg_cut_off(server_url: str | sa.URL, name: str) -> None:
+    """An outage of database ``name`` only: refuse new connections, end the open ones."""
+    _pg_execute(server_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    _pg_execute(
+        server_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+    )
+
+
+def pg_reopen(server_url: str | sa.URL, name: str) -> None:
+    """End an outage made by :func:`pg_cut_off`."""
+    _pg_execute(server_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
 class PostgresDatabase:
     """A throwaway database on the server of ``url`` (CREATE / DROP ... WITH (FORCE))."""
 
@@ -227,16 +251,9 @@ class PostgresDatabase:
         self.name = unique_name("volmgr_it_")
         self.url = self.admin_url.set(database=self.name).render_as_string(hide_password=False)
 
-    def _conninfo(self) -> str:
-        return self.admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-    def _execute(self, statement: str) -> None:
-        with psycopg.connect(self._conninfo(), autocommit=True) as connection:
-            connection.execute(statement)
-
     def create(self) -> None:
         try:
-            self._execute(f'CREATE DATABASE "{self.name}"')
+            _pg_execute(self.admin_url, f'CREATE DATABASE "{self.name}"')
         except psycopg.OperationalError as error:
             raise IntegrationSetupError(
                 f"cannot connect to PostgreSQL at {self.admin_url.render_as_string()}: "
@@ -244,19 +261,15 @@ class PostgresDatabase:
             ) from error
 
     def drop(self) -> None:
-        self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        _pg_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def cut_off(self) -> None:
-        """An outage of this database only: refuse new connections, end the open ones."""
-        self._execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
-        self._execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE datname = '{self.name}' AND pid <> pg_backend_pid()"
-        )
+        """An outage of this database only (:func:`pg_cut_off`)."""
+        pg_cut_off(self.admin_url, self.name)
 
     def reopen(self) -> None:
         """End an outage made by :meth:`cut_off`."""
-        self._execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')
+        pg_reopen(self.admin_url, self.name)
 
 
 def open_database(config_file: Path) -> db_api.Database:

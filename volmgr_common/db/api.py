@@ -70,10 +70,9 @@ def is_retriable(error: BaseException) -> bool:
 def _is_pg_connection_failure(error: exc.DBAPIError) -> bool:
     """A psycopg error raised by the client without a server state: refused, reset, lost."""
     orig = error.orig
-    module = type(orig).__module__
     return (
         isinstance(error, exc.OperationalError)
-        and module.startswith(("psycopg", "psycopg2"))
+        and type(orig).__module__.startswith("psycopg")  # psycopg and psycopg2
         and getattr(orig, "sqlstate", None) is None
         and getattr(orig, "pgcode", None) is None
     )

@@ -98,8 +98,9 @@ def test_bulk_manage_resumes_after_an_interruption(
 
     monkeypatch.setattr(bulk, "Progress", Progress)
     code = cli.main(["--endpoint", rest.url, "--project", project, "--json", *args])
-    out = capsys.readouterr().out
-    assert code == 0, out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, out + captured.err
     summary = json.loads(out)
     assert summary["failed"] == [] and not summary["interrupted"]
     assert len(summary["available"]) + len(summary["skipped"]) == summary["found"]
