@@ -12,6 +12,7 @@ stopped and never manages an object twice.
 """
 
 import dataclasses
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -50,8 +51,11 @@ class Summary:
         return lines
 
 
-def safe_references(client: Client, host: str, page_size: int) -> Iterator[dict[str, Any]]:
-    """Every reference the backend lists as safe to manage, read page by page."""
+MAX_LISTING_RESTARTS = 3
+"""How often a listing whose marker vanished starts again before giving up."""
+
+
+def _pages(client: Client, host: str, page_size: int) -> Iterator[dict[str, Any]]:
     marker = None
     while True:
         page = client.get(
@@ -67,6 +71,32 @@ def safe_references(client: Client, host: str, page_size: int) -> Iterator[dict[
         marker = page[-1]["reference"].get(SOURCE_NAME)
         if marker is None:
             return
+
+
+def _marker_vanished(error: ApiError) -> bool:
+    return error.status == 400 and "marker" in error.message and "not found" in error.message
+
+
+def safe_references(client: Client, host: str, page_size: int) -> Iterator[dict[str, Any]]:
+    """Every reference the backend lists as safe to manage, read page by page.
+
+    The marker of a page is the last object of the page before. When that object is
+    renamed or removed meanwhile (a manage still running, an operator), the backend
+    no longer finds it; the listing then starts again from the first page and gives
+    only the references it has not given yet.
+    """
+    given: set[str] = set()
+    for restart in range(MAX_LISTING_RESTARTS + 1):
+        try:
+            for reference in _pages(client, host, page_size):
+                key = json.dumps(reference, sort_keys=True)
+                if key not in given:
+                    given.add(key)
+                    yield reference
+            return
+        except ApiError as error:
+            if not _marker_vanished(error) or restart == MAX_LISTING_RESTARTS:
+                raise
 
 
 def _label(reference: dict[str, Any]) -> str:
