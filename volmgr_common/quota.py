@@ -11,7 +11,7 @@ that records it commit together.
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -69,6 +69,9 @@ class _Usage:
     reserved: int
 
 
+UsageKey = tuple[str, str]
+"""``(project_id, resource)``: the key of one usage row."""
+
 _USAGES = models.QuotaUsage.__table__
 _SAVE_USAGE = (
     sa.update(_USAGES)
@@ -80,32 +83,47 @@ _SAVE_USAGE = (
 )
 
 
-def _lock_usages(session: Session, project_id: str, resources: list[str]) -> dict[str, _Usage]:
-    """The usage rows of ``resources``, locked (and created at zero where missing)."""
+def _lock_usages(session: Session, wanted: Mapping[str, Iterable[str]]) -> dict[UsageKey, _Usage]:
+    """The usage rows of each project's resources, locked (created at zero where missing).
+
+    One statement for every project: rows are locked in ``(project, resource)``
+    order, the same order in every transaction, so that two never deadlock.
+    """
+    projects = sorted(wanted)
+    resources = sorted({resource for names in wanted.values() for resource in names})
     stmt = (
-        sa.select(_USAGES.c.resource, _USAGES.c.in_use, _USAGES.c.reserved)
-        .where(_USAGES.c.project_id == project_id, _USAGES.c.resource.in_(resources))
-        .order_by(_USAGES.c.resource)
+        sa.select(_USAGES.c.project_id, _USAGES.c.resource, _USAGES.c.in_use, _USAGES.c.reserved)
+        .where(_USAGES.c.project_id.in_(projects), _USAGES.c.resource.in_(resources))
+        .order_by(_USAGES.c.project_id, _USAGES.c.resource)
         .with_for_update()
     )
     usages = {
-        resource: _Usage(in_use, reserved) for resource, in_use, reserved in session.execute(stmt)
+        (project_id, resource): _Usage(in_use, reserved)
+        for project_id, resource, in_use, reserved in session.execute(stmt)
     }
-    missing = [r for r in sorted(resources) if r not in usages]
+    missing = [
+        (project_id, resource)
+        for project_id in projects
+        for resource in sorted(set(wanted[project_id]))
+        if (project_id, resource) not in usages
+    ]
     if missing:
         rows = [
-            {"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0} for r in missing
+            {"project_id": project_id, "resource": resource, "in_use": 0, "reserved": 0}
+            for project_id, resource in missing
         ]
         try:
             session.execute(sa.insert(_USAGES), rows)
         except exc.IntegrityError as error:
             raise db_api.RetryTransaction("concurrent quota usage insert") from error
-        usages.update((r, _Usage(0, 0)) for r in missing)
+        usages.update((key, _Usage(0, 0)) for key in missing)
     return usages
 
 
-def _save_usages(session: Session, project_id: str, usages: Mapping[str, _Usage]) -> None:
+def _save_usages(session: Session, usages: Mapping[UsageKey, _Usage]) -> None:
     """Write locked usage rows back (one statement, executed for each row)."""
+    if not usages:
+        return
     session.execute(
         _SAVE_USAGE,
         [
@@ -115,31 +133,40 @@ def _save_usages(session: Session, project_id: str, usages: Mapping[str, _Usage]
                 "b_in_use": usage.in_use,
                 "b_reserved": usage.reserved,
             }
-            for resource, usage in sorted(usages.items())
+            for (project_id, resource), usage in sorted(usages.items())
         ],
     )
 
 
 def _limits(
-    session: Session, project_id: str, resources: list[str], defaults: DefaultLimits
-) -> dict[str, int]:
-    stmt = sa.select(models.Quota.resource, models.Quota.hard_limit).where(
-        models.Quota.project_id == project_id, models.Quota.resource.in_(resources)
+    session: Session, wanted: Mapping[str, Iterable[str]], defaults: DefaultLimits
+) -> dict[UsageKey, int]:
+    """The hard limit of each project's resources: its quotas row, else the default."""
+    resources = sorted({resource for names in wanted.values() for resource in names})
+    stmt = sa.select(models.Quota.project_id, models.Quota.resource, models.Quota.hard_limit).where(
+        models.Quota.project_id.in_(sorted(wanted)), models.Quota.resource.in_(resources)
     )
-    limits = {r: defaults.for_resource(r) for r in resources}
-    limits.update((resource, hard_limit) for resource, hard_limit in session.execute(stmt))
+    limits = {
+        (project_id, resource): defaults.for_resource(resource)
+        for project_id, names in wanted.items()
+        for resource in names
+    }
+    limits.update(
+        ((project_id, resource), hard_limit)
+        for project_id, resource, hard_limit in session.execute(stmt)
+    )
     return limits
 
 
 def _check_limits(
     project_id: str,
     deltas: Mapping[str, int],
-    usages: Mapping[str, _Usage],
-    limits: Mapping[str, int],
+    usages: Mapping[UsageKey, _Usage],
+    limits: Mapping[UsageKey, int],
 ) -> None:
     for resource, delta in sorted(deltas.items()):
-        limit = limits[resource]
-        usage = usages[resource]
+        limit = limits[project_id, resource]
+        usage = usages[project_id, resource]
         if delta > 0 and limit != UNLIMITED and usage.in_use + usage.reserved + delta > limit:
             raise exception.OverQuota(
                 project_id=project_id,
@@ -155,20 +182,80 @@ def charge_in(
     session: Session, project_id: str, deltas: Mapping[str, int], defaults: DefaultLimits
 ) -> None:
     """Add ``deltas`` to in-use after checking the limits (raises OverQuota)."""
-    resources = sorted(deltas)
-    usages = _lock_usages(session, project_id, resources)
-    _check_limits(project_id, deltas, usages, _limits(session, project_id, resources, defaults))
+    wanted = {project_id: list(deltas)}
+    usages = _lock_usages(session, wanted)
+    _check_limits(project_id, deltas, usages, _limits(session, wanted, defaults))
     for resource, delta in deltas.items():
-        usages[resource].in_use += delta
-    _save_usages(session, project_id, usages)
+        usages[project_id, resource].in_use += delta
+    _save_usages(session, usages)
 
 
 def release_in(session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
     """Take ``deltas`` (positive amounts) back out of in-use."""
-    usages = _lock_usages(session, project_id, sorted(deltas))
+    usages = _lock_usages(session, {project_id: list(deltas)})
     for resource, delta in deltas.items():
-        usages[resource].in_use = max(0, usages[resource].in_use - delta)
-    _save_usages(session, project_id, usages)
+        usage = usages[project_id, resource]
+        usage.in_use = max(0, usage.in_use - delta)
+    _save_usages(session, usages)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReservationRequest:
+    """What one caller of :func:`reserve_many` asks for."""
+
+    project_id: str
+    deltas: Mapping[str, int]
+    volume_id: str | None = None
+
+
+@db_api.writer
+def reserve_many(
+    session: Session, requests: Sequence[ReservationRequest], defaults: DefaultLimits
+) -> list[str | exception.OverQuota]:
+    """Reserve for many callers in one transaction, each checked against its limits.
+
+    Returns, for each request in order, its reservation id or the OverQuota it
+    met; the requests before it in the list count as reserved when it is checked,
+    exactly as if each had been reserved in a transaction of its own in that order.
+    """
+    return _reserve_in(session, requests, defaults)
+
+
+def _reserve_in(
+    session: Session, requests: Sequence[ReservationRequest], defaults: DefaultLimits
+) -> list[str | exception.OverQuota]:
+    wanted: dict[str, set[str]] = {}
+    for request in requests:
+        wanted.setdefault(request.project_id, set()).update(request.deltas)
+    usages = _lock_usages(session, wanted)
+    limits = _limits(session, wanted, defaults)
+    expire = models.utcnow() + dt.timedelta(seconds=defaults.reservation_expire)
+    outcomes: list[str | exception.OverQuota] = []
+    rows: list[dict[str, object]] = []
+    for request in requests:
+        try:
+            _check_limits(request.project_id, request.deltas, usages, limits)
+        except exception.OverQuota as over:
+            outcomes.append(over)
+            continue
+        reservation_id = str(uuid.uuid4())
+        for resource, delta in sorted(request.deltas.items()):
+            usages[request.project_id, resource].reserved += delta
+            rows.append(
+                {
+                    "uuid": reservation_id,
+                    "project_id": request.project_id,
+                    "resource": resource,
+                    "delta": delta,
+                    "volume_id": request.volume_id,
+                    "expire": expire,
+                }
+            )
+        outcomes.append(reservation_id)
+    if rows:
+        session.execute(sa.insert(models.Reservation.__table__), rows)
+        _save_usages(session, usages)
+    return outcomes
 
 
 @db_api.writer
@@ -180,73 +267,82 @@ def reserve(
     volume_id: str | None = None,
 ) -> str:
     """Reserve ``deltas`` (raises OverQuota); returns the reservation id."""
-    resources = sorted(deltas)
-    usages = _lock_usages(session, project_id, resources)
-    _check_limits(project_id, deltas, usages, _limits(session, project_id, resources, defaults))
-    reservation_id = str(uuid.uuid4())
-    expire = models.utcnow() + dt.timedelta(seconds=defaults.reservation_expire)
-    for resource, delta in deltas.items():
-        usages[resource].reserved += delta
-    session.execute(
-        sa.insert(models.Reservation.__table__),
-        [
-            {
-                "uuid": reservation_id,
-                "project_id": project_id,
-                "resource": resource,
-                "delta": delta,
-                "volume_id": volume_id,
-                "expire": expire,
-            }
-            for resource, delta in sorted(deltas.items())
-        ],
-    )
-    _save_usages(session, project_id, usages)
-    return reservation_id
+    request = ReservationRequest(project_id, deltas, volume_id)
+    (outcome,) = _reserve_in(session, [request], defaults)
+    if isinstance(outcome, exception.OverQuota):
+        raise outcome  # and the transaction leaves nothing behind
+    return outcome
 
 
-def _take_reservation(session: Session, reservation_id: str) -> list[tuple[str, str, int]]:
-    """``(project_id, resource, delta)`` of a reservation's rows, which it deletes."""
+def _take_reservations(
+    session: Session, reservation_ids: Iterable[str]
+) -> dict[str, list[tuple[str, str, int]]]:
+    """``{reservation_id: [(project_id, resource, delta)]}`` of the rows, which it deletes."""
     table = models.Reservation.__table__
+    ids = sorted(set(reservation_ids))
     stmt = (
-        sa.select(table.c.project_id, table.c.resource, table.c.delta)
-        .where(table.c.uuid == reservation_id)
+        sa.select(table.c.uuid, table.c.project_id, table.c.resource, table.c.delta)
+        .where(table.c.uuid.in_(ids))
+        .order_by(table.c.id)
         .with_for_update()
     )
-    rows = [(project_id, resource, delta) for project_id, resource, delta in session.execute(stmt)]
-    if rows:
-        session.execute(sa.delete(table).where(table.c.uuid == reservation_id))
-    return rows
+    taken: dict[str, list[tuple[str, str, int]]] = {}
+    for reservation_id, project_id, resource, delta in session.execute(stmt):
+        taken.setdefault(reservation_id, []).append((project_id, resource, delta))
+    if taken:
+        session.execute(sa.delete(table).where(table.c.uuid.in_(sorted(taken))))
+    return taken
+
+
+@dataclasses.dataclass(frozen=True)
+class Commit:
+    """One reservation to commit: what :func:`commit_many_in` moves into in-use."""
+
+    project_id: str
+    reservation_id: str
+    deltas: Mapping[str, int]
+
+
+def commit_many_in(session: Session, commits: Sequence[Commit]) -> None:
+    """Move reservations into in-use; one that already expired charges its deltas directly.
+
+    The caller records on each volume row, in the same transaction, that the amount
+    is held, so that committing twice is prevented by that record.
+    """
+    taken = _take_reservations(session, [c.reservation_id for c in commits])
+    wanted: dict[str, set[str]] = {}
+    for c in commits:
+        wanted.setdefault(c.project_id, set()).update(c.deltas)
+    usages = _lock_usages(session, wanted)
+    for c in commits:
+        reserved = {resource: delta for _, resource, delta in taken.get(c.reservation_id, [])}
+        for resource, delta in c.deltas.items():
+            usage = usages[c.project_id, resource]
+            usage.reserved = max(0, usage.reserved - reserved.get(resource, 0))
+            usage.in_use += delta
+    _save_usages(session, usages)
 
 
 def commit_in(
     session: Session, project_id: str, reservation_id: str, deltas: Mapping[str, int]
 ) -> None:
-    """Move a reservation into in-use; if it already expired, charge ``deltas`` directly.
-
-    The caller records on the volume row, in the same transaction, that the amount is
-    held, so that committing twice is prevented by that record.
-    """
-    reserved = {
-        resource: delta for _, resource, delta in _take_reservation(session, reservation_id)
-    }
-    usages = _lock_usages(session, project_id, sorted(deltas))
-    for resource, delta in deltas.items():
-        usages[resource].reserved = max(0, usages[resource].reserved - reserved.get(resource, 0))
-        usages[resource].in_use += delta
-    _save_usages(session, project_id, usages)
+    """Commit one reservation inside the caller's transaction (see :func:`commit_many_in`)."""
+    commit_many_in(session, [Commit(project_id, reservation_id, deltas)])
 
 
 @db_api.writer
 def rollback(session: Session, reservation_id: str) -> int:
     """Give a reservation back; returns how many rows it had (0: nothing left to do)."""
-    rows = _take_reservation(session, reservation_id)
+    rows = _take_reservations(session, [reservation_id]).get(reservation_id, [])
     if rows:
-        project_id = rows[0][0]
-        usages = _lock_usages(session, project_id, sorted({resource for _, resource, _ in rows}))
-        for _, resource, delta in rows:
-            usages[resource].reserved = max(0, usages[resource].reserved - delta)
-        _save_usages(session, project_id, usages)
+        wanted: dict[str, set[str]] = {}
+        for project_id, resource, _ in rows:
+            wanted.setdefault(project_id, set()).add(resource)
+        usages = _lock_usages(session, wanted)
+        for project_id, resource, delta in rows:
+            usage = usages[project_id, resource]
+            usage.reserved = max(0, usage.reserved - delta)
+        _save_usages(session, usages)
     return len(rows)
 
 
@@ -283,9 +379,9 @@ def usage(session: Session, project_id: str, defaults: DefaultLimits) -> dict[st
         resources += [f"{VOLUMES}_{name}", f"{GIGABYTES}_{name}"]
     for resource in resources:
         result.setdefault(resource, {"in_use": 0, "reserved": 0})
-    limits = _limits(session, project_id, list(result), defaults)
+    limits = _limits(session, {project_id: list(result)}, defaults)
     for resource, values in result.items():
-        values["limit"] = limits[resource]
+        values["limit"] = limits[project_id, resource]
     return result
 
 

@@ -44,6 +44,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         conf.register_opts(opts, group=group)
     set_defaults()
     conf.register_opts(messaging.transport._transport_opts)
+    conf.register_opts(messaging_server._pool_opts)
     conf.register_opts(notifier._notifier_opts, group="oslo_messaging_notifications")
 
 

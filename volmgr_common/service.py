@@ -46,6 +46,10 @@ class Service:
     report_interval: float
     periodic_tasks: list[PeriodicTask] = field(default_factory=list)
     on_start: Callable[[], None] | None = None
+    # Called once the RPC server has stopped and every handler has returned.
+    on_stop: Callable[[], None] | None = None
+    # Threads of the RPC server's executor (None: ``[DEFAULT] executor_thread_pool_size``).
+    executor_threads: int | None = None
     # Servers with start()/stop() (the REST API's HTTP server) that run beside the RPC
     # server: started after it, stopped before it.
     extra_servers: list[Any] = field(default_factory=list)
@@ -64,7 +68,7 @@ class Service:
         if self.on_start is not None:
             self.on_start()
         self._server = self.messaging.server(self.topic, self.host, self.endpoints)
-        self._server.start()
+        self._server.start(override_pool_size=self.executor_threads)
         self._start_extra_servers()
         heartbeat = PeriodicTask("heartbeat", self.report_interval, self._heartbeat, False)
         for task in [heartbeat, *self.periodic_tasks]:
@@ -113,6 +117,8 @@ class Service:
         if self._server is not None:
             self._server.stop()
             self._server.wait()
+        if self.on_stop is not None:
+            self.on_stop()
         for thread in self._threads:
             thread.join(timeout=60)  # a recovery flow in progress finishes
         LOG.info("%s on %s stopped", self.binary, self.host)

@@ -1,4 +1,4 @@
-"""volmgr-volume's RPC endpoint: a thin face over :class:`VolumeWorker`."""
+"""volmgr-volume's RPC endpoint: a thin face over :class:`VolumeWorker` and its batcher."""
 
 from typing import Any
 
@@ -7,6 +7,7 @@ import oslo_messaging as messaging
 from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_volume import rpcapi
+from volmgr_volume.batching import ManageBatcher
 from volmgr_volume.worker import VolumeWorker
 
 
@@ -15,12 +16,13 @@ class VolumeManager:
 
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
-    def __init__(self, worker: VolumeWorker) -> None:
+    def __init__(self, worker: VolumeWorker, batcher: ManageBatcher) -> None:
         self._worker = worker
+        self._batcher = batcher
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
-        self._worker.manage(ctxt, volume_id)
+        self._batcher.manage(ctxt, volume_id)
 
     @rpc.remote_boundary
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:

@@ -7,10 +7,12 @@ compensating ``manage_existing_failed`` to the API, which records the outcome.
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from taskflow.types import failure
 
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import exception, notifications, quota, rpc
@@ -18,7 +20,7 @@ from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 from volmgr_common.db import volumes as volumes_db
-from volmgr_common.flows import run_flow
+from volmgr_common.flows import run_flow_batch
 from volmgr_volume.drivers.base import VolumeDriver
 from volmgr_volume.flows import manage_existing
 
@@ -30,6 +32,11 @@ def failure_reason(error: BaseException, ctxt: RequestContext) -> str:
     if isinstance(error, exception.VolmgrException):
         return str(error)
     return f"Internal error in the volume service (request {ctxt.request_id})."
+
+
+def _make_current(values: dict[str, Any]) -> None:
+    """Make a request's context the thread's, so that log lines carry its id."""
+    values[manage_existing.CONTEXT].update_store()
 
 
 class VolumeWorker:
@@ -56,22 +63,45 @@ class VolumeWorker:
         self._recovered_once = False
 
     def manage(self, ctxt: RequestContext, volume_id: str) -> None:
-        volume = volumes_db.claim_flow(self.db, volume_id, self.owner)
-        if volume is None:
-            LOG.info("Volume %s is not waiting for a manage here; nothing to do", volume_id)
-            return
-        LOG.info("Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id)
-        try:
-            run_flow(
-                self._manage_flow,
-                {manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume},
+        """Run the manage flow of one request in this thread."""
+        self.manage_many([(ctxt, volume_id)])
+
+    def manage_many(self, requests: Sequence[tuple[RequestContext, str]]) -> None:
+        """Run the manage flow for ``(context, volume_id)`` requests together.
+
+        One transaction claims every row; the flow's database steps run once for all
+        (``run_flow_batch``); a request that fails is reverted and compensated alone.
+        """
+        volume_ids = [volume_id for _, volume_id in requests]
+        claimed = volumes_db.claim_flows(self.db, volume_ids, self.owner)
+        stores: list[dict[str, Any]] = []
+        for ctxt, volume_id in requests:
+            ctxt.update_store()  # this thread's log lines carry the request's id
+            volume = claimed.pop(volume_id, None)  # the same id twice in a batch runs once
+            if volume is None:
+                LOG.info("Volume %s is not waiting for a manage here; nothing to do", volume_id)
+                continue
+            LOG.info(
+                "Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id
             )
-        except Exception as error:
-            reason = failure_reason(error, ctxt)
-            LOG.warning("Manage of volume %s failed and was reverted: %s", volume_id, reason)
+            stores.append({manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume})
+        outcomes = run_flow_batch(self._manage_flow, stores, enter=_make_current)
+        for store, outcome in zip(stores, outcomes, strict=True):
+            if isinstance(outcome, failure.Failure):
+                _make_current(store)
+                self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
+
+    def _fail(self, ctxt: RequestContext, volume: dict[str, Any], outcome: failure.Failure) -> None:
+        """After a reverted flow: note the reason on the row and tell the API."""
+        reason = failure_reason(outcome.exception or RuntimeError(outcome.exception_str), ctxt)
+        LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
+        try:
             self._put_back(volume)
-            volumes_db.record_failure(self.db, volume_id, reason)
-            self.api.manage_existing_failed(ctxt, volume_id, reason, stage="volume")
+            volumes_db.record_failure(self.db, volume["id"], reason)
+            self.api.manage_existing_failed(ctxt, volume["id"], reason, stage="volume")
+        except Exception:
+            # The row stays ``managing`` and owned; a later process's recovery resumes it.
+            LOG.exception("Volume %s: the failure could not be recorded", volume["id"])
 
     def _put_back(self, volume: dict[str, Any]) -> None:
         """Undo a rename an earlier run of this request may have made before it died.

@@ -5,10 +5,11 @@ handled twice changes nothing the second time. Quota held by a volume is recorde
 its row (``quota_volumes``, ``quota_gigabytes``) and changes together with usage.
 """
 
+import dataclasses
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,30 +33,48 @@ def reference_key(backend: str, reference: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"{backend}|{canonical}".encode()).hexdigest()
 
 
-def to_dict(row: models.Volume) -> dict[str, Any]:
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _as_dict(
+    columns: Mapping[str, Any], type_name: str | None, metadata: Mapping[str, str]
+) -> dict[str, Any]:
+    """The volume as every caller sees it, from its row's columns."""
     return {
-        "id": row.id,
-        "project_id": row.project_id,
-        "user_id": row.user_id,
-        "name": row.display_name,
-        "description": row.display_description,
-        "status": row.status,
-        "host": row.host,
-        "availability_zone": row.availability_zone,
-        "volume_type_id": row.volume_type_id,
-        "volume_type": row.volume_type.name if row.volume_type else None,
-        "size": row.size,
-        "bootable": row.bootable,
-        "reference": json.loads(row.reference),
-        "provider_location": row.provider_location,
-        "metadata": {m.key: m.value for m in row.volume_metadata},
-        "failure_reason": row.failure_reason,
-        "request_id": row.request_id,
-        "created_at": row.created_at.isoformat() if row.created_at else None,
-        "updated_at": row.updated_at.isoformat() if row.updated_at else None,
-        "launched_at": row.launched_at.isoformat() if row.launched_at else None,
-        "scheduled_at": row.scheduled_at.isoformat() if row.scheduled_at else None,
+        "id": columns["id"],
+        "project_id": columns["project_id"],
+        "user_id": columns["user_id"],
+        "name": columns["display_name"],
+        "description": columns["display_description"],
+        "status": columns["status"],
+        "host": columns["host"],
+        "availability_zone": columns["availability_zone"],
+        "volume_type_id": columns["volume_type_id"],
+        "volume_type": type_name,
+        "size": columns["size"],
+        "bootable": columns["bootable"],
+        "reference": json.loads(columns["reference"]),
+        "provider_location": columns["provider_location"],
+        "metadata": dict(metadata),
+        "failure_reason": columns["failure_reason"],
+        "request_id": columns["request_id"],
+        "created_at": _iso(columns["created_at"]),
+        "updated_at": _iso(columns["updated_at"]),
+        "launched_at": _iso(columns["launched_at"]),
+        "scheduled_at": _iso(columns["scheduled_at"]),
     }
+
+
+_VOLUME_COLUMNS = tuple(column.key for column in models.Volume.__table__.columns)
+
+
+def to_dict(row: models.Volume) -> dict[str, Any]:
+    return _as_dict(
+        {name: getattr(row, name) for name in _VOLUME_COLUMNS},
+        row.volume_type.name if row.volume_type else None,
+        {m.key: m.value for m in row.volume_metadata},
+    )
 
 
 def _locked(session: Session, volume_id: str) -> models.Volume | None:
@@ -79,11 +98,17 @@ def _insert_charged(
     quota.charge_in(
         session, values["project_id"], quota.volume_deltas(type_name, volumes=1), limits
     )
-    row = models.Volume(**values, quota_volumes=True, quota_gigabytes=0)
-    row.volume_metadata = [models.VolumeMetadata(key=k, value=v) for k, v in metadata.items()]
-    session.add(row)
-    session.flush()  # every column is known now: no need to read the row back
-    return to_dict(row)
+    # Every column is given, so the new row is known without reading it back.
+    columns = {name: None for name in _VOLUME_COLUMNS}
+    columns.update(bootable=False, created_at=models.utcnow())
+    columns.update(values, quota_volumes=True, quota_gigabytes=0)
+    session.execute(sa.insert(models.Volume.__table__), [columns])
+    if metadata:
+        session.execute(
+            sa.insert(models.VolumeMetadata.__table__),
+            [{"volume_id": columns["id"], "key": k, "value": v} for k, v in metadata.items()],
+        )
+    return _as_dict(columns, type_name, metadata)
 
 
 @db_api.reader
@@ -241,51 +266,118 @@ def place(session: Session, volume_id: str, host: str) -> bool:
 
 
 @db_api.writer
-def claim_flow(session: Session, volume_id: str, owner: str) -> dict[str, Any] | None:
-    """Take a ``managing`` row that no flow owns; None if absent, done or owned.
+def claim_flows(
+    session: Session, volume_ids: Sequence[str], owner: str
+) -> dict[str, dict[str, Any]]:
+    """Take the ``managing`` rows among ``volume_ids`` that no flow owns, in one transaction.
 
-    The volume returned also carries ``held_gigabytes``: the gigabytes of quota an
-    earlier run of the same request already committed to the row.
+    Returns ``{volume_id: volume}`` of the rows taken; a row absent, done or owned
+    is left out. Each volume also carries ``held_gigabytes``: the gigabytes of quota
+    an earlier run of the same request already committed to the row.
     """
-    row = _locked(session, volume_id)
-    if row is None or row.status != MANAGING or row.flow_owner is not None:
-        return None
-    row.flow_owner = owner
-    return dict(to_dict(row), held_gigabytes=row.quota_gigabytes)
+    stmt = (
+        sa.select(models.Volume)
+        .where(models.Volume.id.in_(sorted(set(volume_ids))))
+        .order_by(models.Volume.id)
+        .with_for_update(of=models.Volume)
+    )
+    claimed: dict[str, dict[str, Any]] = {}
+    for row in session.scalars(stmt).unique():
+        if row.status == MANAGING and row.flow_owner is None:
+            claimed[row.id] = dict(to_dict(row), held_gigabytes=row.quota_gigabytes)
+    if claimed:
+        session.execute(
+            sa.update(models.Volume)
+            .where(models.Volume.id.in_(sorted(claimed)))
+            .values(flow_owner=owner, updated_at=models.utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return claimed
 
 
-def _lock_for_quota(session: Session, volume_id: str) -> sa.Row[Any] | None:
-    """``(status, quota_gigabytes, project_id, type_name)`` of the row, locked."""
+def claim_flow(db: db_api.Database, volume_id: str, owner: str) -> dict[str, Any] | None:
+    """Take one ``managing`` row that no flow owns; None if absent, done or owned."""
+    return claim_flows(db, [volume_id], owner).get(volume_id)
+
+
+def _lock_for_quota(session: Session, volume_ids: Sequence[str]) -> dict[str, sa.Row[Any]]:
+    """``{id: (status, quota_gigabytes, project_id, type_name)}`` of the rows, locked."""
     stmt = (
         sa.select(
+            models.Volume.id,
             models.Volume.status,
             models.Volume.quota_gigabytes,
             models.Volume.project_id,
             models.VolumeType.name,
         )
         .join(models.VolumeType, models.Volume.volume_type_id == models.VolumeType.id)
-        .where(models.Volume.id == volume_id)
+        .where(models.Volume.id.in_(sorted(set(volume_ids))))
+        .order_by(models.Volume.id)
         .with_for_update(of=models.Volume)
     )
-    return session.execute(stmt).first()
+    return {row.id: row for row in session.execute(stmt)}
+
+
+@dataclasses.dataclass(frozen=True)
+class SizeCommit:
+    """A volume whose gigabytes reservation :func:`commit_gigabytes_many` commits."""
+
+    volume_id: str
+    reservation_id: str
+    size: int
+
+
+_RECORD_SIZE = (
+    sa.update(models.Volume)
+    .where(models.Volume.id == sa.bindparam("b_id"))
+    .values(
+        size=sa.bindparam("b_size"),
+        quota_gigabytes=sa.bindparam("b_size"),
+        updated_at=sa.bindparam("b_now"),
+    )
+)
 
 
 @db_api.writer
-def commit_gigabytes(session: Session, volume_id: str, reservation_id: str, size: int) -> bool:
-    """Commit the gigabytes reservation and record the size on the row, once."""
-    locked = _lock_for_quota(session, volume_id)
-    if locked is None or locked.status != MANAGING or locked.quota_gigabytes:
-        return False
-    deltas = quota.volume_deltas(locked.name, gigabytes=size)
-    quota.commit_in(session, locked.project_id, reservation_id, deltas)
-    _update_where(session, volume_id, size=size, quota_gigabytes=size)
-    return True
+def commit_gigabytes_many(session: Session, commits: Sequence[SizeCommit]) -> list[bool]:
+    """Commit each gigabytes reservation and record the size on its row, once, together.
+
+    For each commit in order: True if it was made; False when the row is no longer
+    ``managing`` or already holds its gigabytes (an earlier run committed them).
+    """
+    locked = _lock_for_quota(session, [c.volume_id for c in commits])
+    done: list[bool] = []
+    quota_commits: list[quota.Commit] = []
+    for c in commits:
+        row = locked.get(c.volume_id)
+        ok = row is not None and row.status == MANAGING and not row.quota_gigabytes
+        done.append(ok)
+        if ok:
+            deltas = quota.volume_deltas(row.name, gigabytes=c.size)
+            quota_commits.append(quota.Commit(row.project_id, c.reservation_id, deltas))
+    if quota_commits:
+        quota.commit_many_in(session, quota_commits)
+        now = models.utcnow()
+        session.connection().execute(
+            _RECORD_SIZE,
+            [
+                {"b_id": c.volume_id, "b_size": c.size, "b_now": now}
+                for c, ok in zip(commits, done, strict=True)
+                if ok
+            ],
+        )
+    return done
+
+
+def commit_gigabytes(db: db_api.Database, volume_id: str, reservation_id: str, size: int) -> bool:
+    """Commit one volume's gigabytes reservation (see :func:`commit_gigabytes_many`)."""
+    return commit_gigabytes_many(db, [SizeCommit(volume_id, reservation_id, size)])[0]
 
 
 @db_api.writer
 def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
     """Compensating negative commit of the gigabytes a managing row holds."""
-    locked = _lock_for_quota(session, volume_id)
+    locked = _lock_for_quota(session, [volume_id]).get(volume_id)
     if locked is None or locked.status != MANAGING or not locked.quota_gigabytes:
         return False
     deltas = quota.volume_deltas(locked.name, gigabytes=locked.quota_gigabytes)
@@ -294,20 +386,55 @@ def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
     return True
 
 
-@db_api.writer
-def finish_manage(session: Session, volume_id: str, provider_location: str) -> bool:
-    """``managing`` → ``available`` with the object's managed name; False if not managing."""
-    now = models.utcnow()
-    return _update_where(
-        session,
-        volume_id,
-        models.Volume.status == MANAGING,
+_FINISH = (
+    sa.update(models.Volume)
+    .where(models.Volume.id == sa.bindparam("b_id"), models.Volume.status == MANAGING)
+    .values(
         status=AVAILABLE,
-        provider_location=provider_location,
-        launched_at=now,
-        updated_at=now,
+        provider_location=sa.bindparam("b_location"),
+        launched_at=sa.bindparam("b_now"),
+        updated_at=sa.bindparam("b_now"),
         flow_owner=None,
     )
+)
+
+
+@db_api.writer
+def finish_manage_many(session: Session, finished: Sequence[tuple[str, str]]) -> list[bool]:
+    """``managing`` → ``available`` for each ``(volume_id, provider_location)``, together.
+
+    For each in order: True if the row was ``managing`` and is now ``available``.
+    """
+    stmt = (
+        sa.select(models.Volume.id)
+        .where(
+            models.Volume.id.in_(sorted({volume_id for volume_id, _ in finished})),
+            models.Volume.status == MANAGING,
+        )
+        .order_by(models.Volume.id)
+        .with_for_update()
+    )
+    managing = set(session.scalars(stmt))
+    done: list[bool] = []
+    for volume_id, _ in finished:
+        done.append(volume_id in managing)
+        managing.discard(volume_id)  # the same id twice finishes once
+    if any(done):
+        now = models.utcnow()
+        session.connection().execute(
+            _FINISH,
+            [
+                {"b_id": volume_id, "b_location": location, "b_now": now}
+                for (volume_id, location), ok in zip(finished, done, strict=True)
+                if ok
+            ],
+        )
+    return done
+
+
+def finish_manage(db: db_api.Database, volume_id: str, provider_location: str) -> bool:
+    """``managing`` → ``available`` with the object's managed name; False if not managing."""
+    return finish_manage_many(db, [(volume_id, provider_location)])[0]
 
 
 @db_api.writer

@@ -2,15 +2,22 @@
 
 NotifyStart → PrepareForQuotaReservation → QuotaReserve → ManageExisting →
 QuotaCommit → OnFinish. When a task fails, the tasks before it revert in reverse
-order, each undoing only its own side effect; the manager then tells the API, which
-records the failure (see ``volmgr_volume.manager``).
+order, each undoing only its own side effect; the worker then tells the API, which
+records the failure (see ``volmgr_volume.worker``).
+
+The three tasks that write to the database also run for a batch of requests at
+once (``execute_batch``, see :func:`volmgr_common.flows.run_flow_batch`): one
+transaction for the whole batch, and for each request the result or the failure
+its own ``execute`` would have had. ``execute`` is the batch of one.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
 from taskflow.patterns import linear_flow
+from taskflow.types import failure
 
 from volmgr_common import exception, faults, notifications, quota
 from volmgr_common.context import RequestContext
@@ -41,6 +48,22 @@ class _Task(VolmgrTask):
 
     def _fault_point(self, volume: dict[str, Any]) -> None:
         faults.check(self.conf, volume, self.name)
+
+    def _passes_fault_point(self, volume: dict[str, Any]) -> failure.Failure | None:
+        """The failure an injected fault makes for this request, if any."""
+        try:
+            self._fault_point(volume)
+        except Exception:
+            return failure.Failure()
+        return None
+
+    @staticmethod
+    def _alone(results: list[Any]) -> Any:
+        """The one result of a batch of one, raising what it failed with."""
+        (result,) = results
+        if isinstance(result, failure.Failure):
+            result.reraise()
+        return result
 
 
 class NotifyStart(_Task):
@@ -77,20 +100,32 @@ class QuotaReserve(_Task):
         self.db = db
 
     def execute(self, volume: dict[str, Any], size: int) -> str | None:
-        self._fault_point(volume)
-        if size == 0:
-            return None
-        if volume["held_gigabytes"]:
-            # A resumed flow: an earlier run of this request already committed the size.
-            return ALREADY_COMMITTED
-        deltas = quota.volume_deltas(volume["volume_type"], gigabytes=size)
-        return quota.reserve(
-            self.db,
-            volume["project_id"],
-            deltas,
-            quota.DefaultLimits.from_conf(self.conf),
-            volume_id=volume["id"],
-        )
+        return self._alone(self.execute_batch([{"volume": volume, "size": size}]))
+
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """One transaction reserves for every request; each is checked against its limits."""
+        results: list[Any] = []
+        requests: dict[int, quota.ReservationRequest] = {}
+        for position, call in enumerate(calls):
+            volume, size = call["volume"], call["size"]
+            results.append(self._passes_fault_point(volume))
+            if results[position] is not None or size == 0:
+                continue
+            if volume["held_gigabytes"]:
+                # A resumed flow: an earlier run of this request already committed the size.
+                results[position] = ALREADY_COMMITTED
+                continue
+            deltas = quota.volume_deltas(volume["volume_type"], gigabytes=size)
+            project_id = volume["project_id"]
+            requests[position] = quota.ReservationRequest(project_id, deltas, volume["id"])
+        if requests:
+            outcomes = quota.reserve_many(
+                self.db, list(requests.values()), quota.DefaultLimits.from_conf(self.conf)
+            )
+            for position, outcome in zip(requests, outcomes, strict=True):
+                over = isinstance(outcome, exception.OverQuota)
+                results[position] = failure.Failure.from_exception(outcome) if over else outcome
+        return results
 
     def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
         if self.nothing_to_undo(result) or result in (None, ALREADY_COMMITTED):
@@ -138,15 +173,29 @@ class QuotaCommit(_Task):
         self.db = db
 
     def execute(self, volume: dict[str, Any], size: int, reservation_id: str | None) -> None:
-        self._fault_point(volume)
-        if reservation_id == ALREADY_COMMITTED:
-            return
-        if reservation_id is None:
-            volumes_db.update_if(self.db, volume["id"], volumes_db.MANAGING, size=0)
-            return
-        if not volumes_db.commit_gigabytes(self.db, volume["id"], reservation_id, size):
-            # A resumed flow: an earlier run already committed this volume's size.
-            quota.rollback(self.db, reservation_id)
+        call = {"volume": volume, "size": size, "reservation_id": reservation_id}
+        return self._alone(self.execute_batch([call]))
+
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """One transaction commits every request's reservation and records its size."""
+        results: list[Any] = []
+        commits: dict[int, volumes_db.SizeCommit] = {}
+        for position, call in enumerate(calls):
+            volume, reservation_id = call["volume"], call["reservation_id"]
+            results.append(self._passes_fault_point(volume))
+            if results[position] is not None or reservation_id == ALREADY_COMMITTED:
+                continue
+            if reservation_id is None:
+                volumes_db.update_if(self.db, volume["id"], volumes_db.MANAGING, size=0)
+                continue
+            commits[position] = volumes_db.SizeCommit(volume["id"], reservation_id, call["size"])
+        if commits:
+            made = volumes_db.commit_gigabytes_many(self.db, list(commits.values()))
+            for commit, committed in zip(commits.values(), made, strict=True):
+                if not committed:
+                    # A resumed flow: an earlier run already committed this volume's size.
+                    quota.rollback(self.db, commit.reservation_id)
+        return results
 
     def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
@@ -166,11 +215,40 @@ class OnFinish(_Task):
     def execute(
         self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
     ) -> None:
-        self._fault_point(volume)
-        if not volumes_db.finish_manage(self.db, volume["id"], provider_location):
-            raise exception.InvalidStatus(
-                volume_id=volume["id"], status="no longer managing", expected="managing"
-            )
+        call = {
+            "context": context,
+            "volume": volume,
+            "size": size,
+            "provider_location": provider_location,
+        }
+        return self._alone(self.execute_batch([call]))
+
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """One transaction makes every request's volume ``available``; then each is notified."""
+        results = [self._passes_fault_point(call["volume"]) for call in calls]
+        finishing = [position for position, result in enumerate(results) if result is None]
+        if not finishing:
+            return results
+        finished = volumes_db.finish_manage_many(
+            self.db,
+            [(calls[p]["volume"]["id"], calls[p]["provider_location"]) for p in finishing],
+        )
+        for position, ok in zip(finishing, finished, strict=True):
+            call = calls[position]
+            volume = call["volume"]
+            if not ok:
+                results[position] = failure.Failure.from_exception(
+                    exception.InvalidStatus(
+                        volume_id=volume["id"], status="no longer managing", expected="managing"
+                    )
+                )
+                continue
+            self._announce(call["context"], volume, call["size"], call["provider_location"])
+        return results
+
+    def _announce(
+        self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
+    ) -> None:
         # What the row now holds (QuotaCommit recorded the size), without reading it back.
         finished = dict(
             volume,
@@ -178,13 +256,9 @@ class OnFinish(_Task):
             size=size,
             provider_location=provider_location,
         )
+        context.update_store()  # the log line and notification carry this request's id
         notifications.notify(self.bus_notifier, context, "manage_existing.end", finished)
-        LOG.info(
-            "Volume %s is available: %s GiB as %s",
-            volume["id"],
-            finished["size"],
-            provider_location,
-        )
+        LOG.info("Volume %s is available: %s GiB as %s", volume["id"], size, provider_location)
 
 
 def get_flow(

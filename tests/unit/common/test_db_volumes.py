@@ -293,3 +293,47 @@ def test_unmanage_releases_what_the_volume_held(db: db_api.Database, gold: dict[
     assert removed is not None and removed["provider_location"] == "volume-abc"
     assert volumes_db.remove_unmanaged(db, volume["id"]) is None
     assert in_use(db) == {}
+
+
+def test_claim_flows_takes_only_unowned_managing_rows(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    free, owned, failed = (create(db, gold, name)["id"] for name in ("a", "b", "c"))
+    assert volumes_db.claim_flow(db, owned, "other-worker") is not None
+    fail(db, failed)
+    claimed = volumes_db.claim_flows(db, [free, owned, failed, "no-such-id", free], "me")
+    assert list(claimed) == [free]
+    assert claimed[free]["metadata"] == {"k": "v"}
+    assert claimed[free]["volume_type"] == "gold"
+    assert claimed[free]["held_gigabytes"] == 0
+    assert volumes_db.claim_flows(db, [free], "someone-else") == {}
+
+
+def test_commit_gigabytes_many_commits_each_once(db: db_api.Database, gold: dict[str, Any]) -> None:
+    first, second = (create(db, gold, name)["id"] for name in ("a", "b"))
+    reservations = [
+        quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=size), LIMITS, volume_id)
+        for volume_id, size in ((first, 2), (second, 5))
+    ]
+    commits = [
+        volumes_db.SizeCommit(first, reservations[0], 2),
+        volumes_db.SizeCommit(second, reservations[1], 5),
+    ]
+    assert volumes_db.commit_gigabytes_many(db, commits) == [True, True]
+    assert volumes_db.commit_gigabytes_many(db, commits) == [False, False]
+    assert in_use(db)["gigabytes"] == 7
+    assert [volumes_db.get(db, v)["size"] for v in (first, second)] == [2, 5]
+
+
+def test_finish_manage_many_finishes_the_managing_rows(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    first, second, failed = (create(db, gold, name)["id"] for name in ("a", "b", "c"))
+    fail(db, failed)
+    finished = [(first, "volume-1"), (failed, "volume-3"), (second, "volume-2"), (first, "x")]
+    assert volumes_db.finish_manage_many(db, finished) == [True, False, True, False]
+    done = volumes_db.get(db, first)
+    assert (done["status"], done["provider_location"]) == (volumes_db.AVAILABLE, "volume-1")
+    assert done["launched_at"] is not None
+    assert volumes_db.get(db, failed)["status"] == volumes_db.ERROR_MANAGING
+    assert volumes_db.finish_manage_many(db, [(second, "again")]) == [False]

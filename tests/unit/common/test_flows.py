@@ -9,7 +9,7 @@ from taskflow import exceptions as taskflow_exceptions
 from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
-from volmgr_common.flows import VolmgrTask, run_flow
+from volmgr_common.flows import VolmgrTask, run_flow, run_flow_batch
 
 
 class Journal:
@@ -180,3 +180,94 @@ def test_same_outcome_as_taskflows_serial_engine(fail_above: int) -> None:
         for j in (ours, theirs)
     ]
     assert normalise[0] == normalise[1]
+
+
+# -- run_flow_batch ------------------------------------------------------------------
+
+
+class BatchDouble(Double):
+    """Double with an ``execute_batch`` that records each batch it is given."""
+
+    def execute_batch(self, calls: list[dict[str, Any]]) -> list[Any]:
+        self.journal.add("batch", self.name, [call["number"] for call in calls])
+        results: list[Any] = []
+        for call in calls:
+            if call["number"] < 0:
+                try:
+                    raise ValueError(f"{call['number']} is negative")
+                except ValueError:
+                    results.append(failure.Failure())
+            else:
+                results.append(call["number"] * 2)
+        return results
+
+
+def test_a_batch_gives_each_request_what_run_flow_gives_it() -> None:
+    stores = [{"number": n, "label": "x"} for n in (1, 5, 7)]
+    outcomes = run_flow_batch(build(Journal()), stores)
+    assert outcomes == [run_flow(build(Journal()), store) for store in stores]
+
+
+def test_a_batch_task_takes_every_running_request_at_once() -> None:
+    journal = Journal()
+    flow = linear_flow.Flow("f").add(BatchDouble(journal), SplitPair(journal))
+    outcomes = run_flow_batch(flow, [{"number": 1}, {"number": 2}, {"number": 3}])
+    assert [outcome["high"] for outcome in outcomes] == [3, 5, 7]
+    assert journal.events[0] == ("batch", "BatchDouble", [1, 2, 3])
+    assert [e[2] for e in journal.events[1:]] == [2, 4, 6]  # SplitPair, one by one
+
+
+def test_a_request_that_fails_is_reverted_alone_and_the_others_go_on() -> None:
+    journal = Journal()
+    flow = linear_flow.Flow("f").add(
+        BatchDouble(journal), SplitPair(journal), Check(journal, fail_above=10)
+    )
+    outcomes = run_flow_batch(flow, [{"number": 2}, {"number": -1}, {"number": 6}, {"number": 3}])
+    assert outcomes[0]["checked"] == "none:3-5"
+    assert outcomes[3]["checked"] == "none:5-7"
+    assert isinstance(outcomes[1], failure.Failure)
+    assert outcomes[1].check(ValueError) is ValueError  # failed in BatchDouble
+    assert isinstance(outcomes[2], failure.Failure)  # 13 is above 10: failed in Check
+    reverts = [e for e in journal.events if e[0] == "revert"]
+    assert reverts == [
+        ("revert", "BatchDouble", outcomes[1], -1, ["BatchDouble"]),
+        ("revert", "Check", True),
+        ("revert", "SplitPair", (11, 13)),
+        ("revert", "BatchDouble", 12, 6, ["Check"]),
+    ]
+    # The failed request took no further step.
+    assert ("execute", "SplitPair", -2) not in journal.events
+
+
+def test_a_batch_step_that_raises_fails_every_request_in_it() -> None:
+    journal = Journal()
+
+    class Broken(BatchDouble):
+        def execute_batch(self, calls: list[dict[str, Any]]) -> list[Any]:
+            raise RuntimeError("database gone")
+
+    flow = linear_flow.Flow("f").add(Double(journal), Broken(journal))
+    outcomes = run_flow_batch(flow, [{"number": 1}, {"number": 2}])
+    assert all(isinstance(o, failure.Failure) for o in outcomes)
+    assert all(o.check(RuntimeError) is RuntimeError for o in outcomes)
+    # Each request's earlier task was reverted with its own arguments.
+    assert [e[2:4] for e in journal.events if e[0] == "revert" and e[1] == "Double"] == [
+        (2, 1),
+        (4, 2),
+    ]
+
+
+def test_enter_is_called_before_each_request_runs_alone() -> None:
+    entered: list[int] = []
+    flow = linear_flow.Flow("f").add(BatchDouble(Journal()), SplitPair(Journal()))
+    run_flow_batch(
+        flow, [{"number": 1}, {"number": 2}], enter=lambda v: entered.append(v["number"])
+    )
+    assert entered == [1, 2]  # SplitPair ran for each; BatchDouble once for both
+
+
+def test_a_batch_checks_every_store_before_any_task_runs() -> None:
+    journal = Journal()
+    with pytest.raises(taskflow_exceptions.MissingDependencies):
+        run_flow_batch(build(journal), [{"number": 1}, {"label": "no number"}])
+    assert journal.events == []

@@ -257,3 +257,38 @@ def test_usage_lists_every_volume_type_as_cinder_does(db: db_api.Database) -> No
     assert usage["gigabytes_gold"] == {"in_use": 0, "reserved": 0, "limit": 50}
     assert usage["volumes_silver"] == {"in_use": 0, "reserved": 0, "limit": -1}
     assert usage["volumes"] == {"in_use": 0, "reserved": 0, "limit": 10}
+
+
+def test_reserve_many_checks_each_request_after_those_before_it(db: db_api.Database) -> None:
+    quota.set_limit(db, PROJECT, "gigabytes", 10)
+    requests = [
+        quota.ReservationRequest(PROJECT, {"gigabytes": 6}, "v1"),
+        quota.ReservationRequest(PROJECT, {"gigabytes": 6}, "v2"),  # 12 > 10
+        quota.ReservationRequest(OTHER, {"gigabytes": 6}, "v3"),
+        quota.ReservationRequest(PROJECT, {"gigabytes": 4}, "v4"),  # 10: fits
+    ]
+    outcomes = quota.reserve_many(db, requests, LIMITS)
+    assert isinstance(outcomes[1], exception.OverQuota)
+    assert outcomes[1].kwargs["reserved"] == 6
+    reservations = [o for o in outcomes if isinstance(o, str)]
+    assert len(set(reservations)) == 3
+    assert usage_of(db)["gigabytes"] == (0, 10)
+    assert usage_of(db, OTHER)["gigabytes"] == (0, 6)
+    assert quota.reservation_ids_for(db, "v1") == [outcomes[0]]
+    assert quota.reservation_ids_for(db, "v2") == []
+
+
+def test_commit_many_moves_each_reservation_into_use(db: db_api.Database) -> None:
+    first = quota.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS)
+    second = quota.reserve(db, OTHER, {"gigabytes": 5}, LIMITS)
+    with db.session(write=True) as session:
+        quota.commit_many_in(
+            session,
+            [
+                quota.Commit(PROJECT, first, {"gigabytes": 3}),
+                quota.Commit(OTHER, second, {"gigabytes": 5}),
+            ],
+        )
+    assert usage_of(db)["gigabytes"] == (3, 0)
+    assert usage_of(db, OTHER)["gigabytes"] == (5, 0)
+    assert reservation_rows(db) == 0

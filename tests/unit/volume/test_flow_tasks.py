@@ -20,7 +20,7 @@ from volmgr_common import context, exception, notifications, quota
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
-from volmgr_common.flows import run_flow
+from volmgr_common.flows import run_flow, run_flow_batch
 from volmgr_volume.drivers.base import GIB, VolumeDriver
 from volmgr_volume.drivers.fake import FakeDriver
 from volmgr_volume.drivers.file import FileDriver
@@ -471,3 +471,64 @@ def test_a_failing_task_reverts_every_earlier_one(
     assert head(disk) == b"precious data"
     assert volumes_db.get(db, volume["id"])["status"] == volumes_db.MANAGING
     assert "volume.manage_existing.end" not in [event for _p, event, _payload in sent()]
+
+
+# -- a batch of requests -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", ["QuotaReserve", "ManageExisting", "QuotaCommit", "OnFinish"])
+def test_a_batch_fails_and_reverts_only_the_request_that_failed(
+    vconf: cfg.ConfigOpts,
+    db: db_api.Database,
+    files: FileDriver,
+    notifier: messaging.Notifier,
+    point: str,
+) -> None:
+    names = ["a.img", "b.img", "c.img"]
+    for name in names:
+        make_file(Path(files.directory) / name, GIB)
+    volumes = [
+        new_volume(
+            vconf, db, {"source-name": name}, fault=f"fail:{point}" if name == "b.img" else None
+        )
+        for name in names
+    ]
+    flow = flow_mod.get_flow(vconf, db, files, notifier)
+    stores = [{flow_mod.CONTEXT: CTXT, flow_mod.VOLUME: volume} for volume in volumes]
+    outcomes = run_flow_batch(flow, stores)
+
+    assert isinstance(outcomes[1], failure.Failure)
+    assert outcomes[1].check(exception.FaultInjected) is exception.FaultInjected
+    for index in (0, 2):
+        assert outcomes[index][flow_mod.SIZE] == 1
+        done = volumes_db.get(db, volumes[index]["id"])
+        assert (done["status"], done["size"]) == (volumes_db.AVAILABLE, 1)
+    # The failed request holds only the volume the API charged; its file is as it was.
+    assert volumes_db.get(db, volumes[1]["id"])["status"] == volumes_db.MANAGING
+    assert quota.reservation_ids_for(db, volumes[1]["id"]) == []
+    assert usage(vconf, db) == {"volumes": (3, 0), "gigabytes": (2, 0)}
+    assert head(Path(files.directory) / "b.img") == b"precious data"
+    assert sorted(p.name for p in Path(files.directory).iterdir()) == sorted(
+        ["b.img", f"volume-{volumes[0]['id']}", f"volume-{volumes[2]['id']}"]
+    )
+    ends = [p["id"] for _pr, event, p in sent() if event == "volume.manage_existing.end"]
+    assert ends == [volumes[0]["id"], volumes[2]["id"]]
+
+
+def test_a_batch_over_quota_fails_the_request_that_does_not_fit(
+    vconf: cfg.ConfigOpts, db: db_api.Database, fake: FakeDriver, notifier: messaging.Notifier
+) -> None:
+    quota.set_limit(db, PROJECT, "gigabytes", 5)
+    volumes = [
+        new_volume(vconf, db, {"source-name": name, "size_gb": size})
+        for name, size in (("lun1", 3), ("lun2", 3), ("lun3", 2))
+    ]
+    flow = flow_mod.get_flow(vconf, db, fake, notifier)
+    outcomes = run_flow_batch(
+        flow, [{flow_mod.CONTEXT: CTXT, flow_mod.VOLUME: volume} for volume in volumes]
+    )
+    assert isinstance(outcomes[1], failure.Failure)
+    assert outcomes[1].check(exception.OverQuota) is exception.OverQuota
+    statuses = [volumes_db.get(db, v["id"])["status"] for v in volumes]
+    assert statuses == [volumes_db.AVAILABLE, volumes_db.MANAGING, volumes_db.AVAILABLE]
+    assert usage(vconf, db) == {"volumes": (3, 0), "gigabytes": (5, 0)}
