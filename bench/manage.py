@@ -395,10 +395,14 @@ def run_phase(
 
 
 def measure_sizes(cluster: Cluster, client: Client) -> dict[str, int]:
-    """Warm up with a few manages and measure their messages' bodies on the wire."""
+    """Warm up with a few manages and measure their messages' bodies on the wire.
+
+    One manage at a time, so that each cast carries one request: the chain is
+    padded to the size of a manage's own casts, not to that of a batch of them.
+    """
     tap = d.Tap(cluster.transport_url, EXCHANGE, list(CAST_KEYS.values()))
     try:
-        submit(client, WARMUP, 4)
+        submit(client, WARMUP, 1)
         wait_drained(cluster)
         sizes = tap.collect(want=WARMUP)
     finally:
@@ -443,7 +447,7 @@ def bench_database(
         f"= {flood.per_s:.1f}/s, {flood.errors} errors",
         flush=True,
     )
-    rate = max(flood.per_s / 2, 1.0)
+    rate = args.paced_rate or max(flood.per_s / 2, 1.0)
     paced_count = max(50, min(args.requests, int(rate * args.paced_seconds)))
     paced = run_phase(
         cluster, client, paced_count, args.concurrency, rate=rate, quiet_wait=args.wait_quiet
@@ -620,6 +624,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="calling threads")
     parser.add_argument("--projects", type=int, default=16, help="projects the requests use")
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="length of the paced run")
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=None,
+        help="manages/s of the paced run (default: half the flood rate), to compare "
+        "latencies of two versions at the same load",
+    )
     parser.add_argument("--db", choices=["both", "postgresql", "sqlite"], default="both")
     parser.add_argument("--chain-messages", type=int, default=4000)
     parser.add_argument("--chain-paced-seconds", type=float, default=6.0)

@@ -46,8 +46,10 @@ class API:
         self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging)
         self.volume = volume_rpcapi.VolumeAPI(messaging)
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}")
+        # Concurrent requests share their row transaction and their cast.
+        self.batchers = manage_existing.RequestBatchers(conf, db, self.scheduler)
         # Built once: run_flow does not change a flow, so every request shares it.
-        self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler)
+        self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler, self.batchers)
 
     def manage_existing(
         self,

@@ -31,4 +31,7 @@ def build(
             )
         ],
         extra_servers=[rest_server.build_wsgi_service(conf, api_obj)] if rest else [],
+        # A handler waits while its request is in a batch: enough threads for one
+        # batch being handled and the next one gathering.
+        executor_threads=max(conf.executor_thread_pool_size, 2 * conf.manage_batch_size),
     )

@@ -178,16 +178,62 @@ def _check_limits(
             )
 
 
+Ask = tuple[str, Mapping[str, int]]
+"""``(project_id, deltas)``: what one caller asks to add to its project's usage."""
+
+
+def _add_in_order(
+    session: Session, asks: Sequence[Ask | None], defaults: DefaultLimits, in_use: bool
+) -> list[exception.OverQuota | None]:
+    """Check each ask against its limits, counting those before it, and add it if it fits.
+
+    Adds to in-use (``in_use``) or to reserved. For each ask in order: None if it
+    was added (or is None itself), or the OverQuota it met — exactly as if each had
+    been a transaction of its own, in that order.
+    """
+    wanted: dict[str, set[str]] = {}
+    for ask in asks:
+        if ask is not None:
+            wanted.setdefault(ask[0], set()).update(ask[1])
+    if not wanted:
+        return [None] * len(asks)
+    usages = _lock_usages(session, wanted)
+    limits = _limits(session, wanted, defaults)
+    outcomes: list[exception.OverQuota | None] = []
+    for ask in asks:
+        outcomes.append(None)
+        if ask is None:
+            continue
+        project_id, deltas = ask
+        try:
+            _check_limits(project_id, deltas, usages, limits)
+        except exception.OverQuota as over:
+            outcomes[-1] = over
+            continue
+        for resource, delta in deltas.items():
+            usage = usages[project_id, resource]
+            if in_use:
+                usage.in_use += delta
+            else:
+                usage.reserved += delta
+    _save_usages(session, usages)
+    return outcomes
+
+
+def charge_many_in(
+    session: Session, asks: Sequence[Ask | None], defaults: DefaultLimits
+) -> list[exception.OverQuota | None]:
+    """Add each ask's deltas to in-use where it fits its limits (see :func:`_add_in_order`)."""
+    return _add_in_order(session, asks, defaults, in_use=True)
+
+
 def charge_in(
     session: Session, project_id: str, deltas: Mapping[str, int], defaults: DefaultLimits
 ) -> None:
     """Add ``deltas`` to in-use after checking the limits (raises OverQuota)."""
-    wanted = {project_id: list(deltas)}
-    usages = _lock_usages(session, wanted)
-    _check_limits(project_id, deltas, usages, _limits(session, wanted, defaults))
-    for resource, delta in deltas.items():
-        usages[project_id, resource].in_use += delta
-    _save_usages(session, usages)
+    (over,) = charge_many_in(session, [(project_id, deltas)], defaults)
+    if over is not None:
+        raise over
 
 
 def release_in(session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
@@ -224,37 +270,29 @@ def reserve_many(
 def _reserve_in(
     session: Session, requests: Sequence[ReservationRequest], defaults: DefaultLimits
 ) -> list[str | exception.OverQuota]:
-    wanted: dict[str, set[str]] = {}
-    for request in requests:
-        wanted.setdefault(request.project_id, set()).update(request.deltas)
-    usages = _lock_usages(session, wanted)
-    limits = _limits(session, wanted, defaults)
+    asks = [(request.project_id, request.deltas) for request in requests]
+    admitted = _add_in_order(session, asks, defaults, in_use=False)
     expire = models.utcnow() + dt.timedelta(seconds=defaults.reservation_expire)
     outcomes: list[str | exception.OverQuota] = []
     rows: list[dict[str, object]] = []
-    for request in requests:
-        try:
-            _check_limits(request.project_id, request.deltas, usages, limits)
-        except exception.OverQuota as over:
+    for request, over in zip(requests, admitted, strict=True):
+        if over is not None:
             outcomes.append(over)
             continue
-        reservation_id = str(uuid.uuid4())
-        for resource, delta in sorted(request.deltas.items()):
-            usages[request.project_id, resource].reserved += delta
-            rows.append(
-                {
-                    "uuid": reservation_id,
-                    "project_id": request.project_id,
-                    "resource": resource,
-                    "delta": delta,
-                    "volume_id": request.volume_id,
-                    "expire": expire,
-                }
-            )
-        outcomes.append(reservation_id)
+        outcomes.append(str(uuid.uuid4()))
+        rows.extend(
+            {
+                "uuid": outcomes[-1],
+                "project_id": request.project_id,
+                "resource": resource,
+                "delta": delta,
+                "volume_id": request.volume_id,
+                "expire": expire,
+            }
+            for resource, delta in sorted(request.deltas.items())
+        )
     if rows:
         session.execute(sa.insert(models.Reservation.__table__), rows)
-        _save_usages(session, usages)
     return outcomes
 
 

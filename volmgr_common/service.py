@@ -46,8 +46,6 @@ class Service:
     report_interval: float
     periodic_tasks: list[PeriodicTask] = field(default_factory=list)
     on_start: Callable[[], None] | None = None
-    # Called once the RPC server has stopped and every handler has returned.
-    on_stop: Callable[[], None] | None = None
     # Threads of the RPC server's executor (None: ``[DEFAULT] executor_thread_pool_size``).
     executor_threads: int | None = None
     # Servers with start()/stop() (the REST API's HTTP server) that run beside the RPC
@@ -117,8 +115,6 @@ class Service:
         if self._server is not None:
             self._server.stop()
             self._server.wait()
-        if self.on_stop is not None:
-            self.on_stop()
         for thread in self._threads:
             thread.join(timeout=60)  # a recovery flow in progress finishes
         LOG.info("%s on %s stopped", self.binary, self.host)

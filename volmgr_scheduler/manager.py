@@ -15,7 +15,7 @@ from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import exception, faults, rpc
-from volmgr_common.context import RequestContext
+from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volumes as volumes_db
 from volmgr_scheduler import rpcapi
@@ -55,28 +55,56 @@ class SchedulerManager:
     def manage_existing(
         self, ctxt: RequestContext, volume_id: str, request_spec: dict[str, Any]
     ) -> None:
-        """Place the volume and cast to its backend; everything needed is in ``request_spec``.
+        """Place the volume and cast to its backend; everything needed is in ``request_spec``."""
+        self._schedule([(ctxt, volume_id, request_spec)])
 
-        The row is read only when something went wrong; the placement itself is one
-        conditional update, which a duplicate message or a volume no longer
-        ``managing`` leaves unchanged.
-        """
-        try:
-            if self._conf.fault_injection.enabled:
-                faults.check(self._conf, self._load(volume_id), "SchedulerReceive")
-            pool = self._placement.choose_pool(request_spec)
-        except Exception as error:
-            if self._waiting_for_placement(volume_id):
-                self._fail(ctxt, volume_id, error)
-            return
-        placed = volumes_db.place(self._db, volume_id, pool.host) or (
-            # The row was not visible yet when the update ran (it is now, if it exists).
-            self._waiting_for_placement(volume_id)
-            and volumes_db.place(self._db, volume_id, pool.host)
+    @rpc.remote_boundary
+    def manage_existing_batch(self, ctxt: RequestContext, requests: list[dict[str, Any]]) -> None:
+        """Several ``manage_existing``, each ``{"context", "volume_id", "request_spec"}``."""
+        self._schedule(
+            [
+                (
+                    RequestContext.from_dict(request["context"]),
+                    request["volume_id"],
+                    request["request_spec"],
+                )
+                for request in requests
+            ]
         )
-        if placed:
-            LOG.info("Volume %s placed on %s", volume_id, pool.host)
-            self._volume.manage_existing(ctxt, pool.host, volume_id)
+
+    def _schedule(self, requests: list[tuple[RequestContext, str, dict[str, Any]]]) -> None:
+        """Place each volume and cast to its backend, one cast per backend.
+
+        The rows are read only when something went wrong; the placements are one
+        transaction of conditional updates, which a duplicate message or a volume
+        no longer ``managing`` leaves unchanged.
+        """
+        chosen: list[tuple[RequestContext, str, str]] = []
+        for ctxt, volume_id, request_spec in requests:
+            ctxt.update_store()  # this thread's log lines carry the request's id
+            try:
+                if self._conf.fault_injection.enabled:
+                    faults.check(self._conf, self._load(volume_id), "SchedulerReceive")
+                pool = self._placement.choose_pool(request_spec)
+            except Exception as error:
+                if self._waiting_for_placement(volume_id):
+                    self._fail(ctxt, volume_id, error)
+                continue
+            chosen.append((ctxt, volume_id, pool.host))
+        placed = volumes_db.place_many(self._db, [(v, host) for _, v, host in chosen])
+        by_backend: dict[str, list[tuple[RequestContext, str]]] = {}
+        for (ctxt, volume_id, host), ok in zip(chosen, placed, strict=True):
+            ctxt.update_store()
+            ok = ok or (
+                # The row was not visible yet when the update ran (it is now, if it exists).
+                self._waiting_for_placement(volume_id)
+                and volumes_db.place(self._db, volume_id, host)
+            )
+            if ok:
+                LOG.info("Volume %s placed on %s", volume_id, host)
+                by_backend.setdefault(host.partition("#")[0], []).append((ctxt, volume_id))
+        for backend, manages in by_backend.items():
+            self._volume.manage_existing_batch(get_admin_context(), backend, manages)
 
     def _waiting_for_placement(self, volume_id: str) -> bool:
         """True if the volume is ``managing`` and not placed; logs why not otherwise."""

@@ -3,6 +3,7 @@
 API version history:
 
 * 1.0 - manage_existing (cast), update_service_capabilities (fanout cast).
+* 1.1 - manage_existing_batch (cast): several manage_existing in one message.
 """
 
 from typing import Any
@@ -11,7 +12,7 @@ from volmgr_common import rpc
 from volmgr_common.context import RequestContext
 
 TOPIC = "volmgr-scheduler"
-RPC_API_VERSION = "1.0"
+RPC_API_VERSION = "1.1"
 
 
 class SchedulerAPI:
@@ -26,6 +27,24 @@ class SchedulerAPI:
         """Cast (1.0): place a ``managing`` volume row on a backend that passes the filters."""
         cctxt = self.client.prepare(version="1.0")
         cctxt.cast(ctxt, "manage_existing", volume_id=volume_id, request_spec=request_spec)
+
+    def manage_existing_batch(
+        self, ctxt: RequestContext, requests: list[tuple[RequestContext, str, dict[str, Any]]]
+    ) -> None:
+        """Cast (1.1): ``manage_existing`` for each ``(context, volume_id, request_spec)``.
+
+        One message for all; each request keeps its own context (its request id,
+        user and project); the message's own context is ``ctxt``.
+        """
+        if len(requests) == 1:
+            self.manage_existing(*requests[0])
+            return
+        cctxt = self.client.prepare(version="1.1")
+        payload = [
+            {"context": context.to_dict(), "volume_id": volume_id, "request_spec": spec}
+            for context, volume_id, spec in requests
+        ]
+        cctxt.cast(ctxt, "manage_existing_batch", requests=payload)
 
     def update_service_capabilities(
         self, ctxt: RequestContext, host: str, capabilities: dict[str, Any]

@@ -5,10 +5,13 @@ from typing import Any
 import oslo_messaging as messaging
 
 from volmgr_common import exception, rpc
+from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_volume import rpcapi
-from volmgr_volume.batching import ManageBatcher
 from volmgr_volume.worker import VolumeWorker
+
+ManageBatcher = Batcher[tuple[RequestContext, str], None]
+"""Runs ``(context, volume_id)`` manage requests in batches (``VolumeWorker.manage_many``)."""
 
 
 class VolumeManager:
@@ -22,7 +25,18 @@ class VolumeManager:
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
-        self._batcher.manage(ctxt, volume_id)
+        self._batcher.submit((ctxt, volume_id))
+
+    @rpc.remote_boundary
+    def manage_existing_batch(self, ctxt: RequestContext, requests: list[dict[str, Any]]) -> None:
+        """Several ``manage_existing`` at once, each ``{"context", "volume_id"}``."""
+        items = [
+            (RequestContext.from_dict(request["context"]), request["volume_id"])
+            for request in requests
+        ]
+        for outcome in self._batcher.submit_all(items):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     @rpc.remote_boundary
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:

@@ -3,6 +3,7 @@
 API version history:
 
 * 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
+* 1.1 - manage_existing_batch (cast): several manage_existing in one message.
 """
 
 from typing import Any
@@ -11,7 +12,7 @@ from volmgr_common import rpc
 from volmgr_common.context import RequestContext
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.0"
+RPC_API_VERSION = "1.1"
 
 
 class VolumeAPI:
@@ -29,6 +30,23 @@ class VolumeAPI:
         """Cast (1.0): run the manage flow for a volume row already scheduled to ``host``."""
         cctxt = self.client.prepare(server=self._server(host), version="1.0")
         cctxt.cast(ctxt, "manage_existing", volume_id=volume_id)
+
+    def manage_existing_batch(
+        self, ctxt: RequestContext, host: str, manages: list[tuple[RequestContext, str]]
+    ) -> None:
+        """Cast (1.1): ``manage_existing`` for each ``(context, volume_id)``, in one message.
+
+        Each request keeps its own context (its request id, user and project); the
+        message's own context is ``ctxt``.
+        """
+        if len(manages) == 1:
+            self.manage_existing(manages[0][0], host, manages[0][1])
+            return
+        cctxt = self.client.prepare(server=self._server(host), version="1.1")
+        payload = [
+            {"context": context.to_dict(), "volume_id": volume_id} for context, volume_id in manages
+        ]
+        cctxt.cast(ctxt, "manage_existing_batch", requests=payload)
 
     def unmanage(self, ctxt: RequestContext, host: str, volume_id: str) -> None:
         """Cast (1.0): let go of an ``unmanaging`` volume; the object stays on the backend."""

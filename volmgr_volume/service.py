@@ -3,12 +3,12 @@
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_common import rpc, service
+from volmgr_common import batching, rpc, service
 from volmgr_common.context import get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
-from volmgr_volume import batching, drivers, manager, rpcapi, worker
+from volmgr_volume import drivers, manager, rpcapi, worker
 
 LOG = logging.getLogger(__name__)
 BINARY = "volmgr-volume"
@@ -36,8 +36,10 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         report_interval=conf.report_interval,
     )
     volume_worker = worker.VolumeWorker(conf, db, messaging, driver, host, svc.instance_id)
-    batch_size = conf.volume.manage_batch_size
-    batcher = batching.ManageBatcher(volume_worker.manage_many, batch_size)
+    batch_size = conf.manage_batch_size
+    batcher: manager.ManageBatcher = batching.Batcher(
+        "volmgr-volume-manage-batches", volume_worker.manage_many, batch_size
+    )
     svc.endpoints.append(manager.VolumeManager(volume_worker, batcher))
     # A handler waits while its request is in a batch: enough threads for one batch
     # running and the next one gathering.
@@ -51,12 +53,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         services_db.heartbeat(db, svc.service_id, capabilities)
         scheduler.update_service_capabilities(get_admin_context(), host, capabilities)
 
-    def start() -> None:
-        batcher.start()
-        report_capabilities()
-
-    svc.on_start = start
-    svc.on_stop = batcher.stop
+    svc.on_start = report_capabilities
     svc.periodic_tasks.append(
         service.PeriodicTask(
             "capabilities", conf.capability_report_interval, report_capabilities, run_at_start=False

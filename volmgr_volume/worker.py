@@ -66,11 +66,12 @@ class VolumeWorker:
         """Run the manage flow of one request in this thread."""
         self.manage_many([(ctxt, volume_id)])
 
-    def manage_many(self, requests: Sequence[tuple[RequestContext, str]]) -> None:
+    def manage_many(self, requests: Sequence[tuple[RequestContext, str]]) -> list[None]:
         """Run the manage flow for ``(context, volume_id)`` requests together.
 
         One transaction claims every row; the flow's database steps run once for all
-        (``run_flow_batch``); a request that fails is reverted and compensated alone.
+        (``run_flow_batch``); a request that fails is reverted and compensated alone
+        (its outcome is on its row, not in what this returns: one None each).
         """
         volume_ids = [volume_id for _, volume_id in requests]
         claimed = volumes_db.claim_flows(self.db, volume_ids, self.owner)
@@ -90,6 +91,7 @@ class VolumeWorker:
             if isinstance(outcome, failure.Failure):
                 _make_current(store)
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
+        return [None] * len(requests)
 
     def _fail(self, ctxt: RequestContext, volume: dict[str, Any], outcome: failure.Failure) -> None:
         """After a reverted flow: note the reason on the row and tell the API."""

@@ -3,9 +3,16 @@
 ExtractManageRequest → EntryCreate → ManageCast. EntryCreate charges one volume of
 quota together with the row; a failure in a later service is compensated by
 ``manage_existing_failed`` (see ``volmgr_api.manager``).
+
+Concurrent requests share their database transaction and their message
+(:class:`RequestBatchers`): EntryCreate hands its row to a batcher that writes the
+rows of every request waiting at that moment in one transaction, ManageCast hands
+its cast to one that sends them to the scheduler in one message. Each request
+still gets its own row or error, and its own revert.
 """
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -14,7 +21,8 @@ from taskflow.patterns import linear_flow
 
 from volmgr_api import validation
 from volmgr_common import cache, exception, faults, quota
-from volmgr_common.context import RequestContext
+from volmgr_common.batching import Batcher
+from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
@@ -139,6 +147,39 @@ class ExtractManageRequest(VolmgrTask):
         return service_zone
 
 
+RowBatcher = Batcher[volumes_db.NewVolume, dict[str, Any]]
+CastBatcher = Batcher[tuple[RequestContext, str, dict[str, Any]], None]
+
+
+def row_batcher(conf: cfg.ConfigOpts, db: db_api.Database) -> RowBatcher:
+    """Writes the rows of the requests given to it together (``create_managing_many``)."""
+
+    def write(new: Sequence[volumes_db.NewVolume]) -> list[Any]:
+        return volumes_db.create_managing_many(db, new, quota.DefaultLimits.from_conf(conf))
+
+    return Batcher("volmgr-api-row-batches", write, conf.manage_batch_size)
+
+
+def cast_batcher(conf: cfg.ConfigOpts, scheduler: scheduler_rpcapi.SchedulerAPI) -> CastBatcher:
+    """Casts the requests given to it to the scheduler in one message."""
+
+    def cast(requests: Sequence[tuple[RequestContext, str, dict[str, Any]]]) -> list[None]:
+        scheduler.manage_existing_batch(get_admin_context(), list(requests))
+        return [None] * len(requests)
+
+    return Batcher("volmgr-api-cast-batches", cast, conf.manage_batch_size)
+
+
+class RequestBatchers:
+    """The API's group commits: one for the rows, one for the casts to the scheduler."""
+
+    def __init__(
+        self, conf: cfg.ConfigOpts, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI
+    ) -> None:
+        self.rows = row_batcher(conf, db)
+        self.casts = cast_batcher(conf, scheduler)
+
+
 class EntryCreate(VolmgrTask):
     """Write the ``managing`` row, charging one volume of quota with it.
 
@@ -146,18 +187,17 @@ class EntryCreate(VolmgrTask):
     (a row a later revert marked ``error_managing`` stays as the record).
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
+    def __init__(
+        self, conf: cfg.ConfigOpts, db: db_api.Database, rows: RowBatcher | None = None
+    ) -> None:
         super().__init__(provides=VOLUME)
         self.conf = conf
         self.db = db
+        self.rows = rows or row_batcher(conf, db)
 
     def execute(self, request: dict[str, Any]) -> dict[str, Any]:
-        volume = volumes_db.create_managing(
-            self.db,
-            request["values"],
-            request["metadata"],
-            quota.DefaultLimits.from_conf(self.conf),
-            request["type_name"],
+        volume = self.rows.submit(
+            volumes_db.NewVolume(request["values"], request["metadata"], request["type_name"])
         )
         try:
             faults.check(self.conf, volume, "AfterEntryCreate")
@@ -177,16 +217,22 @@ class EntryCreate(VolmgrTask):
 class ManageCast(VolmgrTask):
     """Cast the request to the scheduler. Reversion: mark the volume ``error_managing``."""
 
-    def __init__(self, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI) -> None:
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: db_api.Database,
+        scheduler: scheduler_rpcapi.SchedulerAPI,
+        casts: CastBatcher | None = None,
+    ) -> None:
         super().__init__()
         self.db = db
-        self.scheduler = scheduler
+        self.casts = casts or cast_batcher(conf, scheduler)
 
     def execute(
         self, context: RequestContext, volume: dict[str, Any], request: dict[str, Any]
     ) -> None:
         spec = dict(request["request_spec"], volume_id=volume["id"])
-        self.scheduler.manage_existing(context, volume["id"], spec)
+        self.casts.submit((context, volume["id"], spec))
 
     def revert(
         self, context: RequestContext, volume: dict[str, Any], result: Any, **kwargs: Any
@@ -200,11 +246,14 @@ class ManageCast(VolmgrTask):
 
 
 def get_flow(
-    conf: cfg.ConfigOpts, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI
+    conf: cfg.ConfigOpts,
+    db: db_api.Database,
+    scheduler: scheduler_rpcapi.SchedulerAPI,
+    batchers: RequestBatchers | None = None,
 ) -> linear_flow.Flow:
-    """The API's manage-existing flow, not yet run."""
+    """The API's manage-existing flow, not yet run (with batchers of its own if none given)."""
     return linear_flow.Flow("api_manage_existing").add(
         ExtractManageRequest(conf, db),
-        EntryCreate(conf, db),
-        ManageCast(db, scheduler),
+        EntryCreate(conf, db, batchers.rows if batchers else None),
+        ManageCast(conf, db, scheduler, batchers.casts if batchers else None),
     )

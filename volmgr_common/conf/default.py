@@ -5,6 +5,21 @@ import socket
 from oslo_config import cfg
 
 OPTS = [
+    cfg.IntOpt(
+        "manage_batch_size",
+        default=16,
+        min=1,
+        help="The most manage requests a daemon handles together. Requests that "
+        "arrive while a batch is handled wait for the next one, which takes all of them "
+        "(up to this many): volmgr-api writes their rows in one transaction and casts "
+        "them to the scheduler in one message; the scheduler places them in one "
+        "transaction and casts them to each backend in one message; volmgr-volume "
+        "claims their rows, reserves and commits their quota and makes them available "
+        "in one transaction per step. Validation, driver steps, failures, reverts and "
+        "compensations stay per request. 1 handles every request alone. The RPC "
+        "servers of volmgr-api and volmgr-volume run enough threads for two full "
+        "batches.",
+    ),
     cfg.StrOpt(
         "host",
         default=socket.gethostname(),

@@ -32,18 +32,6 @@ OPTS = [
         help="Attempts to load a volume row that another service has just committed "
         "before the request is failed.",
     ),
-    cfg.IntOpt(
-        "manage_batch_size",
-        default=16,
-        min=1,
-        help="The most manage requests the volume service runs through the manage flow "
-        "together. Requests that arrive while a batch runs wait for the next one, which "
-        "takes all of them: their rows are claimed, their quota reserved and committed "
-        "and their volumes made available in one database transaction per step, while "
-        "the driver steps and any failure, revert and compensation stay per request. "
-        "1 runs every request alone. The RPC server runs enough threads for two full "
-        "batches.",
-    ),
 ]
 
 

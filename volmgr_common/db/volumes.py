@@ -87,28 +87,82 @@ def _locked(session: Session, volume_id: str) -> models.Volume | None:
     return session.scalars(stmt).first()
 
 
+@dataclasses.dataclass(frozen=True)
+class NewVolume:
+    """A ``managing`` row to write: its column values, metadata and type name."""
+
+    values: dict[str, Any]
+    metadata: Mapping[str, str]
+    type_name: str
+
+
+class _OwnRow:
+    """The row an earlier attempt of the same insert committed (its answer was lost)."""
+
+
+_OWN_ROW = _OwnRow()
+Written = dict[str, Any] | exception.VolmgrException
+
+
 @db_api.writer
 def _insert_charged(
-    session: Session,
-    values: dict[str, Any],
-    metadata: Mapping[str, str],
-    limits: quota.DefaultLimits,
-    type_name: str,
-) -> dict[str, Any]:
-    quota.charge_in(
-        session, values["project_id"], quota.volume_deltas(type_name, volumes=1), limits
-    )
-    # Every column is given, so the new row is known without reading it back.
-    columns = {name: None for name in _VOLUME_COLUMNS}
-    columns.update(bootable=False, created_at=models.utcnow())
-    columns.update(values, quota_volumes=True, quota_gigabytes=0)
-    session.execute(sa.insert(models.Volume.__table__), [columns])
-    if metadata:
-        session.execute(
-            sa.insert(models.VolumeMetadata.__table__),
-            [{"volume_id": columns["id"], "key": k, "value": v} for k, v in metadata.items()],
+    session: Session, new: Sequence[NewVolume], limits: quota.DefaultLimits
+) -> list[Written | _OwnRow]:
+    keys = sorted({n.values["reference_key"] for n in new})
+    holders: dict[str, str] = {
+        key: volume_id
+        for key, volume_id in session.execute(
+            sa.select(models.Volume.reference_key, models.Volume.id).where(
+                models.Volume.reference_key.in_(keys)
+            )
         )
-    return _as_dict(columns, type_name, metadata)
+    }
+    taken: list[str | None] = []  # who holds each reference before its row is written
+    for n in new:
+        taken.append(holders.get(n.values["reference_key"]))
+        holders.setdefault(n.values["reference_key"], n.values["id"])
+    charged = quota.charge_many_in(
+        session,
+        [
+            None
+            if holder
+            else (n.values["project_id"], quota.volume_deltas(n.type_name, volumes=1))
+            for n, holder in zip(new, taken, strict=True)
+        ],
+        limits,
+    )
+    outcomes: list[Written | _OwnRow] = []
+    rows: list[dict[str, Any]] = []
+    metadata_rows: list[dict[str, Any]] = []
+    now = models.utcnow()
+    for n, holder, over in zip(new, taken, charged, strict=True):
+        if holder == n.values["id"]:
+            outcomes.append(_OWN_ROW)
+        elif holder is not None:
+            outcomes.append(_already_managed(n.values, holder))
+        elif over is not None:
+            outcomes.append(over)
+        else:
+            # Every column is given, so the new row is known without reading it back.
+            columns = {name: None for name in _VOLUME_COLUMNS}
+            columns.update(bootable=False, created_at=now)
+            columns.update(n.values, quota_volumes=True, quota_gigabytes=0)
+            rows.append(columns)
+            metadata_rows.extend(
+                {"volume_id": columns["id"], "key": k, "value": v} for k, v in n.metadata.items()
+            )
+            outcomes.append(_as_dict(columns, n.type_name, n.metadata))
+    if rows:
+        session.execute(sa.insert(models.Volume.__table__), rows)
+    if metadata_rows:
+        session.execute(sa.insert(models.VolumeMetadata.__table__), metadata_rows)
+    return outcomes
+
+
+def _already_managed(values: dict[str, Any], holder: str | None) -> exception.VolmgrException:
+    return exception.ManageExistingAlreadyManaged(
+        ref=values["reference"], host=values["host"], volume_id=holder
+    )
 
 
 @db_api.reader
@@ -118,6 +172,40 @@ def _holder_of(session: Session, key: str) -> str | None:
     ).first()
 
 
+def create_managing_many(
+    db: db_api.Database, new: Sequence[NewVolume], limits: quota.DefaultLimits
+) -> list[Written]:
+    """Insert ``managing`` rows that each hold one volume of quota, in one transaction.
+
+    For each in order: the new volume, OverQuota, or ManageExistingAlreadyManaged
+    when a live row (or one before it here) already holds the same backend
+    reference. Should another transaction write the same reference meanwhile, the
+    unique key refuses the batch and each row is written alone, so that only the
+    loser is refused.
+    """
+    new = [
+        dataclasses.replace(
+            n, values=dict(n.values, id=n.values.get("id") or str(uuid.uuid4()), status=MANAGING)
+        )
+        for n in new
+    ]
+    try:
+        outcomes = _insert_charged(db, new, limits)
+    except exc.IntegrityError:
+        if len(new) > 1:
+            return [create_managing_many(db, [n], limits)[0] for n in new]
+        holder = _holder_of(db, new[0].values["reference_key"])
+        if holder != new[0].values["id"]:
+            return [_already_managed(new[0].values, holder)]
+        outcomes = [_OWN_ROW]
+    # _OWN_ROW: an earlier attempt committed, but its connection was lost before the
+    # answer came back; the retry met its own row.
+    return [
+        get(db, n.values["id"]) if isinstance(o, _OwnRow) else o
+        for n, o in zip(new, outcomes, strict=True)
+    ]
+
+
 def create_managing(
     db: db_api.Database,
     values: dict[str, Any],
@@ -125,23 +213,11 @@ def create_managing(
     limits: quota.DefaultLimits,
     type_name: str,
 ) -> dict[str, Any]:
-    """Insert a ``managing`` row that holds one volume of quota, in one transaction.
-
-    Raises OverQuota, or ManageExistingAlreadyManaged when a live row already holds
-    the same backend reference (the unique key decides, not a prior check).
-    """
-    values = dict(values, id=values.get("id") or str(uuid.uuid4()), status=MANAGING)
-    try:
-        return _insert_charged(db, values, metadata, limits, type_name)
-    except exc.IntegrityError as error:
-        holder = _holder_of(db, values["reference_key"])
-        if holder == values["id"]:
-            # An earlier attempt committed, but its connection was lost before the
-            # answer came back; the retry collided with its own row.
-            return get(db, holder)
-        raise exception.ManageExistingAlreadyManaged(
-            ref=values["reference"], host=values["host"], volume_id=holder
-        ) from error
+    """Insert one ``managing`` row (see :func:`create_managing_many`); raises its error."""
+    (outcome,) = create_managing_many(db, [NewVolume(values, metadata, type_name)], limits)
+    if isinstance(outcome, exception.VolmgrException):
+        raise outcome
+    return outcome
 
 
 @db_api.reader
@@ -246,6 +322,45 @@ def _update_where(
     return session.execute(stmt).rowcount == 1
 
 
+def _update_each(
+    session: Session,
+    changes: Sequence[tuple[str, dict[str, Any]]],
+    *conditions: sa.ColumnElement[bool],
+) -> list[bool]:
+    """Give each ``(volume_id, values)`` its values where ``conditions`` hold on its row.
+
+    The rows are locked and checked first, so that each change learns whether it
+    was made (True, in order); an id given twice changes once. All values dicts
+    have the same keys; ``updated_at`` is stamped.
+    """
+    stmt = (
+        sa.select(models.Volume.id)
+        .where(models.Volume.id.in_(sorted({volume_id for volume_id, _ in changes})), *conditions)
+        .order_by(models.Volume.id)
+        .with_for_update()
+    )
+    waiting = set(session.scalars(stmt))
+    made: list[bool] = []
+    for volume_id, _ in changes:
+        made.append(volume_id in waiting)
+        waiting.discard(volume_id)
+    rows = [
+        dict(values, b_id=volume_id)
+        for (volume_id, values), ok in zip(changes, made, strict=True)
+        if ok
+    ]
+    if rows:
+        rows = [dict(row, updated_at=row.get("updated_at") or models.utcnow()) for row in rows]
+        table = models.Volume.__table__
+        update = (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("b_id"))
+            .values({key: sa.bindparam(key) for key in rows[0] if key != "b_id"})
+        )
+        session.connection().execute(update, rows)
+    return made
+
+
 @db_api.writer
 def update_if(session: Session, volume_id: str, expected_status: str, **values: Any) -> bool:
     """Update the row only if it is in ``expected_status``; True if it was."""
@@ -253,16 +368,20 @@ def update_if(session: Session, volume_id: str, expected_status: str, **values: 
 
 
 @db_api.writer
-def place(session: Session, volume_id: str, host: str) -> bool:
-    """Record the scheduler's ``host#pool`` on a ``managing`` row not placed yet, once."""
-    return _update_where(
+def place_many(session: Session, placements: Sequence[tuple[str, str]]) -> list[bool]:
+    """Record each ``(volume_id, host#pool)`` on its ``managing`` row not placed yet, once."""
+    now = models.utcnow()
+    return _update_each(
         session,
-        volume_id,
+        [(volume_id, {"host": host, "scheduled_at": now}) for volume_id, host in placements],
         models.Volume.status == MANAGING,
         models.Volume.scheduled_at.is_(None),
-        host=host,
-        scheduled_at=models.utcnow(),
     )
+
+
+def place(db: db_api.Database, volume_id: str, host: str) -> bool:
+    """Record the scheduler's ``host#pool`` on one row (see :func:`place_many`)."""
+    return place_many(db, [(volume_id, host)])[0]
 
 
 @db_api.writer
@@ -386,50 +505,30 @@ def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
     return True
 
 
-_FINISH = (
-    sa.update(models.Volume)
-    .where(models.Volume.id == sa.bindparam("b_id"), models.Volume.status == MANAGING)
-    .values(
-        status=AVAILABLE,
-        provider_location=sa.bindparam("b_location"),
-        launched_at=sa.bindparam("b_now"),
-        updated_at=sa.bindparam("b_now"),
-        flow_owner=None,
-    )
-)
-
-
 @db_api.writer
 def finish_manage_many(session: Session, finished: Sequence[tuple[str, str]]) -> list[bool]:
     """``managing`` → ``available`` for each ``(volume_id, provider_location)``, together.
 
     For each in order: True if the row was ``managing`` and is now ``available``.
     """
-    stmt = (
-        sa.select(models.Volume.id)
-        .where(
-            models.Volume.id.in_(sorted({volume_id for volume_id, _ in finished})),
-            models.Volume.status == MANAGING,
-        )
-        .order_by(models.Volume.id)
-        .with_for_update()
+    now = models.utcnow()
+    return _update_each(
+        session,
+        [
+            (
+                volume_id,
+                {
+                    "status": AVAILABLE,
+                    "provider_location": location,
+                    "launched_at": now,
+                    "updated_at": now,
+                    "flow_owner": None,
+                },
+            )
+            for volume_id, location in finished
+        ],
+        models.Volume.status == MANAGING,
     )
-    managing = set(session.scalars(stmt))
-    done: list[bool] = []
-    for volume_id, _ in finished:
-        done.append(volume_id in managing)
-        managing.discard(volume_id)  # the same id twice finishes once
-    if any(done):
-        now = models.utcnow()
-        session.connection().execute(
-            _FINISH,
-            [
-                {"b_id": volume_id, "b_location": location, "b_now": now}
-                for (volume_id, location), ok in zip(finished, done, strict=True)
-                if ok
-            ],
-        )
-    return done
 
 
 def finish_manage(db: db_api.Database, volume_id: str, provider_location: str) -> bool:

@@ -337,3 +337,41 @@ def test_finish_manage_many_finishes_the_managing_rows(
     assert done["launched_at"] is not None
     assert volumes_db.get(db, failed)["status"] == volumes_db.ERROR_MANAGING
     assert volumes_db.finish_manage_many(db, [(second, "again")]) == [False]
+
+
+def test_create_managing_many_gives_each_row_its_own_outcome(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    quota.set_limit(db, PROJECT, "volumes", 3)
+    holder = create(db, gold, "held")
+    new = [
+        volumes_db.NewVolume(values(gold, source), {"n": source}, "gold")
+        for source in ("a", "held", "b", "a", "c", "d")
+    ]
+    outcomes = volumes_db.create_managing_many(db, new, LIMITS)
+    a, held, b, a_again, c, d = outcomes
+    assert isinstance(a, dict) and isinstance(b, dict)
+    assert (a["name"], a["metadata"], a["status"]) == ("a", {"n": "a"}, volumes_db.MANAGING)
+    assert isinstance(held, exception.ManageExistingAlreadyManaged)
+    assert held.kwargs["volume_id"] == holder["id"]
+    # The same object twice in one batch: the second names the first as holder.
+    assert isinstance(a_again, exception.ManageExistingAlreadyManaged)
+    assert a_again.kwargs["volume_id"] == a["id"]
+    # Three volumes fit: the held one, a and b; c and d are over quota.
+    assert isinstance(c, exception.OverQuota) and isinstance(d, exception.OverQuota)
+    assert in_use(db) == {"volumes": 3, "volumes_gold": 3}
+    assert sorted(v["name"] for v in volumes_db.list_volumes(db)) == ["a", "b", "held"]
+    assert volumes_db.get(db, a["id"]) == a
+
+
+def test_place_many_places_each_waiting_row_once(db: db_api.Database, gold: dict[str, Any]) -> None:
+    first, second, failed = (create(db, gold, name)["id"] for name in ("a", "b", "c"))
+    fail(db, failed)
+    placed = volumes_db.place_many(
+        db, [(first, f"{BACKEND}#p1"), (failed, f"{BACKEND}#p1"), (second, f"{BACKEND}#p2")]
+    )
+    assert placed == [True, False, True]
+    assert volumes_db.get(db, second)["host"] == f"{BACKEND}#p2"
+    assert volumes_db.get(db, second)["scheduled_at"] is not None
+    assert volumes_db.place_many(db, [(first, f"{BACKEND}#p9")]) == [False]
+    assert volumes_db.get(db, first)["host"] == f"{BACKEND}#p1"

@@ -40,6 +40,8 @@ SAMPLE_ARGS: dict[str, Any] = {
     "capabilities": {"pools": []},
     "reason": "it broke",
     "stage": "volume",
+    "manages": [(CTXT, "vol-1"), (CTXT, "vol-2")],
+    "requests": [(CTXT, "vol-1", {"host": "node1@files"}), (CTXT, "vol-2", {"host": "x"})],
 }
 
 
