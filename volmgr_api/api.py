@@ -5,6 +5,7 @@ a caller who is not an admin sees and changes only its own project's volumes.
 Admin-only operations are checked by the faces (policy) before they get here.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -13,13 +14,14 @@ from oslo_log import log as logging
 from volmgr_api import validation
 from volmgr_api.flows import manage_existing
 from volmgr_common import exception, notifications, quota, rpc
+from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
-from volmgr_common.flows import run_flow
+from volmgr_common.flows import make_context_current, run_flow_batch
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 from volmgr_volume import rpcapi as volume_rpcapi
 
@@ -46,10 +48,13 @@ class API:
         self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging)
         self.volume = volume_rpcapi.VolumeAPI(messaging)
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}")
-        # Concurrent requests share their row transaction and their cast.
-        self.batchers = manage_existing.RequestBatchers(conf, db, self.scheduler)
-        # Built once: run_flow does not change a flow, so every request shares it.
-        self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler, self.batchers)
+        # Built once: run_flow_batch does not change a flow, so every request shares it.
+        self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler)
+        # Concurrent requests run the flow together: one transaction for their rows,
+        # one message to the scheduler.
+        self._manages: Batcher[dict[str, Any], dict[str, Any]] = Batcher(
+            "volmgr-api-manage-batches", self._run_manages, conf.manage_batch_size
+        )
 
     def manage_existing(
         self,
@@ -75,9 +80,19 @@ class API:
             "metadata": metadata,
             "bootable": bootable,
         }
-        volume = run_flow(self._manage_flow, store)[manage_existing.VOLUME]
+        volume = self._manages.submit(store)
         LOG.info("Accepted manage of %s on %s as volume %s", ref, host, volume["id"])
         return volume
+
+    def _run_manages(self, stores: Sequence[dict[str, Any]]) -> list[Any]:
+        """The manage flow for a batch of requests: each its new volume or its error."""
+        outcomes = run_flow_batch(self._manage_flow, stores, enter=make_context_current)
+        return [
+            outcome[manage_existing.VOLUME]
+            if isinstance(outcome, dict)
+            else outcome.exception or exception.InternalError(request_id=None)
+            for outcome in outcomes
+        ]
 
     def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
         return volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))

@@ -20,7 +20,7 @@ from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 from volmgr_common.db import volumes as volumes_db
-from volmgr_common.flows import run_flow_batch
+from volmgr_common.flows import make_context_current, run_flow_batch
 from volmgr_volume.drivers.base import VolumeDriver
 from volmgr_volume.flows import manage_existing
 
@@ -32,11 +32,6 @@ def failure_reason(error: BaseException, ctxt: RequestContext) -> str:
     if isinstance(error, exception.VolmgrException):
         return str(error)
     return f"Internal error in the volume service (request {ctxt.request_id})."
-
-
-def _make_current(values: dict[str, Any]) -> None:
-    """Make a request's context the thread's, so that log lines carry its id."""
-    values[manage_existing.CONTEXT].update_store()
 
 
 class VolumeWorker:
@@ -86,10 +81,10 @@ class VolumeWorker:
                 "Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id
             )
             stores.append({manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume})
-        outcomes = run_flow_batch(self._manage_flow, stores, enter=_make_current)
+        outcomes = run_flow_batch(self._manage_flow, stores, enter=make_context_current)
         for store, outcome in zip(stores, outcomes, strict=True):
             if isinstance(outcome, failure.Failure):
-                _make_current(store)
+                make_context_current(store)
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
         return [None] * len(requests)
 

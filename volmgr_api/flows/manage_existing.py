@@ -4,11 +4,11 @@ ExtractManageRequest → EntryCreate → ManageCast. EntryCreate charges one vol
 quota together with the row; a failure in a later service is compensated by
 ``manage_existing_failed`` (see ``volmgr_api.manager``).
 
-Concurrent requests share their database transaction and their message
-(:class:`RequestBatchers`): EntryCreate hands its row to a batcher that writes the
-rows of every request waiting at that moment in one transaction, ManageCast hands
-its cast to one that sends them to the scheduler in one message. Each request
-still gets its own row or error, and its own revert.
+Concurrent requests run the flow together (``API.manage_existing`` hands them to
+a batcher, which runs ``run_flow_batch``): EntryCreate writes the rows of every
+request of the batch in one transaction and ManageCast sends them to the
+scheduler in one message, while each request still gets its own checks, row or
+error, and revert.
 """
 
 import json
@@ -18,10 +18,10 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 from taskflow.patterns import linear_flow
+from taskflow.types import failure
 
 from volmgr_api import validation
-from volmgr_common import cache, exception, faults, quota
-from volmgr_common.batching import Batcher
+from volmgr_common import cache, exception, faults, flows, quota
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
@@ -33,7 +33,7 @@ from volmgr_scheduler import rpcapi as scheduler_rpcapi
 LOG = logging.getLogger(__name__)
 
 # Store keys.
-CONTEXT = "context"
+CONTEXT = flows.CONTEXT
 REQUEST = "request"
 VOLUME = "volume"
 INPUTS = (
@@ -147,39 +147,6 @@ class ExtractManageRequest(VolmgrTask):
         return service_zone
 
 
-RowBatcher = Batcher[volumes_db.NewVolume, dict[str, Any]]
-CastBatcher = Batcher[tuple[RequestContext, str, dict[str, Any]], None]
-
-
-def row_batcher(conf: cfg.ConfigOpts, db: db_api.Database) -> RowBatcher:
-    """Writes the rows of the requests given to it together (``create_managing_many``)."""
-
-    def write(new: Sequence[volumes_db.NewVolume]) -> list[Any]:
-        return volumes_db.create_managing_many(db, new, quota.DefaultLimits.from_conf(conf))
-
-    return Batcher("volmgr-api-row-batches", write, conf.manage_batch_size)
-
-
-def cast_batcher(conf: cfg.ConfigOpts, scheduler: scheduler_rpcapi.SchedulerAPI) -> CastBatcher:
-    """Casts the requests given to it to the scheduler in one message."""
-
-    def cast(requests: Sequence[tuple[RequestContext, str, dict[str, Any]]]) -> list[None]:
-        scheduler.manage_existing_batch(get_admin_context(), list(requests))
-        return [None] * len(requests)
-
-    return Batcher("volmgr-api-cast-batches", cast, conf.manage_batch_size)
-
-
-class RequestBatchers:
-    """The API's group commits: one for the rows, one for the casts to the scheduler."""
-
-    def __init__(
-        self, conf: cfg.ConfigOpts, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI
-    ) -> None:
-        self.rows = row_batcher(conf, db)
-        self.casts = cast_batcher(conf, scheduler)
-
-
 class EntryCreate(VolmgrTask):
     """Write the ``managing`` row, charging one volume of quota with it.
 
@@ -187,25 +154,39 @@ class EntryCreate(VolmgrTask):
     (a row a later revert marked ``error_managing`` stays as the record).
     """
 
-    def __init__(
-        self, conf: cfg.ConfigOpts, db: db_api.Database, rows: RowBatcher | None = None
-    ) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
         super().__init__(provides=VOLUME)
         self.conf = conf
         self.db = db
-        self.rows = rows or row_batcher(conf, db)
 
     def execute(self, request: dict[str, Any]) -> dict[str, Any]:
-        volume = self.rows.submit(
-            volumes_db.NewVolume(request["values"], request["metadata"], request["type_name"])
+        return self.alone(self.execute_batch([{"request": request}]))
+
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """One transaction writes every request's row (``create_managing_many``)."""
+        new = [
+            volumes_db.NewVolume(
+                c["request"]["values"], c["request"]["metadata"], c["request"]["type_name"]
+            )
+            for c in calls
+        ]
+        written = volumes_db.create_managing_many(
+            self.db, new, quota.DefaultLimits.from_conf(self.conf)
         )
-        try:
-            faults.check(self.conf, volume, "AfterEntryCreate")
-        except BaseException:
-            # This task's revert is not given the row when its own execute fails.
-            volumes_db.destroy_managing(self.db, volume["id"])
-            raise
-        return volume
+        results: list[Any] = []
+        for volume in written:
+            if isinstance(volume, exception.VolmgrException):
+                results.append(failure.Failure.from_exception(volume))
+                continue
+            try:
+                faults.check(self.conf, volume, "AfterEntryCreate")
+            except Exception:
+                # This task's revert is not given the row when its own execute fails.
+                volumes_db.destroy_managing(self.db, volume["id"])
+                results.append(failure.Failure())
+                continue
+            results.append(volume)
+        return results
 
     def revert(self, result: Any, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
@@ -217,22 +198,30 @@ class EntryCreate(VolmgrTask):
 class ManageCast(VolmgrTask):
     """Cast the request to the scheduler. Reversion: mark the volume ``error_managing``."""
 
-    def __init__(
-        self,
-        conf: cfg.ConfigOpts,
-        db: db_api.Database,
-        scheduler: scheduler_rpcapi.SchedulerAPI,
-        casts: CastBatcher | None = None,
-    ) -> None:
+    def __init__(self, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI) -> None:
         super().__init__()
         self.db = db
-        self.casts = casts or cast_batcher(conf, scheduler)
+        self.scheduler = scheduler
 
     def execute(
         self, context: RequestContext, volume: dict[str, Any], request: dict[str, Any]
     ) -> None:
-        spec = dict(request["request_spec"], volume_id=volume["id"])
-        self.casts.submit((context, volume["id"], spec))
+        return self.alone(
+            self.execute_batch([{"context": context, "volume": volume, "request": request}])
+        )
+
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """One message to a scheduler for every request (a batch of one is the 1.0 cast)."""
+        requests = [
+            (
+                c["context"],
+                c["volume"]["id"],
+                dict(c["request"]["request_spec"], volume_id=c["volume"]["id"]),
+            )
+            for c in calls
+        ]
+        self.scheduler.manage_existing_batch(get_admin_context(), requests)
+        return [None] * len(calls)
 
     def revert(
         self, context: RequestContext, volume: dict[str, Any], result: Any, **kwargs: Any
@@ -246,14 +235,11 @@ class ManageCast(VolmgrTask):
 
 
 def get_flow(
-    conf: cfg.ConfigOpts,
-    db: db_api.Database,
-    scheduler: scheduler_rpcapi.SchedulerAPI,
-    batchers: RequestBatchers | None = None,
+    conf: cfg.ConfigOpts, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI
 ) -> linear_flow.Flow:
-    """The API's manage-existing flow, not yet run (with batchers of its own if none given)."""
+    """The API's manage-existing flow, not yet run."""
     return linear_flow.Flow("api_manage_existing").add(
         ExtractManageRequest(conf, db),
-        EntryCreate(conf, db, batchers.rows if batchers else None),
-        ManageCast(conf, db, scheduler, batchers.casts if batchers else None),
+        EntryCreate(conf, db),
+        ManageCast(db, scheduler),
     )

@@ -49,6 +49,27 @@ class VolmgrTask(task.Task):
         """True when the task's own execute failed: it left nothing behind."""
         return isinstance(result, failure.Failure)
 
+    @staticmethod
+    def alone(results: list[Any]) -> Any:
+        """The one result of ``execute_batch`` for a batch of one, raising what it failed with.
+
+        A task with an ``execute_batch`` defines ``execute`` as the batch of one, so
+        that both ways of running it are one piece of code.
+        """
+        (result,) = results
+        if isinstance(result, failure.Failure):
+            result.reraise()
+        return result
+
+
+CONTEXT = "context"
+"""The store key of the request context in every volmgr flow."""
+
+
+def make_context_current(values: dict[str, Any]) -> None:
+    """Make a request's context the thread's, so that log lines carry its request id."""
+    values[CONTEXT].update_store()
+
 
 def _tasks_of(flow: linear_flow.Flow) -> list[task.Task]:
     tasks = list(flow)

@@ -19,7 +19,7 @@ from oslo_log import log as logging
 from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
-from volmgr_common import exception, faults, notifications, quota
+from volmgr_common import exception, faults, flows, notifications, quota
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volumes as volumes_db
@@ -29,7 +29,7 @@ from volmgr_volume.drivers.base import VolumeDriver
 LOG = logging.getLogger(__name__)
 
 # Store keys.
-CONTEXT = "context"
+CONTEXT = flows.CONTEXT
 VOLUME = "volume"
 SIZE = "size"
 RESERVATION = "reservation_id"
@@ -56,14 +56,6 @@ class _Task(VolmgrTask):
         except Exception:
             return failure.Failure()
         return None
-
-    @staticmethod
-    def _alone(results: list[Any]) -> Any:
-        """The one result of a batch of one, raising what it failed with."""
-        (result,) = results
-        if isinstance(result, failure.Failure):
-            result.reraise()
-        return result
 
 
 class NotifyStart(_Task):
@@ -100,7 +92,7 @@ class QuotaReserve(_Task):
         self.db = db
 
     def execute(self, volume: dict[str, Any], size: int) -> str | None:
-        return self._alone(self.execute_batch([{"volume": volume, "size": size}]))
+        return self.alone(self.execute_batch([{"volume": volume, "size": size}]))
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction reserves for every request; each is checked against its limits."""
@@ -174,7 +166,7 @@ class QuotaCommit(_Task):
 
     def execute(self, volume: dict[str, Any], size: int, reservation_id: str | None) -> None:
         call = {"volume": volume, "size": size, "reservation_id": reservation_id}
-        return self._alone(self.execute_batch([call]))
+        return self.alone(self.execute_batch([call]))
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction commits every request's reservation and records its size."""
@@ -221,7 +213,7 @@ class OnFinish(_Task):
             "size": size,
             "provider_location": provider_location,
         }
-        return self._alone(self.execute_batch([call]))
+        return self.alone(self.execute_batch([call]))
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction makes every request's volume ``available``; then each is notified."""

@@ -312,7 +312,7 @@ def test_manage_cast_sends_the_request_spec_with_the_volume_id(
 ) -> None:
     volume = api_flow.EntryCreate(conf, db).execute(request_)
     scheduler = RecordingScheduler()
-    api_flow.ManageCast(conf, db, scheduler).execute(CTXT, volume, request_)
+    api_flow.ManageCast(db, scheduler).execute(CTXT, volume, request_)
     assert scheduler.casts == [
         (volume["id"], dict(request_["request_spec"], volume_id=volume["id"]))
     ]
@@ -323,7 +323,7 @@ def test_manage_cast_revert_marks_the_volume_error_managing(
 ) -> None:
     volume = api_flow.EntryCreate(conf, db).execute(request_)
     error = messaging.MessageDeliveryFailure("broker unreachable")
-    api_flow.ManageCast(conf, db, RecordingScheduler(error)).revert(
+    api_flow.ManageCast(db, RecordingScheduler(error)).revert(
         context=CTXT, volume=volume, result=failure.Failure.from_exception(error)
     )
     failed = volumes_db.get(db, volume["id"])
