@@ -10,7 +10,8 @@ that gave it. A handler returns when its own item is done, as if it had done it
 alone: a graceful stop still lets every request in hand finish, and no message is
 acknowledged differently.
 
-Used by volmgr-api (rows written, casts sent) and volmgr-volume (manage flows).
+volmgr-api and volmgr-volume run their manage flows for batches of requests this
+way (``volmgr_common.flows.run_flow_batch``).
 """
 
 import collections
