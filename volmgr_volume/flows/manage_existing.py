@@ -80,7 +80,7 @@ class PrepareForQuotaReservation(_Task):
     def execute(self, volume: dict[str, Any]) -> int:
         self._fault_point(volume)
         size = self.driver.get_size(volume, volume["reference"])
-        LOG.info("Volume %s: backend object is %s GiB", volume["id"], size)
+        LOG.debug("Volume %s: backend object is %s GiB", volume["id"], size)
         return size
 
 
