@@ -32,6 +32,14 @@ def burst(stack: Stack, sources: list[str]) -> list[dict[str, Any] | Exception]:
         return list(pool.map(one, sources))
 
 
+def burst_of_new_files(stack: Stack, count: int, size: int) -> list[dict[str, Any] | Exception]:
+    """Make ``count`` files of ``size`` bytes and ask for all of them at once."""
+    names = [f"lun-{n:02}.img" for n in range(count)]
+    for name in names:
+        make_file(stack.files / name, size)
+    return burst(stack, names)
+
+
 def batch_sizes(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record how many requests each batch message to the scheduler carried."""
     sizes: list[int] = []
@@ -86,10 +94,7 @@ def test_a_burst_is_batched_and_every_request_ends_its_own_way(
 
 def test_the_volume_limit_holds_for_every_row_of_a_batch(stack: Stack) -> None:
     quota.set_limit(stack.db, PROJECT, "volumes", 30)
-    names = [f"lun-{n:02}.img" for n in range(36)]
-    for name in names:
-        make_file(stack.files / name, 2 * GIB)
-    answers = burst(stack, names)
+    answers = burst_of_new_files(stack, 36, 2 * GIB)
 
     accepted = [a for a in answers if isinstance(a, dict)]
     refused = [a for a in answers if isinstance(a, Exception)]
@@ -108,10 +113,7 @@ def test_the_volume_limit_holds_for_every_row_of_a_batch(stack: Stack) -> None:
 
 def test_the_gigabytes_limit_holds_for_every_request_of_a_batch(stack: Stack) -> None:
     quota.set_limit(stack.db, PROJECT, "gigabytes", 40)
-    names = [f"lun-{n:02}.img" for n in range(36)]
-    for name in names:
-        make_file(stack.files / name, 2 * GIB)
-    answers = burst(stack, names)
+    answers = burst_of_new_files(stack, 36, 2 * GIB)
 
     assert all(isinstance(a, dict) for a in answers)
     # The volume service reserves 2 GiB each: 20 fit in 40 GiB, 16 fail and are reverted.
