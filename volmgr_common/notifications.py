@@ -1,7 +1,5 @@
 """Notifications on the message bus (``volume.<event>.start/.end/.error``)."""
 
-from collections.abc import Sequence
-from concurrent import futures
 from typing import Any
 
 import oslo_messaging as messaging
@@ -50,22 +48,3 @@ def notify(
             notifier.info(ctxt, f"volume.{event}", payload)
     except Exception:
         LOG.exception("Could not send notification volume.%s for %s", event, volume.get("id"))
-
-
-def notify_each(
-    notifier: messaging.Notifier,
-    event: str,
-    sends: Sequence[tuple[RequestContext, dict[str, Any]]],
-    pool: futures.Executor | None = None,
-) -> None:
-    """Send ``volume.<event>`` for each ``(context, volume)``; with ``pool``, side by side.
-
-    Each send waits for the broker to confirm it; the threads of ``pool`` wait
-    together, so a batch of notifications takes about as long as one.
-    """
-    if pool is None or len(sends) < 2:
-        for ctxt, volume in sends:
-            notify(notifier, ctxt, event, volume)
-        return
-    for _ in pool.map(lambda send: notify(notifier, send[0], event, send[1]), sends):
-        pass

@@ -8,7 +8,6 @@ compensating ``manage_existing_failed`` to the API, which records the outcome.
 
 import datetime as dt
 from collections.abc import Sequence
-from concurrent import futures
 from typing import Any
 
 from oslo_config import cfg
@@ -26,9 +25,6 @@ from volmgr_volume.drivers.base import VolumeDriver
 from volmgr_volume.flows import manage_existing
 
 LOG = logging.getLogger(__name__)
-
-NOTIFY_THREADS = 4
-"""Notifications of a batch sent at the same time."""
 
 
 def failure_reason(error: BaseException, ctxt: RequestContext) -> str:
@@ -57,14 +53,8 @@ class VolumeWorker:
         self.owner = owner
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.volume.{backend}")
         self.api = api_rpcapi.ApiAPI(messaging)
-        # Sends the notifications of a batch side by side (each waits for the broker).
-        self._notify_pool = futures.ThreadPoolExecutor(
-            NOTIFY_THREADS, thread_name_prefix="volmgr-volume-notify"
-        )
-        # Built once: run_flow_batch does not change a flow, so every request shares it.
-        self._manage_flow = manage_existing.get_flow(
-            conf, db, driver, self.notifier, self._notify_pool
-        )
+        # Built once: run_flow does not change a flow, so every request shares it.
+        self._manage_flow = manage_existing.get_flow(conf, db, driver, self.notifier)
         self._recovered_once = False
 
     def manage(self, ctxt: RequestContext, volume_id: str) -> None:

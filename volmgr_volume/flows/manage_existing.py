@@ -12,7 +12,6 @@ its own ``execute`` would have had. ``execute`` is the batch of one.
 """
 
 from collections.abc import Sequence
-from concurrent import futures
 from typing import Any
 
 from oslo_config import cfg
@@ -62,26 +61,13 @@ class _Task(VolmgrTask):
 class NotifyStart(_Task):
     """Send ``volume.manage_existing.start``. Reversion: nothing to undo."""
 
-    def __init__(
-        self, conf: cfg.ConfigOpts, notifier: Any, pool: futures.Executor | None = None
-    ) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, notifier: Any) -> None:
         super().__init__(conf)
         self.bus_notifier = notifier
-        self.pool = pool
 
     def execute(self, context: RequestContext, volume: dict[str, Any]) -> None:
-        return self.alone(self.execute_batch([{"context": context, "volume": volume}]))
-
-    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
-        """Every request's notification, sent side by side."""
-        results = [self._passes_fault_point(call["volume"]) for call in calls]
-        sends = [
-            (call["context"], call["volume"])
-            for call, result in zip(calls, results, strict=True)
-            if result is None
-        ]
-        notifications.notify_each(self.bus_notifier, "manage_existing.start", sends, self.pool)
-        return results
+        self._fault_point(volume)
+        notifications.notify(self.bus_notifier, context, "manage_existing.start", volume)
 
 
 class PrepareForQuotaReservation(_Task):
@@ -213,17 +199,10 @@ class QuotaCommit(_Task):
 class OnFinish(_Task):
     """Mark the volume ``available`` and send ``.end``. Reversion: last task, none."""
 
-    def __init__(
-        self,
-        conf: cfg.ConfigOpts,
-        db: db_api.Database,
-        notifier: Any,
-        pool: futures.Executor | None = None,
-    ) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database, notifier: Any) -> None:
         super().__init__(conf)
         self.db = db
         self.bus_notifier = notifier
-        self.pool = pool
 
     def execute(
         self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
@@ -246,7 +225,6 @@ class OnFinish(_Task):
             self.db,
             [(calls[p]["volume"]["id"], calls[p]["provider_location"]) for p in finishing],
         )
-        sends: list[tuple[RequestContext, dict[str, Any]]] = []
         for position, ok in zip(finishing, finished, strict=True):
             call = calls[position]
             volume = call["volume"]
@@ -257,32 +235,33 @@ class OnFinish(_Task):
                     )
                 )
                 continue
-            # What the row now holds (QuotaCommit recorded the size), without reading it back.
-            size, location = call["size"], call["provider_location"]
-            done = dict(volume, status=volumes_db.AVAILABLE, size=size, provider_location=location)
-            call["context"].update_store()  # the log line carries this request's id
-            LOG.info("Volume %s is available: %s GiB as %s", volume["id"], size, location)
-            sends.append((call["context"], done))
-        notifications.notify_each(self.bus_notifier, "manage_existing.end", sends, self.pool)
+            self._announce(call["context"], volume, call["size"], call["provider_location"])
         return results
+
+    def _announce(
+        self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
+    ) -> None:
+        # What the row now holds (QuotaCommit recorded the size), without reading it back.
+        finished = dict(
+            volume,
+            status=volumes_db.AVAILABLE,
+            size=size,
+            provider_location=provider_location,
+        )
+        context.update_store()  # the log line and notification carry this request's id
+        notifications.notify(self.bus_notifier, context, "manage_existing.end", finished)
+        LOG.info("Volume %s is available: %s GiB as %s", volume["id"], size, provider_location)
 
 
 def get_flow(
-    conf: cfg.ConfigOpts,
-    db: db_api.Database,
-    driver: VolumeDriver,
-    notifier: Any,
-    pool: futures.Executor | None = None,
+    conf: cfg.ConfigOpts, db: db_api.Database, driver: VolumeDriver, notifier: Any
 ) -> linear_flow.Flow:
-    """The manage-existing flow of the volume manager, not yet run.
-
-    ``pool`` sends the notifications of a batch side by side.
-    """
+    """The manage-existing flow of the volume manager, not yet run."""
     return linear_flow.Flow("volume_manage_existing").add(
-        NotifyStart(conf, notifier, pool),
+        NotifyStart(conf, notifier),
         PrepareForQuotaReservation(conf, driver),
         QuotaReserve(conf, db),
         ManageExisting(conf, driver),
         QuotaCommit(conf, db),
-        OnFinish(conf, db, notifier, pool),
+        OnFinish(conf, db, notifier),
     )

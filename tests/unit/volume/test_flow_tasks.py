@@ -5,8 +5,6 @@ driver (real files in a temporary directory); notifications go to oslo.messaging
 ``test`` notification driver, which keeps them in memory.
 """
 
-import collections
-import concurrent.futures
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -534,20 +532,3 @@ def test_a_batch_over_quota_fails_the_request_that_does_not_fit(
     statuses = [volumes_db.get(db, v["id"])["status"] for v in volumes]
     assert statuses == [volumes_db.AVAILABLE, volumes_db.MANAGING, volumes_db.AVAILABLE]
     assert usage(vconf, db) == {"volumes": (3, 0), "gigabytes": (5, 0)}
-
-
-def test_a_batch_sends_every_notification_once_side_by_side(
-    vconf: cfg.ConfigOpts, db: db_api.Database, fake: FakeDriver, notifier: messaging.Notifier
-) -> None:
-    volumes = [new_volume(vconf, db, {"source-name": f"lun{n}", "size_gb": 1}) for n in range(6)]
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        flow = flow_mod.get_flow(vconf, db, fake, notifier, pool)
-        outcomes = run_flow_batch(
-            flow, [{flow_mod.CONTEXT: CTXT, flow_mod.VOLUME: volume} for volume in volumes]
-        )
-    assert all(isinstance(outcome, dict) for outcome in outcomes)
-    events = collections.Counter((event, payload["id"]) for _p, event, payload in sent())
-    for volume in volumes:
-        assert events[("volume.manage_existing.start", volume["id"])] == 1
-        assert events[("volume.manage_existing.end", volume["id"])] == 1
-    assert sum(events.values()) == 2 * len(volumes)
