@@ -101,7 +101,7 @@ class SchedulerManager:
                 and volumes_db.place(self._db, volume_id, host)
             )
             if ok:
-                LOG.info("Volume %s placed on %s", volume_id, host)
+                LOG.debug("Volume %s placed on %s", volume_id, host)
                 by_backend.setdefault(host.partition("#")[0], []).append((ctxt, volume_id))
         for backend, manages in by_backend.items():
             self._volume.manage_existing_batch(get_admin_context(), backend, manages)

@@ -394,16 +394,35 @@ def claim_flows(
     is left out. Each volume also carries ``held_gigabytes``: the gigabytes of quota
     an earlier run of the same request already committed to the row.
     """
+    volumes = models.Volume.__table__
     stmt = (
-        sa.select(models.Volume)
-        .where(models.Volume.id.in_(sorted(set(volume_ids))))
-        .order_by(models.Volume.id)
-        .with_for_update(of=models.Volume)
+        sa.select(volumes, models.VolumeType.name.label("type_name"))
+        .join(models.VolumeType, volumes.c.volume_type_id == models.VolumeType.id)
+        .where(volumes.c.id.in_(sorted(set(volume_ids))))
+        .order_by(volumes.c.id)
+        .with_for_update(of=volumes)
     )
-    claimed: dict[str, dict[str, Any]] = {}
-    for row in session.scalars(stmt).unique():
-        if row.status == MANAGING and row.flow_owner is None:
-            claimed[row.id] = dict(to_dict(row), held_gigabytes=row.quota_gigabytes)
+    rows = {
+        row.id: row
+        for row in session.execute(stmt)
+        if row.status == MANAGING and row.flow_owner is None
+    }
+    metadata: dict[str, dict[str, str]] = {volume_id: {} for volume_id in rows}
+    if rows:
+        meta = models.VolumeMetadata.__table__
+        for volume_id, key, value in session.execute(
+            sa.select(meta.c.volume_id, meta.c.key, meta.c.value).where(
+                meta.c.volume_id.in_(sorted(rows))
+            )
+        ):
+            metadata[volume_id][key] = value
+    claimed = {
+        volume_id: dict(
+            _as_dict(row._mapping, row.type_name, metadata[volume_id]),
+            held_gigabytes=row.quota_gigabytes,
+        )
+        for volume_id, row in rows.items()
+    }
     if claimed:
         session.execute(
             sa.update(models.Volume)
