@@ -131,6 +131,43 @@ def test_concurrent_manages_one_winner_per_object_and_exact_quota(
     assert usage["volumes___DEFAULT__"]["in_use"] == 10
 
 
+def test_a_batch_goes_through_every_step_together(database: db_api.Database) -> None:
+    """The batch statements (multi-row inserts, IN-list locks, executemany updates)."""
+    vtype = volume_types.get_or_create(database, "__DEFAULT__")
+    quota.set_limit(database, "p1", "volumes", 4)
+    new = [
+        volumes.NewVolume(_manage_values(vtype["id"], name), {"k": name}, vtype["name"])
+        for name in ("a", "b", "a", "c", "d", "e")
+    ]
+    written = volumes.create_managing_many(database, new, LIMITS)
+    assert [type(w).__name__ for w in written] == [
+        "dict",
+        "dict",
+        "ManageExistingAlreadyManaged",
+        "dict",
+        "dict",
+        "OverQuota",
+    ]
+    ids = [w["id"] for w in written if isinstance(w, dict)]
+    assert volumes.place_many(database, [(v, "node@files#pool") for v in ids]) == [True] * 4
+    claimed = volumes.claim_flows(database, ids, "worker-1")
+    assert sorted(claimed) == sorted(ids)
+    assert claimed[ids[0]]["metadata"] == {"k": "a"}
+    deltas = quota.volume_deltas(vtype["name"], gigabytes=2)
+    requests = [quota.ReservationRequest("p1", deltas, v) for v in ids]
+    reservations = quota.reserve_many(database, requests, LIMITS)
+    assert all(isinstance(r, str) for r in reservations)
+    commits = [volumes.SizeCommit(v, str(r), 2) for v, r in zip(ids, reservations, strict=True)]
+    assert volumes.commit_gigabytes_many(database, commits) == [True] * 4
+    assert volumes.commit_gigabytes_many(database, commits) == [False] * 4
+    finished = volumes.finish_manage_many(database, [(v, f"volume-{v}") for v in ids])
+    assert finished == [True] * 4
+    assert {volumes.get(database, v)["status"] for v in ids} == {volumes.AVAILABLE}
+    usage = quota.usage(database, "p1", LIMITS)
+    assert usage["volumes"]["in_use"] == 4
+    assert usage["gigabytes"] == {"in_use": 8, "reserved": 0, "limit": 1000}
+
+
 def test_failure_compensation_twice_equals_once(database: db_api.Database) -> None:
     vtype = volume_types.get_or_create(database, "__DEFAULT__")
     volume = volumes.create_managing(
