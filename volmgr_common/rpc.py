@@ -88,6 +88,20 @@ class RequestContextSerializer(messaging.Serializer):
         return volmgr_context.RequestContext.from_dict(ctxt, overwrite=True)
 
 
+def batch_entry(ctxt: volmgr_context.RequestContext, **fields: Any) -> dict[str, Any]:
+    """One request of a batch message: its own context with its fields.
+
+    The message's context is not the requests'; each keeps its request id, user
+    and project in the entry (see :func:`entry_context`).
+    """
+    return dict(fields, context=ctxt.to_dict())
+
+
+def entry_context(entry: dict[str, Any]) -> volmgr_context.RequestContext:
+    """The request context an entry of a batch message carries (:func:`batch_entry`)."""
+    return volmgr_context.RequestContext.from_dict(entry["context"])
+
+
 class Messaging:
     """The transports and notifier of one process, built from its config."""
 

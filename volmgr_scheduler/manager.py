@@ -63,11 +63,7 @@ class SchedulerManager:
         """Several ``manage_existing``, each ``{"context", "volume_id", "request_spec"}``."""
         self._schedule(
             [
-                (
-                    RequestContext.from_dict(request["context"]),
-                    request["volume_id"],
-                    request["request_spec"],
-                )
+                (rpc.entry_context(request), request["volume_id"], request["request_spec"])
                 for request in requests
             ]
         )

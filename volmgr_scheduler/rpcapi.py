@@ -41,7 +41,7 @@ class SchedulerAPI:
             return
         cctxt = self.client.prepare(version="1.1")
         payload = [
-            {"context": context.to_dict(), "volume_id": volume_id, "request_spec": spec}
+            rpc.batch_entry(context, volume_id=volume_id, request_spec=spec)
             for context, volume_id, spec in requests
         ]
         cctxt.cast(ctxt, "manage_existing_batch", requests=payload)

@@ -30,10 +30,7 @@ class VolumeManager:
     @rpc.remote_boundary
     def manage_existing_batch(self, ctxt: RequestContext, requests: list[dict[str, Any]]) -> None:
         """Several ``manage_existing`` at once, each ``{"context", "volume_id"}``."""
-        items = [
-            (RequestContext.from_dict(request["context"]), request["volume_id"])
-            for request in requests
-        ]
+        items = [(rpc.entry_context(request), request["volume_id"]) for request in requests]
         for outcome in self._batcher.submit_all(items):
             if isinstance(outcome, BaseException):
                 raise outcome

@@ -43,9 +43,7 @@ class VolumeAPI:
             self.manage_existing(manages[0][0], host, manages[0][1])
             return
         cctxt = self.client.prepare(server=self._server(host), version="1.1")
-        payload = [
-            {"context": context.to_dict(), "volume_id": volume_id} for context, volume_id in manages
-        ]
+        payload = [rpc.batch_entry(context, volume_id=volume_id) for context, volume_id in manages]
         cctxt.cast(ctxt, "manage_existing_batch", requests=payload)
 
     def unmanage(self, ctxt: RequestContext, host: str, volume_id: str) -> None:
