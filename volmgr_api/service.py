@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 from volmgr_api import api, manager, recovery, rpcapi
 from volmgr_api.rest import server as rest_server
-from volmgr_common import rpc, service
+from volmgr_common import batching, rpc, service
 from volmgr_common.db import api as db_api
 
 BINARY = "volmgr-api"
@@ -31,7 +31,5 @@ def build(
             )
         ],
         extra_servers=[rest_server.build_wsgi_service(conf, api_obj)] if rest else [],
-        # A handler waits while its request is in a batch: enough threads for one
-        # batch being handled and the next one gathering.
-        executor_threads=max(conf.executor_thread_pool_size, 2 * conf.manage_batch_size),
+        executor_threads=batching.handler_threads(conf),
     )

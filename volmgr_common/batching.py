@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from oslo_config import cfg
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
@@ -27,6 +28,15 @@ LOG = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+def handler_threads(conf: cfg.ConfigOpts) -> int:
+    """Threads an RPC server whose handlers wait in batches needs.
+
+    A handler waits while its request is in a batch: enough threads for one batch
+    being handled and the next one gathering.
+    """
+    return max(conf.executor_thread_pool_size, 2 * conf.manage_batch_size)
 
 
 class _Pending(Generic[Item, Result]):

@@ -36,14 +36,11 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         report_interval=conf.report_interval,
     )
     volume_worker = worker.VolumeWorker(conf, db, messaging, driver, host, svc.instance_id)
-    batch_size = conf.manage_batch_size
     batcher: manager.ManageBatcher = batching.Batcher(
-        "volmgr-volume-manage-batches", volume_worker.manage_many, batch_size
+        "volmgr-volume-manage-batches", volume_worker.manage_many, conf.manage_batch_size
     )
     svc.endpoints.append(manager.VolumeManager(volume_worker, batcher))
-    # A handler waits while its request is in a batch: enough threads for one batch
-    # running and the next one gathering.
-    svc.executor_threads = max(conf.executor_thread_pool_size, 2 * batch_size)
+    svc.executor_threads = batching.handler_threads(conf)
 
     def report_capabilities() -> None:
         capabilities = dict(
