@@ -322,6 +322,25 @@ def _update_where(
     return session.execute(stmt).rowcount == 1
 
 
+def _write_each(session: Session, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Give each ``(volume_id, values)`` row its own values, in one executed statement.
+
+    The rows were locked and checked by the caller; all values dicts have the same
+    keys, and ``updated_at`` is stamped.
+    """
+    if not changes:
+        return
+    now = models.utcnow()
+    rows = [dict({"updated_at": now}, **values, b_id=volume_id) for volume_id, values in changes]
+    table = models.Volume.__table__
+    update = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values({key: sa.bindparam(key) for key in rows[0] if key != "b_id"})
+    )
+    session.connection().execute(update, rows)
+
+
 def _update_each(
     session: Session,
     changes: Sequence[tuple[str, dict[str, Any]]],
@@ -330,8 +349,7 @@ def _update_each(
     """Give each ``(volume_id, values)`` its values where ``conditions`` hold on its row.
 
     The rows are locked and checked first, so that each change learns whether it
-    was made (True, in order); an id given twice changes once. All values dicts
-    have the same keys; ``updated_at`` is stamped.
+    was made (True, in order); an id given twice changes once.
     """
     stmt = (
         sa.select(models.Volume.id)
@@ -344,20 +362,7 @@ def _update_each(
     for volume_id, _ in changes:
         made.append(volume_id in waiting)
         waiting.discard(volume_id)
-    rows = [
-        dict(values, b_id=volume_id)
-        for (volume_id, values), ok in zip(changes, made, strict=True)
-        if ok
-    ]
-    if rows:
-        rows = [dict(row, updated_at=row.get("updated_at") or models.utcnow()) for row in rows]
-        table = models.Volume.__table__
-        update = (
-            sa.update(table)
-            .where(table.c.id == sa.bindparam("b_id"))
-            .values({key: sa.bindparam(key) for key in rows[0] if key != "b_id"})
-        )
-        session.connection().execute(update, rows)
+    _write_each(session, [change for change, ok in zip(changes, made, strict=True) if ok])
     return made
 
 
@@ -465,17 +470,6 @@ class SizeCommit:
     size: int
 
 
-_RECORD_SIZE = (
-    sa.update(models.Volume)
-    .where(models.Volume.id == sa.bindparam("b_id"))
-    .values(
-        size=sa.bindparam("b_size"),
-        quota_gigabytes=sa.bindparam("b_size"),
-        updated_at=sa.bindparam("b_now"),
-    )
-)
-
-
 @db_api.writer
 def commit_gigabytes_many(session: Session, commits: Sequence[SizeCommit]) -> list[bool]:
     """Commit each gigabytes reservation and record the size on its row, once, together.
@@ -495,11 +489,10 @@ def commit_gigabytes_many(session: Session, commits: Sequence[SizeCommit]) -> li
             quota_commits.append(quota.Commit(row.project_id, c.reservation_id, deltas))
     if quota_commits:
         quota.commit_many_in(session, quota_commits)
-        now = models.utcnow()
-        session.connection().execute(
-            _RECORD_SIZE,
+        _write_each(
+            session,
             [
-                {"b_id": c.volume_id, "b_size": c.size, "b_now": now}
+                (c.volume_id, {"size": c.size, "quota_gigabytes": c.size})
                 for c, ok in zip(commits, done, strict=True)
                 if ok
             ],
