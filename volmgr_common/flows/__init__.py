@@ -19,7 +19,7 @@ Each request keeps the contract of :func:`run_flow` for itself: when its step
 fails, its own tasks are reverted, and the others go on.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from oslo_log import log as logging
@@ -79,7 +79,7 @@ def _tasks_of(flow: linear_flow.Flow) -> list[task.Task]:
     return tasks
 
 
-def _check_inputs(tasks: list[task.Task], store: dict[str, Any]) -> None:
+def _check_inputs(tasks: list[task.Task], store: Iterable[str]) -> None:
     """Refuse a flow whose required values nobody gives, before any task runs."""
     known = set(store)
     for atom in tasks:
@@ -179,8 +179,8 @@ def run_flow_batch(
     runs or reverts for one request alone (to make its context the thread's).
     """
     tasks = _tasks_of(flow)
-    for store in stores:
-        _check_inputs(tasks, store)
+    for names in {frozenset(store) for store in stores}:  # stores of a batch share their keys
+        _check_inputs(tasks, names)
     values = [dict(store) for store in stores]
     done: list[list[tuple[task.Task, Any]]] = [[] for _ in stores]
     failed: dict[int, failure.Failure] = {}
