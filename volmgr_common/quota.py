@@ -83,6 +83,14 @@ _SAVE_USAGE = (
 )
 
 
+def _by_project(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, set[str]]:
+    """``{project_id: resources}`` from ``(project_id, resources)`` pairs."""
+    wanted: dict[str, set[str]] = {}
+    for project_id, resources in pairs:
+        wanted.setdefault(project_id, set()).update(resources)
+    return wanted
+
+
 def _lock_usages(session: Session, wanted: Mapping[str, Iterable[str]]) -> dict[UsageKey, _Usage]:
     """The usage rows of each project's resources, locked (created at zero where missing).
 
@@ -191,10 +199,7 @@ def _add_in_order(
     was added (or is None itself), or the OverQuota it met — exactly as if each had
     been a transaction of its own, in that order.
     """
-    wanted: dict[str, set[str]] = {}
-    for ask in asks:
-        if ask is not None:
-            wanted.setdefault(ask[0], set()).update(ask[1])
+    wanted = _by_project(ask for ask in asks if ask is not None)
     if not wanted:
         return [None] * len(asks)
     usages = _lock_usages(session, wanted)
@@ -348,10 +353,7 @@ def commit_many_in(session: Session, commits: Sequence[Commit]) -> None:
     is held, so that committing twice is prevented by that record.
     """
     taken = _take_reservations(session, [c.reservation_id for c in commits])
-    wanted: dict[str, set[str]] = {}
-    for c in commits:
-        wanted.setdefault(c.project_id, set()).update(c.deltas)
-    usages = _lock_usages(session, wanted)
+    usages = _lock_usages(session, _by_project((c.project_id, c.deltas) for c in commits))
     for c in commits:
         reserved = {resource: delta for _, resource, delta in taken.get(c.reservation_id, [])}
         for resource, delta in c.deltas.items():
@@ -373,10 +375,7 @@ def rollback(session: Session, reservation_id: str) -> int:
     """Give a reservation back; returns how many rows it had (0: nothing left to do)."""
     rows = _take_reservations(session, [reservation_id]).get(reservation_id, [])
     if rows:
-        wanted: dict[str, set[str]] = {}
-        for project_id, resource, _ in rows:
-            wanted.setdefault(project_id, set()).add(resource)
-        usages = _lock_usages(session, wanted)
+        usages = _lock_usages(session, _by_project((p, [r]) for p, r, _ in rows))
         for project_id, resource, delta in rows:
             usage = usages[project_id, resource]
             usage.reserved = max(0, usage.reserved - delta)
