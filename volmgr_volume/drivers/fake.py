@@ -68,6 +68,8 @@ class FakeDriver(VolumeDriver):
         self._lock = threading.Lock()
         # Managed name -> the original reference, as given to manage().
         self._managed: dict[str, dict[str, Any]] = {}
+        # Source name -> managed name: the same records, looked up the other way.
+        self._holders: dict[str, str] = {}
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -83,12 +85,17 @@ class FakeDriver(VolumeDriver):
     def _size(self, reference: Mapping[str, Any]) -> int:
         return int(reference.get(SIZE, self.conf.fake_backend.object_size_gb))
 
-    def _holder(self, name: str) -> str | None:
-        """The managed name under which the object ``name`` is managed, if any."""
-        return next(
-            (managed for managed, ref in self._managed.items() if ref[SOURCE_NAME] == name),
-            None,
-        )
+    def _record(self, target: str, reference: Mapping[str, Any]) -> None:
+        """Note (under the lock) that ``target`` now stands for ``reference``."""
+        self._managed[target] = dict(reference)
+        self._holders[reference[SOURCE_NAME]] = target
+
+    def _forget(self, target: str) -> dict[str, Any] | None:
+        """Drop (under the lock) what ``target`` stands for; returns it, if any."""
+        stored = self._managed.pop(target, None)
+        if stored is not None:
+            self._holders.pop(stored[SOURCE_NAME], None)
+        return stored
 
     def _existing(self, reference: Any, step: str) -> str:
         """Check the reference, run the step's injections and return the source name."""
@@ -111,7 +118,7 @@ class FakeDriver(VolumeDriver):
         name = self._existing(reference, "manage")
         target = self.managed_name(volume["id"])
         with self._lock:
-            holder = self._holder(name)
+            holder = self._holders.get(name)
             if holder == target:
                 return target
             if holder is not None:
@@ -120,8 +127,8 @@ class FakeDriver(VolumeDriver):
                 )
             if target in self._managed:
                 raise exception.VolumeDriverException(reason=f"{target} already holds an object")
-            self._managed[target] = dict(reference)
-        LOG.info("Fake driver: %s managed as %s", name, target)
+            self._record(target, reference)
+        LOG.debug("Fake driver: %s managed as %s", name, target)
         return target
 
     def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
@@ -136,7 +143,7 @@ class FakeDriver(VolumeDriver):
                 raise exception.VolumeDriverException(
                     reason=f"{target} holds {stored[SOURCE_NAME]!r}, not {reference[SOURCE_NAME]!r}"
                 )
-            del self._managed[target]
+            self._forget(target)
         LOG.info("Fake driver: %s put back as %s", target, reference[SOURCE_NAME])
 
     def unmanage(self, volume: dict[str, Any]) -> None:
@@ -145,7 +152,7 @@ class FakeDriver(VolumeDriver):
             stored = self._managed.get(target)
         self._step("unmanage", stored)
         with self._lock:
-            self._managed.pop(target, None)
+            self._forget(target)
         LOG.info("Fake driver: %s unmanaged (was %s)", target, stored)
 
     def list_manageable(

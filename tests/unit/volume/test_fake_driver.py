@@ -181,6 +181,7 @@ def test_unmanage_forgets_the_object(driver: FakeDriver) -> None:
     driver.unmanage(dict(vol(), provider_location=MANAGED))
     driver.unmanage(vol(OTHER_ID))
     assert driver.list_manageable({}, None, 10, 0, "reference", "asc") == []
+    assert driver.manage(vol(OTHER_ID), ref()) == f"volume-{OTHER_ID}"
 
 
 def test_instances_do_not_share_state(tmp_path: Path) -> None:
