@@ -77,7 +77,7 @@ class VolumeWorker:
             if volume is None:
                 LOG.info("Volume %s is not waiting for a manage here; nothing to do", volume_id)
                 continue
-            LOG.info(
+            LOG.debug(
                 "Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id
             )
             stores.append({manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume})

@@ -250,7 +250,14 @@ class OnFinish(_Task):
         )
         context.update_store()  # the log line and notification carry this request's id
         notifications.notify(self.bus_notifier, context, "manage_existing.end", finished)
-        LOG.info("Volume %s is available: %s GiB as %s", volume["id"], size, provider_location)
+        LOG.info(
+            "Volume %s is available: %s on %s, %s GiB, managed as %s",
+            volume["id"],
+            volume["reference"],
+            volume["host"],
+            size,
+            provider_location,
+        )
 
 
 def get_flow(
