@@ -51,6 +51,9 @@ CALL_TIMEOUT = 120
 DRAIN_TIMEOUT = 600.0
 MAX_REQUESTS = 100_000
 MAX_CONCURRENCY = 256
+# Callers of the flood: enough that the daemons, not the callers, set the pace (the
+# chain's client never waits at all); docs/performance.rst has the sweep.
+FLOOD_CONCURRENCY = 32
 WARMUP = 40
 EXCHANGE = "volmgr"
 CAST_KEYS = {
@@ -621,7 +624,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bench.manage", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--requests", type=int, default=2000, help="manages in the flood")
-    parser.add_argument("--concurrency", type=int, default=16, help="calling threads")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help=f"calling threads (default {FLOOD_CONCURRENCY}; bench.growth keeps its own)",
+    )
     parser.add_argument("--projects", type=int, default=16, help="projects the requests use")
     parser.add_argument("--paced-seconds", type=float, default=20.0, help="length of the paced run")
     parser.add_argument(
@@ -666,7 +674,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.requests, args.paced_seconds = 200, 4.0
         args.chain_messages, args.chain_paced_seconds = 1000, 2.0
     args.requests = max(1, min(args.requests, MAX_REQUESTS))
-    args.concurrency = max(1, min(args.concurrency, MAX_CONCURRENCY))
+    args.growth_options = (
+        [] if args.concurrency is None else ["--concurrency", str(args.concurrency)]
+    )
+    args.concurrency = max(1, min(args.concurrency or FLOOD_CONCURRENCY, MAX_CONCURRENCY))
     args.projects = max(1, args.projects)
     return args
 
@@ -678,7 +689,8 @@ def main(argv: list[str] | None = None) -> None:
 
         growth.main(
             ["backends" if args.growth else "memory", "--db", args.db]
-            + ["--concurrency", str(args.concurrency), "--projects", str(args.projects)]
+            + args.growth_options
+            + ["--projects", str(args.projects)]
             + ["--wait-quiet", str(args.wait_quiet)]
             + (["--requests", str(min(args.requests, 1000))] if args.growth else [])
             + (["--keep"] if args.keep else [])
