@@ -5,7 +5,7 @@ a caller who is not an admin sees and changes only its own project's volumes.
 Admin-only operations are checked by the faces (policy) before they get here.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -184,8 +184,24 @@ class API:
             raise exception.NotAuthorized(reason="another project's quota")
         return quota.usage(self.db, project_id, quota.DefaultLimits.from_conf(self.conf))
 
-    def list_messages(self, ctxt: RequestContext) -> list[dict[str, Any]]:
-        return messages_db.list_for(self.db, project_id=project_scope(ctxt))
+    def list_messages(
+        self,
+        ctxt: RequestContext,
+        filters: Mapping[str, str],
+        sort: Sequence[tuple[str, str]],
+        marker: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """One page of the messages the caller may see (see ``messages.list_page``)."""
+        return messages_db.list_page(
+            self.db, project_scope(ctxt), filters, sort, marker=marker, limit=limit
+        )
+
+    def get_message(self, ctxt: RequestContext, message_id: str) -> dict[str, Any]:
+        message = messages_db.get(self.db, message_id, project_id=project_scope(ctxt))
+        if message is None:
+            raise exception.MessageNotFound(message_id=message_id[:40])
+        return message
 
     def list_types(self, ctxt: RequestContext) -> list[dict[str, Any]]:
         return types_db.list_all(self.db)

@@ -55,6 +55,10 @@ class InvalidVolume(Invalid):
     message = "Invalid volume: %(reason)s"
 
 
+class InvalidMarker(Invalid):
+    message = "Marker %(marker)s could not be found."
+
+
 class NotFound(VolmgrException):
     message = "Resource could not be found."
     code = 404
@@ -62,6 +66,10 @@ class NotFound(VolmgrException):
 
 class VolumeNotFound(NotFound):
     message = "Volume %(volume_id)s could not be found."
+
+
+class MessageNotFound(NotFound):
+    message = "Message %(message_id)s could not be found."
 
 
 class VolumeTypeNotFound(NotFound):

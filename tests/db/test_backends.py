@@ -8,6 +8,7 @@ deadlock and a short outage of the server.
 """
 
 import concurrent.futures
+import datetime as dt
 import json
 import os
 import threading
@@ -23,7 +24,7 @@ from oslo_config import cfg
 from tests.integration import daemons
 from volmgr_common import config, exception, quota, quota_audit
 from volmgr_common.db import api as db_api
-from volmgr_common.db import migration, models, volume_types, volumes
+from volmgr_common.db import messages, migration, models, volume_types, volumes
 
 PG_URL = os.environ.get("VOLMGR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("VOLMGR_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -322,3 +323,78 @@ def test_a_short_outage_is_retried_and_leaves_no_partial_state(
     usage = quota.usage(db, "p1", LIMITS)
     assert usage["volumes"] == {"in_use": 2, "reserved": 0, "limit": 30}
     assert quota_audit.check(db) == []
+
+
+def _messages(db: db_api.Database) -> list[dict]:
+    """24 messages over two projects; times, events and resources repeat, some are null."""
+    start = dt.datetime(2026, 1, 1, 12, 0, 0)
+    rows = [
+        models.Message(
+            id=str(uuid.uuid4()),
+            project_id="p1" if i % 4 else "p2",
+            request_id=f"req{i}",
+            resource_type="VOLUME",
+            resource_uuid=None if i % 5 == 0 else f"r{i % 3}",
+            event_id=f"e{i % 3}",
+            message_level="ERROR" if i % 2 else "WARNING",
+            detail=f"message {i}",
+            created_at=start + dt.timedelta(seconds=i // 3),
+        )
+        for i in range(24)
+    ]
+    with db.session(write=True) as session:
+        session.add_all(rows)
+    return [messages.to_dict(row) for row in rows]
+
+
+def _expected(rows: list[dict], sort: list[tuple[str, str]]) -> list[str]:
+    """The ids in ``sort`` order (id last, in the last key's direction), by Python."""
+    keys = [*sort, ("id", sort[-1][1])] if "id" not in dict(sort) else sort
+    ordered = list(rows)
+    for key, direction in reversed(keys):
+        ordered.sort(key=lambda m, k=key: m[k] or "", reverse=direction == "desc")
+    return [m["id"] for m in ordered]
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        [("created_at", "desc")],
+        [("created_at", "asc")],
+        [("event_id", "asc"), ("created_at", "desc")],
+        [("resource_uuid", "desc"), ("message_level", "asc")],
+        [("id", "asc")],
+    ],
+)
+def test_messages_are_sorted_and_paged_by_the_database(
+    database: db_api.Database, sort: list[tuple[str, str]]
+) -> None:
+    rows = [m for m in _messages(database) if m["project_id"] == "p1"]
+    expected = _expected(rows, sort)
+    walked: list[str] = []
+    marker = None
+    while True:
+        page = messages.list_page(database, "p1", {}, sort, marker=marker, limit=5)
+        walked += [m["id"] for m in page]
+        if len(page) < 5:
+            break
+        marker = page[-1]["id"]
+    assert walked == expected
+
+
+def test_message_filters_marker_and_project(database: db_api.Database) -> None:
+    rows = _messages(database)
+    sort = [("created_at", "asc")]
+    wanted = [m for m in rows if m["project_id"] == "p1" and m["event_id"] == "e1"]
+    listed = messages.list_page(database, "p1", {"event_id": "e1"}, sort, None, 100)
+    assert [m["id"] for m in listed] == _expected(wanted, sort)
+    everyone = messages.list_page(database, None, {"event_id": "e1"}, sort, None, 100)
+    assert len(everyone) == len([m for m in rows if m["event_id"] == "e1"]) > len(listed)
+    outside = next(m["id"] for m in rows if m["event_id"] != "e1")
+    with pytest.raises(exception.InvalidMarker):
+        messages.list_page(database, "p1", {"event_id": "e1"}, sort, outside, 100)
+    with pytest.raises(exception.InvalidInput):
+        messages.list_page(database, "p1", {"detail": "x"}, sort, None, 100)
+    other = next(m for m in rows if m["project_id"] == "p2")
+    assert messages.get(database, other["id"], project_id="p1") is None
+    assert messages.get(database, other["id"]) == other

@@ -1,12 +1,19 @@
 """Queries on user messages: why a request failed, in words a user can act on."""
 
 import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from volmgr_common import exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
+
+# What a listing may be filtered and sorted by.
+FILTER_KEYS = ("resource_uuid", "resource_type", "event_id", "request_id", "message_level")
+SORT_KEYS = ("created_at", "id", "event_id", "resource_type", "resource_uuid", "message_level")
 
 
 def to_dict(row: models.Message) -> dict:
@@ -57,3 +64,76 @@ def list_for(
     if resource_uuid:
         stmt = stmt.where(models.Message.resource_uuid == resource_uuid)
     return [to_dict(r) for r in session.scalars(stmt)]
+
+
+def _sort_column(key: str) -> sa.ColumnElement[Any]:
+    """The column a listing sorts by; a missing value sorts as the empty string."""
+    if key not in SORT_KEYS:
+        raise exception.InvalidInput(reason=f"messages cannot be sorted by {key[:40]!r}")
+    column = models.Message.__table__.c[key]
+    return sa.func.coalesce(column, "") if column.nullable else column
+
+
+@db_api.reader
+def list_page(
+    session: Session,
+    project_id: str | None,
+    filters: Mapping[str, str],
+    sort: Sequence[tuple[str, str]],
+    marker: str | None,
+    limit: int,
+) -> list[dict]:
+    """One page of messages, filtered, sorted and paged by the database.
+
+    ``sort`` holds ``(key, "asc"|"desc")`` pairs of :data:`SORT_KEYS`; the id breaks
+    ties, in the direction of the last key. ``marker`` is the id of the last message of
+    the previous page, which must itself pass the filters (else
+    :class:`~volmgr_common.exception.InvalidMarker`).
+    """
+    unknown = sorted(set(filters) - set(FILTER_KEYS))
+    if unknown:
+        raise exception.InvalidInput(reason=f"messages cannot be filtered by {unknown}")
+    conditions: list[sa.ColumnElement[bool]] = [
+        models.Message.__table__.c[key] == value for key, value in filters.items()
+    ]
+    if project_id is not None:
+        conditions.append(models.Message.project_id == project_id)
+    order = list(sort)
+    if "id" not in (key for key, _direction in order):
+        order.append(("id", order[-1][1] if order else "asc"))
+    columns = [(_sort_column(key), direction == "desc") for key, direction in order]
+    stmt = (
+        sa.select(models.Message)
+        .where(*conditions)
+        .order_by(*(column.desc() if desc else column.asc() for column, desc in columns))
+    )
+    if marker is not None:
+        anchor = session.execute(
+            sa.select(*(column for column, _desc in columns)).where(
+                models.Message.id == marker, *conditions
+            )
+        ).first()
+        if anchor is None:
+            raise exception.InvalidMarker(marker=marker[:40])
+        # After the anchor in this order: equal on the first i keys, past it on key i.
+        stmt = stmt.where(
+            sa.or_(
+                *(
+                    sa.and_(
+                        *(columns[j][0] == anchor[j] for j in range(i)),
+                        column < anchor[i] if desc else column > anchor[i],
+                    )
+                    for i, (column, desc) in enumerate(columns)
+                )
+            )
+        )
+    return [to_dict(r) for r in session.scalars(stmt.limit(limit))]
+
+
+@db_api.reader
+def get(session: Session, message_id: str, project_id: str | None = None) -> dict | None:
+    """One message by id (within ``project_id`` if given); None if there is none."""
+    row = session.get(models.Message, message_id)
+    if row is None or (project_id is not None and row.project_id != project_id):
+        return None
+    return to_dict(row)

@@ -82,6 +82,15 @@ def test_messages(rest: Rest) -> None:
     assert other == []
     missing = rest.call("GET", f"messages/{uuid.uuid4()}", headers=owner, version="3.3")
     assert missing.status_int == 404
+    hidden = rest.call("GET", f"messages/{message['id']}", headers=fresh_member(), version="3.3")
+    assert hidden.status_int == 404
+    newest = rest.call("GET", "messages?limit=1", headers=owner, version="3.5").json["messages"]
+    assert [m["resource_uuid"] for m in newest] == [failed[-1]]
+    bad_marker = rest.call("GET", f"messages?marker={failed[0]}", headers=owner, version="3.5")
+    assert bad_marker.status_int == 400
+    assert "could not be found" in bad_marker.json["badRequest"]["message"]
+    bad_sort = rest.call("GET", "messages?sort=detail", headers=owner, version="3.5")
+    assert bad_sort.status_int == 400
 
 
 def test_types(rest: Rest) -> None:
