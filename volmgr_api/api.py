@@ -117,6 +117,11 @@ class API:
             marker=marker,
         )
 
+    def volume_summary(self, ctxt: RequestContext, all_projects: bool) -> tuple[int, int]:
+        """``(count, GiB)`` of the volumes the caller may list (see ``list_volumes``)."""
+        scope = project_scope(ctxt) if all_projects else ctxt.project_id
+        return volumes_db.count_and_size(self.db, project_id=scope)
+
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Stop managing: the row goes, the backend object stays under its current name."""
         volume = volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))

@@ -282,6 +282,18 @@ def list_volumes(
     return [to_dict(r) for r in session.scalars(stmt.limit(limit))]
 
 
+@db_api.reader
+def count_and_size(session: Session, project_id: str | None = None) -> tuple[int, int]:
+    """How many volumes (of ``project_id``, or of every project) and their GiB in all."""
+    stmt = sa.select(
+        sa.func.count(models.Volume.id), sa.func.coalesce(sa.func.sum(models.Volume.size), 0)
+    )
+    if project_id is not None:
+        stmt = stmt.where(models.Volume.project_id == project_id)
+    count, size = session.execute(stmt).one()
+    return int(count), int(size)
+
+
 def _release_all_in(session: Session, row: models.Volume) -> None:
     type_name = row.volume_type.name
     deltas = quota.volume_deltas(

@@ -155,3 +155,16 @@ def test_delete_an_available_volume_is_409(rest: Rest, owner: dict, three: list)
     assert rest.call("GET", f"volumes/{three[0]['id']}", headers=owner).status_int == 200
     response = rest.call("DELETE", f"volumes/{three[0]['id']}?purge=1", headers=owner)
     assert response.status_int == 400
+
+
+def test_summary_of_every_project(rest: Rest, owner: dict, three: list) -> None:
+    other = fresh_admin()
+    rest.manage(headers=other, name="elsewhere")
+    mine = rest.call("GET", "volumes/summary", headers=other, version="3.12").json
+    assert mine == {"volume-summary": {"total_count": 1, "total_size": 1}}
+    everyone = rest.call(
+        "GET", "volumes/summary?all_tenants=1", headers=other, version="3.12"
+    ).json["volume-summary"]
+    listed = rest.call("GET", "volumes/detail?all_tenants=1", headers=other).json["volumes"]
+    assert everyone["total_count"] == len(listed) >= 4
+    assert everyone["total_size"] == sum(v["size"] or 0 for v in listed)

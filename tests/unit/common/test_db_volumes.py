@@ -375,3 +375,13 @@ def test_place_many_places_each_waiting_row_once(db: db_api.Database, gold: dict
     assert volumes_db.get(db, second)["scheduled_at"] is not None
     assert volumes_db.place_many(db, [(first, f"{BACKEND}#p9")]) == [False]
     assert volumes_db.get(db, first)["host"] == f"{BACKEND}#p1"
+
+
+def test_count_and_size(db: db_api.Database, gold: dict[str, Any]) -> None:
+    assert volumes_db.count_and_size(db) == (0, 0)
+    first, second = create(db, gold, "disk1"), create(db, gold, "disk2")
+    commit_size(db, first["id"], 3)
+    assert volumes_db.count_and_size(db, PROJECT) == (2, 3)
+    assert volumes_db.count_and_size(db, "another-project") == (0, 0)
+    commit_size(db, second["id"], 4)
+    assert volumes_db.count_and_size(db) == (2, 7)

@@ -121,9 +121,9 @@ def summary(req: ApiRequest) -> Reply:
     """``GET volumes/summary`` (3.12+): how many volumes, how many GiB."""
     req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
     params = Params(req.webob.GET, ("all_tenants",))
-    volumes = list(_scan(req, params, None, None))
-    total = sum(v["size"] or 0 for v in volumes)
-    return Reply(200, {"volume-summary": {"total_count": len(volumes), "total_size": total}})
+    all_projects = bool(req.ctxt.is_admin and params.boolean("all_tenants"))
+    count, total = req.api.volume_summary(req.ctxt, all_projects=all_projects)
+    return Reply(200, {"volume-summary": {"total_count": count, "total_size": total}})
 
 
 def find(req: ApiRequest, volume_id: str) -> dict[str, Any]:
