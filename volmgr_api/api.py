@@ -104,17 +104,28 @@ class API:
         limit: int | None = None,
         marker: str | None = None,
         all_projects: bool = True,
+        filters: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
+        """A page of volumes; ``filters`` may hold ``name``, ``bootable``, ``metadata``
+        and, for an admin listing every project, ``project_id``."""
         max_limit = self.conf.api.max_list_limit
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise exception.InvalidInput(reason="limit must be a non-negative integer")
+        filters = dict(filters or {})
+        unknown = sorted(set(filters) - {"name", "bootable", "metadata", "project_id"})
+        if unknown:
+            raise exception.InvalidInput(reason=f"volumes cannot be filtered by {unknown}")
         scope = project_scope(ctxt) if all_projects else ctxt.project_id
+        wanted_project = filters.pop("project_id", None)
+        if scope is None:
+            scope = wanted_project
         return volumes_db.list_volumes(
             self.db,
             project_id=scope,
             status=status,
             limit=min(limit if limit is not None else max_limit, max_limit),
             marker=marker,
+            **filters,
         )
 
     def volume_summary(self, ctxt: RequestContext, all_projects: bool) -> tuple[int, int]:

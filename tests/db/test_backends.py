@@ -167,6 +167,10 @@ def test_a_batch_goes_through_every_step_together(database: db_api.Database) -> 
     usage = quota.usage(database, "p1", LIMITS)
     assert usage["volumes"]["in_use"] == 4
     assert usage["gigabytes"] == {"in_use": 8, "reserved": 0, "limit": 1000}
+    # The listing's filters and the summary are statements of the database too.
+    listed = volumes.list_volumes(database, project_id="p1", metadata={"k": "c"}, bootable=False)
+    assert [v["id"] for v in listed] == [ids[2]]
+    assert volumes.count_and_size(database, "p1") == (4, 8)
 
 
 def test_failure_compensation_twice_equals_once(database: db_api.Database) -> None:

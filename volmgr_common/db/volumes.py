@@ -258,13 +258,32 @@ def list_volumes(
     host: str | None = None,
     limit: int = 1000,
     marker: str | None = None,
+    name: str | None = None,
+    bootable: bool | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Volumes ordered by creation time then id, after ``marker`` if given."""
+    """Volumes ordered by creation time then id, after ``marker`` if given.
+
+    Each filter given narrows the listing: ``name`` exactly, ``bootable``, and every
+    key and value of ``metadata``.
+    """
     stmt = sa.select(models.Volume).order_by(models.Volume.created_at, models.Volume.id)
     if project_id is not None:
         stmt = stmt.where(models.Volume.project_id == project_id)
     if status is not None:
         stmt = stmt.where(models.Volume.status == status)
+    if name is not None:
+        stmt = stmt.where(models.Volume.display_name == name)
+    if bootable is not None:
+        stmt = stmt.where(models.Volume.bootable == bootable)
+    for key, value in (metadata or {}).items():
+        stmt = stmt.where(
+            sa.exists().where(
+                models.VolumeMetadata.volume_id == models.Volume.id,
+                models.VolumeMetadata.key == key,
+                models.VolumeMetadata.value == value,
+            )
+        )
     if host is not None:
         stmt = stmt.where(sa.or_(models.Volume.host == host, models.Volume.host.like(f"{host}#%")))
     if marker is not None:

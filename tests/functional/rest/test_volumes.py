@@ -168,3 +168,16 @@ def test_summary_of_every_project(rest: Rest, owner: dict, three: list) -> None:
     listed = rest.call("GET", "volumes/detail?all_tenants=1", headers=other).json["volumes"]
     assert everyone["total_count"] == len(listed) >= 4
     assert everyone["total_size"] == sum(v["size"] or 0 for v in listed)
+
+
+def test_filters_of_an_admin_over_every_project(rest: Rest, owner: dict, three: list) -> None:
+    other = fresh_admin()
+    theirs = rest.manage(headers=other, name="vol-1")
+    query = f"volumes/detail?all_tenants=1&name=vol-1&project_id={other['X-Project-Id']}"
+    assert ids(rest.call("GET", query, headers=owner, version="3.2").json) == [theirs["id"]]
+    everywhere = rest.call("GET", "volumes?all_tenants=1&name=vol-1", headers=owner).json
+    assert {three[1]["id"], theirs["id"]} <= set(ids(everywhere))
+    mine = rest.call("GET", "volumes?name=vol-1", headers=owner).json
+    assert ids(mine) == [three[1]["id"]]
+    nothing = rest.call("GET", "volumes?group_id=g1&name=vol-1", headers=owner, version="3.10")
+    assert ids(nothing.json) == []

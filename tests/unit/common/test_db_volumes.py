@@ -385,3 +385,26 @@ def test_count_and_size(db: db_api.Database, gold: dict[str, Any]) -> None:
     assert volumes_db.count_and_size(db, "another-project") == (0, 0)
     commit_size(db, second["id"], 4)
     assert volumes_db.count_and_size(db) == (2, 7)
+
+
+def test_list_volumes_filters_in_the_database(db: db_api.Database, gold: dict[str, Any]) -> None:
+    def make(source: str, metadata: dict[str, str], bootable: bool) -> str:
+        row = dict(values(gold, source), bootable=bootable)
+        return volumes_db.create_managing(db, row, metadata, LIMITS, gold["name"])["id"]
+
+    a = make("a", {"tier": "fast", "owner": "ops"}, bootable=True)
+    b = make("b", {"tier": "fast"}, bootable=False)
+    c = make("c", {"tier": "slow", "owner": "ops"}, bootable=True)
+
+    def listed(**filters: Any) -> list[str]:
+        return [v["id"] for v in volumes_db.list_volumes(db, **filters)]
+
+    assert listed(metadata={"tier": "fast"}) == [a, b]
+    assert listed(metadata={"tier": "fast", "owner": "ops"}) == [a]
+    assert listed(metadata={"owner": "dev"}) == []
+    assert listed(bootable=True) == [a, c]
+    assert listed(bootable=False, name="b") == [b]
+    assert listed(name="c", project_id="another-project") == []
+    # Paging goes over the matching rows only.
+    assert listed(bootable=True, limit=1) == [a]
+    assert listed(bootable=True, limit=1, marker=a) == [c]

@@ -1,12 +1,13 @@
 """``volumes``: list (summary and detail), summary totals (3.12+), show, delete.
 
-The API lists volumes oldest first and filters by status; the other Cinder filters
-(name, bootable, project_id, metadata) are applied here while the pages are read, so
-``limit`` and ``marker`` keep their meaning.
+The API lists volumes oldest first; the database applies the Cinder filters (status,
+name, bootable, project_id, metadata), so ``limit`` and ``marker`` keep their
+meaning; ``offset`` skips matching volumes after the marker.
 """
 
+import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from volmgr_api.policies import volumes as policy
@@ -20,7 +21,6 @@ LIST_PARAMS = (
     "marker", "limit", "offset", "sort", "sort_key", "sort_dir",
 )  # fmt: skip
 SORT_KEYS = ("created_at",)
-Predicate = Callable[[dict[str, Any]], bool]
 
 
 def _allowed_params(req: ApiRequest) -> tuple[str, ...]:
@@ -43,34 +43,40 @@ def _metadata(params: Params) -> dict[str, str]:
     return value
 
 
-def _predicates(req: ApiRequest, params: Params) -> list[Predicate]:
-    checks: list[Predicate] = []
+def _filters(req: ApiRequest, params: Params) -> dict[str, Any] | None:
+    """The filters the database applies; None when no volume can match."""
+    filters: dict[str, Any] = {}
     if "name" in params:
-        name = params.get("name")
-        checks.append(lambda v: v["name"] == name)
+        filters["name"] = params.get("name")
     if "bootable" in params:
-        bootable = _bootable(req, params)
-        checks.append(lambda v: bool(v["bootable"]) == bootable)
+        filters["bootable"] = _bootable(req, params)
     if "metadata" in params:
-        wanted = _metadata(params).items()
-        checks.append(lambda v: wanted <= v["metadata"].items())
-    if params.get("glance_metadata") or params.get("group_id"):
-        checks.append(lambda v: False)  # volmgr volumes carry no image metadata, no group
+        filters["metadata"] = _metadata(params)
     if req.ctxt.is_admin and params.boolean("all_tenants") and "project_id" in params:
-        project = params.get("project_id")
-        checks.append(lambda v: v["project_id"] == project)
-    return checks
+        filters["project_id"] = params.get("project_id")
+    if params.get("glance_metadata") or params.get("group_id"):
+        return None  # volmgr volumes carry no image metadata and belong to no group
+    return filters
 
 
 def _scan(
-    req: ApiRequest, params: Params, status: str | None, marker: str | None
+    req: ApiRequest,
+    params: Params,
+    status: str | None,
+    marker: str | None,
+    filters: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every volume the caller may list after ``marker``, read page by page."""
     page_size = req.conf.api.max_list_limit
     all_projects = bool(req.ctxt.is_admin and params.boolean("all_tenants"))
     while True:
         page = req.api.list_volumes(
-            req.ctxt, status=status, limit=page_size, marker=marker, all_projects=all_projects
+            req.ctxt,
+            status=status,
+            limit=page_size,
+            marker=marker,
+            all_projects=all_projects,
+            filters=filters,
         )
         yield from page
         if len(page) < page_size:
@@ -85,18 +91,12 @@ def _select(req: ApiRequest, params: Params, limit: int) -> list[dict[str, Any]]
     if marker is not None and not is_uuid(marker):
         raise faults.bad_request("marker must be the id (a UUID) of a volume.")
     status = params.get("status")
-    checks = _predicates(req, params)
-    skip, selected = params.offset(), []
-    scan = _scan(req, params, views.internal_status(status) if status else None, marker)
-    for volume in scan:
-        if len(selected) >= limit:
-            break
-        if all(check(volume) for check in checks):
-            if skip:
-                skip -= 1
-                continue
-            selected.append(volume)
-    return selected
+    filters = _filters(req, params)
+    offset = params.offset()
+    if filters is None or limit == 0:
+        return []
+    scan = _scan(req, params, views.internal_status(status) if status else None, marker, filters)
+    return list(itertools.islice(scan, offset, offset + limit))
 
 
 def _list(req: ApiRequest, detailed: bool) -> Reply:
