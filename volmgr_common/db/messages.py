@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import models, paging
 
 # What a listing may be filtered and sorted by.
 FILTER_KEYS = ("resource_uuid", "resource_type", "event_id", "request_id", "message_level")
@@ -54,16 +54,12 @@ def add_in(
     )
 
 
-@db_api.reader
 def list_for(
-    session: Session, project_id: str | None = None, resource_uuid: str | None = None
+    db: db_api.Database, project_id: str | None = None, resource_uuid: str | None = None
 ) -> list[dict]:
-    stmt = sa.select(models.Message).order_by(models.Message.created_at)
-    if project_id:
-        stmt = stmt.where(models.Message.project_id == project_id)
-    if resource_uuid:
-        stmt = stmt.where(models.Message.resource_uuid == resource_uuid)
-    return [to_dict(r) for r in session.scalars(stmt)]
+    """Every message (of ``project_id``, about ``resource_uuid``), oldest first."""
+    filters = {"resource_uuid": resource_uuid} if resource_uuid else {}
+    return list_page(db, project_id or None, filters, [("created_at", "asc")], None, None)
 
 
 def _sort_column(key: str) -> sa.ColumnElement[Any]:
@@ -81,9 +77,10 @@ def list_page(
     filters: Mapping[str, str],
     sort: Sequence[tuple[str, str]],
     marker: str | None,
-    limit: int,
+    limit: int | None,
 ) -> list[dict]:
-    """One page of messages, filtered, sorted and paged by the database.
+    """One page of messages (every one with a limit of None), filtered, sorted and
+    paged by the database.
 
     ``sort`` holds ``(key, "asc"|"desc")`` pairs of :data:`SORT_KEYS`; the id breaks
     ties, in the direction of the last key. ``marker`` is the id of the last message of
@@ -101,12 +98,11 @@ def list_page(
     order = list(sort)
     if "id" not in (key for key, _direction in order):
         order.append(("id", order[-1][1] if order else "asc"))
-    columns = [(_sort_column(key), direction == "desc") for key, direction in order]
-    stmt = (
-        sa.select(models.Message)
-        .where(*conditions)
-        .order_by(*(column.desc() if desc else column.asc() for column, desc in columns))
-    )
+    columns = [
+        (_sort_column(key), paging.DESC if direction == "desc" else paging.ASC)
+        for key, direction in order
+    ]
+    stmt = sa.select(models.Message).where(*conditions).order_by(*paging.order_by(columns))
     if marker is not None:
         anchor = session.execute(
             sa.select(*(column for column, _desc in columns)).where(
@@ -115,18 +111,7 @@ def list_page(
         ).first()
         if anchor is None:
             raise exception.InvalidMarker(marker=marker[:40])
-        # After the anchor in this order: equal on the first i keys, past it on key i.
-        stmt = stmt.where(
-            sa.or_(
-                *(
-                    sa.and_(
-                        *(columns[j][0] == anchor[j] for j in range(i)),
-                        column < anchor[i] if desc else column > anchor[i],
-                    )
-                    for i, (column, desc) in enumerate(columns)
-                )
-            )
-        )
+        stmt = stmt.where(paging.after(columns, anchor))
     return [to_dict(r) for r in session.scalars(stmt.limit(limit))]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from volmgr_common import exception, quota
 from volmgr_common.db import api as db_api
-from volmgr_common.db import messages, models
+from volmgr_common.db import messages, models, paging
 
 MANAGING = "managing"
 AVAILABLE = "available"
@@ -267,7 +267,11 @@ def list_volumes(
     Each filter given narrows the listing: ``name`` exactly, ``bootable``, and every
     key and value of ``metadata``.
     """
-    stmt = sa.select(models.Volume).order_by(models.Volume.created_at, models.Volume.id)
+    columns: list[paging.SortColumn] = [
+        (models.Volume.created_at, paging.ASC),
+        (models.Volume.id, paging.ASC),
+    ]
+    stmt = sa.select(models.Volume).order_by(*paging.order_by(columns))
     if project_id is not None:
         stmt = stmt.where(models.Volume.project_id == project_id)
     if status is not None:
@@ -290,14 +294,7 @@ def list_volumes(
         anchor = session.get(models.Volume, marker)
         if anchor is None:
             raise exception.VolumeNotFound(volume_id=marker)
-        stmt = stmt.where(
-            sa.or_(
-                models.Volume.created_at > anchor.created_at,
-                sa.and_(
-                    models.Volume.created_at == anchor.created_at, models.Volume.id > anchor.id
-                ),
-            )
-        )
+        stmt = stmt.where(paging.after(columns, (anchor.created_at, anchor.id)))
     return [to_dict(r) for r in session.scalars(stmt.limit(limit))]
 
 
