@@ -37,6 +37,12 @@ def project_scope(ctxt: RequestContext) -> str | None:
     return ctxt.project_id
 
 
+def listing_scope(ctxt: RequestContext, all_projects: bool) -> str | None:
+    """The project a listing covers: the caller's own unless ``all_projects`` (and an
+    admin asks: None, every project)."""
+    return project_scope(ctxt) if all_projects else ctxt.project_id
+
+
 class API:
     """The operations of volmgr-api."""
 
@@ -115,7 +121,7 @@ class API:
         unknown = sorted(set(filters) - {"name", "bootable", "metadata", "project_id"})
         if unknown:
             raise exception.InvalidInput(reason=f"volumes cannot be filtered by {unknown}")
-        scope = project_scope(ctxt) if all_projects else ctxt.project_id
+        scope = listing_scope(ctxt, all_projects)
         wanted_project = filters.pop("project_id", None)
         if scope is None:
             scope = wanted_project
@@ -130,8 +136,7 @@ class API:
 
     def volume_summary(self, ctxt: RequestContext, all_projects: bool) -> tuple[int, int]:
         """``(count, GiB)`` of the volumes the caller may list (see ``list_volumes``)."""
-        scope = project_scope(ctxt) if all_projects else ctxt.project_id
-        return volumes_db.count_and_size(self.db, project_id=scope)
+        return volumes_db.count_and_size(self.db, project_id=listing_scope(ctxt, all_projects))
 
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Stop managing: the row goes, the backend object stays under its current name."""

@@ -43,6 +43,11 @@ def _metadata(params: Params) -> dict[str, str]:
     return value
 
 
+def _all_projects(req: ApiRequest, params: Params) -> bool:
+    """An admin's ``all_tenants``: list every project's volumes."""
+    return bool(req.ctxt.is_admin and params.boolean("all_tenants"))
+
+
 def _filters(req: ApiRequest, params: Params) -> dict[str, Any] | None:
     """The filters the database applies; None when no volume can match."""
     filters: dict[str, Any] = {}
@@ -52,7 +57,7 @@ def _filters(req: ApiRequest, params: Params) -> dict[str, Any] | None:
         filters["bootable"] = _bootable(req, params)
     if "metadata" in params:
         filters["metadata"] = _metadata(params)
-    if req.ctxt.is_admin and params.boolean("all_tenants") and "project_id" in params:
+    if _all_projects(req, params) and "project_id" in params:
         filters["project_id"] = params.get("project_id")
     if params.get("glance_metadata") or params.get("group_id"):
         return None  # volmgr volumes carry no image metadata and belong to no group
@@ -68,7 +73,7 @@ def _scan(
 ) -> Iterator[dict[str, Any]]:
     """Every volume the caller may list after ``marker``, read page by page."""
     page_size = req.conf.api.max_list_limit
-    all_projects = bool(req.ctxt.is_admin and params.boolean("all_tenants"))
+    all_projects = _all_projects(req, params)
     while True:
         page = req.api.list_volumes(
             req.ctxt,
@@ -121,7 +126,7 @@ def summary(req: ApiRequest) -> Reply:
     """``GET volumes/summary`` (3.12+): how many volumes, how many GiB."""
     req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
     params = Params(req.webob.GET, ("all_tenants",))
-    all_projects = bool(req.ctxt.is_admin and params.boolean("all_tenants"))
+    all_projects = _all_projects(req, params)
     count, total = req.api.volume_summary(req.ctxt, all_projects=all_projects)
     return Reply(200, {"volume-summary": {"total_count": count, "total_size": total}})
 
