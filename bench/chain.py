@@ -61,11 +61,10 @@ def bench_context() -> Any:
 
 def request_spec(volume_id: str) -> dict[str, Any]:
     """The scheduler cast's ``request_spec`` of a manage on the fake backend."""
-    from volmgr_api.flows.manage_existing import build_request_spec
+    from volmgr_common.manage_request import RequestSpec
 
     vtype = {"name": "__DEFAULT__", "extra_specs": {}}
-    spec = build_request_spec("benchhost@fake", "nova", vtype)
-    return dict(spec, volume_id=volume_id)
+    return RequestSpec.for_manage("benchhost@fake", "nova", vtype, volume_id).to_wire()
 
 
 # -- the two servers ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import make_context_current, run_flow_batch
+from volmgr_common.manage_request import ManageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 from volmgr_volume import rpcapi as volume_rpcapi
 
@@ -62,32 +63,15 @@ class API:
             "volmgr-api-manage-batches", self._run_manages, conf.manage_batch_size
         )
 
-    def manage_existing(
-        self,
-        ctxt: RequestContext,
-        host: Any,
-        ref: Any,
-        name: Any = None,
-        description: Any = None,
-        volume_type: Any = None,
-        availability_zone: Any = None,
-        metadata: Any = None,
-        bootable: Any = False,
-    ) -> dict[str, Any]:
-        """Accept a manage request; returns the new volume in status ``managing``."""
-        store = {
-            manage_existing.CONTEXT: ctxt,
-            "host": host,
-            "ref": ref,
-            "name": name,
-            "description": description,
-            "volume_type": volume_type,
-            "availability_zone": availability_zone,
-            "metadata": metadata,
-            "bootable": bootable,
-        }
-        volume = self._manages.submit(store)
-        LOG.info("Accepted manage of %s on %s as volume %s", ref, host, volume["id"])
+    def manage_existing(self, ctxt: RequestContext, request: ManageRequest) -> dict[str, Any]:
+        """Accept a checked manage request (``validation.manage_request``); returns the new
+        volume in status ``managing``."""
+        volume = self._manages.submit(
+            {manage_existing.CONTEXT: ctxt, manage_existing.REQUEST: request}
+        )
+        LOG.info(
+            "Accepted manage of %s on %s as volume %s", request.ref, request.host, volume["id"]
+        )
         return volume
 
     def _run_manages(self, stores: Sequence[dict[str, Any]]) -> list[Any]:

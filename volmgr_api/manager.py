@@ -8,7 +8,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 
-from volmgr_api import rpcapi
+from volmgr_api import rpcapi, validation
 from volmgr_api.api import API
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
@@ -23,8 +23,11 @@ class ApiManager:
         self._api = api
 
     @rpc.remote_boundary
-    def manage_existing(self, ctxt: RequestContext, **request: Any) -> dict[str, Any]:
-        return self._api.manage_existing(ctxt, **request)
+    def manage_existing(self, ctxt: RequestContext, **fields: Any) -> dict[str, Any]:
+        """The fields of ``rpcapi.ApiAPI.manage_existing``, checked into a ManageRequest."""
+        validation.request_project(ctxt)  # the caller is checked before its fields
+        request = validation.manage_request(self._api.conf, fields)
+        return self._api.manage_existing(ctxt, request)
 
     @rpc.remote_boundary
     def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:

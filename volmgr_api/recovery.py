@@ -16,11 +16,11 @@ import datetime as dt
 from oslo_log import log as logging
 
 from volmgr_api.api import API
-from volmgr_api.flows.manage_existing import build_request_spec
 from volmgr_common.context import get_admin_context
 from volmgr_common.db import models
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
+from volmgr_common.manage_request import RequestSpec
 
 LOG = logging.getLogger(__name__)
 
@@ -43,5 +43,7 @@ def recover(api: API) -> None:
         elif not volume["scheduled_at"]:
             LOG.warning("Volume %s was never placed; asking the scheduler again", volume["id"])
             vtype = types_db.get_by_name_or_id(api.db, volume["volume_type_id"])
-            spec = build_request_spec(volume["host"], volume["availability_zone"], vtype)
-            api.scheduler.manage_existing(ctxt, volume["id"], dict(spec, volume_id=volume["id"]))
+            spec = RequestSpec.for_manage(
+                volume["host"], volume["availability_zone"], vtype, volume["id"]
+            )
+            api.scheduler.manage_existing(ctxt, volume["id"], spec)

@@ -11,6 +11,7 @@ from typing import Any
 
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.manage_request import ManageRequest
 
 TOPIC = "volmgr-api"
 RPC_API_VERSION = "1.0"
@@ -36,19 +37,22 @@ class ApiAPI:
     ) -> dict[str, Any]:
         """Call (1.0): bring the object ``ref`` on ``host`` (``host@backend[#pool]``) under
         management; returns the new volume in status ``managing``."""
-        cctxt = self.client.prepare(version="1.0")
-        return cctxt.call(
-            ctxt,
-            "manage_existing",
+        request = ManageRequest(
             host=host,
             ref=ref,
             name=name,
             description=description,
             volume_type=volume_type,
             availability_zone=availability_zone,
-            metadata=metadata,
+            metadata=metadata if metadata is not None else {},
             bootable=bootable,
         )
+        return self.manage(ctxt, request)
+
+    def manage(self, ctxt: RequestContext, request: ManageRequest) -> dict[str, Any]:
+        """Call (1.0): ``manage_existing`` of a :class:`ManageRequest`."""
+        cctxt = self.client.prepare(version="1.0")
+        return cctxt.call(ctxt, "manage_existing", **request.to_wire())
 
     def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
         """Call (1.0): one volume of the caller's project (any project for an admin)."""

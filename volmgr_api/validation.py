@@ -1,17 +1,28 @@
-"""Checks on a manage request's fields: host, reference, name, description, metadata."""
+"""Checks on a manage request's fields: host, reference, name, description, metadata.
+
+:func:`manage_request` turns the fields a caller sent (a REST body, the keyword
+arguments of an RPC call) into a checked :class:`ManageRequest`; the limits it
+applies are stated here or in ``[api]`` options, and the REST body schema reads
+the same ones.
+"""
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from oslo_config import cfg
 
 from volmgr_common import exception
+from volmgr_common.context import RequestContext
+from volmgr_common.manage_request import FIELDS, REQUIRED_FIELDS, ManageRequest
 
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}@[A-Za-z0-9._-]{1,200}(#[A-Za-z0-9._-]{1,200})?$")
 MAX_REFERENCE_BYTES = 4096
 MAX_METADATA_KEY = 255
+"""Longest metadata key, in characters."""
 MAX_METADATA_VALUE = 255
+"""Longest metadata value, in characters."""
 
 
 def parse_host(host: Any) -> tuple[str, str | None]:
@@ -70,15 +81,42 @@ def check_metadata(metadata: Any, max_items: int) -> dict[str, str]:
     return dict(metadata)
 
 
-def check_request_fields(
-    conf: cfg.ConfigOpts, name: Any, description: Any, metadata: Any, bootable: Any
-) -> tuple[str | None, str | None, dict[str, str], bool]:
-    """The validated name, description, metadata and bootable flag."""
+def request_project(ctxt: RequestContext) -> str:
+    """The project a manage request is made for: the caller's, which must be named."""
+    if not ctxt.project_id:
+        raise exception.InvalidInput(reason="the request context names no project")
+    return ctxt.project_id
+
+
+def manage_request(conf: cfg.ConfigOpts, fields: Mapping[str, Any]) -> ManageRequest:
+    """The checked request of the fields a caller sent; raises InvalidHost or InvalidInput.
+
+    Fields that are not a manage request's, or a missing host or ref, are a caller's
+    programming error (TypeError), as a call with the wrong keyword arguments is.
+    ``volume_type`` and ``availability_zone`` are checked where they are resolved,
+    against the database (the API flow's ExtractManageRequest).
+    """
+    unknown = sorted(set(fields) - set(FIELDS))
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if unknown or missing:
+        raise TypeError(f"manage_existing: unknown fields {unknown}, missing fields {missing}")
+    parse_host(fields["host"])
+    ref = check_reference(fields["ref"])
+    bootable = fields.get("bootable", False)
     if not isinstance(bootable, bool):
         raise exception.InvalidInput(reason="bootable must be true or false")
-    return (
-        check_text("name", name, conf.api.max_name_length),
-        check_text("description", description, conf.api.max_description_length),
-        check_metadata(metadata, conf.api.max_metadata_items),
-        bootable,
+    name = check_text("name", fields.get("name"), conf.api.max_name_length)
+    description = check_text(
+        "description", fields.get("description"), conf.api.max_description_length
+    )
+    metadata = check_metadata(fields.get("metadata"), conf.api.max_metadata_items)
+    return ManageRequest(
+        host=fields["host"],
+        ref=ref,
+        name=name,
+        description=description,
+        volume_type=fields.get("volume_type"),
+        availability_zone=fields.get("availability_zone"),
+        metadata=metadata,
+        bootable=bootable,
     )

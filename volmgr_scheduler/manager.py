@@ -18,6 +18,7 @@ from volmgr_common import exception, faults, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volumes as volumes_db
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler import rpcapi
 from volmgr_scheduler.host_manager import HostManager
 from volmgr_scheduler.placement import Placement
@@ -81,7 +82,7 @@ class SchedulerManager:
             try:
                 if self._conf.fault_injection.enabled:
                     faults.check(self._conf, self._load(volume_id), "SchedulerReceive")
-                pool = self._placement.choose_pool(request_spec)
+                pool = self._placement.choose_pool(RequestSpec.from_wire(request_spec))
             except Exception as error:
                 if self._waiting_for_placement(volume_id):
                     self._fail(ctxt, volume_id, error)

@@ -1,10 +1,9 @@
 """Placement: which pool of the requested backend passes every filter and has most room."""
 
-from typing import Any
-
 from oslo_config import cfg
 
 from volmgr_common import exception
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler import filters
 from volmgr_scheduler.host_manager import HostManager, PoolState
 
@@ -24,9 +23,9 @@ class Placement:
         self._hosts = host_manager
         self._filters = filters.load_filters(conf.scheduler.enabled_filters)
 
-    def choose_pool(self, request_spec: dict[str, Any]) -> PoolState:
+    def choose_pool(self, request_spec: RequestSpec) -> PoolState:
         """The pool of the requested backend that passes every filter and has most room."""
-        backend, _, pool_name = request_spec["host"].partition("#")
+        backend, pool_name = request_spec.backend, request_spec.pool
         pools = self._hosts.pool_states(backend)
         if not pools:
             raise exception.NoValidBackend(

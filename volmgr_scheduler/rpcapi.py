@@ -10,6 +10,7 @@ from typing import Any
 
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.manage_request import RequestSpec
 
 TOPIC = "volmgr-scheduler"
 RPC_API_VERSION = "1.1"
@@ -22,14 +23,16 @@ class SchedulerAPI:
         self.client = messaging.client(TOPIC, RPC_API_VERSION)
 
     def manage_existing(
-        self, ctxt: RequestContext, volume_id: str, request_spec: dict[str, Any]
+        self, ctxt: RequestContext, volume_id: str, request_spec: RequestSpec
     ) -> None:
         """Cast (1.0): place a ``managing`` volume row on a backend that passes the filters."""
         cctxt = self.client.prepare(version="1.0")
-        cctxt.cast(ctxt, "manage_existing", volume_id=volume_id, request_spec=request_spec)
+        cctxt.cast(
+            ctxt, "manage_existing", volume_id=volume_id, request_spec=request_spec.to_wire()
+        )
 
     def manage_existing_batch(
-        self, ctxt: RequestContext, requests: list[tuple[RequestContext, str, dict[str, Any]]]
+        self, ctxt: RequestContext, requests: list[tuple[RequestContext, str, RequestSpec]]
     ) -> None:
         """Cast (1.1): ``manage_existing`` for each ``(context, volume_id, request_spec)``.
 
@@ -41,7 +44,7 @@ class SchedulerAPI:
             return
         cctxt = self.client.prepare(version="1.1")
         payload = [
-            rpc.batch_entry(context, volume_id=volume_id, request_spec=spec)
+            rpc.batch_entry(context, volume_id=volume_id, request_spec=spec.to_wire())
             for context, volume_id, spec in requests
         ]
         cctxt.cast(ctxt, "manage_existing_batch", requests=payload)

@@ -11,6 +11,7 @@ scheduler in one message, while each request still gets its own checks, row or
 error, and revert.
 """
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import VolmgrTask
+from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -35,84 +37,77 @@ LOG = logging.getLogger(__name__)
 # Store keys.
 CONTEXT = flows.CONTEXT
 REQUEST = "request"
+"""The caller's :class:`ManageRequest`."""
+ACCEPTED = "accepted"
+"""The :class:`AcceptedRequest` ExtractManageRequest makes of it."""
 VOLUME = "volume"
-INPUTS = (
-    "host",
-    "ref",
-    "name",
-    "description",
-    "volume_type",
-    "availability_zone",
-    "metadata",
-    "bootable",
-)
 VOLUME_BINARY = "volmgr-volume"
 
 
-def build_request_spec(host: str, zone: str, vtype: dict[str, Any]) -> dict[str, Any]:
-    """What the scheduler needs to place a manage request (the size is not known yet)."""
-    backend, _, pool = host.partition("#")
-    return {
-        "host": host,
-        "backend": backend,
-        "pool": pool or None,
-        "availability_zone": zone,
-        "volume_type": vtype["name"],
-        "extra_specs": vtype["extra_specs"],
-        "size": None,
-    }
+@dataclasses.dataclass(frozen=True)
+class AcceptedRequest:
+    """A manage request that passed every check, with who asked and what it resolved to."""
+
+    request: ManageRequest
+    project_id: str
+    user_id: str | None
+    request_id: str
+    availability_zone: str
+    volume_type: dict[str, Any]
+    """The volume type's row: ``id``, ``name``, ``extra_specs``."""
+
+    def new_volume(self) -> volumes_db.NewVolume:
+        """The ``managing`` row to write (with its metadata and type name)."""
+        request = self.request
+        values = {
+            "project_id": self.project_id,
+            "user_id": self.user_id,
+            "display_name": request.name,
+            "display_description": request.description,
+            "host": request.host,
+            "availability_zone": self.availability_zone,
+            "volume_type_id": self.volume_type["id"],
+            "bootable": request.bootable,
+            "reference": json.dumps(request.ref, sort_keys=True),
+            "reference_key": volumes_db.reference_key(request.backend, request.ref),
+            "request_id": self.request_id,
+        }
+        return volumes_db.NewVolume(values, dict(request.metadata), self.volume_type["name"])
+
+    def request_spec(self, volume_id: str) -> RequestSpec:
+        """What the scheduler needs to place the row ``volume_id``."""
+        return RequestSpec.for_manage(
+            self.request.host, self.availability_zone, self.volume_type, volume_id
+        )
 
 
 class ExtractManageRequest(VolmgrTask):
-    """Validate the request and resolve type, zone and target. Reversion: nothing to undo."""
+    """Check the caller and resolve type, zone and target. Reversion: nothing to undo.
+
+    The request's own fields were checked where it arrived
+    (``validation.manage_request``); what needs the database is checked here.
+    """
 
     def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
-        super().__init__(provides=REQUEST)
+        super().__init__(provides=ACCEPTED)
         self.conf = conf
         self.db = db
         # Volume types and service rows read for one request answer the next second's.
         self._types: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
         self._services: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
 
-    def execute(
-        self,
-        context: RequestContext,
-        host: Any,
-        ref: Any,
-        name: Any,
-        description: Any,
-        volume_type: Any,
-        availability_zone: Any,
-        metadata: Any,
-        bootable: Any,
-    ) -> dict[str, Any]:
-        if not context.project_id:
-            raise exception.InvalidInput(reason="the request context names no project")
-        backend, _pool = validation.parse_host(host)
-        reference = validation.check_reference(ref)
-        name, description, metadata, bootable = validation.check_request_fields(
-            self.conf, name, description, metadata, bootable
+    def execute(self, context: RequestContext, request: ManageRequest) -> AcceptedRequest:
+        project_id = validation.request_project(context)
+        zone = self._check_service(request.backend, request.availability_zone)
+        vtype = self._volume_type(request.volume_type)
+        return AcceptedRequest(
+            request=request,
+            project_id=project_id,
+            user_id=context.user_id,
+            request_id=context.request_id,
+            availability_zone=zone,
+            volume_type=vtype,
         )
-        zone = self._check_service(backend, availability_zone)
-        vtype = self._volume_type(volume_type)
-        return {
-            "values": {
-                "project_id": context.project_id,
-                "user_id": context.user_id,
-                "display_name": name,
-                "display_description": description,
-                "host": host,
-                "availability_zone": zone,
-                "volume_type_id": vtype["id"],
-                "bootable": bootable,
-                "reference": json.dumps(reference, sort_keys=True),
-                "reference_key": volumes_db.reference_key(backend, reference),
-                "request_id": context.request_id,
-            },
-            "metadata": metadata,
-            "type_name": vtype["name"],
-            "request_spec": build_request_spec(host, zone, vtype),
-        }
 
     def _volume_type(self, volume_type: Any) -> dict[str, Any]:
         if volume_type is None:
@@ -159,17 +154,12 @@ class EntryCreate(VolmgrTask):
         self.conf = conf
         self.db = db
 
-    def execute(self, request: dict[str, Any]) -> dict[str, Any]:
-        return self.alone(self.execute_batch([{"request": request}]))
+    def execute(self, accepted: AcceptedRequest) -> dict[str, Any]:
+        return self.alone(self.execute_batch([{ACCEPTED: accepted}]))
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction writes every request's row (``create_managing_many``)."""
-        new = [
-            volumes_db.NewVolume(
-                c["request"]["values"], c["request"]["metadata"], c["request"]["type_name"]
-            )
-            for c in calls
-        ]
+        new = [c[ACCEPTED].new_volume() for c in calls]
         written = volumes_db.create_managing_many(
             self.db, new, quota.DefaultLimits.from_conf(self.conf)
         )
@@ -204,21 +194,16 @@ class ManageCast(VolmgrTask):
         self.scheduler = scheduler
 
     def execute(
-        self, context: RequestContext, volume: dict[str, Any], request: dict[str, Any]
+        self, context: RequestContext, volume: dict[str, Any], accepted: AcceptedRequest
     ) -> None:
         return self.alone(
-            self.execute_batch([{"context": context, "volume": volume, "request": request}])
+            self.execute_batch([{CONTEXT: context, VOLUME: volume, ACCEPTED: accepted}])
         )
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One message to a scheduler for every request (a batch of one is the 1.0 cast)."""
         requests = [
-            (
-                c["context"],
-                c["volume"]["id"],
-                dict(c["request"]["request_spec"], volume_id=c["volume"]["id"]),
-            )
-            for c in calls
+            (c[CONTEXT], c[VOLUME]["id"], c[ACCEPTED].request_spec(c[VOLUME]["id"])) for c in calls
         ]
         self.scheduler.manage_existing_batch(get_admin_context(), requests)
         return [None] * len(calls)

@@ -5,8 +5,8 @@ reasons end up in the user message of a NoValidBackend failure.
 """
 
 import abc
-from typing import Any
 
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler.host_manager import PoolState
 
 
@@ -14,7 +14,7 @@ class BackendFilter(abc.ABC):
     """One test a pool must pass."""
 
     @abc.abstractmethod
-    def rejects(self, pool: PoolState, request_spec: dict[str, Any]) -> str | None:
+    def rejects(self, pool: PoolState, request_spec: RequestSpec) -> str | None:
         """None if ``pool`` passes, otherwise why it does not."""
 
 

@@ -10,6 +10,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler.filters import BackendFilter
 from volmgr_scheduler.host_manager import PoolState
 
@@ -48,8 +49,8 @@ def matches(capability: Any, requirement: str) -> bool:
 
 
 class CapabilitiesFilter(BackendFilter):
-    def rejects(self, pool: PoolState, request_spec: dict[str, Any]) -> str | None:
-        specs = request_spec.get("extra_specs") or {}
+    def rejects(self, pool: PoolState, request_spec: RequestSpec) -> str | None:
+        specs = request_spec.extra_specs
         for key, requirement in sorted(specs.items()):
             scope, _, name = key.rpartition(":")
             if scope not in ("", "capabilities"):

@@ -8,6 +8,7 @@ less the reserved percentage of its total, covers that size. A pool that reports
 
 from typing import Any
 
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler.filters import BackendFilter
 from volmgr_scheduler.host_manager import PoolState
 
@@ -22,7 +23,7 @@ def _number(value: Any) -> float | None:
 
 
 class CapacityFilter(BackendFilter):
-    def rejects(self, pool: PoolState, request_spec: dict[str, Any]) -> str | None:
+    def rejects(self, pool: PoolState, request_spec: RequestSpec) -> str | None:
         total = pool.capacity("total_capacity_gb")
         free = pool.capacity("free_capacity_gb")
         if total is None or free is None:
@@ -34,7 +35,7 @@ class CapacityFilter(BackendFilter):
         if total_gb is None or free_gb is None or percent is None:
             return f"{pool.host} reports a capacity that is not a number"
         reserved = total_gb * percent / 100
-        wanted = _number(request_spec.get("size")) or 0.0
+        wanted = _number(request_spec.size) or 0.0
         if free_gb - reserved < wanted:
             return (
                 f"{pool.host} has {free_gb:.1f} GiB free with {reserved:.1f} GiB reserved, "

@@ -1,13 +1,12 @@
 """ServiceUpFilter: the backend's volume service heartbeats and is enabled."""
 
-from typing import Any
-
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler.filters import BackendFilter
 from volmgr_scheduler.host_manager import PoolState
 
 
 class ServiceUpFilter(BackendFilter):
-    def rejects(self, pool: PoolState, request_spec: dict[str, Any]) -> str | None:
+    def rejects(self, pool: PoolState, request_spec: RequestSpec) -> str | None:
         if pool.service_disabled:
             return f"the volume service of {pool.backend} is disabled"
         if not pool.service_up:

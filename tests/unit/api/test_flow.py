@@ -24,6 +24,7 @@ from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import run_flow
+from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 
 PROJECT = "project-a"
@@ -35,11 +36,11 @@ class RecordingScheduler(scheduler_rpcapi.SchedulerAPI):
     """The scheduler's client, keeping the casts instead of sending them."""
 
     def __init__(self, error: Exception | None = None) -> None:
-        self.casts: list[tuple[str, dict[str, Any]]] = []
+        self.casts: list[tuple[str, RequestSpec]] = []
         self.error = error
 
     def manage_existing(
-        self, ctxt: context.RequestContext, volume_id: str, request_spec: dict[str, Any]
+        self, ctxt: context.RequestContext, volume_id: str, request_spec: RequestSpec
     ) -> None:
         if self.error is not None:
             raise self.error
@@ -52,23 +53,21 @@ def backend(db: db_api.Database) -> int:
     return services_db.register(db, BACKEND, api_flow.VOLUME_BINARY, "volmgr-volume", "nova")
 
 
-def inputs(**overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "context": CTXT,
+def inputs(ctxt: context.RequestContext = CTXT, **overrides: Any) -> dict[str, Any]:
+    """The flow's store: the caller's context and request (fields as the edge checked them)."""
+    fields: dict[str, Any] = {
         "host": f"{BACKEND}#pool0",
         "ref": {"source-name": "disk1"},
         "name": "disk1",
-        "description": None,
-        "volume_type": None,
-        "availability_zone": None,
         "metadata": {"team": "a"},
-        "bootable": False,
+        **overrides,
     }
-    values.update(overrides)
-    return values
+    return {api_flow.CONTEXT: ctxt, api_flow.REQUEST: ManageRequest(**fields)}
 
 
-def extract(conf: cfg.ConfigOpts, db: db_api.Database, **overrides: Any) -> dict[str, Any]:
+def extract(
+    conf: cfg.ConfigOpts, db: db_api.Database, **overrides: Any
+) -> api_flow.AcceptedRequest:
     return api_flow.ExtractManageRequest(conf, db).execute(**inputs(**overrides))
 
 
@@ -102,20 +101,20 @@ def test_flow_requires_the_request_and_provides_the_volume(
     conf: cfg.ConfigOpts, db: db_api.Database
 ) -> None:
     flow = api_flow.get_flow(conf, db, RecordingScheduler())
-    assert set(flow.requires) == {api_flow.CONTEXT, *api_flow.INPUTS}
-    assert set(flow.provides) == {api_flow.REQUEST, api_flow.VOLUME}
+    assert set(flow.requires) == {api_flow.CONTEXT, api_flow.REQUEST}
+    assert set(flow.provides) == {api_flow.ACCEPTED, api_flow.VOLUME}
 
 
 def test_each_task_needs_only_what_earlier_tasks_or_the_caller_provide(
     conf: cfg.ConfigOpts, db: db_api.Database
 ) -> None:
-    available = {api_flow.CONTEXT, *api_flow.INPUTS}
+    available = {api_flow.CONTEXT, api_flow.REQUEST}
     for task in api_flow.get_flow(conf, db, RecordingScheduler()):
         assert set(task.requires) <= available, task.name
         available |= set(task.provides)
     tasks = {task.name: task for task in api_flow.get_flow(conf, db, RecordingScheduler())}
-    assert set(tasks["EntryCreate"].requires) == {api_flow.REQUEST}
-    assert set(tasks["ManageCast"].requires) == {api_flow.CONTEXT, "volume", "request"}
+    assert set(tasks["EntryCreate"].requires) == {api_flow.ACCEPTED}
+    assert set(tasks["ManageCast"].requires) == {api_flow.CONTEXT, "volume", "accepted"}
 
 
 # -- ExtractManageRequest --------------------------------------------------------------
@@ -123,9 +122,10 @@ def test_each_task_needs_only_what_earlier_tasks_or_the_caller_provide(
 
 @pytest.mark.usefixtures("backend")
 def test_extract_resolves_type_zone_and_target(conf: cfg.ConfigOpts, db: db_api.Database) -> None:
-    request = extract(conf, db)
+    accepted = extract(conf, db)
+    new = accepted.new_volume()
     ref_key = volumes_db.reference_key(BACKEND, {"source-name": "disk1"})
-    assert request["values"] == {
+    assert new.values == {
         "project_id": PROJECT,
         "user_id": "user-a",
         "display_name": "disk1",
@@ -138,9 +138,9 @@ def test_extract_resolves_type_zone_and_target(conf: cfg.ConfigOpts, db: db_api.
         "reference_key": ref_key,
         "request_id": CTXT.request_id,
     }
-    assert request["metadata"] == {"team": "a"}
-    assert request["type_name"] == "__DEFAULT__"
-    assert request["request_spec"] == {
+    assert new.metadata == {"team": "a"}
+    assert new.type_name == "__DEFAULT__"
+    assert accepted.request_spec("v1").to_wire() == {
         "host": f"{BACKEND}#pool0",
         "backend": BACKEND,
         "pool": "pool0",
@@ -148,6 +148,7 @@ def test_extract_resolves_type_zone_and_target(conf: cfg.ConfigOpts, db: db_api.
         "volume_type": "__DEFAULT__",
         "extra_specs": {},
         "size": None,
+        "volume_id": "v1",
     }
 
 
@@ -157,39 +158,27 @@ def test_extract_takes_a_named_type_with_its_extra_specs(
 ) -> None:
     gold = types_db.create(db, "gold", {"storage_protocol": "file"})
     for name_or_id in ("gold", gold["id"]):
-        request = extract(conf, db, volume_type=name_or_id, host=BACKEND)
-        assert request["type_name"] == "gold"
-        assert request["request_spec"]["extra_specs"] == {"storage_protocol": "file"}
-        assert request["request_spec"]["pool"] is None
+        accepted = extract(conf, db, volume_type=name_or_id, host=BACKEND)
+        assert accepted.new_volume().type_name == "gold"
+        assert accepted.request_spec("v1").extra_specs == {"storage_protocol": "file"}
+        assert accepted.request_spec("v1").pool is None
 
 
 @pytest.mark.usefixtures("backend")
 @pytest.mark.parametrize(
     ("overrides", "error", "text"),
     [
-        ({"host": "node1"}, exception.InvalidHost, "expected 'host@backend'"),
-        ({"ref": {}}, exception.InvalidInput, "ref must be a non-empty object"),
-        ({"name": "n" * 256}, exception.InvalidInput, "name is longer than 255"),
-        ({"metadata": {"a": 1}}, exception.InvalidInput, "metadata value of 'a'"),
-        ({"metadata": "a=1"}, exception.InvalidInput, "metadata must be an object"),
-        ({"bootable": "yes"}, exception.InvalidInput, "bootable must be true or false"),
         ({"volume_type": "platinum"}, exception.VolumeTypeNotFound, "platinum"),
         ({"volume_type": 7}, exception.InvalidInput, "volume_type must be"),
         ({"host": "node2@files"}, exception.ServiceNotFound, "node2@files"),
         ({"availability_zone": "az9"}, exception.InvalidInput, "not 'az9'"),
         (
-            {"context": context.RequestContext(user_id="u", project_id=None)},
+            {"ctxt": context.RequestContext(user_id="u", project_id=None)},
             exception.InvalidInput,
             "names no project",
         ),
     ],
     ids=[
-        "bad-host",
-        "empty-ref",
-        "long-name",
-        "bad-metadata-value",
-        "bad-metadata",
-        "bad-bootable",
         "unknown-type",
         "bad-type",
         "service-missing",
@@ -234,7 +223,7 @@ def test_extract_refuses_a_down_service(
     with pytest.raises(exception.ServiceUnavailable, match="no heartbeat for more than 10s"):
         extract(conf, db)
     set_heartbeat_age(db, backend, 0)
-    assert extract(conf, db)["values"]["availability_zone"] == "nova"
+    assert extract(conf, db).availability_zone == "nova"
 
 
 def test_extract_revert_leaves_nothing_behind(conf: cfg.ConfigOpts, db: db_api.Database) -> None:
@@ -247,12 +236,12 @@ def test_extract_revert_leaves_nothing_behind(conf: cfg.ConfigOpts, db: db_api.D
 
 
 @pytest.fixture
-def request_(conf: cfg.ConfigOpts, db: db_api.Database, backend: int) -> dict[str, Any]:
+def request_(conf: cfg.ConfigOpts, db: db_api.Database, backend: int) -> api_flow.AcceptedRequest:
     return extract(conf, db)
 
 
 def test_entry_create_writes_a_managing_row_with_one_volume_of_quota(
-    conf: cfg.ConfigOpts, db: db_api.Database, request_: dict[str, Any]
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     volume = api_flow.EntryCreate(conf, db).execute(request_)
     assert volumes_db.get(db, volume["id"])["status"] == volumes_db.MANAGING
@@ -261,7 +250,7 @@ def test_entry_create_writes_a_managing_row_with_one_volume_of_quota(
 
 
 def test_entry_create_refuses_a_reference_already_held(
-    conf: cfg.ConfigOpts, db: db_api.Database, request_: dict[str, Any]
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     holder = api_flow.EntryCreate(conf, db).execute(request_)
     with pytest.raises(exception.ManageExistingAlreadyManaged, match=holder["id"]):
@@ -270,7 +259,7 @@ def test_entry_create_refuses_a_reference_already_held(
 
 
 def test_entry_create_revert_removes_the_row_and_gives_quota_back(
-    conf: cfg.ConfigOpts, db: db_api.Database, request_: dict[str, Any]
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     task = api_flow.EntryCreate(conf, db)
     volume = task.execute(request_)
@@ -283,7 +272,7 @@ def test_entry_create_revert_removes_the_row_and_gives_quota_back(
 
 
 def test_entry_create_revert_of_its_own_failure_does_nothing(
-    conf: cfg.ConfigOpts, db: db_api.Database, request_: dict[str, Any]
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     task = api_flow.EntryCreate(conf, db)
     holder = task.execute(request_)
@@ -295,7 +284,7 @@ def test_entry_create_revert_of_its_own_failure_does_nothing(
 
 
 def test_entry_create_revert_keeps_a_failed_record(
-    conf: cfg.ConfigOpts, db: db_api.Database, request_: dict[str, Any]
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     task = api_flow.EntryCreate(conf, db)
     volume = task.execute(request_)
@@ -308,18 +297,17 @@ def test_entry_create_revert_keeps_a_failed_record(
 
 
 def test_manage_cast_sends_the_request_spec_with_the_volume_id(
-    conf: cfg.ConfigOpts, db: db_api.Database, request_: dict[str, Any]
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     volume = api_flow.EntryCreate(conf, db).execute(request_)
     scheduler = RecordingScheduler()
     api_flow.ManageCast(db, scheduler).execute(CTXT, volume, request_)
-    assert scheduler.casts == [
-        (volume["id"], dict(request_["request_spec"], volume_id=volume["id"]))
-    ]
+    assert scheduler.casts == [(volume["id"], request_.request_spec(volume["id"]))]
+    assert scheduler.casts[0][1].to_wire()["volume_id"] == volume["id"]
 
 
 def test_manage_cast_revert_marks_the_volume_error_managing(
-    conf: cfg.ConfigOpts, db: db_api.Database, request_: dict[str, Any]
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     volume = api_flow.EntryCreate(conf, db).execute(request_)
     error = messaging.MessageDeliveryFailure("broker unreachable")

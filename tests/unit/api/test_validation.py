@@ -7,6 +7,8 @@ from oslo_config import cfg
 
 from volmgr_api import validation
 from volmgr_common import exception
+from volmgr_common.context import RequestContext
+from volmgr_common.manage_request import ManageRequest
 
 
 @pytest.mark.parametrize(
@@ -110,19 +112,81 @@ def test_check_metadata_refuses_bad_metadata(metadata: Any, reason: str) -> None
         validation.check_metadata(metadata, 2)
 
 
-def test_check_request_fields_uses_the_api_limits(conf: cfg.ConfigOpts) -> None:
+def fields(**overrides: Any) -> dict[str, Any]:
+    return {"host": "node1@files", "ref": {"source-name": "disk1"}, **overrides}
+
+
+def test_manage_request_uses_the_api_limits(conf: cfg.ConfigOpts) -> None:
     conf.set_override("max_name_length", 4, group="api")
-    assert validation.check_request_fields(conf, "disk", None, None, True) == (
-        "disk",
-        None,
-        {},
-        True,
+    request = validation.manage_request(conf, fields(name="disk", bootable=True))
+    assert request == ManageRequest(
+        host="node1@files", ref={"source-name": "disk1"}, name="disk", bootable=True
     )
     with pytest.raises(exception.InvalidInput, match="name is longer than 4"):
-        validation.check_request_fields(conf, "disk1", None, None, False)
+        validation.manage_request(conf, fields(name="disk1", bootable=False))
+
+
+def test_manage_request_keeps_every_field(conf: cfg.ConfigOpts) -> None:
+    given = fields(
+        host="node1@files#pool0",
+        name="n",
+        description="d",
+        volume_type="gold",
+        availability_zone="nova",
+        metadata={"a": "1"},
+        bootable=True,
+    )
+    request = validation.manage_request(conf, given)
+    assert request.to_wire() == given
+    assert request.backend == "node1@files"
+
+
+def test_manage_request_reads_null_metadata_as_empty(conf: cfg.ConfigOpts) -> None:
+    assert validation.manage_request(conf, fields(metadata=None)).metadata == {}
 
 
 @pytest.mark.parametrize("bootable", ["true", 1, None])
-def test_check_request_fields_wants_a_boolean_bootable(conf: cfg.ConfigOpts, bootable: Any) -> None:
+def test_manage_request_wants_a_boolean_bootable(conf: cfg.ConfigOpts, bootable: Any) -> None:
     with pytest.raises(exception.InvalidInput, match="bootable must be true or false"):
-        validation.check_request_fields(conf, None, None, None, bootable)
+        validation.manage_request(conf, fields(bootable=bootable))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "text"),
+    [
+        ({"host": "node1"}, exception.InvalidHost, "expected 'host@backend'"),
+        ({"ref": {}}, exception.InvalidInput, "ref must be a non-empty object"),
+        ({"name": "n" * 256}, exception.InvalidInput, "name is longer than 255"),
+        ({"description": 5}, exception.InvalidInput, "description must be a string"),
+        ({"metadata": {"a": 1}}, exception.InvalidInput, "metadata value of 'a'"),
+        ({"metadata": "a=1"}, exception.InvalidInput, "metadata must be an object"),
+        # Checked in this order: the first problem is the one reported.
+        ({"host": "node1", "ref": {}}, exception.InvalidHost, "expected 'host@backend'"),
+        ({"bootable": "x", "name": 5}, exception.InvalidInput, "bootable must be"),
+        ({"name": 5, "metadata": "x"}, exception.InvalidInput, "name must be a string"),
+    ],
+)
+def test_manage_request_refuses_bad_fields(
+    conf: cfg.ConfigOpts, overrides: dict[str, Any], error: type[Exception], text: str
+) -> None:
+    with pytest.raises(error, match=text):
+        validation.manage_request(conf, fields(**overrides))
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{"ref": {"source-name": "d"}}, {"host": "node1@files"}, fields(size=1)],
+    ids=["no-host", "no-ref", "unknown-field"],
+)
+def test_manage_request_with_wrong_fields_is_a_programming_error(
+    conf: cfg.ConfigOpts, given: dict[str, Any]
+) -> None:
+    with pytest.raises(TypeError):
+        validation.manage_request(conf, given)
+
+
+def test_request_project_is_the_callers() -> None:
+    ctxt = RequestContext(user_id="u", project_id="p")
+    assert validation.request_project(ctxt) == "p"
+    with pytest.raises(exception.InvalidInput, match="names no project"):
+        validation.request_project(RequestContext(user_id="u", project_id=None))

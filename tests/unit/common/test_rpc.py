@@ -21,6 +21,7 @@ from oslo_messaging._drivers import common as driver_common
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
 from volmgr_common import context, exception, rpc
+from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 from volmgr_scheduler.manager import SchedulerManager
 from volmgr_volume import rpcapi as volume_rpcapi
@@ -36,12 +37,16 @@ SAMPLE_ARGS: dict[str, Any] = {
     "host": "node1@files#pool0",
     "ref": {"source-name": "disk1"},
     "volume_id": "vol-1",
-    "request_spec": {"host": "node1@files"},
+    "request": ManageRequest(host="node1@files#pool0", ref={"source-name": "disk1"}),
+    "request_spec": RequestSpec(host="node1@files"),
     "capabilities": {"pools": []},
     "reason": "it broke",
     "stage": "volume",
     "manages": [(CTXT, "vol-1"), (CTXT, "vol-2")],
-    "requests": [(CTXT, "vol-1", {"host": "node1@files"}), (CTXT, "vol-2", {"host": "x"})],
+    "requests": [
+        (CTXT, "vol-1", RequestSpec(host="node1@files")),
+        (CTXT, "vol-2", RequestSpec(host="x")),
+    ],
 }
 
 

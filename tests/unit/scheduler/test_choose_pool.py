@@ -17,6 +17,7 @@ from volmgr_common import cache, exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 from volmgr_common.db import services as services_db
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler.host_manager import VOLUME_BINARY, HostManager
 from volmgr_scheduler.placement import Placement
 
@@ -56,8 +57,9 @@ def capabilities(*pools: dict[str, Any], **common: Any) -> dict[str, Any]:
     return {"backend_name": "files", "storage_protocol": "file", "pools": list(pools), **common}
 
 
-def spec(host: str = BACKEND, **values: Any) -> dict[str, Any]:
-    return {"host": host, "availability_zone": "nova", "extra_specs": {}, "size": None, **values}
+def spec(host: str = BACKEND, **values: Any) -> RequestSpec:
+    wire = {"host": host, "availability_zone": "nova", "extra_specs": {}, "size": None, **values}
+    return RequestSpec.from_wire(wire)
 
 
 def set_heartbeat(db: db_api.Database, service_id: int, seconds_ago: int) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from oslo_config import cfg
 
+from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler import filters
 from volmgr_scheduler.filters.availability_zone import AvailabilityZoneFilter
 from volmgr_scheduler.filters.capabilities import CapabilitiesFilter, matches
@@ -28,10 +29,10 @@ def pool(
     )
 
 
-def spec(**values: Any) -> dict[str, Any]:
+def spec(**values: Any) -> RequestSpec:
     request = {"host": "node1@files", "availability_zone": "nova", "extra_specs": {}, "size": None}
     request.update(values)
-    return request
+    return RequestSpec.from_wire(request)  # as a cast carries it
 
 
 def test_pool_host_names_backend_and_pool() -> None:

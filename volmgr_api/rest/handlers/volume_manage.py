@@ -8,6 +8,7 @@ is therefore accepted wherever a ``host`` is, and means the same backend.
 import json
 from typing import Any
 
+from volmgr_api import validation
 from volmgr_api.policies import manageable_volumes as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params, check_sort
@@ -39,17 +40,21 @@ def create(req: ApiRequest) -> Reply:
     host = _one_of_host_cluster(
         volume.get("host"), volume.get("cluster"), req.version.matches("3.16")
     )
-    created = req.api.manage_existing(
-        req.ctxt,
-        host=host,
-        ref=volume["ref"],
-        name=volume.get("name"),
-        description=volume.get("description"),
-        volume_type=volume.get("volume_type"),
-        availability_zone=volume.get("availability_zone"),
-        metadata=volume.get("metadata"),
-        bootable=parameter_types.to_bool(volume.get("bootable", False)),
+    validation.request_project(req.ctxt)
+    request = validation.manage_request(
+        req.conf,
+        {
+            "host": host,
+            "ref": volume["ref"],
+            "name": volume.get("name"),
+            "description": volume.get("description"),
+            "volume_type": volume.get("volume_type"),
+            "availability_zone": volume.get("availability_zone"),
+            "metadata": volume.get("metadata"),
+            "bootable": parameter_types.to_bool(volume.get("bootable", False)),
+        },
     )
+    created = req.api.manage_existing(req.ctxt, request)
     return Reply(202, {"volume": volume_views.detail(req, created)})
 
 
