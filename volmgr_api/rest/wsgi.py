@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 import webob
+from jsonschema.protocols import Validator
 from oslo_config import cfg
 
 from volmgr_api.api import API
@@ -77,13 +78,13 @@ class ApiRequest:
     def allows(self, rule: str, target: dict[str, Any]) -> bool:
         return self.state.enforcer.allows(self.ctxt, rule, target)
 
-    def json_body(self, schema: dict[str, Any]) -> Any:
-        """The body decoded and validated against ``schema``; 400/415 otherwise."""
+    def json_body(self, validator: Validator) -> Any:
+        """The body decoded and checked by a compiled schema; 400/415 otherwise."""
         content_type = self.webob.content_type
         if content_type and content_type not in JSON_TYPES:
             raise faults.HTTPError(415, "Unsupported Content-Type")
         body = _decode(self.webob.body)
-        validate(body, schema)
+        validate(body, validator)
         return body
 
 
@@ -105,9 +106,9 @@ def _shorten(value: Any) -> str:
     return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}..."
 
 
-def validate(body: Any, schema: dict[str, Any]) -> None:
-    """Raise a 400 HTTPError that names the first problem of ``body``."""
-    validator = jsonschema.Draft202012Validator(schema)
+def validate(body: Any, validator: Validator) -> None:
+    """Raise a 400 HTTPError that names the first problem of ``body``
+    (``validator``: a compiled schema, ``volmgr_api.schemas.compile_schema``)."""
     error = jsonschema.exceptions.best_match(validator.iter_errors(body))
     if error is None:
         return

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from volmgr_api.validation import MAX_METADATA_KEY, MAX_METADATA_VALUE
+
 # Cinder accepts these spellings of a boolean in request bodies.
 BOOLEAN_VALUES = [
     True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", "y", "t",
@@ -25,8 +27,8 @@ metadata: dict[str, Any] = {
     "anyOf": [
         {
             "type": "object",
-            "propertyNames": {"minLength": 1, "maxLength": 255},
-            "additionalProperties": {"type": "string", "maxLength": 255},
+            "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY},
+            "additionalProperties": {"type": "string", "maxLength": MAX_METADATA_VALUE},
         },
         {"type": "null"},
     ]

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from volmgr_api.schemas import compile_schema
+
 ACTIONS = ("os-unmanage",)
 
 action: dict[str, Any] = {
@@ -18,3 +20,6 @@ unmanage: dict[str, Any] = {
     "required": ["os-unmanage"],
     "additionalProperties": False,
 }
+
+ACTION = compile_schema(action)
+UNMANAGE = compile_schema(unmanage)

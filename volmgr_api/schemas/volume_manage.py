@@ -1,32 +1,37 @@
 """Body of a manage request: ``{"volume": {"host" | "cluster", "ref", ...}}``.
 
 ``cluster`` is accepted from microversion 3.16 on. Optional fields may be null,
-as python-cinderclient sends every field it knows.
+as python-cinderclient sends every field it knows. The longest name and
+description are the ``[api]`` options that the RPC API applies too.
 """
 
+import functools
 from typing import Any
 
+from jsonschema.protocols import Validator
+from oslo_config import cfg
+
 from volmgr_api.rest.microversion import APIVersion
+from volmgr_api.schemas import compile_schema
 from volmgr_api.schemas import parameter_types as types
 
 HOST = types.nullable_string(1024, 1)
-
-_VOLUME_PROPERTIES: dict[str, Any] = {
-    "host": HOST,
-    "ref": types.reference,
-    "name": types.nullable_string(255),
-    "description": types.nullable_string(255),
-    "volume_type": types.nullable_string(255, 1),
-    "availability_zone": types.nullable_string(255, 1),
-    "metadata": types.metadata,
-    "bootable": types.boolean,
-}
+CLUSTER_VERSION = "3.16"
 
 
-def create(version: APIVersion) -> dict[str, Any]:
-    """The manage body schema at ``version``."""
-    properties = dict(_VOLUME_PROPERTIES)
-    if version.matches("3.16"):
+def create(with_cluster: bool, max_name_length: int, max_description_length: int) -> dict[str, Any]:
+    """The manage body schema, with or without ``cluster``, at these limits."""
+    properties: dict[str, Any] = {
+        "host": HOST,
+        "ref": types.reference,
+        "name": types.nullable_string(max_name_length),
+        "description": types.nullable_string(max_description_length),
+        "volume_type": types.nullable_string(255, 1),
+        "availability_zone": types.nullable_string(255, 1),
+        "metadata": types.metadata,
+        "bootable": types.boolean,
+    }
+    if with_cluster:
         properties["cluster"] = HOST
     return {
         "type": "object",
@@ -41,3 +46,17 @@ def create(version: APIVersion) -> dict[str, Any]:
         "required": ["volume"],
         "additionalProperties": False,
     }
+
+
+@functools.cache
+def _compiled(with_cluster: bool, max_name_length: int, max_description_length: int) -> Validator:
+    return compile_schema(create(with_cluster, max_name_length, max_description_length))
+
+
+def validator(version: APIVersion, conf: cfg.ConfigOpts) -> Validator:
+    """The compiled manage body schema at ``version`` under ``conf``'s limits."""
+    return _compiled(
+        version.matches(CLUSTER_VERSION),
+        conf.api.max_name_length,
+        conf.api.max_description_length,
+    )

@@ -9,13 +9,17 @@ OPTS = [
         "max_name_length",
         default=255,
         min=1,
-        help="Longest volume name, in characters, that a manage request may give.",
+        max=255,
+        help="Longest volume name, in characters, that a manage request may give, over "
+        "REST and RPC alike. At most 255, the width of the name column.",
     ),
     cfg.IntOpt(
         "max_description_length",
         default=255,
         min=1,
-        help="Longest volume description, in characters, that a manage request may give.",
+        max=255,
+        help="Longest volume description, in characters, that a manage request may give, "
+        "over REST and RPC alike. At most 255, the width of the description column.",
     ),
     cfg.IntOpt(
         "max_metadata_items",

@@ -8,14 +8,14 @@ from volmgr_api.schemas import volume_actions as schema
 
 
 def action(req: ApiRequest, volume_id: str) -> Reply:
-    body = req.json_body(schema.action)
+    body = req.json_body(schema.ACTION)
     [name] = body
     if name not in schema.ACTIONS:
         raise faults.bad_request(
             f"There is no such action: {name[:40]}. Verify the request body and "
             "Content-Type header and try again."
         )
-    validate(body, schema.unmanage)
+    validate(body, schema.UNMANAGE)
     return unmanage(req, volume_id)
 
 

@@ -36,7 +36,7 @@ def _one_of_host_cluster(host: Any, cluster: Any, cluster_allowed: bool) -> str:
 def create(req: ApiRequest) -> Reply:
     """``POST os-volume-manage`` (and ``POST manageable_volumes``): 202 with the volume."""
     req.authorize(policy.MANAGE, {"project_id": req.ctxt.project_id})
-    volume = req.json_body(schema.create(req.version))["volume"]
+    volume = req.json_body(schema.validator(req.version, req.conf))["volume"]
     host = _one_of_host_cluster(
         volume.get("host"), volume.get("cluster"), req.version.matches("3.16")
     )

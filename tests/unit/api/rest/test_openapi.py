@@ -9,6 +9,8 @@ import yaml
 from openapi_spec_validator import validate
 
 from volmgr_api.rest.routes import ROUTES
+from volmgr_api.validation import MAX_METADATA_VALUE
+from volmgr_common.conf import api as api_opts
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
@@ -46,3 +48,13 @@ def test_path_parameters_are_declared() -> None:
             if parameter["in"] == "path":
                 declared.add(parameter["name"])
         assert declared == names, path
+
+
+def test_the_documented_manage_limits_are_the_ones_applied() -> None:
+    """The document states the defaults of the limits the API takes from one place."""
+    volume = document()["components"]["schemas"]["ManageRequest"]["properties"]["volume"]
+    fields = volume["properties"]
+    defaults = {opt.name: opt.default for opt in api_opts.OPTS}
+    assert fields["name"]["maxLength"] == defaults["max_name_length"]
+    assert fields["description"]["maxLength"] == defaults["max_description_length"]
+    assert fields["metadata"]["additionalProperties"]["maxLength"] == MAX_METADATA_VALUE
