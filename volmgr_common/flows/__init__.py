@@ -17,6 +17,12 @@ task with an ``execute_batch`` takes every request still running in one call (on
 database transaction for all of them, say), any other task runs for each in turn.
 Each request keeps the contract of :func:`run_flow` for itself: when its step
 fails, its own tasks are reverted, and the others go on.
+
+Both read what taskflow's engine reads of each atom: ``rebind``, ``optional``,
+``provides``, ``save_as`` and ``revert_rebind``, documented attributes of
+``taskflow.atom.Atom`` but no promised interface. setup.cfg keeps taskflow below
+its next major version, and ``tests/unit/common/test_taskflow_internals.py``
+fails, naming the attribute, when one of them changes shape.
 """
 
 from collections.abc import Callable, Iterable, Sequence
