@@ -25,13 +25,6 @@ OPTS = [
         default="volume-%s",
         help="Template of the managed name an object gets on the backend; %s is the volume id.",
     ),
-    cfg.IntOpt(
-        "flow_retry_attempts",
-        default=3,
-        min=1,
-        help="Attempts to load a volume row that another service has just committed "
-        "before the request is failed.",
-    ),
 ]
 
 

@@ -113,3 +113,12 @@ def test_cli_options_are_registered(tmp_path: Path) -> None:
     conf = startup.new_conf([cfg.BoolOpt("demo", default=False)])
     conf(["--demo"], project=startup.PROJECT, default_config_files=[])
     assert conf.demo is True
+
+
+def test_renamed_options_still_read_their_old_names(tmp_path: Path) -> None:
+    path = write_conf(tmp_path, "[api]\nworkers = 3\n[volume]\nflow_retry_attempts = 5\n")
+    conf = startup.new_conf()
+    conf(["--config-file", str(path)], project=startup.PROJECT, default_config_files=[])
+    startup.validate(conf)
+    assert conf.api.threads == 3
+    assert conf.scheduler.volume_read_attempts == 5

@@ -7,8 +7,8 @@ lists every type.
 from volmgr_api.policies import volume_types as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import types as views
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 
 
 def index(req: ApiRequest) -> Reply:

@@ -9,8 +9,8 @@ import urllib.parse
 from typing import Any
 
 from volmgr_api.policies import volumes as policy
+from volmgr_api.rest.request import ApiRequest
 from volmgr_api.rest.views import timestamp
-from volmgr_api.rest.wsgi import ApiRequest
 from volmgr_common.db import volumes as volumes_db
 
 STATUS_MAP = {

@@ -4,7 +4,7 @@ import pytest
 
 from volmgr_api.rest import faults
 from volmgr_api.rest.microversion import APIVersion
-from volmgr_api.rest.wsgi import validate
+from volmgr_api.rest.request import validate
 from volmgr_api.schemas import parameter_types, volume_actions, volume_manage
 
 V3_0 = APIVersion(3, 0)
