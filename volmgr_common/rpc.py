@@ -121,14 +121,14 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     lets volmgr set its defaults on ``conf`` alone (never on the library's
     module-level options).
     """
-    for group, opts in messaging_opts.list_opts():
-        conf.register_opts(opts, group=group)
+    for listed_group, listed_opts in messaging_opts.list_opts():
+        conf.register_opts(listed_opts, group=listed_group)
     for group_name, opts in UNLISTED_OPTS.items():
         if group_name not in conf:
             conf.register_opts(opts, group=group_name)
-    for group_name, defaults in DEFAULTS.items():
+    for group, defaults in DEFAULTS.items():
         for name, value in defaults.items():
-            conf.set_default(name, value, group=group_name)
+            conf.set_default(name, value, group=group)
 
 
 class RequestContextSerializer(messaging.Serializer):

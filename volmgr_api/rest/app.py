@@ -131,7 +131,7 @@ def _render(reply: Reply) -> webob.Response:
     else:
         response.content_type = None
         response.body = b""
-    response.headers.update(reply.headers)
+    response.headers.update(reply.headers.items())
     return response
 
 

@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup("api", title="volmgr-api options")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "max_name_length",
         default=255,

@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup("scheduler", title="volmgr-scheduler options")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.ListOpt(
         "enabled_filters",
         default=[

@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup("volume", title="volmgr-volume options")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "backend_name",
         default="files",

@@ -26,7 +26,7 @@ fails, naming the attribute, when one of them changes shape.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from oslo_log import log as logging
 from taskflow import exceptions as taskflow_exceptions
@@ -144,7 +144,7 @@ def run_flow(flow: linear_flow.Flow, store: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-Outcome = dict[str, Any] | failure.Failure
+Outcome: TypeAlias = dict[str, Any] | failure.Failure
 """What :func:`run_flow_batch` gives for one request: its values, or why it failed."""
 
 
