@@ -27,7 +27,9 @@ OPTS: list[cfg.Opt] = [
         "max_list_limit",
         default=1000,
         min=1,
-        help="Largest number of volumes that one list_volumes call returns.",
+        help="Largest number of items one listing returns: volumes (REST and the "
+        "list_volumes RPC call), manageable objects and user messages. A request that "
+        "asks for more, or names no limit, gets this many.",
     ),
     cfg.HostAddressOpt(
         "bind_host",
