@@ -44,9 +44,10 @@ DEFAULT_HOP2_BYTES = 1150
 
 
 def _messaging(url: str, name: str) -> Any:
-    from volmgr_common import config, rpc
+    from volmgr_common import rpc
+    from volmgr_common.conf import startup
 
-    conf = config.new_conf()
+    conf = startup.new_conf()
     conf([], project=None, default_config_files=[], default_config_dirs=[])
     conf.set_override("transport_url", url)
     return rpc.Messaging(conf, publisher=name)

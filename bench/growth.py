@@ -77,11 +77,11 @@ class FakeBackends:
     """Service rows, heartbeats and capability fanouts of N backends without processes."""
 
     def __init__(self, cluster: m.Cluster, client: m.Client) -> None:
-        from volmgr_common import config
+        from volmgr_common.conf import startup
         from volmgr_common.db import api as db_api
         from volmgr_scheduler import rpcapi as scheduler_rpcapi
 
-        conf = config.new_conf()
+        conf = startup.new_conf()
         conf(
             ["--config-file", str(cluster.manage_conf)],
             project=None,

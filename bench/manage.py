@@ -211,9 +211,10 @@ class Client:
 
     def __post_init__(self) -> None:
         from volmgr_api import rpcapi
-        from volmgr_common import config, rpc
+        from volmgr_common import rpc
+        from volmgr_common.conf import startup
 
-        conf = config.new_conf()
+        conf = startup.new_conf()
         conf([], project=None, default_config_files=[], default_config_dirs=[])
         conf.set_override("transport_url", self.transport_url)
         self.messaging = rpc.Messaging(conf, publisher="bench-client")

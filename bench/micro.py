@@ -154,7 +154,8 @@ def bench_taskflow(count: int) -> dict[str, tuple[float, float]]:
 
 
 def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float, float]]:
-    from volmgr_common import cache, config, quota
+    from volmgr_common import cache, quota
+    from volmgr_common.conf import startup
     from volmgr_common.db import api as db_api
     from volmgr_common.db import migration
     from volmgr_common.db import services as services_db
@@ -162,7 +163,7 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
     from volmgr_common.db import volumes as volumes_db
 
     conf_file = d.write_config(workdir / "micro.conf", {"database": {"connection": url}})
-    conf = config.new_conf()
+    conf = startup.new_conf()
     conf(
         ["--config-file", str(conf_file)],
         project=None,
@@ -248,11 +249,12 @@ def bench_messaging(url: str, count: int, workdir: Path) -> dict[str, tuple[floa
     from oslo_log import log as logging
 
     from bench import chain
-    from volmgr_common import config, notifications, rpc
+    from volmgr_common import notifications, rpc
+    from volmgr_common.conf import startup
     from volmgr_common.context import RequestContext
     from volmgr_scheduler import rpcapi as scheduler_rpcapi
 
-    conf = config.new_conf()
+    conf = startup.new_conf()
     conf([], project=None, default_config_files=[], default_config_dirs=[])
     conf.set_override("transport_url", url)
     conf.set_override("log_file", str(workdir / "micro.log"))

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from volmgr_common import config
+from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
 
@@ -30,8 +30,8 @@ def make_conf(tmp_path: Path, **overrides: Any) -> cfg.ConfigOpts:
     ``overrides`` set options: ``name=value`` for [DEFAULT], ``group__name=value``
     for another group.
     """
-    conf = config.new_conf()
-    conf([], project=config.PROJECT, default_config_files=[], default_config_dirs=[])
+    conf = startup.new_conf()
+    conf([], project=startup.PROJECT, default_config_files=[], default_config_dirs=[])
     settings: dict[str, Any] = {
         "state_path": str(tmp_path),
         "host": TEST_HOST,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a virtualenv from the project's own files, start the local services the
 # tests need if they are down, then run the checks and every test layer:
-# lint, generated samples, unit, functional, driver contract and integration.
+# lint, type checks (mypy), generated samples, unit, functional, driver contract
+# and integration.
 #
 #   bash tools/run-tests.sh            # everything
 #   bash tools/run-tests.sh tests/unit # only some tests (pytest arguments)
@@ -27,6 +28,9 @@ bash tools/start-services.sh
 step "lint"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
+
+step "mypy"
+"$VENV/bin/mypy" volmgr_common volmgr_api volmgr_scheduler volmgr_volume
 
 step "generated samples are current"
 bash tools/check-samples.sh "$VENV"

@@ -8,7 +8,7 @@ Two kinds of ``managing`` rows belong to the API:
 * rows on which a later stage noted a failure but whose compensating message never
   arrived: record the failure here, as the message would have.
 
-Of several API workers scanning at once, one wins each row (``touch_if_unchanged``).
+Of several volmgr-api processes scanning at once, one wins each row (``touch_if_unchanged``).
 """
 
 import datetime as dt

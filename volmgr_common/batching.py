@@ -94,7 +94,11 @@ class Batcher(Generic[Item, Result]):
                     self._changed.acquire()
                     self._busy = False
                     self._changed.notify_all()
-        return [_outcome(one.done) for one in pending]
+        outcomes = []
+        for one in pending:
+            outcome = _outcome(one.done)
+            outcomes.append(outcome)
+        return outcomes
 
     def _run(self, batch: list[_Pending[Item, Result]]) -> None:
         current = oslo_context.get_current()

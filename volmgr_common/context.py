@@ -10,12 +10,24 @@ from oslo_context import context
 
 
 class RequestContext(context.RequestContext):
-    """oslo.context's request context; ``is_admin`` follows the ``admin`` role."""
+    """oslo.context's request context; ``is_admin`` follows the ``admin`` role.
 
-    def __init__(self, **kwargs: Any) -> None:
+    ``detached=True`` builds a context that does not become the thread's current
+    one. (oslo.context makes every new context current when the thread has none,
+    even with ``overwrite=False``, and offers no public way to clear it again.)
+    """
+
+    def __init__(self, *, detached: bool = False, **kwargs: Any) -> None:
         roles = kwargs.get("roles") or []
         kwargs.setdefault("is_admin", "admin" in roles)
+        self._detached = detached
         super().__init__(**kwargs)
+        self._detached = False
+
+    def update_store(self) -> None:
+        """Make this the thread's current context (not while a detached one is built)."""
+        if not self._detached:
+            super().update_store()
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], **kwargs: Any) -> "RequestContext":
@@ -25,10 +37,9 @@ class RequestContext(context.RequestContext):
 def get_admin_context(request_id: str | None = None) -> RequestContext:
     """A context for work that a service does on its own behalf.
 
-    It does not become the thread's current context (oslo.context would make it so
-    when there is none), so log lines outside a request carry no stray request id.
+    It does not become the thread's current context, so log lines outside a
+    request carry no stray request id.
     """
-    previous = context.get_current()
     kwargs: dict[str, Any] = {
         "user_id": None,
         "project_id": None,
@@ -38,7 +49,4 @@ def get_admin_context(request_id: str | None = None) -> RequestContext:
     }
     if request_id:
         kwargs["request_id"] = request_id
-    admin = RequestContext(**kwargs)
-    if previous is None:
-        context._request_store.context = None
-    return admin
+    return RequestContext(detached=True, **kwargs)

@@ -135,7 +135,7 @@ class SchedulerManager:
         """Read the row the API has just committed (retried briefly if not seen yet)."""
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(exception.VolumeNotFound),
-            stop=tenacity.stop_after_attempt(self._conf.volume.flow_retry_attempts),
+            stop=tenacity.stop_after_attempt(self._conf.scheduler.volume_read_attempts),
             wait=tenacity.wait_exponential(multiplier=0.05, max=1),
             reraise=True,
         )

@@ -12,6 +12,10 @@ BINARY = "volmgr-scheduler"
 def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -> service.Service:
     """The scheduler service, not yet started. Several may run at once."""
     hosts = host_manager.HostManager(conf, db)
+
+    def expire_reservations() -> None:
+        quota.expire_reservations(db)
+
     return service.Service(
         binary=BINARY,
         topic=rpcapi.TOPIC,
@@ -25,7 +29,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
             service.PeriodicTask(
                 "expire_reservations",
                 conf.quota.reservation_expire / 4,
-                lambda: quota.expire_reservations(db) and None,
+                expire_reservations,
             ),
         ],
     )

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from tests.integration import daemons
-from volmgr_common import config, exception, quota, quota_audit
+from volmgr_common import exception, quota, quota_audit
+from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages, migration, models, volume_types, volumes
 
@@ -65,7 +66,7 @@ def _synced(backend: str, tmp_path: Path) -> Iterator[db_api.Database]:
     else:
         urls = _throwaway(PG_URL if backend == "postgresql" else MYSQL_URL)
     url = next(urls)
-    conf: cfg.ConfigOpts = config.new_conf()
+    conf: cfg.ConfigOpts = startup.new_conf()
     conf([], project="volmgr", default_config_files=[])
     conf.set_override("connection", url, group="database")
     db = db_api.Database(conf)

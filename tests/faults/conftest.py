@@ -53,7 +53,8 @@ import sqlalchemy as sa
 
 from tests.integration import daemons
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import config, rpc
+from volmgr_common import rpc
+from volmgr_common.conf import startup
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models
@@ -202,7 +203,7 @@ class FaultClient(daemons.ApiClient):
     """
 
     def __init__(self, config_file: Path, timeout: int) -> None:
-        self.conf = config.new_conf()
+        self.conf = startup.new_conf()
         self.conf(
             ["--config-file", str(config_file)],
             project=None,

@@ -37,7 +37,8 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import config, quota, rpc
+from volmgr_common import quota, rpc
+from volmgr_common.conf import startup
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
@@ -278,7 +279,7 @@ def open_database(config_file: Path) -> db_api.Database:
     The URL comes from a config file, not ``set_override``: overrides of option groups
     are shared by every ``ConfigOpts`` of the process.
     """
-    conf = config.new_conf()
+    conf = startup.new_conf()
     conf(
         ["--config-file", str(config_file)],
         project=None,
@@ -548,7 +549,7 @@ class ApiClient:
     """Talks to ``volmgr-api`` over RPC like another service would."""
 
     def __init__(self, transport_url: str, timeout: int = 30) -> None:
-        self.conf: cfg.ConfigOpts = config.new_conf()
+        self.conf: cfg.ConfigOpts = startup.new_conf()
         self.conf([], project=None, default_config_files=[], default_config_dirs=[])
         self.conf.set_override("transport_url", transport_url)
         self.messaging = rpc.Messaging(self.conf, "test-client")
@@ -615,7 +616,7 @@ class ApiClient:
 
 def quota_usage(db: db_api.Database, project_id: str) -> dict[str, dict[str, int]]:
     """``{resource: {in_use, reserved, limit}}`` of a project, read from the database."""
-    conf = config.new_conf()
+    conf = startup.new_conf()
     conf([], project=None, default_config_files=[], default_config_dirs=[])
     return quota.usage(db, project_id, quota.DefaultLimits.from_conf(conf))
 

@@ -5,7 +5,7 @@ from oslo_policy import policy
 RULE_ADMIN_OR_OWNER = "rule:admin_or_owner"
 RULE_ADMIN_API = "rule:admin_api"
 
-rules = [
+rules: list[policy.RuleDefault] = [
     policy.RuleDefault(
         "context_is_admin", "role:admin", description="Decides who is an administrator."
     ),

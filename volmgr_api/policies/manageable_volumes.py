@@ -8,7 +8,7 @@ MANAGE = "volume_extension:volume_manage"
 UNMANAGE = "volume_extension:volume_unmanage"
 LIST_MANAGEABLE = "volume_extension:list_manageable"
 
-rules = [
+rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         name=LIST_MANAGEABLE,
         check_str=base.RULE_ADMIN_API,

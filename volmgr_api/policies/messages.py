@@ -7,7 +7,7 @@ from volmgr_api.policies import base
 GET = "message:get"
 GET_ALL = "message:get_all"
 
-rules = [
+rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         name=GET_ALL,
         check_str=base.RULE_ADMIN_OR_OWNER,

@@ -6,7 +6,7 @@ from volmgr_api.policies import base
 
 SHOW = "volume_extension:quotas:show"
 
-rules = [
+rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         name=SHOW,
         check_str=base.RULE_ADMIN_OR_OWNER,

@@ -6,7 +6,7 @@ from volmgr_api.policies import base
 
 GET_ALL = "volume_extension:services:index"
 
-rules = [
+rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         name=GET_ALL,
         check_str=base.RULE_ADMIN_API,

@@ -8,7 +8,7 @@ GET = "volume_extension:type_get"
 GET_ALL = "volume_extension:type_get_all"
 EXTRA_SPECS = "volume_extension:access_types_extra_specs"
 
-rules = [
+rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         name=GET_ALL,
         check_str=base.RULE_ADMIN_OR_OWNER,

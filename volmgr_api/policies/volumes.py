@@ -10,7 +10,7 @@ DELETE = "volume:delete"
 HOST_ATTRIBUTE = "volume_extension:volume_host_attribute"
 TENANT_ATTRIBUTE = "volume_extension:volume_tenant_attribute"
 
-rules = [
+rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         name=GET,
         check_str=base.RULE_ADMIN_OR_OWNER,

@@ -18,8 +18,8 @@ from oslo_log import log as logging
 from volmgr_api.api import API
 from volmgr_api.rest import auth, faults, microversion
 from volmgr_api.rest.policy import Enforcer
+from volmgr_api.rest.request import ApiRequest, AppState, Reply
 from volmgr_api.rest.routes import ROUTES, Route
-from volmgr_api.rest.wsgi import ApiRequest, AppState, Reply
 
 LOG = logging.getLogger(__name__)
 REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
@@ -131,7 +131,7 @@ def _render(reply: Reply) -> webob.Response:
     else:
         response.content_type = None
         response.body = b""
-    response.headers.update(reply.headers)
+    response.headers.update(reply.headers.items())
     return response
 
 

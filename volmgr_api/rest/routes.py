@@ -17,7 +17,7 @@ from volmgr_api.rest.handlers import (
     volume_manage,
     volumes,
 )
-from volmgr_api.rest.wsgi import Handler
+from volmgr_api.rest.request import Handler
 
 PROJECT = "/v3/{project_id}"
 

@@ -85,4 +85,4 @@ def build_wsgi_service(conf: cfg.ConfigOpts, api_obj: API) -> WsgiService:
     app = rest_app.build_app(conf, api_obj)
     if conf.api.auth_strategy == auth.KEYSTONE:
         app = wrap_keystone(app, conf)
-    return WsgiService(app, conf.api.bind_host, conf.api.bind_port, conf.api.workers)
+    return WsgiService(app, conf.api.bind_host, conf.api.bind_port, conf.api.threads)

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_common import config, rpc, service
+from volmgr_common import rpc, service
+from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
 
@@ -33,8 +34,8 @@ def open_database(
 
 def launch(prog: str, builders: Sequence[ServiceBuilder], argv: Sequence[str]) -> None:
     """Parse config, connect, build the services and serve until SIGTERM."""
-    conf = config.new_conf()
-    config.parse_args(argv, conf, prog)
+    conf = startup.new_conf()
+    startup.parse_args(argv, conf, prog)
     run(prog, conf, builders, sync=False)
 
 

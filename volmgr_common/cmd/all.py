@@ -16,8 +16,9 @@ from oslo_config import cfg
 
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api import service as api_service
-from volmgr_common import config, context, rpc
+from volmgr_common import context, rpc
 from volmgr_common.cmd import open_database, run
+from volmgr_common.conf import startup
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.db.api import Database
 from volmgr_scheduler import service as scheduler_service
@@ -34,11 +35,11 @@ GIB = 1024**3
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    conf = config.new_conf(CLI_OPTS)
+    conf = startup.new_conf(CLI_OPTS)
     conf.set_default("state_path", os.path.abspath("volmgr-state"))
     conf.set_default("transport_url", "kombu+memory:////")
     conf.set_default("use_stderr", True)  # logs to stderr, results (--demo) to stdout
-    config.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
+    startup.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
     if conf.demo:
         demo(conf)
     else:

@@ -14,8 +14,9 @@ from typing import Any
 
 from oslo_config import cfg
 
-from volmgr_common import config, exception, quota, quota_audit
+from volmgr_common import exception, quota, quota_audit
 from volmgr_common.cmd import open_database
+from volmgr_common.conf import startup
 from volmgr_common.db import migration
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
@@ -80,9 +81,9 @@ def _dispatch(conf: cfg.ConfigOpts) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    conf = config.new_conf()
+    conf = startup.new_conf()
     conf.register_cli_opt(CATEGORY)
-    config.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
+    startup.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
     try:
         _dispatch(conf)
     except (exception.VolmgrException, ValueError) as error:

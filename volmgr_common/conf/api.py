@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup("api", title="volmgr-api options")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "max_name_length",
         default=255,
@@ -31,7 +31,9 @@ OPTS = [
         "max_list_limit",
         default=1000,
         min=1,
-        help="Largest number of volumes that one list_volumes call returns.",
+        help="Largest number of items one listing returns: volumes (REST and the "
+        "list_volumes RPC call), manageable objects and user messages. A request that "
+        "asks for more, or names no limit, gets this many.",
     ),
     cfg.HostAddressOpt(
         "bind_host",
@@ -44,19 +46,20 @@ OPTS = [
         "bind_port",
         default=8776,
         help="TCP port of the REST API (8776 is the port of the OpenStack Block "
-        "Storage API, so that Cinder clients find it where they expect it). Several "
-        "volmgr-api processes of one user on one host may share the port "
-        "(SO_REUSEPORT): the kernel spreads connections among them, so they must share "
-        "one database. 0 picks a free port at start, which tests use.",
+        "Storage API, so that Cinder clients find it where they expect it). One "
+        "volmgr-api process listens on a host and port: a second one that finds the "
+        "port taken fails to start. 0 picks a free port at start, which tests use.",
     ),
     cfg.IntOpt(
-        "workers",
+        "threads",
         default=8,
         min=1,
         max=256,
+        deprecated_name="workers",
         help="Number of threads that handle REST requests at once in each volmgr-api "
-        "process. A request waiting for the database or for an RPC answer holds its "
-        "thread, so raise this when many clients list manageable volumes at once.",
+        "process (one process; the threads share its interpreter). A request waiting "
+        "for the database or for an RPC answer holds its thread, so raise this when "
+        "many clients list manageable volumes at once.",
     ),
     cfg.StrOpt(
         "auth_strategy",

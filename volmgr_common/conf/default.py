@@ -4,7 +4,7 @@ import socket
 
 from oslo_config import cfg
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "manage_batch_size",
         default=16,

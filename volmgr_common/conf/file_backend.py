@@ -5,7 +5,7 @@ from oslo_config import cfg
 FILE_GROUP = cfg.OptGroup("file_backend", title="File driver options")
 FAKE_GROUP = cfg.OptGroup("fake_backend", title="Fake driver options (tests only)")
 
-FILE_OPTS = [
+FILE_OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "directory",
         default="$state_path/files",
@@ -19,7 +19,7 @@ FILE_OPTS = [
     ),
 ]
 
-FAKE_OPTS = [
+FAKE_OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "pool_name",
         default="pool0",

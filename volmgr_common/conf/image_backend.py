@@ -6,7 +6,7 @@ GROUP = cfg.OptGroup("image_backend", title="Image-file driver options")
 
 FORMATS = ("raw", "qcow2")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "directory",
         default="$state_path/images",

@@ -1,8 +1,9 @@
-"""Entry points of oslo-config-generator: volmgr's options and library defaults."""
+"""Entry points of oslo-config-generator: the options of volmgr and of oslo.messaging."""
 
 from oslo_config import cfg
 
 from volmgr_common import conf as volmgr_conf
+from volmgr_common import rpc
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -10,8 +11,10 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return volmgr_conf.list_opts()
 
 
-def set_lib_defaults() -> None:
-    """Set the defaults volmgr gives to the libraries' options."""
-    from volmgr_common import rpc
+def list_messaging_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Return oslo.messaging's options with the defaults volmgr gives them.
 
-    rpc.set_defaults()
+    The sample config takes oslo.messaging's options from here rather than from the
+    library's own namespace, whose defaults are the library's.
+    """
+    return rpc.list_opts()

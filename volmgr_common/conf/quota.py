@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup("quota", title="Quota options")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "volumes",
         default=1000,

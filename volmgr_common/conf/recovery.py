@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup("recovery", title="Recovery of interrupted requests")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "interval",
         default=30,

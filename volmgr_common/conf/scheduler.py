@@ -1,10 +1,10 @@
-"""Options of the [scheduler] group: which filters decide where a volume may go."""
+"""Options of the [scheduler] group: where a volume may go, and how the scheduler reads it."""
 
 from oslo_config import cfg
 
 GROUP = cfg.OptGroup("scheduler", title="volmgr-scheduler options")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.ListOpt(
         "enabled_filters",
         default=[
@@ -23,6 +23,15 @@ OPTS = [
         min=1,
         help="Seconds after which a backend's last capability report is too old to "
         "schedule on; the backend is then treated as reporting nothing.",
+    ),
+    cfg.IntOpt(
+        "volume_read_attempts",
+        default=3,
+        min=1,
+        deprecated_opts=[cfg.DeprecatedOpt("flow_retry_attempts", group="volume")],
+        help="Attempts of the scheduler to read a volume row that volmgr-api has just "
+        "committed, when it does not see the row yet, before it fails the request. "
+        "The waits between attempts double from 0.05 up to 1 second.",
     ),
 ]
 

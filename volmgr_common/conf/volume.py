@@ -4,7 +4,7 @@ from oslo_config import cfg
 
 GROUP = cfg.OptGroup("volume", title="volmgr-volume options")
 
-OPTS = [
+OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "backend_name",
         default="files",
@@ -24,13 +24,6 @@ OPTS = [
         "volume_name_template",
         default="volume-%s",
         help="Template of the managed name an object gets on the backend; %s is the volume id.",
-    ),
-    cfg.IntOpt(
-        "flow_retry_attempts",
-        default=3,
-        min=1,
-        help="Attempts to load a volume row that another service has just committed "
-        "before the request is failed.",
     ),
 ]
 

@@ -17,10 +17,16 @@ task with an ``execute_batch`` takes every request still running in one call (on
 database transaction for all of them, say), any other task runs for each in turn.
 Each request keeps the contract of :func:`run_flow` for itself: when its step
 fails, its own tasks are reverted, and the others go on.
+
+Both read what taskflow's engine reads of each atom: ``rebind``, ``optional``,
+``provides``, ``save_as`` and ``revert_rebind``, documented attributes of
+``taskflow.atom.Atom`` but no promised interface. setup.cfg keeps taskflow below
+its next major version, and ``tests/unit/common/test_taskflow_internals.py``
+fails, naming the attribute, when one of them changes shape.
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from oslo_log import log as logging
 from taskflow import exceptions as taskflow_exceptions
@@ -138,7 +144,7 @@ def run_flow(flow: linear_flow.Flow, store: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-Outcome = dict[str, Any] | failure.Failure
+Outcome: TypeAlias = dict[str, Any] | failure.Failure
 """What :func:`run_flow_batch` gives for one request: its values, or why it failed."""
 
 

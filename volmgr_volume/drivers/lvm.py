@@ -92,7 +92,7 @@ KIND_NAMES = {
 class LvmCommandError(Exception):
     """An LVM command failed; ``stderr`` says why."""
 
-    def __init__(self, command: str, exit_code: int | None, stderr: str) -> None:
+    def __init__(self, command: str, exit_code: int | str | None, stderr: str) -> None:
         self.command, self.exit_code, self.stderr = command, exit_code, stderr.strip()
         super().__init__(f"{command} failed (exit {exit_code}): {self.stderr}")
 

@@ -152,7 +152,7 @@ def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
         tmp_path,
         transport_url=f"kombu+memory:////{uuid.uuid4().hex}",
         api__bind_port=0,
-        api__workers=4,
+        api__threads=4,
     )
     patch = pytest.MonkeyPatch()
     patch.setattr(futurist_thread.ThreadWorker, "MAX_IDLE_FOR", 0.05)

@@ -1,4 +1,4 @@
-"""Unit tests of process start-up config handling (volmgr_common.config).
+"""Unit tests of process start-up config handling (volmgr_common.conf.startup).
 
 A config that cannot run must end the process with exit code 2 and exactly one
 line on stderr that names the problem, before anything else happens.
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from oslo_config import cfg
 
-from volmgr_common import config
+from volmgr_common.conf import startup
 
 PROG = "volmgr-test"
 
@@ -23,7 +23,7 @@ def write_conf(tmp_path: Path, text: str) -> Path:
 def fails_with(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     """Run parse_args, expect exit 2 and return the one line it printed."""
     with pytest.raises(SystemExit) as exited:
-        config.parse_args(argv, config.new_conf(), PROG)
+        startup.parse_args(argv, startup.new_conf(), PROG)
     assert exited.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -91,17 +91,17 @@ def test_a_good_config_validates(tmp_path: Path) -> None:
         "[DEFAULT]\nreport_interval = 5\nservice_down_time = 30\n"
         "transport_url = kombu+memory:////\n[quota]\nvolumes = -1\n",
     )
-    conf = config.new_conf()
-    conf(["--config-file", str(path)], project=config.PROJECT, default_config_files=[])
-    config.validate(conf)
+    conf = startup.new_conf()
+    conf(["--config-file", str(path)], project=startup.PROJECT, default_config_files=[])
+    startup.validate(conf)
     assert (conf.report_interval, conf.service_down_time, conf.quota.volumes) == (5, 30, -1)
 
 
 def test_each_config_has_its_own_option_groups() -> None:
-    first = config.new_conf()
-    second = config.new_conf()
-    first([], project=config.PROJECT, default_config_files=[])
-    second([], project=config.PROJECT, default_config_files=[])
+    first = startup.new_conf()
+    second = startup.new_conf()
+    first([], project=startup.PROJECT, default_config_files=[])
+    second([], project=startup.PROJECT, default_config_files=[])
     second.set_override("backend_name", "other", group="volume")
     second.set_override("volumes", 1, group="quota")
     assert first.volume.backend_name == "files"
@@ -110,6 +110,15 @@ def test_each_config_has_its_own_option_groups() -> None:
 
 
 def test_cli_options_are_registered(tmp_path: Path) -> None:
-    conf = config.new_conf([cfg.BoolOpt("demo", default=False)])
-    conf(["--demo"], project=config.PROJECT, default_config_files=[])
+    conf = startup.new_conf([cfg.BoolOpt("demo", default=False)])
+    conf(["--demo"], project=startup.PROJECT, default_config_files=[])
     assert conf.demo is True
+
+
+def test_renamed_options_still_read_their_old_names(tmp_path: Path) -> None:
+    path = write_conf(tmp_path, "[api]\nworkers = 3\n[volume]\nflow_retry_attempts = 5\n")
+    conf = startup.new_conf()
+    conf(["--config-file", str(path)], project=startup.PROJECT, default_config_files=[])
+    startup.validate(conf)
+    assert conf.api.threads == 3
+    assert conf.scheduler.volume_read_attempts == 5

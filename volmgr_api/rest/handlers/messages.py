@@ -8,8 +8,8 @@ are listed newest first unless ``sort`` says otherwise, as in Cinder.
 from volmgr_api.policies import messages as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params, check_sort, is_uuid
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import messages as views
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 from volmgr_common.db.messages import FILTER_KEYS, SORT_KEYS
 
 PAGING = ("marker", "limit", "sort", "sort_key", "sort_dir")

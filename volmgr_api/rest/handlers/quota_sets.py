@@ -5,8 +5,8 @@ import re
 from volmgr_api.policies import quotas as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import quotas as views
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 
 PROJECT_ID = re.compile(r"^[^\s:,/]{1,255}$")
 

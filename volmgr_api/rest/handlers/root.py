@@ -2,8 +2,8 @@
 
 import importlib.resources
 
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import versions
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 
 OPENAPI_FILE = "openapi.yaml"
 

@@ -2,8 +2,8 @@
 
 from volmgr_api.policies import services as policy
 from volmgr_api.rest.params import Params
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import services as views
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 
 # Cinder's binary names, so that a filter written for Cinder finds volmgr's services.
 BINARY_ALIASES = {

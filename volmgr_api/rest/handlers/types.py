@@ -7,15 +7,16 @@ lists every type.
 from volmgr_api.policies import volume_types as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import types as views
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 
 
 def index(req: ApiRequest) -> Reply:
     req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
     params = Params(req.webob.GET, ("is_public",))
     types = req.api.list_types(req.ctxt)
-    if params.get("is_public", "None").lower() != "none":
+    is_public_value = params.get("is_public")
+    if is_public_value is not None and is_public_value.lower() != "none":
         is_public = params.boolean("is_public")
         types = [t for t in types if bool(t["is_public"]) == is_public]
     return Reply(200, {"volume_types": [views.volume_type(req, t) for t in types]})

@@ -3,7 +3,7 @@
 from volmgr_api.policies import manageable_volumes as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.handlers.volumes import find
-from volmgr_api.rest.wsgi import ApiRequest, Reply, validate
+from volmgr_api.rest.request import ApiRequest, Reply, validate
 from volmgr_api.schemas import volume_actions as schema
 
 

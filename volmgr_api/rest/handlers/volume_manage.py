@@ -12,9 +12,9 @@ from volmgr_api import validation
 from volmgr_api.policies import manageable_volumes as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params, check_sort
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import manageable
 from volmgr_api.rest.views import volumes as volume_views
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 from volmgr_api.schemas import parameter_types
 from volmgr_api.schemas import volume_manage as schema
 

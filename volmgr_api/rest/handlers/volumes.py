@@ -13,8 +13,8 @@ from typing import Any
 from volmgr_api.policies import volumes as policy
 from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params, check_sort, is_uuid
+from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import volumes as views
-from volmgr_api.rest.wsgi import ApiRequest, Reply
 
 LIST_PARAMS = (
     "all_tenants", "project_id", "name", "status", "bootable", "metadata",

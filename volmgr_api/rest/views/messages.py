@@ -2,9 +2,9 @@
 
 from typing import Any
 
+from volmgr_api.rest.request import ApiRequest
 from volmgr_api.rest.views import timestamp
 from volmgr_api.rest.views.volumes import links
-from volmgr_api.rest.wsgi import ApiRequest
 
 COLLECTION = "messages"
 

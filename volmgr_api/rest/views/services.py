@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from volmgr_api.rest.request import ApiRequest
 from volmgr_api.rest.views import timestamp
-from volmgr_api.rest.wsgi import ApiRequest
 
 VOLUME_BINARY = "volmgr-volume"
 

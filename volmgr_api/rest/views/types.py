@@ -3,7 +3,7 @@
 from typing import Any
 
 from volmgr_api.policies import volume_types as policy
-from volmgr_api.rest.wsgi import ApiRequest
+from volmgr_api.rest.request import ApiRequest
 
 
 def volume_type(req: ApiRequest, vtype: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import urllib.parse
 from typing import Any
 
 from volmgr_api.policies import volumes as policy
+from volmgr_api.rest.request import ApiRequest
 from volmgr_api.rest.views import timestamp
-from volmgr_api.rest.wsgi import ApiRequest
 from volmgr_common.db import volumes as volumes_db
 
 STATUS_MAP = {
@@ -31,7 +31,7 @@ def internal_status(shown: str) -> str:
     return FILTER_MAP.get(shown, shown)
 
 
-def links(req: ApiRequest, project_id: str, collection: str, item_id: str) -> list[dict]:
+def links(req: ApiRequest, project_id: str | None, collection: str, item_id: str) -> list[dict]:
     base = req.base_url
     return [
         {"rel": "self", "href": f"{base}/v3/{project_id}/{collection}/{item_id}"},

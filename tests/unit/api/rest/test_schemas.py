@@ -7,7 +7,7 @@ from oslo_config import cfg
 from volmgr_api import validation
 from volmgr_api.rest import faults
 from volmgr_api.rest.microversion import APIVersion
-from volmgr_api.rest.wsgi import validate
+from volmgr_api.rest.request import validate
 from volmgr_api.schemas import parameter_types, volume_actions, volume_manage
 from volmgr_common.conf import api as api_opts
 

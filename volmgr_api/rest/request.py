@@ -1,4 +1,4 @@
-"""What a handler gets and gives: the request with its caller and version, and replies.
+"""The request a handler gets and the reply it gives; the request body decoded and validated.
 
 A handler is ``handler(req: ApiRequest, **url_args) -> Reply``. ``ApiRequest`` carries
 the webob request, the caller's context, the negotiated microversion and the
