@@ -1,9 +1,11 @@
-"""Fixtures shared by every test layer: a fresh config and a migrated SQLite database.
+"""Fixtures shared by every test layer: a fresh config, a migrated SQLite database,
+the fault plugin.
 
 ``conf`` needs no database and no network, so pure unit tests can use it; ``db``
 adds a SQLite file in the test's temporary directory at the newest schema: the
 Alembic migrations (the path ``volmgr-manage db sync`` takes) run once per session
-into a template that each test copies.
+into a template that each test copies. ``fault_plugin`` registers
+:mod:`tests.fault_plugin` on the hook points for the test.
 """
 
 import shutil
@@ -15,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from tests.fault_plugin import FaultPlugin, installed
 from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
@@ -85,3 +88,10 @@ def db(conf: cfg.ConfigOpts, schema_template: Path) -> Iterator[db_api.Database]
     migration.sync(database)  # at head already when copied: only checks the revision
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def fault_plugin(tmp_path: Path) -> Iterator[FaultPlugin]:
+    """The fault plugin registered for the test: a request's ``_fault`` metadata acts."""
+    with installed(tmp_path / "faults") as plugin:
+        yield plugin

@@ -141,10 +141,6 @@ class DatabaseUnavailable(VolmgrException):
     code = 503
 
 
-class FaultInjected(VolmgrException):
-    message = "Fault injected at %(point)s (fault injection is enabled)."
-
-
 REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     InternalError,
     NotAuthorized,

@@ -14,7 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, faults, rpc
+from volmgr_common import exception, hooks, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volumes as volumes_db
@@ -80,8 +80,8 @@ class SchedulerManager:
         for ctxt, volume_id, request_spec in requests:
             ctxt.update_store()  # this thread's log lines carry the request's id
             try:
-                if self._conf.fault_injection.enabled:
-                    faults.check(self._conf, self._load(volume_id), "SchedulerReceive")
+                if hooks.active():  # the row is read only for a registered hook
+                    hooks.point(hooks.SCHEDULER_RECEIVE, self._load(volume_id))
                 pool = self._placement.choose_pool(RequestSpec.from_wire(request_spec))
             except Exception as error:
                 if self._waiting_for_placement(volume_id):

@@ -3,14 +3,17 @@
 A cluster (:class:`Env`) is a throwaway RabbitMQ vhost reached as a throwaway
 RabbitMQ user that has a password, a throwaway PostgreSQL database, and the three
 daemons (``volmgr-api``, ``volmgr-scheduler``,
-``volmgr-volume`` on a file backend) started from their console scripts with fast
-recovery settings (``[recovery] interval = 1``, ``stale_after = 3``). Modules share
+``volmgr-volume`` on a file backend) started from their console scripts' entry
+points through ``tests/fault_launcher.py``, which loads the fault plugin first, with
+fast recovery settings (``[recovery] interval = 1``, ``stale_after = 3``). Modules share
 one cluster unless they ask for their own (``OWN_ENV``: the mixed run, the quorum
 queues). Every test leaves its cluster with all requests terminal.
 
-Faults come from ``volmgr_common.faults``: a manage request whose metadata holds
-``_fault = "kill:<Point>"`` makes the daemon at that point ``os._exit(137)`` (once per
-volume and point), ``"fail:<Point>"`` makes the point raise. The tests restart a
+Faults come from the plugin ``tests/fault_plugin.py`` on the daemons' hook points
+(``volmgr_common.hooks`` names them; the product config holds no test option): a
+manage request whose metadata holds ``_fault = "kill:<Point>"`` makes the daemon at
+that point ``os._exit(137)`` (once per volume and point), ``"fail:<Point>"`` makes
+the point raise. The tests restart a
 killed daemon and then check the five invariants of docs/design.rst with
 :func:`assert_invariants`:
 
@@ -51,6 +54,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.fault_plugin import KILLED  # the exit code of a daemon a kill fault ended
 from tests.integration import daemons
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import rpc
@@ -62,7 +66,6 @@ from volmgr_common.db import models
 ENVS_KEY = pytest.StashKey[list["Env"]]()
 LOG_TAIL_LINES = 60
 
-KILLED = 137  # volmgr_common.faults ends the process with os._exit(137)
 MANAGED_PREFIX = "volume-"
 TERMINAL = ("available", "error_managing")
 TRANSITIONAL = ("managing", "unmanaging")
@@ -404,7 +407,7 @@ def make_env(
     env: Env | None = None
     db: db_api.Database | None = None
     try:
-        factory = daemons.DaemonFactory(base_dir, vhost.url, database.url)
+        factory = daemons.DaemonFactory(base_dir, vhost.url, database.url, fault_plugin=True)
         manage_conf = factory.write_config("volmgr-manage", extra=sections)
         daemons.run_manage(manage_conf, "db", "sync")
         client_conf = factory.write_config("fault-client", extra=sections)

@@ -1,9 +1,10 @@
 """SIGKILL-equivalent crashes at every hop of a manage, then restart and check recovery.
 
-For each fault point one request carries ``_fault = "kill:<Point>"``: the daemon at
-that hop ends itself with ``os._exit(137)`` there, the test starts it again, and the
-five invariants must hold. A few ordinary requests ("bystanders") travel at the same
-time, so a crash also catches work of other requests in flight.
+For each hook point one request carries ``_fault = "kill:<Point>"``: the fault plugin
+the daemon at that hop runs with (``tests/fault_plugin.py``) ends it with
+``os._exit(137)`` there, the test starts it again, and the five invariants must hold.
+A few ordinary requests ("bystanders") travel at the same time, so a crash also
+catches work of other requests in flight.
 
 The killed request itself must end ``available``: recovery resumes it (docs/design.rst,
 "Recovery"), a crash is not a failure of the request.

@@ -18,19 +18,16 @@ from futurist import _thread as futurist_thread
 from kombu.transport import memory
 from oslo_config import cfg
 
+from tests.fault_plugin import FaultPlugin
 from tests.functional.stack import Stack, reset_memory_broker
 from volmgr_common.db import api as db_api
 
 
 @pytest.fixture
 def stack_conf(conf_factory: Callable[..., cfg.ConfigOpts]) -> cfg.ConfigOpts:
-    """Config of the in-process services: an in-memory broker, fault injection on,
-    and the API's REST server (unused here) on a free localhost port."""
-    return conf_factory(
-        transport_url=f"kombu+memory:////{uuid.uuid4().hex}",
-        fault_injection__enabled=True,
-        api__bind_port=0,
-    )
+    """Config of the in-process services: an in-memory broker and the API's REST
+    server (unused here) on a free localhost port."""
+    return conf_factory(transport_url=f"kombu+memory:////{uuid.uuid4().hex}", api__bind_port=0)
 
 
 @pytest.fixture
@@ -53,8 +50,11 @@ def quick_stop(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def stack(stack_conf: cfg.ConfigOpts, db: db_api.Database, quick_stop: None) -> Iterator[Stack]:
-    """API, scheduler and file volume service running on one in-process broker."""
+def stack(
+    stack_conf: cfg.ConfigOpts, db: db_api.Database, quick_stop: None, fault_plugin: FaultPlugin
+) -> Iterator[Stack]:
+    """API, scheduler and file volume service running on one in-process broker, with
+    the fault plugin registered (a request's ``_fault`` metadata acts)."""
     reset_memory_broker()
     running = Stack.start_all(stack_conf, db)
     yield running

@@ -106,7 +106,7 @@ def factory(
     request: pytest.FixtureRequest, base_dir: Path, transport_url: str, database_url: str
 ) -> Iterator[daemons.DaemonFactory]:
     """Makes daemons; at the end stops every one still running and checks it exited 0."""
-    made = daemons.DaemonFactory(base_dir, transport_url, database_url)
+    made = daemons.DaemonFactory(base_dir, transport_url, database_url, fault_plugin=True)
     request.config.stash[FACTORY_KEY] = made
     yield made
     problems = made.stop_all()

@@ -6,8 +6,9 @@ a real PostgreSQL. This module knows how to
 
 * check that the broker and the database answer on TCP (and say how to start them),
 * make a throwaway RabbitMQ vhost and a throwaway PostgreSQL database,
-* write one config file per daemon, start the daemon, wait until it serves, and stop
-  it with SIGTERM (checking that it exits 0),
+* write one config file per daemon, start the daemon (with the fault plugin of
+  :mod:`tests.fault_plugin` loaded when the factory says so), wait until it serves,
+  and stop it with SIGTERM (checking that it exits 0),
 * talk to ``volmgr-api`` over RPC as another service would (:class:`ApiClient`).
 """
 
@@ -36,6 +37,7 @@ import psycopg
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from tests import fault_launcher
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import quota, rpc
 from volmgr_common.conf import startup
@@ -347,7 +349,12 @@ def wait_until(
 
 @dataclass
 class Daemon:
-    """One volmgr daemon process started from its console script and its config file."""
+    """One volmgr daemon process started from its console script and its config file.
+
+    With ``fault_markers`` set, the console script's entry point runs through
+    :mod:`tests.fault_launcher`, which loads the fault plugin first (its once-only
+    markers in that directory).
+    """
 
     name: str
     binary: str
@@ -355,6 +362,7 @@ class Daemon:
     config_file: Path
     log_file: Path
     out_file: Path
+    fault_markers: Path | None = None
     proc: subprocess.Popen | None = None
     exit_codes: list[int] = field(default_factory=list)
 
@@ -390,7 +398,8 @@ class Daemon:
         before = self._started_count()
         with self.out_file.open("ab") as out:
             self.proc = subprocess.Popen(
-                [bin_path(self.binary), "--config-file", str(self.config_file)],
+                self.command(),
+                env=self._environment(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -399,6 +408,20 @@ class Daemon:
         if wait:
             self.wait_ready(db, before)
         return self
+
+    def command(self) -> list[str]:
+        """The console script with the config file (through the launcher, with the plugin)."""
+        args = ["--config-file", str(self.config_file)]
+        if self.fault_markers is None:
+            return [bin_path(self.binary), *args]
+        bin_path(self.binary)  # says how to install volmgr when it is not
+        return fault_launcher.command(self.fault_markers, self.binary, *args)
+
+    def _environment(self) -> dict[str, str] | None:
+        if self.fault_markers is None:
+            return None
+        path = [str(fault_launcher.ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
     def wait_ready(self, db: db_api.Database | None, started_before: int = 0) -> None:
         """Wait until the daemon logged that it serves, and (with ``db``) is up there."""
@@ -472,11 +495,16 @@ def stop_all(daemons: list[Daemon]) -> list[str]:
 
 @dataclass
 class DaemonFactory:
-    """Writes per-daemon config files under ``base_dir`` and keeps every daemon it made."""
+    """Writes per-daemon config files under ``base_dir`` and keeps every daemon it made.
+
+    With ``fault_plugin``, every daemon it makes loads :mod:`tests.fault_plugin`, its
+    markers under ``<state_path>/faults``.
+    """
 
     base_dir: Path
     transport_url: str
     database_url: str
+    fault_plugin: bool = False
     host: str = "itnode"
     daemons: list[Daemon] = field(default_factory=list)
 
@@ -505,7 +533,6 @@ class DaemonFactory:
             "database": {"connection": database_url or self.database_url},
             "volume": {"backend_name": backend_name, "volume_driver": "file"},
             "file_backend": {"directory": directory or home / "files"},
-            "fault_injection": {"enabled": True},
             "oslo_messaging_notifications": {"driver": "messagingv2"},
             "api": {"bind_port": 0},  # the REST server of volmgr-api on a free port
         }
@@ -533,6 +560,9 @@ class DaemonFactory:
             config_file=config_file,
             log_file=Path(sections["DEFAULT"]["log_file"]),
             out_file=self.base_dir / name / f"{name}.out",
+            fault_markers=(
+                Path(sections["DEFAULT"]["state_path"]) / "faults" if self.fault_plugin else None
+            ),
         )
         self.daemons.append(daemon)
         return daemon

@@ -22,7 +22,7 @@ from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
 from volmgr_api import validation
-from volmgr_common import cache, exception, faults, flows, quota
+from volmgr_common import cache, exception, flows, hooks, quota
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
@@ -169,7 +169,7 @@ class EntryCreate(VolmgrTask):
                 results.append(failure.Failure.from_exception(volume))
                 continue
             try:
-                faults.check(self.conf, volume, "AfterEntryCreate")
+                hooks.point(hooks.AFTER_ENTRY_CREATE, volume)
             except Exception:
                 # This task's revert is not given the row when its own execute fails.
                 volumes_db.destroy_managing(self.db, volume["id"])

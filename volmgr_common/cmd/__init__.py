@@ -1,4 +1,8 @@
-"""Entry points: the shared launcher of the daemons, volmgr-all and volmgr-manage."""
+"""The shared launcher of the daemons (and of volmgr-all), and volmgr-manage.
+
+``launch`` and ``run`` parse the config, open the database and the transport, build
+the services and serve them; each daemon package's ``cmd.py`` names its builders.
+"""
 
 import sys
 from collections.abc import Callable, Sequence

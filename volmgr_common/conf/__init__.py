@@ -10,7 +10,6 @@ from volmgr_common.conf import (
     api,
     database,
     default,
-    fault_injection,
     file_backend,
     image_backend,
     lvm_backend,
@@ -29,7 +28,6 @@ _MODULES = (
     file_backend,
     quota,
     recovery,
-    fault_injection,
     lvm_backend,
     image_backend,
 )

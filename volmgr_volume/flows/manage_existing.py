@@ -19,7 +19,7 @@ from oslo_log import log as logging
 from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
-from volmgr_common import exception, faults, flows, notifications, quota
+from volmgr_common import exception, flows, hooks, notifications, quota
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volumes as volumes_db
@@ -40,17 +40,17 @@ ALREADY_COMMITTED = "already-committed"
 
 
 class _Task(VolmgrTask):
-    """A manager task: knows the config (for fault injection) and checks faults first."""
+    """A manager task: knows the config and passes its hook point (its name) first."""
 
     def __init__(self, conf: cfg.ConfigOpts, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.conf = conf
 
     def _fault_point(self, volume: dict[str, Any]) -> None:
-        faults.check(self.conf, volume, self.name)
+        hooks.point(self.name, volume)
 
     def _passes_fault_point(self, volume: dict[str, Any]) -> failure.Failure | None:
-        """The failure an injected fault makes for this request, if any."""
+        """The failure the hook point makes for this request, if any."""
         try:
             self._fault_point(volume)
         except Exception:
@@ -141,7 +141,7 @@ class ManageExisting(_Task):
     def execute(self, volume: dict[str, Any]) -> str:
         self._fault_point(volume)
         location = self.driver.manage(volume, volume["reference"])
-        faults.check(self.conf, volume, "ManageExisting.after")
+        hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
         return location
 
     def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:

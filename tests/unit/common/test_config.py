@@ -46,7 +46,7 @@ def test_a_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ("[DEFAULT]\nreport_interval = 0\n", "[DEFAULT] report_interval"),
         ("[quota]\nvolumes = -5\n", "[quota] volumes"),
         ("[database]\ndb_retry_interval = soon\n", "[database] db_retry_interval"),
-        ("[fault_injection]\nenabled = perhaps\n", "[fault_injection] enabled"),
+        ("[database]\nconnection_debug = perhaps\n", "[database] connection_debug"),
         ("[fake_backend]\nfail_at = everywhere\n", "[fake_backend] fail_at"),
     ],
     ids=["not-an-int", "below-min", "quota-below-min", "not-a-float", "not-a-bool", "not-a-choice"],

@@ -18,6 +18,7 @@ from oslo_context import context as oslo_context
 from oslo_messaging import _utils as messaging_utils
 from oslo_messaging._drivers import common as driver_common
 
+from tests.fault_plugin import FaultInjected
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
 from volmgr_common import context, exception, rpc
@@ -244,7 +245,7 @@ def test_a_whitelisted_exception_crosses_as_expected() -> None:
     [
         KeyError("volume_type"),
         RuntimeError("password=secret"),
-        exception.FaultInjected(point="X"),
+        FaultInjected(point="X"),
         exception.VolmgrException("not for callers"),
         exception.Invalid(reason="base class, not whitelisted"),
     ],

@@ -16,6 +16,7 @@ from oslo_config import cfg
 from oslo_messaging.notify import _impl_test
 from taskflow.types import failure
 
+from tests.fault_plugin import FaultInjected, FaultPlugin
 from volmgr_common import context, exception, notifications, quota
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volume_types as types_db
@@ -40,9 +41,9 @@ TASKS = [
 
 
 @pytest.fixture
-def vconf(conf_factory: Callable[..., cfg.ConfigOpts]) -> cfg.ConfigOpts:
-    """Config with fault injection on (the tests use it to make one task fail)."""
-    return conf_factory(fault_injection__enabled=True)
+def vconf(conf_factory: Callable[..., cfg.ConfigOpts], fault_plugin: FaultPlugin) -> cfg.ConfigOpts:
+    """Config of the tasks, with the fault plugin registered (to make one task fail)."""
+    return conf_factory()
 
 
 @pytest.fixture
@@ -180,7 +181,7 @@ def test_notify_start_fault_sends_nothing(
     vconf: cfg.ConfigOpts, db: db_api.Database, notifier: messaging.Notifier
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"}, fault="fail:NotifyStart")
-    with pytest.raises(exception.FaultInjected, match="NotifyStart"):
+    with pytest.raises(FaultInjected, match="NotifyStart"):
         flow_mod.NotifyStart(vconf, notifier).execute(CTXT, volume)
     assert sent() == []
 
@@ -220,6 +221,15 @@ def test_quota_reserve_reserves_the_size(vconf: cfg.ConfigOpts, db: db_api.Datab
     reservation = flow_mod.QuotaReserve(vconf, db).execute(volume, 3)
     assert quota.reservation_ids_for(db, volume["id"]) == [reservation]
     assert usage(vconf, db) == {"volumes": (1, 0), "gigabytes": (0, 3)}
+
+
+def test_fault_metadata_means_nothing_without_the_plugin(
+    conf: cfg.ConfigOpts, db: db_api.Database
+) -> None:
+    volume = new_volume(conf, db, {"source-name": "lun1"}, fault="fail:QuotaReserve")
+    reservation = flow_mod.QuotaReserve(conf, db).execute(volume, 3)
+    assert quota.reservation_ids_for(db, volume["id"]) == [reservation]
+    assert usage(conf, db) == {"volumes": (1, 0), "gigabytes": (0, 3)}
 
 
 def test_quota_reserve_revert_rolls_back(vconf: cfg.ConfigOpts, db: db_api.Database) -> None:
@@ -286,7 +296,7 @@ def test_manage_existing_revert_after_a_late_failure_renames_back(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting.after")
     task = flow_mod.ManageExisting(vconf, files)
-    with pytest.raises(exception.FaultInjected) as raised:
+    with pytest.raises(FaultInjected) as raised:
         task.execute(volume)
     assert not disk.exists()
     task.revert(result=failure.Failure.from_exception(raised.value), volume=volume)
@@ -298,7 +308,7 @@ def test_manage_existing_revert_of_an_early_failure_touches_nothing(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting")
     task = flow_mod.ManageExisting(vconf, files)
-    with pytest.raises(exception.FaultInjected) as raised:
+    with pytest.raises(FaultInjected) as raised:
         task.execute(volume)
     task.revert(result=failure.Failure.from_exception(raised.value), volume=volume)
     assert sorted(p.name for p in disk.parent.iterdir()) == ["disk.img"]
@@ -362,7 +372,7 @@ def test_quota_commit_revert_of_its_own_failure_does_nothing(
     volume = new_volume(vconf, db, {"source-name": "lun1"}, fault="fail:QuotaCommit")
     task = flow_mod.QuotaCommit(vconf, db)
     reservation = reserve(vconf, db, volume, 3)
-    with pytest.raises(exception.FaultInjected) as raised:
+    with pytest.raises(FaultInjected) as raised:
         task.execute(volume, 3, reservation)
     task.revert(result=failure.Failure.from_exception(raised.value), volume=volume)
     # Still reserved: undoing the reservation is QuotaReserve's revert.
@@ -462,7 +472,7 @@ def test_a_failing_task_reverts_every_earlier_one(
     disk = Path(files.directory) / "disk.img"
     make_file(disk, 2 * GIB)
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault=f"fail:{point}")
-    with pytest.raises(exception.FaultInjected, match=point):
+    with pytest.raises(FaultInjected, match=point):
         run(vconf, db, files, notifier, volume)
     # Only the volume the API charged is left; the manager's own quota is undone.
     assert usage(vconf, db) == {"volumes": (1, 0), "gigabytes": (0, 0)}
@@ -498,7 +508,7 @@ def test_a_batch_fails_and_reverts_only_the_request_that_failed(
     outcomes = run_flow_batch(flow, stores)
 
     assert isinstance(outcomes[1], failure.Failure)
-    assert outcomes[1].check(exception.FaultInjected) is exception.FaultInjected
+    assert outcomes[1].check(FaultInjected) is FaultInjected
     for index in (0, 2):
         assert outcomes[index][flow_mod.SIZE] == 1
         done = volumes_db.get(db, volumes[index]["id"])

@@ -1,0 +1,1 @@
+"""volmgr-all: the API, scheduler and volume services in one process (``cmd.py``)."""
