@@ -13,11 +13,12 @@ from oslo_log import log as logging
 
 from volmgr_api import validation
 from volmgr_api.flows import manage_existing
-from volmgr_common import exception, notifications, quota, rpc
+from volmgr_common import exception, notifications, rpc
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
+from volmgr_common.db import quota, volume_record, volume_transitions
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
@@ -141,16 +142,16 @@ class API:
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Stop managing: the row goes, the backend object stays under its current name."""
         volume = volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))
-        if volume["status"] == volumes_db.ERROR_MANAGING:
+        if volume["status"] == volume_record.ERROR_MANAGING:
             self.delete_volume(ctxt, volume_id)
             return
-        volume = volumes_db.start_unmanage(self.db, volume_id, project_scope(ctxt))
+        volume = volume_transitions.start_unmanage(self.db, volume_id, project_scope(ctxt))
         notifications.notify(self.notifier, ctxt, "unmanage.start", volume)
         self.volume.unmanage(ctxt, volume["host"], volume_id)
 
     def delete_volume(self, ctxt: RequestContext, volume_id: str) -> None:
         """Remove the record of a failed manage; never touches backend data."""
-        volume = volumes_db.delete_failed(self.db, volume_id, project_scope(ctxt))
+        volume = volume_transitions.delete_failed(self.db, volume_id, project_scope(ctxt))
         LOG.info("Deleted the record of failed manage %s", volume_id)
         notifications.notify(self.notifier, ctxt, "delete.end", volume)
 
@@ -179,7 +180,7 @@ class API:
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
     ) -> None:
         """Compensation: give back the volume quota, record ``error_managing``, tell the user."""
-        volume = volumes_db.fail_manage(
+        volume = volume_transitions.fail_manage(
             self.db, volume_id, reason, f"MANAGE_EXISTING_{stage.upper()}_FAILED", ctxt.request_id
         )
         if volume is None:

@@ -2,8 +2,9 @@
 
 from oslo_config import cfg
 
-from volmgr_common import quota, rpc, service
+from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
+from volmgr_common.db import reservations
 from volmgr_scheduler import host_manager, manager, rpcapi
 
 BINARY = "volmgr-scheduler"
@@ -25,7 +26,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
             service.PeriodicTask(
                 "expire_reservations",
                 conf.quota.reservation_expire / 4,
-                lambda: quota.expire_reservations(db) and None,
+                lambda: reservations.expire_reservations(db) and None,
             ),
         ],
     )

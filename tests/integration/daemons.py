@@ -37,10 +37,11 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import config, quota, rpc
+from volmgr_common import config, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
+from volmgr_common.db import quota
 from volmgr_common.db import services as services_db
 
 RABBIT_URL_ENV = "VOLMGR_TEST_RABBIT_URL"

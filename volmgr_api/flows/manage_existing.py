@@ -21,12 +21,12 @@ from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
 from volmgr_api import validation
-from volmgr_common import cache, exception, faults, flows, quota
+from volmgr_common import cache, exception, faults, flows
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
+from volmgr_common.db import quota, volume_creation, volume_transitions
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
-from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import VolmgrTask
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 
@@ -106,7 +106,7 @@ class ExtractManageRequest(VolmgrTask):
                 "volume_type_id": vtype["id"],
                 "bootable": bootable,
                 "reference": json.dumps(reference, sort_keys=True),
-                "reference_key": volumes_db.reference_key(backend, reference),
+                "reference_key": volume_creation.reference_key(backend, reference),
                 "request_id": context.request_id,
             },
             "metadata": metadata,
@@ -165,12 +165,12 @@ class EntryCreate(VolmgrTask):
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction writes every request's row (``create_managing_many``)."""
         new = [
-            volumes_db.NewVolume(
+            volume_creation.NewVolume(
                 c["request"]["values"], c["request"]["metadata"], c["request"]["type_name"]
             )
             for c in calls
         ]
-        written = volumes_db.create_managing_many(
+        written = volume_creation.create_managing_many(
             self.db, new, quota.DefaultLimits.from_conf(self.conf)
         )
         results: list[Any] = []
@@ -182,7 +182,7 @@ class EntryCreate(VolmgrTask):
                 faults.check(self.conf, volume, "AfterEntryCreate")
             except Exception:
                 # This task's revert is not given the row when its own execute fails.
-                volumes_db.destroy_managing(self.db, volume["id"])
+                volume_creation.destroy_managing(self.db, volume["id"])
                 results.append(failure.Failure())
                 continue
             results.append(volume)
@@ -191,7 +191,7 @@ class EntryCreate(VolmgrTask):
     def revert(self, result: Any, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
             return
-        if volumes_db.destroy_managing(self.db, result["id"]):
+        if volume_creation.destroy_managing(self.db, result["id"]):
             LOG.warning("Removed volume row %s of a manage request that failed", result["id"])
 
 
@@ -229,7 +229,7 @@ class ManageCast(VolmgrTask):
         reason = "The request could not be sent to the scheduler"
         if self.nothing_to_undo(result):
             reason = f"{reason}: {result.exception_str}"
-        volumes_db.fail_manage(
+        volume_transitions.fail_manage(
             self.db, volume["id"], reason, "MANAGE_CAST_FAILED", context.request_id
         )
 

@@ -117,7 +117,7 @@ def manageable_entry(
 
 
 class VolumeDriver(abc.ABC):
-    """Abstract backend driver. ``volume`` arguments are plain dicts (see db.volumes)."""
+    """Abstract backend driver. ``volume`` arguments are volume records (db.volume_record)."""
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf

@@ -11,12 +11,12 @@ from typing import Any
 from volmgr_api.policies import volumes as policy
 from volmgr_api.rest.views import timestamp
 from volmgr_api.rest.wsgi import ApiRequest
-from volmgr_common.db import volumes as volumes_db
+from volmgr_common.db import volume_record
 
 STATUS_MAP = {
-    volumes_db.MANAGING: "creating",
-    volumes_db.ERROR_MANAGING: "error",
-    volumes_db.DELETING: "deleting",
+    volume_record.MANAGING: "creating",
+    volume_record.ERROR_MANAGING: "error",
+    volume_record.DELETING: "deleting",
 }
 FILTER_MAP = {shown: internal for internal, shown in STATUS_MAP.items()}
 COLLECTION = "volumes"
