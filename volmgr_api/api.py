@@ -101,7 +101,7 @@ class API:
             for outcome in outcomes
         ]
 
-    def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
+    def get_volume(self, ctxt: RequestContext, volume_id: str) -> volume_record.VolumeRecord:
         return volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))
 
     def list_volumes(
@@ -112,7 +112,7 @@ class API:
         marker: str | None = None,
         all_projects: bool = True,
         filters: Mapping[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[volume_record.VolumeRecord]:
         """A page of volumes; ``filters`` may hold ``name``, ``bootable``, ``metadata``
         and, for an admin listing every project, ``project_id``."""
         max_limit = self.conf.api.max_list_limit

@@ -12,6 +12,7 @@ from volmgr_api import rpcapi
 from volmgr_api.api import API
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.db.volume_record import VolumeRecord
 
 
 class ApiManager:
@@ -27,7 +28,7 @@ class ApiManager:
         return self._api.manage_existing(ctxt, **request)
 
     @rpc.remote_boundary
-    def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
+    def get_volume(self, ctxt: RequestContext, volume_id: str) -> VolumeRecord:
         return self._api.get_volume(ctxt, volume_id)
 
     @rpc.remote_boundary
@@ -37,7 +38,7 @@ class ApiManager:
         status: str | None = None,
         limit: int | None = None,
         marker: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[VolumeRecord]:
         return self._api.list_volumes(ctxt, status=status, limit=limit, marker=marker)
 
     @rpc.remote_boundary

@@ -131,7 +131,7 @@ class SchedulerManager:
         volume_recovery.record_failure(self._db, volume_id, reason)
         self._api.manage_existing_failed(ctxt, volume_id, reason, stage="scheduler")
 
-    def _load(self, volume_id: str) -> dict[str, Any]:
+    def _load(self, volume_id: str) -> volume_record.VolumeRecord:
         """Read the row the API has just committed (retried briefly if not seen yet)."""
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(exception.VolumeNotFound),

@@ -95,7 +95,9 @@ class VolumeWorker:
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
         return [None] * len(requests)
 
-    def _fail(self, ctxt: RequestContext, volume: dict[str, Any], outcome: failure.Failure) -> None:
+    def _fail(
+        self, ctxt: RequestContext, volume: volume_record.VolumeRecord, outcome: failure.Failure
+    ) -> None:
         """After a reverted flow: note the reason on the row and tell the API."""
         reason = failure_reason(outcome.exception or RuntimeError(outcome.exception_str), ctxt)
         LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
@@ -107,7 +109,7 @@ class VolumeWorker:
             # The row stays ``managing`` and owned; a later process's recovery resumes it.
             LOG.exception("Volume %s: the failure could not be recorded", volume["id"])
 
-    def _put_back(self, volume: dict[str, Any]) -> None:
+    def _put_back(self, volume: volume_record.VolumeRecord) -> None:
         """Undo a rename an earlier run of this request may have made before it died.
 
         The flow reverts only the tasks that ran in this run; ``undo_manage`` is
@@ -163,7 +165,7 @@ class VolumeWorker:
         for volume in rows:
             self._recover_one(volume, first)
 
-    def _recover_one(self, volume: dict[str, Any], first: bool) -> None:
+    def _recover_one(self, volume: volume_record.RecoveryRow, first: bool) -> None:
         ctxt = get_admin_context(request_id=volume["request_id"])
         ctxt.update_store()  # this thread's log lines carry the request's id
         owner = volume["flow_owner"]

@@ -24,7 +24,7 @@ from volmgr_api import validation
 from volmgr_common import cache, exception, faults, flows
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
-from volmgr_common.db import quota, volume_creation, volume_transitions
+from volmgr_common.db import quota, volume_creation, volume_record, volume_transitions
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.flows import VolmgrTask
@@ -224,7 +224,11 @@ class ManageCast(VolmgrTask):
         return [None] * len(calls)
 
     def revert(
-        self, context: RequestContext, volume: dict[str, Any], result: Any, **kwargs: Any
+        self,
+        context: RequestContext,
+        volume: volume_record.VolumeRecord,
+        result: Any,
+        **kwargs: Any,
     ) -> None:
         reason = "The request could not be sent to the scheduler"
         if self.nothing_to_undo(result):

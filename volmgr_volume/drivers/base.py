@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from oslo_config import cfg
 
 from volmgr_common import exception
+from volmgr_common.db.volume_record import VolumeRecord
 
 GIB = 1024**3
 SOURCE_NAME = "source-name"
@@ -130,7 +131,7 @@ class VolumeDriver(abc.ABC):
         """Prepare the backend (create directories, check tools); raise if unusable."""
 
     @abc.abstractmethod
-    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+    def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         """Size in whole GiB (rounded up) of the referenced object.
 
         Raises ManageExistingInvalidReference if the reference is unusable. If the
@@ -139,15 +140,15 @@ class VolumeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         """Give the object its managed name; returns the provider location."""
 
     @abc.abstractmethod
-    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
         """Put the object back under its original name, exactly as it was."""
 
     @abc.abstractmethod
-    def unmanage(self, volume: dict[str, Any]) -> None:
+    def unmanage(self, volume: VolumeRecord) -> None:
         """Stop managing: the object stays on the backend under its current name."""
 
     @abc.abstractmethod

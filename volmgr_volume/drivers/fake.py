@@ -21,6 +21,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
+from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, paginate_manageable
 
 LOG = logging.getLogger(__name__)
@@ -108,13 +109,13 @@ class FakeDriver(VolumeDriver):
 
     # -- the contract --------------------------------------------------------------------
 
-    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+    def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         self._existing(reference, "get_size")
         with self._lock:
             stored = self._managed.get(self.managed_name(volume["id"]))
         return self._size(stored if stored is not None else reference)
 
-    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         name = self._existing(reference, "manage")
         target = self.managed_name(volume["id"])
         with self._lock:
@@ -131,7 +132,7 @@ class FakeDriver(VolumeDriver):
         LOG.debug("Fake driver: %s managed as %s", name, target)
         return target
 
-    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
         _check_reference(reference)
         self._step("undo_manage", reference)
         target = self.managed_name(volume["id"])
@@ -146,7 +147,7 @@ class FakeDriver(VolumeDriver):
             self._forget(target)
         LOG.info("Fake driver: %s put back as %s", target, reference[SOURCE_NAME])
 
-    def unmanage(self, volume: dict[str, Any]) -> None:
+    def unmanage(self, volume: VolumeRecord) -> None:
         target = volume.get("provider_location") or self.managed_name(volume["id"])
         with self._lock:
             stored = self._managed.get(target)

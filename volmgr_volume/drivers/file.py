@@ -31,6 +31,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
+from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     UUID_PATTERN,
@@ -256,7 +257,7 @@ class FileDriver(VolumeDriver):
 
     # -- the contract --------------------------------------------------------------------
 
-    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+    def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         name = self._source_name(reference)
         with self._opened_dir() as fd:
             st = self._source_stat(fd, name, reference)
@@ -268,7 +269,7 @@ class FileDriver(VolumeDriver):
                 self._invalid(reference, f"no file {name!r} exists in {self.directory}")
             return size_in_gib(self._volume_bytes(fd, found, st, reference))
 
-    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         name = self._source_name(reference)
         target = self._target_name(volume)
         with self._locked_dir() as fd:
@@ -289,7 +290,7 @@ class FileDriver(VolumeDriver):
         LOG.info("Volume %s: renamed %s to %s", volume["id"], name, target)
         return target
 
-    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
         name = self._source_name(reference)
         target = self._target_name(volume)
         with self._locked_dir() as fd:
@@ -311,7 +312,7 @@ class FileDriver(VolumeDriver):
             self._rename(fd, target, name)
         LOG.info("Volume %s: renamed %s back to %s", volume["id"], target, name)
 
-    def unmanage(self, volume: dict[str, Any]) -> None:
+    def unmanage(self, volume: VolumeRecord) -> None:
         name = volume.get("provider_location") or self.managed_name(volume["id"])
         if plain_name_problem(name):
             LOG.warning("Volume %s: unexpected provider location %r", volume["id"], name)

@@ -65,7 +65,7 @@ class NotifyStart(_Task):
         super().__init__(conf)
         self.bus_notifier = notifier
 
-    def execute(self, context: RequestContext, volume: dict[str, Any]) -> None:
+    def execute(self, context: RequestContext, volume: volume_record.ClaimedVolume) -> None:
         self._fault_point(volume)
         notifications.notify(self.bus_notifier, context, "manage_existing.start", volume)
 
@@ -77,7 +77,7 @@ class PrepareForQuotaReservation(_Task):
         super().__init__(conf, provides=SIZE)
         self.driver = driver
 
-    def execute(self, volume: dict[str, Any]) -> int:
+    def execute(self, volume: volume_record.ClaimedVolume) -> int:
         self._fault_point(volume)
         size = self.driver.get_size(volume, volume["reference"])
         LOG.debug("Volume %s: backend object is %s GiB", volume["id"], size)
@@ -91,7 +91,7 @@ class QuotaReserve(_Task):
         super().__init__(conf, provides=RESERVATION)
         self.db = db
 
-    def execute(self, volume: dict[str, Any], size: int) -> str | None:
+    def execute(self, volume: volume_record.ClaimedVolume, size: int) -> str | None:
         return self.alone(self.execute_batch([{"volume": volume, "size": size}]))
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
@@ -119,7 +119,7 @@ class QuotaReserve(_Task):
                 results[position] = failure.Failure.from_exception(outcome) if over else outcome
         return results
 
-    def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
+    def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         if self.nothing_to_undo(result) or result in (None, ALREADY_COMMITTED):
             return
         LOG.warning("Volume %s: rolling back quota reservation %s", volume["id"], result)
@@ -138,13 +138,13 @@ class ManageExisting(_Task):
         super().__init__(conf, provides=PROVIDER_LOCATION)
         self.driver = driver
 
-    def execute(self, volume: dict[str, Any]) -> str:
+    def execute(self, volume: volume_record.ClaimedVolume) -> str:
         self._fault_point(volume)
         location = self.driver.manage(volume, volume["reference"])
         faults.check(self.conf, volume, "ManageExisting.after")
         return location
 
-    def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
+    def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         LOG.warning(
             "Volume %s: putting backend object back as %s", volume["id"], volume["reference"]
         )
@@ -164,7 +164,9 @@ class QuotaCommit(_Task):
         super().__init__(conf)
         self.db = db
 
-    def execute(self, volume: dict[str, Any], size: int, reservation_id: str | None) -> None:
+    def execute(
+        self, volume: volume_record.ClaimedVolume, size: int, reservation_id: str | None
+    ) -> None:
         call = {"volume": volume, "size": size, "reservation_id": reservation_id}
         return self.alone(self.execute_batch([call]))
 
@@ -191,7 +193,7 @@ class QuotaCommit(_Task):
                     reservations.rollback(self.db, commit.reservation_id)
         return results
 
-    def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
+    def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
             return
         if volume_transitions.uncommit_gigabytes(self.db, volume["id"]):
@@ -207,7 +209,11 @@ class OnFinish(_Task):
         self.bus_notifier = notifier
 
     def execute(
-        self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
+        self,
+        context: RequestContext,
+        volume: volume_record.ClaimedVolume,
+        size: int,
+        provider_location: str,
     ) -> None:
         call = {
             "context": context,
@@ -241,7 +247,11 @@ class OnFinish(_Task):
         return results
 
     def _announce(
-        self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
+        self,
+        context: RequestContext,
+        volume: volume_record.ClaimedVolume,
+        size: int,
+        provider_location: str,
     ) -> None:
         # What the row now holds (QuotaCommit recorded the size), without reading it back.
         finished = dict(

@@ -15,6 +15,7 @@ from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params, check_sort, is_uuid
 from volmgr_api.rest.views import volumes as views
 from volmgr_api.rest.wsgi import ApiRequest, Reply
+from volmgr_common.db.volume_record import VolumeRecord
 
 LIST_PARAMS = (
     "all_tenants", "project_id", "name", "status", "bootable", "metadata",
@@ -70,7 +71,7 @@ def _scan(
     status: str | None,
     marker: str | None,
     filters: dict[str, Any] | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[VolumeRecord]:
     """Every volume the caller may list after ``marker``, read page by page."""
     page_size = req.conf.api.max_list_limit
     all_projects = _all_projects(req, params)
@@ -89,7 +90,7 @@ def _scan(
         marker = page[-1]["id"]
 
 
-def _select(req: ApiRequest, params: Params, limit: int) -> list[dict[str, Any]]:
+def _select(req: ApiRequest, params: Params, limit: int) -> list[VolumeRecord]:
     if check_sort(params.sort("created_at", "asc"), SORT_KEYS) != [("created_at", "asc")]:
         raise faults.bad_request("Volumes are listed oldest first only (sort=created_at:asc).")
     marker = params.get("marker")
@@ -131,7 +132,7 @@ def summary(req: ApiRequest) -> Reply:
     return Reply(200, {"volume-summary": {"total_count": count, "total_size": total}})
 
 
-def find(req: ApiRequest, volume_id: str) -> dict[str, Any]:
+def find(req: ApiRequest, volume_id: str) -> VolumeRecord:
     if not is_uuid(volume_id):
         raise faults.not_found(f"Volume {volume_id} could not be found.")
     return req.api.get_volume(req.ctxt, volume_id)
