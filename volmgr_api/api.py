@@ -5,6 +5,7 @@ a caller who is not an admin sees and changes only its own project's volumes.
 Admin-only operations are checked by the faces (policy) before they get here.
 """
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import make_context_current, run_flow_batch
+from volmgr_common.page_request import PageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 from volmgr_volume import rpcapi as volume_rpcapi
 
@@ -107,15 +109,16 @@ class API:
     def list_volumes(
         self,
         ctxt: RequestContext,
+        page: PageRequest,
         status: str | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
         all_projects: bool = True,
         filters: Mapping[str, Any] | None = None,
     ) -> list[volume_record.VolumeRecord]:
-        """A page of volumes; ``filters`` may hold ``name``, ``bootable``, ``metadata``
-        and, for an admin listing every project, ``project_id``."""
+        """A page of volumes (at most ``[api] max_list_limit``); ``filters`` may hold
+        ``name``, ``bootable``, ``metadata`` and, for an admin listing every project,
+        ``project_id``."""
         max_limit = self.conf.api.max_list_limit
+        limit = page.limit
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise exception.InvalidInput(reason="limit must be a non-negative integer")
         filters = dict(filters or {})
@@ -126,14 +129,10 @@ class API:
         wanted_project = filters.pop("project_id", None)
         if scope is None:
             scope = wanted_project
-        return volumes_db.list_volumes(
-            self.db,
-            project_id=scope,
-            status=status,
-            limit=min(limit if limit is not None else max_limit, max_limit),
-            marker=marker,
-            **filters,
+        page = dataclasses.replace(
+            page, limit=min(limit if limit is not None else max_limit, max_limit)
         )
+        return volumes_db.list_volumes(self.db, page, project_id=scope, status=status, **filters)
 
     def volume_summary(self, ctxt: RequestContext, all_projects: bool) -> tuple[int, int]:
         """``(count, GiB)`` of the volumes the caller may list (see ``list_volumes``)."""
@@ -156,14 +155,7 @@ class API:
         notifications.notify(self.notifier, ctxt, "delete.end", volume)
 
     def get_manageable_volumes(
-        self,
-        ctxt: RequestContext,
-        host: Any,
-        marker: str | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-        sort_key: str = "reference",
-        sort_dir: str = "asc",
+        self, ctxt: RequestContext, host: Any, page: PageRequest
     ) -> list[dict[str, Any]]:
         """Objects on a backend and whether each can be managed (asks its volume service)."""
         backend, _pool = validation.parse_host(host)
@@ -172,9 +164,7 @@ class API:
         )
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        return self.volume.get_manageable_volumes(
-            ctxt, backend, marker, limit, offset, sort_key, sort_dir
-        )
+        return self.volume.get_manageable_volumes(ctxt, backend, page)
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
@@ -207,17 +197,10 @@ class API:
         return quota.usage(self.db, project_id, quota.DefaultLimits.from_conf(self.conf))
 
     def list_messages(
-        self,
-        ctxt: RequestContext,
-        filters: Mapping[str, str],
-        sort: Sequence[tuple[str, str]],
-        marker: str | None,
-        limit: int,
+        self, ctxt: RequestContext, filters: Mapping[str, str], page: PageRequest
     ) -> list[dict[str, Any]]:
         """One page of the messages the caller may see (see ``messages.list_page``)."""
-        return messages_db.list_page(
-            self.db, project_scope(ctxt), filters, sort, marker=marker, limit=limit
-        )
+        return messages_db.list_page(self.db, project_scope(ctxt), filters, page)
 
     def get_message(self, ctxt: RequestContext, message_id: str) -> dict[str, Any]:
         message = messages_db.get(self.db, message_id, project_id=project_scope(ctxt))

@@ -13,6 +13,7 @@ from volmgr_api.api import API
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 
 
 class ApiManager:
@@ -39,7 +40,7 @@ class ApiManager:
         limit: int | None = None,
         marker: str | None = None,
     ) -> list[VolumeRecord]:
-        return self._api.list_volumes(ctxt, status=status, limit=limit, marker=marker)
+        return self._api.list_volumes(ctxt, PageRequest(marker, limit), status=status)
 
     @rpc.remote_boundary
     def unmanage_volume(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -53,7 +54,7 @@ class ApiManager:
     def get_manageable_volumes(
         self, ctxt: RequestContext, host: str, **page: Any
     ) -> list[dict[str, Any]]:
-        return self._api.get_manageable_volumes(ctxt, host, **page)
+        return self._api.get_manageable_volumes(ctxt, host, PageRequest.from_rpc(**page))
 
     @rpc.remote_boundary
     def manage_existing_failed(

@@ -28,6 +28,7 @@ from volmgr_common.db import (
 )
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import make_context_current, run_flow_batch
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import VolumeDriver
 from volmgr_volume.flows import manage_existing
 
@@ -139,11 +140,9 @@ class VolumeWorker:
             )
             notifications.notify(self.notifier, ctxt, "unmanage.end", removed)
 
-    def list_manageable(
-        self, marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str
-    ) -> list[dict[str, Any]]:
+    def list_manageable(self, page: PageRequest) -> list[dict[str, Any]]:
         managed = volumes_db.managed_objects(self.db, self.backend)
-        return self.driver.list_manageable(managed, marker, limit, offset, sort_key, sort_dir)
+        return self.driver.list_manageable(managed, page)
 
     def recover(self) -> None:
         """Resume what this backend left in ``managing``/``unmanaging`` (a periodic task).

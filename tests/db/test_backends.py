@@ -38,6 +38,7 @@ from volmgr_common.db import (
     volume_types,
     volumes,
 )
+from volmgr_common.page_request import PageRequest
 
 PG_URL = os.environ.get("VOLMGR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("VOLMGR_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -397,7 +398,7 @@ def test_messages_are_sorted_and_paged_by_the_database(
     walked: list[str] = []
     marker = None
     while True:
-        page = messages.list_page(database, "p1", {}, sort, marker=marker, limit=5)
+        page = messages.list_page(database, "p1", {}, PageRequest(marker, 5, sort=tuple(sort)))
         walked += [m["id"] for m in page]
         if len(page) < 5:
             break
@@ -408,16 +409,23 @@ def test_messages_are_sorted_and_paged_by_the_database(
 def test_message_filters_marker_and_project(database: db_api.Database) -> None:
     rows = _messages(database)
     sort = [("created_at", "asc")]
+    sorting = tuple(sort)
     wanted = [m for m in rows if m["project_id"] == "p1" and m["event_id"] == "e1"]
-    listed = messages.list_page(database, "p1", {"event_id": "e1"}, sort, None, 100)
+    listed = messages.list_page(
+        database, "p1", {"event_id": "e1"}, PageRequest(None, 100, sort=sorting)
+    )
     assert [m["id"] for m in listed] == _expected(wanted, sort)
-    everyone = messages.list_page(database, None, {"event_id": "e1"}, sort, None, 100)
+    everyone = messages.list_page(
+        database, None, {"event_id": "e1"}, PageRequest(None, 100, sort=sorting)
+    )
     assert len(everyone) == len([m for m in rows if m["event_id"] == "e1"]) > len(listed)
     outside = next(m["id"] for m in rows if m["event_id"] != "e1")
     with pytest.raises(exception.InvalidMarker):
-        messages.list_page(database, "p1", {"event_id": "e1"}, sort, outside, 100)
+        messages.list_page(
+            database, "p1", {"event_id": "e1"}, PageRequest(outside, 100, sort=sorting)
+        )
     with pytest.raises(exception.InvalidInput):
-        messages.list_page(database, "p1", {"detail": "x"}, sort, None, 100)
+        messages.list_page(database, "p1", {"detail": "x"}, PageRequest(None, 100, sort=sorting))
     other = next(m for m in rows if m["project_id"] == "p2")
     assert messages.get(database, other["id"], project_id="p1") is None
     assert messages.get(database, other["id"]) == other

@@ -15,6 +15,11 @@ from volmgr_common import exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models, paging
 from volmgr_common.db.volume_record import ERROR_MANAGING, VolumeRecord, to_record
+from volmgr_common.page_request import PageRequest
+
+CREATED_AT = "created_at"
+EVERY_VOLUME = PageRequest()
+"""The page of a listing that wants every volume."""
 
 
 @db_api.reader
@@ -50,20 +55,22 @@ def managed_objects(session: Session, backend: str) -> dict[str, str]:
 @db_api.reader
 def list_volumes(
     session: Session,
+    page: PageRequest = EVERY_VOLUME,
     project_id: str | None = None,
     status: str | None = None,
     host: str | None = None,
-    limit: int = 1000,
-    marker: str | None = None,
     name: str | None = None,
     bootable: bool | None = None,
     metadata: Mapping[str, str] | None = None,
 ) -> list[VolumeRecord]:
-    """Volumes ordered by creation time then id, after ``marker`` if given.
+    """One page of volumes ordered by creation time then id (the only order offered);
+    by default, every volume.
 
     Each filter given narrows the listing: ``name`` exactly, ``bootable``, and every
     key and value of ``metadata``.
     """
+    if page.sort not in ((), ((CREATED_AT, "asc"),)):
+        raise exception.InvalidInput(reason="volumes are listed oldest first only")
     columns: list[paging.SortColumn] = [
         (models.Volume.created_at, paging.ASC),
         (models.Volume.id, paging.ASC),
@@ -87,12 +94,13 @@ def list_volumes(
         )
     if host is not None:
         stmt = stmt.where(sa.or_(models.Volume.host == host, models.Volume.host.like(f"{host}#%")))
-    if marker is not None:
-        anchor = session.get(models.Volume, marker)
+    if page.marker is not None:
+        anchor = session.get(models.Volume, page.marker)
         if anchor is None:
-            raise exception.VolumeNotFound(volume_id=marker)
+            raise exception.VolumeNotFound(volume_id=page.marker)
         stmt = stmt.where(paging.after(columns, (anchor.created_at, anchor.id)))
-    return [to_record(r) for r in session.scalars(stmt.limit(limit))]
+    stmt = stmt.offset(page.offset or None).limit(page.limit)
+    return [to_record(r) for r in session.scalars(stmt)]
 
 
 @db_api.reader

@@ -22,6 +22,7 @@ from oslo_log import log as logging
 
 from volmgr_common import exception
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, paginate_manageable
 
 LOG = logging.getLogger(__name__)
@@ -156,15 +157,7 @@ class FakeDriver(VolumeDriver):
             self._forget(target)
         LOG.info("Fake driver: %s unmanaged (was %s)", target, stored)
 
-    def list_manageable(
-        self,
-        managed: dict[str, str],
-        marker: str | None,
-        limit: int,
-        offset: int,
-        sort_key: str,
-        sort_dir: str,
-    ) -> list[dict[str, Any]]:
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         self._step("list")
         with self._lock:
             known = dict(self._managed)
@@ -179,7 +172,7 @@ class FakeDriver(VolumeDriver):
             }
             for name, reference in known.items()
         ]
-        return paginate_manageable(entries, marker, limit, offset, sort_key, sort_dir)
+        return paginate_manageable(entries, page)
 
     def get_capabilities(self) -> dict[str, Any]:
         with self._lock:

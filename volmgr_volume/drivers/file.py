@@ -19,6 +19,7 @@ Subclasses (the image driver) hook in with :meth:`FileDriver._volume_bytes` and
 """
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import os
@@ -32,6 +33,7 @@ from oslo_log import log as logging
 
 from volmgr_common import exception
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     UUID_PATTERN,
@@ -324,16 +326,8 @@ class FileDriver(VolumeDriver):
         else:
             LOG.info("Volume %s: unmanaged; %s stays in %s", volume["id"], name, self.directory)
 
-    def list_manageable(
-        self,
-        managed: dict[str, str],
-        marker: str | None,
-        limit: int,
-        offset: int,
-        sort_key: str,
-        sort_dir: str,
-    ) -> list[dict[str, Any]]:
-        check_page_parameters(limit, offset, sort_key, sort_dir)
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
+        check_page_parameters(page)
         with self._opened_dir() as fd:
             with os.scandir(fd) as scan:
                 names = [entry.name for entry in scan]
@@ -342,14 +336,13 @@ class FileDriver(VolumeDriver):
                 names,
                 str,
                 lambda name: -1 if (found := describe(name)) is None else found.size,
-                (marker, None, offset),
-                sort_key,
-                sort_dir,
+                dataclasses.replace(page, limit=None),
             )
             # Entries removed since the scan are skipped; the page is still filled.
             described = ((name, describe(name)) for name in rest)
-            page = list(itertools.islice(((n, d) for n, d in described if d is not None), limit))
-        return [self._listing_entry(name, found, managed) for name, found in page]
+            kept = ((n, d) for n, d in described if d is not None)
+            listed = list(itertools.islice(kept, page.limit))
+        return [self._listing_entry(name, found, managed) for name, found in listed]
 
     def _describe(self, fd: int, name: str) -> Described | None:
         """lstat (and, in subclasses, content) of one entry; None if it vanished."""

@@ -45,6 +45,7 @@ from oslo_log import log as logging
 
 from volmgr_common import exception
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     VolumeDriver,
@@ -484,27 +485,12 @@ class LvmDriver(VolumeDriver):
         else:
             LOG.info("Volume %s: unmanaged; LV %s stays in %s", volume["id"], name, self.vg)
 
-    def list_manageable(
-        self,
-        managed: dict[str, str],
-        marker: str | None,
-        limit: int,
-        offset: int,
-        sort_key: str,
-        sort_dir: str,
-    ) -> list[dict[str, Any]]:
-        check_page_parameters(limit, offset, sort_key, sort_dir)
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
+        check_page_parameters(page)
         lvs = self._lvs()
         origins = {lv.origin for lv in lvs if lv.origin}
-        page = paginate(
-            lvs,
-            lambda lv: lv.name,
-            lambda lv: size_in_gib(lv.size),
-            (marker, limit, offset),
-            sort_key,
-            sort_dir,
-        )
-        return [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in page]
+        listed = paginate(lvs, lambda lv: lv.name, lambda lv: size_in_gib(lv.size), page)
+        return [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in listed]
 
     def _listing_entry(
         self, lv: LogicalVolume, origins: set[str], cinder_id: str | None

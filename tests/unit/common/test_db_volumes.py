@@ -22,6 +22,7 @@ from volmgr_common.db import (
 )
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
+from volmgr_common.page_request import PageRequest
 
 PROJECT = "project-a"
 BACKEND = "node1@files"
@@ -415,8 +416,8 @@ def test_list_volumes_filters_in_the_database(db: db_api.Database, gold: dict[st
     b = make("b", {"tier": "fast"}, bootable=False)
     c = make("c", {"tier": "slow", "owner": "ops"}, bootable=True)
 
-    def listed(**filters: Any) -> list[str]:
-        return [v["id"] for v in volumes_db.list_volumes(db, **filters)]
+    def listed(page: PageRequest = volumes_db.EVERY_VOLUME, **filters: Any) -> list[str]:
+        return [v["id"] for v in volumes_db.list_volumes(db, page, **filters)]
 
     assert listed(metadata={"tier": "fast"}) == [a, b]
     assert listed(metadata={"tier": "fast", "owner": "ops"}) == [a]
@@ -425,5 +426,5 @@ def test_list_volumes_filters_in_the_database(db: db_api.Database, gold: dict[st
     assert listed(bootable=False, name="b") == [b]
     assert listed(name="c", project_id="another-project") == []
     # Paging goes over the matching rows only.
-    assert listed(bootable=True, limit=1) == [a]
-    assert listed(bootable=True, limit=1, marker=a) == [c]
+    assert listed(PageRequest(limit=1), bootable=True) == [a]
+    assert listed(PageRequest(marker=a, limit=1), bootable=True) == [c]

@@ -21,6 +21,7 @@ from oslo_messaging._drivers import common as driver_common
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
 from volmgr_common import context, exception, rpc
+from volmgr_common.page_request import PageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 from volmgr_scheduler.manager import SchedulerManager
 from volmgr_volume import rpcapi as volume_rpcapi
@@ -42,6 +43,7 @@ SAMPLE_ARGS: dict[str, Any] = {
     "stage": "volume",
     "manages": [(CTXT, "vol-1"), (CTXT, "vol-2")],
     "requests": [(CTXT, "vol-1", {"host": "node1@files"}), (CTXT, "vol-2", {"host": "x"})],
+    "page": PageRequest(marker="disk1", limit=10, offset=2, sort=(("size", "desc"),)),
 }
 
 

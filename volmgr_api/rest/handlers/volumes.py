@@ -16,6 +16,7 @@ from volmgr_api.rest.params import Params, check_sort, is_uuid
 from volmgr_api.rest.views import volumes as views
 from volmgr_api.rest.wsgi import ApiRequest, Reply
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 
 LIST_PARAMS = (
     "all_tenants", "project_id", "name", "status", "bootable", "metadata",
@@ -78,9 +79,8 @@ def _scan(
     while True:
         page = req.api.list_volumes(
             req.ctxt,
+            PageRequest(marker, page_size),
             status=status,
-            limit=page_size,
-            marker=marker,
             all_projects=all_projects,
             filters=filters,
         )
@@ -93,16 +93,16 @@ def _scan(
 def _select(req: ApiRequest, params: Params, limit: int) -> list[VolumeRecord]:
     if check_sort(params.sort("created_at", "asc"), SORT_KEYS) != [("created_at", "asc")]:
         raise faults.bad_request("Volumes are listed oldest first only (sort=created_at:asc).")
-    marker = params.get("marker")
-    if marker is not None and not is_uuid(marker):
+    page = PageRequest(params.get("marker"), limit, params.offset())
+    if page.marker is not None and not is_uuid(page.marker):
         raise faults.bad_request("marker must be the id (a UUID) of a volume.")
     status = params.get("status")
     filters = _filters(req, params)
-    offset = params.offset()
     if filters is None or limit == 0:
         return []
-    scan = _scan(req, params, views.internal_status(status) if status else None, marker, filters)
-    return list(itertools.islice(scan, offset, offset + limit))
+    status = views.internal_status(status) if status else None
+    scan = _scan(req, params, status, page.marker, filters)
+    return list(itertools.islice(scan, page.offset, page.offset + limit))
 
 
 def _list(req: ApiRequest, detailed: bool) -> Reply:
