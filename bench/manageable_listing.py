@@ -27,6 +27,7 @@ from oslo_log import log as logging
 
 from tests.driver_support import make_conf
 from tests.image_support import qcow2_header
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import load_driver
 from volmgr_volume.drivers.base import GIB, VolumeDriver
 
@@ -68,7 +69,7 @@ def time_page(
     timings = []
     for _ in range(3):
         start = time.perf_counter()
-        entries = driver.list_manageable({}, marker, page, 0, *sort)
+        entries = driver.list_manageable({}, PageRequest(marker, page, sort=(sort,)))
         timings.append(time.perf_counter() - start)
         assert len(entries) == page, f"expected a full page, got {len(entries)}"
     return {"first_call": round(timings[0], 4), "seconds": round(statistics.median(timings), 4)}

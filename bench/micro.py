@@ -154,13 +154,19 @@ def bench_taskflow(count: int) -> dict[str, tuple[float, float]]:
 
 
 def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float, float]]:
-    from volmgr_common import cache, quota
+    from volmgr_common import cache
     from volmgr_common.conf import startup
     from volmgr_common.db import api as db_api
-    from volmgr_common.db import migration
+    from volmgr_common.db import (
+        migration,
+        quota,
+        reservations,
+        volume_creation,
+        volume_ownership,
+        volume_transitions,
+    )
     from volmgr_common.db import services as services_db
     from volmgr_common.db import volume_types as types_db
-    from volmgr_common.db import volumes as volumes_db
 
     conf_file = d.write_config(workdir / "micro.conf", {"database": {"connection": url}})
     conf = startup.new_conf()
@@ -176,7 +182,7 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
     vtype = types_db.get_or_create(db, "__DEFAULT__")
     limits = quota.DefaultLimits(-1, -1, -1, 600)
     ids = [str(uuid.uuid4()) for _ in range(count)]
-    reservations: dict[str, str | None] = {}
+    reserved: dict[str, str | None] = {}
     type_cache: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
     service_cache: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
 
@@ -193,15 +199,15 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
             "volume_type_id": vtype["id"],
             "bootable": False,
             "reference": json.dumps(reference),
-            "reference_key": volumes_db.reference_key(BACKEND_HOST, reference),
+            "reference_key": volume_creation.reference_key(BACKEND_HOST, reference),
             "request_id": f"req-{ids[i]}",
         }
-        volumes_db.create_managing(db, values, {}, limits, vtype["name"])
+        volume_creation.create_managing(db, values, {}, limits, vtype["name"])
 
     def reserve(i: int) -> None:
         deltas = quota.volume_deltas(vtype["name"], gigabytes=1)
         project = f"micro-project-{i % 16}"
-        reservations[ids[i]] = quota.reserve(db, project, deltas, limits, volume_id=ids[i])
+        reserved[ids[i]] = reservations.reserve(db, project, deltas, limits, volume_id=ids[i])
 
     steps: list[tuple[str, Callable[[int], Any]]] = [
         ("api: volume_types.get_or_create", lambda i: types_db.get_or_create(db, "__DEFAULT__")),
@@ -224,17 +230,17 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
         ),
         (
             "scheduler: volumes.place (host, scheduled_at)",
-            lambda i: volumes_db.place(db, ids[i], f"{BACKEND_HOST}#pool0"),
+            lambda i: volume_ownership.place(db, ids[i], f"{BACKEND_HOST}#pool0"),
         ),
-        ("volume: volumes.claim_flow", lambda i: volumes_db.claim_flow(db, ids[i], "owner")),
-        ("volume: quota.reserve", reserve),
+        ("volume: volumes.claim_flow", lambda i: volume_ownership.claim_flow(db, ids[i], "owner")),
+        ("volume: reservations.reserve", reserve),
         (
             "volume: volumes.commit_gigabytes",
-            lambda i: volumes_db.commit_gigabytes(db, ids[i], reservations[ids[i]], 1),
+            lambda i: volume_transitions.commit_gigabytes(db, ids[i], reserved[ids[i]], 1),
         ),
         (
             "volume: volumes.finish_manage",
-            lambda i: volumes_db.finish_manage(db, ids[i], f"volume-{ids[i]}"),
+            lambda i: volume_transitions.finish_manage(db, ids[i], f"volume-{ids[i]}"),
         ),
     ]
     results = {name: timed(count, step) for name, step in steps}

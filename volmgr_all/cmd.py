@@ -19,6 +19,7 @@ from volmgr_api import service as api_service
 from volmgr_common import context, rpc
 from volmgr_common.cmd import open_database, run
 from volmgr_common.conf import startup
+from volmgr_common.db import volume_record
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.db.api import Database
 from volmgr_scheduler import service as scheduler_service
@@ -50,7 +51,7 @@ def _wait_terminal(db: Database, volume_id: str, timeout: float = 30.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         volume = volumes_db.get(db, volume_id)
-        if volume["status"] != volumes_db.MANAGING or time.monotonic() > deadline:
+        if volume["status"] != volume_record.MANAGING or time.monotonic() > deadline:
             return volume
         time.sleep(0.05)
 

@@ -5,6 +5,7 @@ a caller who is not an admin sees and changes only its own project's volumes.
 Admin-only operations are checked by the faces (policy) before they get here.
 """
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,16 +14,18 @@ from oslo_log import log as logging
 
 from volmgr_api import validation
 from volmgr_api.flows import manage_existing
-from volmgr_common import exception, notifications, quota, rpc
+from volmgr_common import exception, notifications, rpc
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
+from volmgr_common.db import quota, volume_record, volume_transitions
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import make_context_current, run_flow_batch
 from volmgr_common.manage_request import ManageRequest
+from volmgr_common.page_request import PageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 from volmgr_volume import rpcapi as volume_rpcapi
 
@@ -84,21 +87,22 @@ class API:
             for outcome in outcomes
         ]
 
-    def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
+    def get_volume(self, ctxt: RequestContext, volume_id: str) -> volume_record.VolumeRecord:
         return volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))
 
     def list_volumes(
         self,
         ctxt: RequestContext,
+        page: PageRequest,
         status: str | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
         all_projects: bool = True,
         filters: Mapping[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
-        """A page of volumes; ``filters`` may hold ``name``, ``bootable``, ``metadata``
-        and, for an admin listing every project, ``project_id``."""
+    ) -> list[volume_record.VolumeRecord]:
+        """A page of volumes (at most ``[api] max_list_limit``); ``filters`` may hold
+        ``name``, ``bootable``, ``metadata`` and, for an admin listing every project,
+        ``project_id``."""
         max_limit = self.conf.api.max_list_limit
+        limit = page.limit
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise exception.InvalidInput(reason="limit must be a non-negative integer")
         filters = dict(filters or {})
@@ -109,14 +113,10 @@ class API:
         wanted_project = filters.pop("project_id", None)
         if scope is None:
             scope = wanted_project
-        return volumes_db.list_volumes(
-            self.db,
-            project_id=scope,
-            status=status,
-            limit=min(limit if limit is not None else max_limit, max_limit),
-            marker=marker,
-            **filters,
+        page = dataclasses.replace(
+            page, limit=min(limit if limit is not None else max_limit, max_limit)
         )
+        return volumes_db.list_volumes(self.db, page, project_id=scope, status=status, **filters)
 
     def volume_summary(self, ctxt: RequestContext, all_projects: bool) -> tuple[int, int]:
         """``(count, GiB)`` of the volumes the caller may list (see ``list_volumes``)."""
@@ -125,28 +125,21 @@ class API:
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Stop managing: the row goes, the backend object stays under its current name."""
         volume = volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))
-        if volume["status"] == volumes_db.ERROR_MANAGING:
+        if volume["status"] == volume_record.ERROR_MANAGING:
             self.delete_volume(ctxt, volume_id)
             return
-        volume = volumes_db.start_unmanage(self.db, volume_id, project_scope(ctxt))
+        volume = volume_transitions.start_unmanage(self.db, volume_id, project_scope(ctxt))
         notifications.notify(self.notifier, ctxt, "unmanage.start", volume)
         self.volume.unmanage(ctxt, volume["host"], volume_id)
 
     def delete_volume(self, ctxt: RequestContext, volume_id: str) -> None:
         """Remove the record of a failed manage; never touches backend data."""
-        volume = volumes_db.delete_failed(self.db, volume_id, project_scope(ctxt))
+        volume = volume_transitions.delete_failed(self.db, volume_id, project_scope(ctxt))
         LOG.info("Deleted the record of failed manage %s", volume_id)
         notifications.notify(self.notifier, ctxt, "delete.end", volume)
 
     def get_manageable_volumes(
-        self,
-        ctxt: RequestContext,
-        host: Any,
-        marker: str | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-        sort_key: str = "reference",
-        sort_dir: str = "asc",
+        self, ctxt: RequestContext, host: Any, page: PageRequest
     ) -> list[dict[str, Any]]:
         """Objects on a backend and whether each can be managed (asks its volume service)."""
         backend, _pool = validation.parse_host(host)
@@ -155,15 +148,13 @@ class API:
         )
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        return self.volume.get_manageable_volumes(
-            ctxt, backend, marker, limit, offset, sort_key, sort_dir
-        )
+        return self.volume.get_manageable_volumes(ctxt, backend, page)
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
     ) -> None:
         """Compensation: give back the volume quota, record ``error_managing``, tell the user."""
-        volume = volumes_db.fail_manage(
+        volume = volume_transitions.fail_manage(
             self.db, volume_id, reason, f"MANAGE_EXISTING_{stage.upper()}_FAILED", ctxt.request_id
         )
         if volume is None:
@@ -190,17 +181,10 @@ class API:
         return quota.usage(self.db, project_id, quota.DefaultLimits.from_conf(self.conf))
 
     def list_messages(
-        self,
-        ctxt: RequestContext,
-        filters: Mapping[str, str],
-        sort: Sequence[tuple[str, str]],
-        marker: str | None,
-        limit: int,
+        self, ctxt: RequestContext, filters: Mapping[str, str], page: PageRequest
     ) -> list[dict[str, Any]]:
         """One page of the messages the caller may see (see ``messages.list_page``)."""
-        return messages_db.list_page(
-            self.db, project_scope(ctxt), filters, sort, marker=marker, limit=limit
-        )
+        return messages_db.list_page(self.db, project_scope(ctxt), filters, page)
 
     def get_message(self, ctxt: RequestContext, message_id: str) -> dict[str, Any]:
         message = messages_db.get(self.db, message_id, project_id=project_scope(ctxt))

@@ -12,6 +12,8 @@ from volmgr_api import rpcapi, validation
 from volmgr_api.api import API
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 
 
 class ApiManager:
@@ -30,7 +32,7 @@ class ApiManager:
         return self._api.manage_existing(ctxt, request)
 
     @rpc.remote_boundary
-    def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
+    def get_volume(self, ctxt: RequestContext, volume_id: str) -> VolumeRecord:
         return self._api.get_volume(ctxt, volume_id)
 
     @rpc.remote_boundary
@@ -40,8 +42,8 @@ class ApiManager:
         status: str | None = None,
         limit: int | None = None,
         marker: str | None = None,
-    ) -> list[dict[str, Any]]:
-        return self._api.list_volumes(ctxt, status=status, limit=limit, marker=marker)
+    ) -> list[VolumeRecord]:
+        return self._api.list_volumes(ctxt, PageRequest(marker, limit), status=status)
 
     @rpc.remote_boundary
     def unmanage_volume(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -55,7 +57,7 @@ class ApiManager:
     def get_manageable_volumes(
         self, ctxt: RequestContext, host: str, **page: Any
     ) -> list[dict[str, Any]]:
-        return self._api.get_manageable_volumes(ctxt, host, **page)
+        return self._api.get_manageable_volumes(ctxt, host, PageRequest.from_rpc(**page))
 
     @rpc.remote_boundary
     def manage_existing_failed(

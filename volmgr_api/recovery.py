@@ -17,9 +17,8 @@ from oslo_log import log as logging
 
 from volmgr_api.api import API
 from volmgr_common.context import get_admin_context
-from volmgr_common.db import models
+from volmgr_common.db import models, volume_record, volume_recovery
 from volmgr_common.db import volume_types as types_db
-from volmgr_common.db import volumes as volumes_db
 from volmgr_common.manage_request import RequestSpec
 
 LOG = logging.getLogger(__name__)
@@ -28,10 +27,12 @@ LOG = logging.getLogger(__name__)
 def recover(api: API) -> None:
     """One scan (a periodic task of volmgr-api)."""
     stale_before = models.utcnow() - dt.timedelta(seconds=api.conf.recovery.stale_after)
-    rows = volumes_db.transitional(api.db, (volumes_db.MANAGING,), changed_before=stale_before)
+    rows = volume_recovery.transitional(
+        api.db, (volume_record.MANAGING,), changed_before=stale_before
+    )
     for volume in rows:
         mine = volume["failure_reason"] or not volume["scheduled_at"]
-        if not mine or not volumes_db.touch_if_unchanged(
+        if not mine or not volume_recovery.touch_if_unchanged(
             api.db, volume["id"], volume["last_change"]
         ):
             continue

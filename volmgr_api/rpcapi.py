@@ -11,7 +11,9 @@ from typing import Any
 
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.manage_request import ManageRequest
+from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-api"
 RPC_API_VERSION = "1.0"
@@ -54,21 +56,20 @@ class ApiAPI:
         cctxt = self.client.prepare(version="1.0")
         return cctxt.call(ctxt, "manage_existing", **request.to_wire())
 
-    def get_volume(self, ctxt: RequestContext, volume_id: str) -> dict[str, Any]:
+    def get_volume(self, ctxt: RequestContext, volume_id: str) -> VolumeRecord:
         """Call (1.0): one volume of the caller's project (any project for an admin)."""
         cctxt = self.client.prepare(version="1.0")
         return cctxt.call(ctxt, "get_volume", volume_id=volume_id)
 
     def list_volumes(
-        self,
-        ctxt: RequestContext,
-        status: str | None = None,
-        limit: int | None = None,
-        marker: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Call (1.0): the caller's volumes, oldest first, paged by ``marker``."""
+        self, ctxt: RequestContext, page: PageRequest, status: str | None = None
+    ) -> list[VolumeRecord]:
+        """Call (1.0): the caller's volumes, oldest first, after the page's marker.
+
+        The 1.0 call carries the page's ``marker`` and ``limit`` only.
+        """
         cctxt = self.client.prepare(version="1.0")
-        return cctxt.call(ctxt, "list_volumes", status=status, limit=limit, marker=marker)
+        return cctxt.call(ctxt, "list_volumes", status=status, limit=page.limit, marker=page.marker)
 
     def unmanage_volume(self, ctxt: RequestContext, volume_id: str) -> None:
         """Call (1.0): stop managing a volume; the backend object stays where it is."""
@@ -82,23 +83,17 @@ class ApiAPI:
         self,
         ctxt: RequestContext,
         host: str,
-        marker: str | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-        sort_key: str = "reference",
-        sort_dir: str = "asc",
+        page: PageRequest,
     ) -> list[dict[str, Any]]:
-        """Call (1.0): objects on ``host@backend`` and whether each can be managed."""
+        """Call (1.0): one page of the objects on ``host@backend`` and whether each can be
+        managed; the page travels as ``marker``, ``limit``, ``offset``, ``sort_key`` and
+        ``sort_dir``."""
         cctxt = self.client.prepare(version="1.0")
         return cctxt.call(
             ctxt,
             "get_manageable_volumes",
             host=host,
-            marker=marker,
-            limit=limit,
-            offset=offset,
-            sort_key=sort_key,
-            sort_dir=sort_dir,
+            **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT),
         )
 
     def manage_existing_failed(

@@ -1,5 +1,6 @@
 """Notifications on the message bus (``volume.<event>.start/.end/.error``)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import oslo_messaging as messaging
@@ -24,7 +25,7 @@ _PAYLOAD_KEYS = (
 )
 
 
-def volume_payload(volume: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def volume_payload(volume: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     payload = {key: volume.get(key) for key in _PAYLOAD_KEYS}
     payload["volume_id"] = volume.get("id")
     payload.update(extra)
@@ -35,7 +36,7 @@ def notify(
     notifier: messaging.Notifier,
     ctxt: RequestContext,
     event: str,
-    volume: dict[str, Any],
+    volume: Mapping[str, Any],
     error: bool = False,
     **extra: Any,
 ) -> None:

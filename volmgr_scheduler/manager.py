@@ -17,6 +17,7 @@ from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import exception, hooks, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
+from volmgr_common.db import volume_ownership, volume_record, volume_recovery
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.manage_request import RequestSpec
 from volmgr_scheduler import rpcapi
@@ -88,14 +89,14 @@ class SchedulerManager:
                     self._fail(ctxt, volume_id, error)
                 continue
             chosen.append((ctxt, volume_id, pool.host))
-        placed = volumes_db.place_many(self._db, [(v, host) for _, v, host in chosen])
+        placed = volume_ownership.place_many(self._db, [(v, host) for _, v, host in chosen])
         by_backend: dict[str, list[tuple[RequestContext, str]]] = {}
         for (ctxt, volume_id, host), ok in zip(chosen, placed, strict=True):
             ctxt.update_store()
             ok = ok or (
                 # The row was not visible yet when the update ran (it is now, if it exists).
                 self._waiting_for_placement(volume_id)
-                and volumes_db.place(self._db, volume_id, host)
+                and volume_ownership.place(self._db, volume_id, host)
             )
             if ok:
                 LOG.debug("Volume %s placed on %s", volume_id, host)
@@ -110,7 +111,7 @@ class SchedulerManager:
         except exception.VolumeNotFound:
             LOG.info("Volume %s does not exist (any more); nothing to schedule", volume_id)
             return False
-        if volume["status"] != volumes_db.MANAGING or volume["scheduled_at"]:
+        if volume["status"] != volume_record.MANAGING or volume["scheduled_at"]:
             LOG.info(
                 "Volume %s is %s and %s; nothing to schedule",
                 volume_id,
@@ -128,10 +129,10 @@ class SchedulerManager:
         else:
             reason = f"Internal error in the scheduler (request {ctxt.request_id})."
             LOG.exception("Volume %s cannot be placed", volume_id)
-        volumes_db.record_failure(self._db, volume_id, reason)
+        volume_recovery.record_failure(self._db, volume_id, reason)
         self._api.manage_existing_failed(ctxt, volume_id, reason, stage="scheduler")
 
-    def _load(self, volume_id: str) -> dict[str, Any]:
+    def _load(self, volume_id: str) -> volume_record.VolumeRecord:
         """Read the row the API has just committed (retried briefly if not seen yet)."""
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(exception.VolumeNotFound),

@@ -2,8 +2,9 @@
 
 from oslo_config import cfg
 
-from volmgr_common import quota, rpc, service
+from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
+from volmgr_common.db import reservations
 from volmgr_scheduler import host_manager, manager, rpcapi
 
 BINARY = "volmgr-scheduler"
@@ -14,7 +15,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     hosts = host_manager.HostManager(conf, db)
 
     def expire_reservations() -> None:
-        quota.expire_reservations(db)
+        reservations.expire_reservations(db)
 
     return service.Service(
         binary=BINARY,

@@ -7,6 +7,7 @@ import oslo_messaging as messaging
 from volmgr_common import exception, rpc
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
+from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
 from volmgr_volume.worker import VolumeWorker
 
@@ -51,4 +52,5 @@ class VolumeManager:
     ) -> list[dict[str, Any]]:
         if not isinstance(limit, int) or not isinstance(offset, int) or limit < 0 or offset < 0:
             raise exception.InvalidInput(reason="limit and offset must be non-negative integers")
-        return self._worker.list_manageable(marker, limit, offset, sort_key, sort_dir)
+        page = PageRequest.from_rpc(marker, limit, offset, sort_key, sort_dir)
+        return self._worker.list_manageable(page)

@@ -10,6 +10,7 @@ from typing import Any
 
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
 RPC_API_VERSION = "1.1"
@@ -55,20 +56,14 @@ class VolumeAPI:
         self,
         ctxt: RequestContext,
         host: str,
-        marker: str | None = None,
-        limit: int = 1000,
-        offset: int = 0,
-        sort_key: str = "reference",
-        sort_dir: str = "asc",
+        page: PageRequest,
     ) -> list[dict[str, Any]]:
-        """Call (1.0): list the objects on the backend and whether each can be managed."""
+        """Call (1.0): one page of the objects on the backend and whether each can be managed.
+
+        The page travels as the keywords ``marker``, ``limit``, ``offset``, ``sort_key``
+        and ``sort_dir`` (sorted by ``reference`` unless it says otherwise).
+        """
         cctxt = self.client.prepare(server=self._server(host), version="1.0")
         return cctxt.call(
-            ctxt,
-            "get_manageable_volumes",
-            marker=marker,
-            limit=limit,
-            offset=offset,
-            sort_key=sort_key,
-            sort_dir=sort_dir,
+            ctxt, "get_manageable_volumes", **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT)
         )

@@ -15,12 +15,20 @@ from oslo_log import log as logging
 from taskflow.types import failure
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, notifications, quota, rpc
+from volmgr_common import exception, notifications, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import (
+    models,
+    reservations,
+    volume_ownership,
+    volume_record,
+    volume_recovery,
+    volume_transitions,
+)
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import make_context_current, run_flow_batch
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import VolumeDriver
 from volmgr_volume.flows import manage_existing
 
@@ -69,7 +77,7 @@ class VolumeWorker:
         (its outcome is on its row, not in what this returns: one None each).
         """
         volume_ids = [volume_id for _, volume_id in requests]
-        claimed = volumes_db.claim_flows(self.db, volume_ids, self.owner)
+        claimed = volume_ownership.claim_flows(self.db, volume_ids, self.owner)
         stores: list[dict[str, Any]] = []
         for ctxt, volume_id in requests:
             ctxt.update_store()  # this thread's log lines carry the request's id
@@ -88,19 +96,21 @@ class VolumeWorker:
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
         return [None] * len(requests)
 
-    def _fail(self, ctxt: RequestContext, volume: dict[str, Any], outcome: failure.Failure) -> None:
+    def _fail(
+        self, ctxt: RequestContext, volume: volume_record.VolumeRecord, outcome: failure.Failure
+    ) -> None:
         """After a reverted flow: note the reason on the row and tell the API."""
         reason = failure_reason(outcome.exception or RuntimeError(outcome.exception_str), ctxt)
         LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
         try:
             self._put_back(volume)
-            volumes_db.record_failure(self.db, volume["id"], reason)
+            volume_recovery.record_failure(self.db, volume["id"], reason)
             self.api.manage_existing_failed(ctxt, volume["id"], reason, stage="volume")
         except Exception:
             # The row stays ``managing`` and owned; a later process's recovery resumes it.
             LOG.exception("Volume %s: the failure could not be recorded", volume["id"])
 
-    def _put_back(self, volume: dict[str, Any]) -> None:
+    def _put_back(self, volume: volume_record.VolumeRecord) -> None:
         """Undo a rename an earlier run of this request may have made before it died.
 
         The flow reverts only the tasks that ran in this run; ``undo_manage`` is
@@ -117,11 +127,11 @@ class VolumeWorker:
         except exception.VolumeNotFound:
             LOG.info("Volume %s is already gone; nothing to unmanage", volume_id)
             return
-        if volume["status"] != volumes_db.UNMANAGING:
+        if volume["status"] != volume_record.UNMANAGING:
             LOG.info("Volume %s is %s, not unmanaging; nothing to do", volume_id, volume["status"])
             return
         self.driver.unmanage(volume)
-        removed = volumes_db.remove_unmanaged(self.db, volume_id)
+        removed = volume_transitions.remove_unmanaged(self.db, volume_id)
         if removed is not None:
             LOG.info(
                 "Volume %s unmanaged; the object stays as %s",
@@ -130,11 +140,9 @@ class VolumeWorker:
             )
             notifications.notify(self.notifier, ctxt, "unmanage.end", removed)
 
-    def list_manageable(
-        self, marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str
-    ) -> list[dict[str, Any]]:
+    def list_manageable(self, page: PageRequest) -> list[dict[str, Any]]:
         managed = volumes_db.managed_objects(self.db, self.backend)
-        return self.driver.list_manageable(managed, marker, limit, offset, sort_key, sort_dir)
+        return self.driver.list_manageable(managed, page)
 
     def recover(self) -> None:
         """Resume what this backend left in ``managing``/``unmanaging`` (a periodic task).
@@ -146,9 +154,9 @@ class VolumeWorker:
         """
         first, self._recovered_once = not self._recovered_once, True
         stale_before = models.utcnow() - dt.timedelta(seconds=self.conf.recovery.stale_after)
-        rows = volumes_db.transitional(
+        rows = volume_recovery.transitional(
             self.db,
-            (volumes_db.MANAGING, volumes_db.UNMANAGING),
+            (volume_record.MANAGING, volume_record.UNMANAGING),
             backend=self.backend,
             scheduled=True,
             changed_before=None if first else stale_before,
@@ -156,18 +164,18 @@ class VolumeWorker:
         for volume in rows:
             self._recover_one(volume, first)
 
-    def _recover_one(self, volume: dict[str, Any], first: bool) -> None:
+    def _recover_one(self, volume: volume_record.RecoveryRow, first: bool) -> None:
         ctxt = get_admin_context(request_id=volume["request_id"])
         ctxt.update_store()  # this thread's log lines carry the request's id
         owner = volume["flow_owner"]
-        if volume["status"] == volumes_db.UNMANAGING:
+        if volume["status"] == volume_record.UNMANAGING:
             self.unmanage(ctxt, volume["id"])
         elif volume["failure_reason"]:
             return  # failed and reverted: the API's scan records it
         elif owner is not None and owner != self.owner and first:
-            if volumes_db.take_over_flow(self.db, volume["id"], owner):
+            if volume_ownership.take_over_flow(self.db, volume["id"], owner):
                 LOG.warning("Resuming volume %s, left by an earlier process", volume["id"])
-                quota.rollback_for_volume(self.db, volume["id"])
+                reservations.rollback_for_volume(self.db, volume["id"])
                 self.manage(ctxt, volume["id"])
         elif owner is None:
             LOG.warning("Resuming volume %s, whose manage message was lost", volume["id"])

@@ -17,6 +17,7 @@ import pytest
 from tests.contract.conftest import Backend
 from tests.driver_support import vol
 from volmgr_common import exception
+from volmgr_common.page_request import PageRequest
 
 GIB = 1024**3
 MIB = 1024**2
@@ -132,7 +133,9 @@ def test_listing_shows_managed_objects_as_not_safe(backend: Backend) -> None:
     reference = backend.make("disk1", GIB)
     backend.make("disk2", 2 * GIB)
     location = backend.driver.manage(vol(VOLUME_ID), reference)
-    entries = backend.driver.list_manageable({location: VOLUME_ID}, None, 10, 0, "size", "asc")
+    entries = backend.driver.list_manageable(
+        {location: VOLUME_ID}, PageRequest(limit=10, sort=(("size", "asc"),))
+    )
     assert _names(entries) == [MANAGED, "disk2"]
     assert all(set(entry) == ENTRY_KEYS for entry in entries)
     managed, free = entries
@@ -157,11 +160,17 @@ def test_listing_pages_cover_everything_once(
 ) -> None:
     for index, size in enumerate((2, 1, 3, 1, 2)):
         backend.make(f"disk{index}", size * GIB)
-    full = _names(backend.driver.list_manageable({}, None, 100, 0, sort_key, sort_dir))
+    full = _names(
+        backend.driver.list_manageable({}, PageRequest(limit=100, sort=((sort_key, sort_dir),)))
+    )
     assert sorted(full) == sorted(backend.names())
     pages: list[str] = []
     marker = None
-    while page := _names(backend.driver.list_manageable({}, marker, 2, 0, sort_key, sort_dir)):
+    while page := _names(
+        backend.driver.list_manageable(
+            {}, PageRequest(marker=marker, limit=2, sort=((sort_key, sort_dir),))
+        )
+    ):
         pages.extend(page)
         marker = page[-1]
     assert pages == full
@@ -170,7 +179,9 @@ def test_listing_pages_cover_everything_once(
 def test_listing_refuses_an_unknown_marker(backend: Backend) -> None:
     backend.make("disk1", GIB)
     with pytest.raises(exception.InvalidInput, match="marker"):
-        backend.driver.list_manageable({}, "nothing", 10, 0, "reference", "asc")
+        backend.driver.list_manageable(
+            {}, PageRequest(marker="nothing", limit=10, sort=(("reference", "asc"),))
+        )
 
 
 def test_unmanage_leaves_the_object_under_its_managed_name(backend: Backend) -> None:

@@ -22,10 +22,24 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from tests.integration import daemons
-from volmgr_common import exception, quota, quota_audit
+from volmgr_common import exception
 from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
-from volmgr_common.db import messages, migration, models, volume_types, volumes
+from volmgr_common.db import (
+    messages,
+    migration,
+    models,
+    quota,
+    quota_audit,
+    reservations,
+    volume_creation,
+    volume_ownership,
+    volume_record,
+    volume_transitions,
+    volume_types,
+    volumes,
+)
+from volmgr_common.page_request import PageRequest
 
 PG_URL = os.environ.get("VOLMGR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("VOLMGR_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
@@ -96,7 +110,7 @@ def _manage_values(type_id: str, name: str) -> dict:
         "availability_zone": "nova",
         "volume_type_id": type_id,
         "reference": json.dumps(ref),
-        "reference_key": volumes.reference_key("node@files", ref),
+        "reference_key": volume_creation.reference_key("node@files", ref),
     }
 
 
@@ -112,14 +126,14 @@ def test_concurrent_manages_one_winner_per_object_and_exact_quota(
 
     def manage(i: int) -> str:
         try:
-            volume = volumes.create_managing(
+            volume = volume_creation.create_managing(
                 database, _manage_values(vtype["id"], f"disk{i % 10}"), {}, LIMITS, vtype["name"]
             )
         except exception.ManageExistingAlreadyManaged:
             return "duplicate"
         deltas = quota.volume_deltas(vtype["name"], gigabytes=3)
-        reservation = quota.reserve(database, "p1", deltas, LIMITS, volume_id=volume["id"])
-        assert volumes.commit_gigabytes(database, volume["id"], reservation, 3)
+        reservation = reservations.reserve(database, "p1", deltas, LIMITS, volume_id=volume["id"])
+        assert volume_transitions.commit_gigabytes(database, volume["id"], reservation, 3)
         return "managed"
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -138,10 +152,10 @@ def test_a_batch_goes_through_every_step_together(database: db_api.Database) -> 
     vtype = volume_types.get_or_create(database, "__DEFAULT__")
     quota.set_limit(database, "p1", "volumes", 4)
     new = [
-        volumes.NewVolume(_manage_values(vtype["id"], name), {"k": name}, vtype["name"])
+        volume_creation.NewVolume(_manage_values(vtype["id"], name), {"k": name}, vtype["name"])
         for name in ("a", "b", "a", "c", "d", "e")
     ]
-    written = volumes.create_managing_many(database, new, LIMITS)
+    written = volume_creation.create_managing_many(database, new, LIMITS)
     assert [type(w).__name__ for w in written] == [
         "dict",
         "dict",
@@ -151,20 +165,24 @@ def test_a_batch_goes_through_every_step_together(database: db_api.Database) -> 
         "OverQuota",
     ]
     ids = [w["id"] for w in written if isinstance(w, dict)]
-    assert volumes.place_many(database, [(v, "node@files#pool") for v in ids]) == [True] * 4
-    claimed = volumes.claim_flows(database, ids, "worker-1")
+    assert (
+        volume_ownership.place_many(database, [(v, "node@files#pool") for v in ids]) == [True] * 4
+    )
+    claimed = volume_ownership.claim_flows(database, ids, "worker-1")
     assert sorted(claimed) == sorted(ids)
     assert claimed[ids[0]]["metadata"] == {"k": "a"}
     deltas = quota.volume_deltas(vtype["name"], gigabytes=2)
-    requests = [quota.ReservationRequest("p1", deltas, v) for v in ids]
-    reservations = quota.reserve_many(database, requests, LIMITS)
-    assert all(isinstance(r, str) for r in reservations)
-    commits = [volumes.SizeCommit(v, str(r), 2) for v, r in zip(ids, reservations, strict=True)]
-    assert volumes.commit_gigabytes_many(database, commits) == [True] * 4
-    assert volumes.commit_gigabytes_many(database, commits) == [False] * 4
-    finished = volumes.finish_manage_many(database, [(v, f"volume-{v}") for v in ids])
+    requests = [reservations.ReservationRequest("p1", deltas, v) for v in ids]
+    reserved = reservations.reserve_many(database, requests, LIMITS)
+    assert all(isinstance(r, str) for r in reserved)
+    commits = [
+        volume_transitions.SizeCommit(v, str(r), 2) for v, r in zip(ids, reserved, strict=True)
+    ]
+    assert volume_transitions.commit_gigabytes_many(database, commits) == [True] * 4
+    assert volume_transitions.commit_gigabytes_many(database, commits) == [False] * 4
+    finished = volume_transitions.finish_manage_many(database, [(v, f"volume-{v}") for v in ids])
     assert finished == [True] * 4
-    assert {volumes.get(database, v)["status"] for v in ids} == {volumes.AVAILABLE}
+    assert {volumes.get(database, v)["status"] for v in ids} == {volume_record.AVAILABLE}
     usage = quota.usage(database, "p1", LIMITS)
     assert usage["volumes"]["in_use"] == 4
     assert usage["gigabytes"] == {"in_use": 8, "reserved": 0, "limit": 1000}
@@ -176,29 +194,29 @@ def test_a_batch_goes_through_every_step_together(database: db_api.Database) -> 
 
 def test_failure_compensation_twice_equals_once(database: db_api.Database) -> None:
     vtype = volume_types.get_or_create(database, "__DEFAULT__")
-    volume = volumes.create_managing(
+    volume = volume_creation.create_managing(
         database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
     )
-    first = volumes.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
-    second = volumes.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
+    first = volume_transitions.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
+    second = volume_transitions.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
 
-    assert first is not None and first["status"] == volumes.ERROR_MANAGING
+    assert first is not None and first["status"] == volume_record.ERROR_MANAGING
     assert second is None
     assert quota.usage(database, "p1", LIMITS)["volumes"]["in_use"] == 0
-    again = volumes.create_managing(
+    again = volume_creation.create_managing(
         database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
     )
-    assert again["status"] == volumes.MANAGING
+    assert again["status"] == volume_record.MANAGING
 
 
 def test_over_quota_leaves_usage_unchanged(database: db_api.Database) -> None:
     vtype = volume_types.get_or_create(database, "__DEFAULT__")
     quota.set_limit(database, "p1", "gigabytes", 5)
-    volume = volumes.create_managing(
+    volume = volume_creation.create_managing(
         database, _manage_values(vtype["id"], "big"), {}, LIMITS, vtype["name"]
     )
     with pytest.raises(exception.OverQuota, match="gigabytes"):
-        quota.reserve(
+        reservations.reserve(
             database,
             "p1",
             quota.volume_deltas(vtype["name"], gigabytes=6),
@@ -213,17 +231,17 @@ def test_quota_check_reports_corrupted_usage_and_sync_repairs_it(
     database: db_api.Database,
 ) -> None:
     vtype = volume_types.get_or_create(database, "__DEFAULT__")
-    volume = volumes.create_managing(
+    volume = volume_creation.create_managing(
         database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
     )
-    reservation = quota.reserve(
+    reservation = reservations.reserve(
         database,
         "p1",
         quota.volume_deltas(vtype["name"], gigabytes=4),
         LIMITS,
         volume_id=volume["id"],
     )
-    volumes.commit_gigabytes(database, volume["id"], reservation, 4)
+    volume_transitions.commit_gigabytes(database, volume["id"], reservation, 4)
     assert quota_audit.check(database) == []
 
     with database.engine.begin() as conn:
@@ -310,12 +328,14 @@ def test_a_short_outage_is_retried_and_leaves_no_partial_state(
     """Connections cut (PostgreSQL: and refused for 1.5 s) while a manage is written."""
     db = server_database
     vtype = volume_types.get_or_create(db, "__DEFAULT__")
-    volumes.create_managing(db, _manage_values(vtype["id"], "before"), {}, LIMITS, vtype["name"])
+    volume_creation.create_managing(
+        db, _manage_values(vtype["id"], "before"), {}, LIMITS, vtype["name"]
+    )
     _cut_off(db)
     reopen = threading.Timer(1.5, _reopen, args=(db,))
     reopen.start()
     try:
-        during = volumes.create_managing(
+        during = volume_creation.create_managing(
             db, _manage_values(vtype["id"], "during"), {"k": "v"}, LIMITS, vtype["name"]
         )
     finally:
@@ -379,7 +399,7 @@ def test_messages_are_sorted_and_paged_by_the_database(
     walked: list[str] = []
     marker = None
     while True:
-        page = messages.list_page(database, "p1", {}, sort, marker=marker, limit=5)
+        page = messages.list_page(database, "p1", {}, PageRequest(marker, 5, sort=tuple(sort)))
         walked += [m["id"] for m in page]
         if len(page) < 5:
             break
@@ -390,16 +410,23 @@ def test_messages_are_sorted_and_paged_by_the_database(
 def test_message_filters_marker_and_project(database: db_api.Database) -> None:
     rows = _messages(database)
     sort = [("created_at", "asc")]
+    sorting = tuple(sort)
     wanted = [m for m in rows if m["project_id"] == "p1" and m["event_id"] == "e1"]
-    listed = messages.list_page(database, "p1", {"event_id": "e1"}, sort, None, 100)
+    listed = messages.list_page(
+        database, "p1", {"event_id": "e1"}, PageRequest(None, 100, sort=sorting)
+    )
     assert [m["id"] for m in listed] == _expected(wanted, sort)
-    everyone = messages.list_page(database, None, {"event_id": "e1"}, sort, None, 100)
+    everyone = messages.list_page(
+        database, None, {"event_id": "e1"}, PageRequest(None, 100, sort=sorting)
+    )
     assert len(everyone) == len([m for m in rows if m["event_id"] == "e1"]) > len(listed)
     outside = next(m["id"] for m in rows if m["event_id"] != "e1")
     with pytest.raises(exception.InvalidMarker):
-        messages.list_page(database, "p1", {"event_id": "e1"}, sort, outside, 100)
+        messages.list_page(
+            database, "p1", {"event_id": "e1"}, PageRequest(outside, 100, sort=sorting)
+        )
     with pytest.raises(exception.InvalidInput):
-        messages.list_page(database, "p1", {"detail": "x"}, sort, None, 100)
+        messages.list_page(database, "p1", {"detail": "x"}, PageRequest(None, 100, sort=sorting))
     other = next(m for m in rows if m["project_id"] == "p2")
     assert messages.get(database, other["id"], project_id="p1") is None
     assert messages.get(database, other["id"]) == other

@@ -22,9 +22,10 @@ from oslo_config import cfg
 from volmgr_api import manager as api_manager
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api import service as api_service
-from volmgr_common import context, quota, rpc, service
+from volmgr_common import context, rpc, service
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
+from volmgr_common.db import quota, volume_record
 from volmgr_common.db import volumes as volumes_db
 from volmgr_scheduler import manager as scheduler_manager
 from volmgr_scheduler import service as scheduler_service
@@ -202,7 +203,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             volume = volumes_db.get(self.db, volume_id)
-            if volume["status"] != volumes_db.MANAGING:
+            if volume["status"] != volume_record.MANAGING:
                 return volume
             if time.monotonic() > deadline:
                 raise AssertionError(f"volume {volume_id} still managing after {timeout}s")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.functional.stack import CONTENT, GIB, PROJECT, Stack, head, make_file
-from volmgr_common import exception, quota
-from volmgr_common.db import volumes as volumes_db
+from volmgr_common import exception
+from volmgr_common.db import quota, volume_record
 
 CALLERS = 16
 
@@ -72,11 +72,11 @@ def test_a_burst_is_batched_and_every_request_ends_its_own_way(
     assert all(isinstance(e, exception.ManageExistingAlreadyManaged) for e in refused)
     outcomes = {a["reference"]["source-name"]: stack.wait_terminal(a["id"]) for a in accepted}
     for name in good:
-        assert outcomes[name]["status"] == volumes_db.AVAILABLE
+        assert outcomes[name]["status"] == volume_record.AVAILABLE
         assert outcomes[name]["size"] == 1
         assert head(stack.files / f"volume-{outcomes[name]['id']}") == CONTENT
     for name in missing:
-        assert outcomes[name]["status"] == volumes_db.ERROR_MANAGING
+        assert outcomes[name]["status"] == volume_record.ERROR_MANAGING
         assert name in outcomes[name]["failure_reason"]
     assert stack.in_use() == {
         "volumes": 40,
@@ -85,7 +85,7 @@ def test_a_burst_is_batched_and_every_request_ends_its_own_way(
         "gigabytes___DEFAULT__": 40,
     }
     for volume in outcomes.values():
-        if volume["status"] == volumes_db.AVAILABLE:
+        if volume["status"] == volume_record.AVAILABLE:
             stack.notifications.wait_for(volume["id"], "volume.manage_existing.end")
             assert stack.notifications.counts(volume["id"])["volume.manage_existing.end"] == 1
     # The burst did travel in batches: some message carried several requests.
@@ -101,7 +101,7 @@ def test_the_volume_limit_holds_for_every_row_of_a_batch(stack: Stack) -> None:
     # The API charges one volume with each row: 30 fit, 6 are refused and write nothing.
     assert (len(accepted), len(refused)) == (30, 6)
     assert all(isinstance(e, exception.OverQuota) for e in refused)
-    assert all(stack.wait_terminal(a["id"])["status"] == volumes_db.AVAILABLE for a in accepted)
+    assert all(stack.wait_terminal(a["id"])["status"] == volume_record.AVAILABLE for a in accepted)
     assert len(stack.volumes()) == 30
     assert stack.in_use() == {
         "volumes": 30,
@@ -118,8 +118,8 @@ def test_the_gigabytes_limit_holds_for_every_request_of_a_batch(stack: Stack) ->
     assert all(isinstance(a, dict) for a in answers)
     # The volume service reserves 2 GiB each: 20 fit in 40 GiB, 16 fail and are reverted.
     done = [stack.wait_terminal(a["id"]) for a in answers if isinstance(a, dict)]
-    available = [v for v in done if v["status"] == volumes_db.AVAILABLE]
-    failed = [v for v in done if v["status"] == volumes_db.ERROR_MANAGING]
+    available = [v for v in done if v["status"] == volume_record.AVAILABLE]
+    failed = [v for v in done if v["status"] == volume_record.ERROR_MANAGING]
     assert (len(available), len(failed)) == (20, 16)
     assert all("exceeds the quota" in v["failure_reason"] for v in failed)
     assert stack.in_use() == {

@@ -13,11 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.functional.stack import CONTENT, GIB, PROJECT, Stack, head, make_file
-from volmgr_common import exception, quota
-from volmgr_common.db import models
+from volmgr_common import exception
+from volmgr_common.db import models, quota, reservations, volume_record
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
-from volmgr_common.db import volumes as volumes_db
 
 STUCK_AFTER = 2.0  # a request takes well under a second here; longer means stuck
 MANAGER_TASKS = [
@@ -36,19 +35,19 @@ def assert_failed_cleanly(
 ) -> dict[str, Any]:
     """The volume failed with ``reason``, holds nothing, and the user was told."""
     volume = stack.wait_terminal(volume_id)
-    assert volume["status"] == volumes_db.ERROR_MANAGING
+    assert volume["status"] == volume_record.ERROR_MANAGING
     assert volume["failure_reason"] == reason
     assert volume["provider_location"] is None
     assert stack.usage() == {resource: (0, 0) for resource in stack.usage()}, (
         "a failed manage holds no quota"
     )
-    assert quota.reservation_ids_for(stack.db, volume_id) == []
+    assert reservations.reservation_ids_for(stack.db, volume_id) == []
     [message] = stack.messages(volume_id)
     assert (message["event_id"], message["user_message"]) == (event_id, reason)
     assert message["project_id"] == PROJECT
     error = stack.notifications.wait_for(volume_id, "volume.manage_existing.error")
     assert error["priority"] == "ERROR"
-    assert error["payload"]["status"] == volumes_db.ERROR_MANAGING
+    assert error["payload"]["status"] == volume_record.ERROR_MANAGING
     assert error["payload"]["reason"] == reason
     assert "volume.manage_existing.end" not in stack.notifications.event_types(volume_id)
     return volume
@@ -142,7 +141,7 @@ def test_a_malformed_capacity_report_fails_the_request(stack: Stack) -> None:
     make_file(stack.files / "disk.img", GIB)
     accepted = stack.manage("disk.img")
     volume = stack.wait_terminal(accepted["id"], timeout=STUCK_AFTER)
-    assert volume["status"] == volumes_db.ERROR_MANAGING
+    assert volume["status"] == volume_record.ERROR_MANAGING
     assert volume["failure_reason"].startswith("No valid backend was found.")
     assert stack.in_use() == {}
     assert_file_untouched(stack, "disk.img", GIB)
@@ -152,7 +151,7 @@ def test_an_unexpected_scheduler_error_fails_the_request(stack: Stack) -> None:
     make_file(stack.files / "disk.img", GIB)
     accepted = stack.manage("disk.img", metadata={"_fault": "fail:SchedulerReceive"})
     volume = stack.wait_terminal(accepted["id"], timeout=STUCK_AFTER)
-    assert volume["status"] == volumes_db.ERROR_MANAGING
+    assert volume["status"] == volume_record.ERROR_MANAGING
     assert len(stack.messages(accepted["id"])) == 1
     assert stack.in_use() == {}
     assert_file_untouched(stack, "disk.img", GIB)
@@ -175,7 +174,7 @@ def test_a_failed_record_can_be_deleted_and_the_file_managed_again(stack: Stack)
     stack.api.delete_volume(stack.ctxt, failed["id"])
     assert stack.listing() == ["disk.img"]
     again = stack.wait_terminal(stack.manage("disk.img")["id"])
-    assert again["status"] == volumes_db.AVAILABLE
+    assert again["status"] == volume_record.AVAILABLE
     assert stack.in_use()["volumes"] == 1
 
 

@@ -12,8 +12,8 @@ from oslo_config import cfg
 
 from tests.functional.stack import CONTENT, GIB, PROJECT, Stack, head, make_file
 from volmgr_common import exception
+from volmgr_common.db import volume_record
 from volmgr_common.db import volume_types as types_db
-from volmgr_common.db import volumes as volumes_db
 from volmgr_volume import service as volume_service
 
 
@@ -25,11 +25,11 @@ from volmgr_volume import service as volume_service
 def test_a_file_becomes_a_volume(stack: Stack, size: int, gib: int) -> None:
     make_file(stack.files / "disk.img", size)
     accepted = stack.manage("disk.img", name="web-data", metadata={"team": "a"})
-    assert (accepted["status"], accepted["size"]) == (volumes_db.MANAGING, None)
+    assert (accepted["status"], accepted["size"]) == (volume_record.MANAGING, None)
 
     volume = stack.wait_terminal(accepted["id"])
     managed = f"volume-{accepted['id']}"
-    assert volume["status"] == volumes_db.AVAILABLE
+    assert volume["status"] == volume_record.AVAILABLE
     assert volume["size"] == gib
     assert volume["provider_location"] == managed
     assert volume["host"] == f"{stack.backend}#default"
@@ -45,13 +45,13 @@ def test_a_file_becomes_a_volume(stack: Stack, size: int, gib: int) -> None:
         "gigabytes___DEFAULT__": gib,
     }
     assert stack.messages(accepted["id"]) == []
-    assert stack.api.get_volume(stack.ctxt, accepted["id"])["status"] == volumes_db.AVAILABLE
+    assert stack.api.get_volume(stack.ctxt, accepted["id"])["status"] == volume_record.AVAILABLE
 
 
 def test_an_empty_file_is_a_volume_of_size_zero(stack: Stack) -> None:
     make_file(stack.files / "empty.img", 0)
     volume = stack.wait_terminal(stack.manage("empty.img")["id"])
-    assert (volume["status"], volume["size"]) == (volumes_db.AVAILABLE, 0)
+    assert (volume["status"], volume["size"]) == (volume_record.AVAILABLE, 0)
     assert stack.in_use() == {"volumes": 1, "volumes___DEFAULT__": 1}
 
 
@@ -66,10 +66,10 @@ def test_start_and_end_are_notified(stack: Stack) -> None:
     }
     assert end["priority"] == "INFO"
     assert end["publisher_id"] == f"volmgr.volume.{stack.backend}"
-    assert end["payload"]["status"] == volumes_db.AVAILABLE
+    assert end["payload"]["status"] == volume_record.AVAILABLE
     assert end["payload"]["size"] == 2
     assert end["payload"]["project_id"] == PROJECT
-    assert start["payload"]["status"] == volumes_db.MANAGING
+    assert start["payload"]["status"] == volume_record.MANAGING
 
 
 def test_a_named_type_and_pool(stack: Stack) -> None:
@@ -77,7 +77,7 @@ def test_a_named_type_and_pool(stack: Stack) -> None:
     make_file(stack.files / "disk.img", GIB)
     accepted = stack.manage("disk.img", host=f"{stack.backend}#default", volume_type="files")
     volume = stack.wait_terminal(accepted["id"])
-    assert (volume["status"], volume["volume_type"]) == (volumes_db.AVAILABLE, "files")
+    assert (volume["status"], volume["volume_type"]) == (volume_record.AVAILABLE, "files")
     assert stack.in_use() == {
         "volumes": 1,
         "volumes_files": 1,
@@ -92,7 +92,7 @@ def test_the_same_file_is_never_managed_twice(stack: Stack) -> None:
     with pytest.raises(exception.ManageExistingAlreadyManaged) as raised:
         stack.manage("disk.img")
     assert first["id"] in raised.value.msg
-    assert stack.wait_terminal(first["id"])["status"] == volumes_db.AVAILABLE
+    assert stack.wait_terminal(first["id"])["status"] == volume_record.AVAILABLE
     assert [v["id"] for v in stack.volumes()] == [first["id"]]
     assert stack.in_use()["volumes"] == 1
 
@@ -127,11 +127,11 @@ def test_the_fake_backend_works_beside_the_file_backend(
     on_file = stack.manage("disk.img")
 
     fake_volume = stack.wait_terminal(on_fake["id"])
-    assert fake_volume["status"] == volumes_db.AVAILABLE
+    assert fake_volume["status"] == volume_record.AVAILABLE
     assert fake_volume["size"] == 3
     assert fake_volume["host"] == f"{fake_service.host}#pool0"
     assert fake_volume["provider_location"] == f"volume-{on_fake['id']}"
-    assert stack.wait_terminal(on_file["id"])["status"] == volumes_db.AVAILABLE
+    assert stack.wait_terminal(on_file["id"])["status"] == volume_record.AVAILABLE
     assert stack.listing() == [f"volume-{on_file['id']}"]
     assert stack.in_use() == {
         "volumes": 2,

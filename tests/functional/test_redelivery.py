@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tests.functional.stack import GIB, PROJECT, Stack, make_file
-from volmgr_common import quota
+from volmgr_common.db import quota, volume_creation, volume_record, volume_transitions
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
 
@@ -27,16 +27,16 @@ def placed_row(stack: Stack, source_name: str) -> dict[str, Any]:
         "availability_zone": "nova",
         "volume_type_id": vtype["id"],
         "reference": json.dumps(ref),
-        "reference_key": volumes_db.reference_key(stack.backend, ref),
+        "reference_key": volume_creation.reference_key(stack.backend, ref),
         "request_id": stack.ctxt.request_id,
     }
     limits = quota.DefaultLimits.from_conf(stack.conf)
-    volume = volumes_db.create_managing(stack.db, values, {}, limits, vtype["name"])
+    volume = volume_creation.create_managing(stack.db, values, {}, limits, vtype["name"])
     # ``scheduled_at`` stays empty, as if the scheduler's own update were still on its
     # way: the volume service's recovery scan, which may run at any moment after it
     # starts, leaves such rows alone, so only the test delivers messages for this one.
-    volumes_db.update_if(
-        stack.db, volume["id"], volumes_db.MANAGING, host=f"{stack.backend}#default"
+    volume_transitions.update_if(
+        stack.db, volume["id"], volume_record.MANAGING, host=f"{stack.backend}#default"
     )
     return volume
 
@@ -51,7 +51,7 @@ def test_the_manage_cast_twice_runs_one_flow(stack: Stack) -> None:
     manager.manage_existing(stack.ctxt, volume["id"])
 
     done = volumes_db.get(stack.db, volume["id"])
-    assert (done["status"], done["size"]) == (volumes_db.AVAILABLE, 2)
+    assert (done["status"], done["size"]) == (volume_record.AVAILABLE, 2)
     assert stack.listing() == [f"volume-{volume['id']}"]
     assert stack.in_use() == {
         "volumes": 1,
@@ -105,7 +105,7 @@ def test_the_compensation_twice_equals_once(stack: Stack) -> None:
     api.manage_existing_failed(stack.ctxt, volume["id"], "another reason", "scheduler")
 
     failed = volumes_db.get(stack.db, volume["id"])
-    assert failed["status"] == volumes_db.ERROR_MANAGING
+    assert failed["status"] == volume_record.ERROR_MANAGING
     assert failed["failure_reason"] == "the disk went away"
     [message] = stack.messages(volume["id"])
     assert message["event_id"] == "MANAGE_EXISTING_VOLUME_FAILED"

@@ -39,11 +39,12 @@ from oslo_config import cfg
 
 from tests import fault_launcher
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import quota, rpc
+from volmgr_common import rpc
 from volmgr_common.conf import startup
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
+from volmgr_common.db import quota
 from volmgr_common.db import services as services_db
 
 RABBIT_URL_ENV = "VOLMGR_TEST_RABBIT_URL"

@@ -22,12 +22,12 @@ from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
 from volmgr_api import validation
-from volmgr_common import cache, exception, flows, hooks, quota
+from volmgr_common import cache, exception, flows, hooks
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
+from volmgr_common.db import quota, volume_creation, volume_record, volume_transitions
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
-from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import VolmgrTask
 from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
@@ -56,7 +56,7 @@ class AcceptedRequest:
     volume_type: dict[str, Any]
     """The volume type's row: ``id``, ``name``, ``extra_specs``."""
 
-    def new_volume(self) -> volumes_db.NewVolume:
+    def new_volume(self) -> volume_creation.NewVolume:
         """The ``managing`` row to write (with its metadata and type name)."""
         request = self.request
         values = {
@@ -69,10 +69,10 @@ class AcceptedRequest:
             "volume_type_id": self.volume_type["id"],
             "bootable": request.bootable,
             "reference": json.dumps(request.ref, sort_keys=True),
-            "reference_key": volumes_db.reference_key(request.backend, request.ref),
+            "reference_key": volume_creation.reference_key(request.backend, request.ref),
             "request_id": self.request_id,
         }
-        return volumes_db.NewVolume(values, dict(request.metadata), self.volume_type["name"])
+        return volume_creation.NewVolume(values, dict(request.metadata), self.volume_type["name"])
 
     def request_spec(self, volume_id: str) -> RequestSpec:
         """What the scheduler needs to place the row ``volume_id``."""
@@ -160,7 +160,7 @@ class EntryCreate(VolmgrTask):
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction writes every request's row (``create_managing_many``)."""
         new = [c[ACCEPTED].new_volume() for c in calls]
-        written = volumes_db.create_managing_many(
+        written = volume_creation.create_managing_many(
             self.db, new, quota.DefaultLimits.from_conf(self.conf)
         )
         results: list[Any] = []
@@ -172,7 +172,7 @@ class EntryCreate(VolmgrTask):
                 hooks.point(hooks.AFTER_ENTRY_CREATE, volume)
             except Exception:
                 # This task's revert is not given the row when its own execute fails.
-                volumes_db.destroy_managing(self.db, volume["id"])
+                volume_creation.destroy_managing(self.db, volume["id"])
                 results.append(failure.Failure())
                 continue
             results.append(volume)
@@ -181,7 +181,7 @@ class EntryCreate(VolmgrTask):
     def revert(self, result: Any, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
             return
-        if volumes_db.destroy_managing(self.db, result["id"]):
+        if volume_creation.destroy_managing(self.db, result["id"]):
             LOG.warning("Removed volume row %s of a manage request that failed", result["id"])
 
 
@@ -209,12 +209,16 @@ class ManageCast(VolmgrTask):
         return [None] * len(calls)
 
     def revert(
-        self, context: RequestContext, volume: dict[str, Any], result: Any, **kwargs: Any
+        self,
+        context: RequestContext,
+        volume: volume_record.VolumeRecord,
+        result: Any,
+        **kwargs: Any,
     ) -> None:
         reason = "The request could not be sent to the scheduler"
         if self.nothing_to_undo(result):
             reason = f"{reason}: {result.exception_str}"
-        volumes_db.fail_manage(
+        volume_transitions.fail_manage(
             self.db, volume["id"], reason, "MANAGE_CAST_FAILED", context.request_id
         )
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from oslo_config import cfg
 
-from volmgr_common import exception, quota, quota_audit
+from volmgr_common import exception
 from volmgr_common.cmd import open_database
 from volmgr_common.conf import startup
-from volmgr_common.db import migration
+from volmgr_common.db import migration, quota, quota_audit
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 

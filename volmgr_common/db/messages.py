@@ -1,7 +1,7 @@
 """Queries on user messages: why a request failed, in words a user can act on."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models, paging
+from volmgr_common.page_request import PageRequest
 
 # What a listing may be filtered and sorted by.
 FILTER_KEYS = ("resource_uuid", "resource_type", "event_id", "request_id", "message_level")
@@ -59,7 +60,7 @@ def list_for(
 ) -> list[dict]:
     """Every message (of ``project_id``, about ``resource_uuid``), oldest first."""
     filters = {"resource_uuid": resource_uuid} if resource_uuid else {}
-    return list_page(db, project_id or None, filters, [("created_at", "asc")], None, None)
+    return list_page(db, project_id or None, filters, PageRequest(sort=(("created_at", "asc"),)))
 
 
 def _sort_column(key: str) -> sa.ColumnElement[Any]:
@@ -75,18 +76,17 @@ def list_page(
     session: Session,
     project_id: str | None,
     filters: Mapping[str, str],
-    sort: Sequence[tuple[str, str]],
-    marker: str | None,
-    limit: int | None,
+    page: PageRequest,
 ) -> list[dict]:
     """One page of messages (every one with a limit of None), filtered, sorted and
     paged by the database.
 
-    ``sort`` holds ``(key, "asc"|"desc")`` pairs of :data:`SORT_KEYS`; the id breaks
-    ties, in the direction of the last key. ``marker`` is the id of the last message of
-    the previous page, which must itself pass the filters (else
+    The page's ``sort`` holds ``(key, "asc"|"desc")`` pairs of :data:`SORT_KEYS`; the
+    id breaks ties, in the direction of the last key. Its ``marker`` is the id of the
+    last message of the previous page, which must itself pass the filters (else
     :class:`~volmgr_common.exception.InvalidMarker`).
     """
+    marker = page.marker
     unknown = sorted(set(filters) - set(FILTER_KEYS))
     if unknown:
         raise exception.InvalidInput(reason=f"messages cannot be filtered by {unknown}")
@@ -95,7 +95,7 @@ def list_page(
     ]
     if project_id is not None:
         conditions.append(models.Message.project_id == project_id)
-    order = list(sort)
+    order = list(page.sort)
     if "id" not in (key for key, _direction in order):
         order.append(("id", order[-1][1] if order else "asc"))
     columns = [
@@ -112,7 +112,8 @@ def list_page(
         if anchor is None:
             raise exception.InvalidMarker(marker=marker[:40])
         stmt = stmt.where(paging.after(columns, anchor))
-    return [to_dict(r) for r in session.scalars(stmt.limit(limit))]
+    stmt = stmt.offset(page.offset or None).limit(page.limit)
+    return [to_dict(r) for r in session.scalars(stmt)]
 
 
 @db_api.reader

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from oslo_config import cfg
 
 from volmgr_common import exception
+from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 GIB = 1024**3
 SOURCE_NAME = "source-name"
@@ -43,31 +45,31 @@ def gib_floor(size_bytes: int) -> float:
     return size_bytes * 100 // GIB / 100
 
 
-def check_page_parameters(limit: int | None, offset: int, sort_key: str, sort_dir: str) -> None:
-    """InvalidInput unless the sort and paging parameters of a listing are usable."""
+def check_page_parameters(page: PageRequest) -> tuple[str, str]:
+    """The page's ``(sort_key, sort_dir)``; InvalidInput unless the page is usable."""
+    sort_key, sort_dir = page.single_sort(MANAGEABLE_DEFAULT_SORT)
     if sort_key not in SORT_KEYS or sort_dir not in SORT_DIRS:
         raise exception.InvalidInput(reason="sort key must be reference or size, dir asc or desc")
-    if offset < 0 or (limit is not None and limit < 0):
+    if page.offset < 0 or (page.limit is not None and page.limit < 0):
         raise exception.InvalidInput(reason="limit and offset must not be negative")
+    return sort_key, sort_dir
 
 
 def paginate(
     items: Sequence[T],
     name: Callable[[T], str],
     size: Callable[[T], int],
-    page: tuple[str | None, int | None, int],
-    sort_key: str,
-    sort_dir: str,
+    page: PageRequest,
 ) -> list[T]:
     """Sort ``items``, continue after the marker, then apply offset and limit.
 
-    ``page`` is ``(marker, limit, offset)``. The marker is the name of the last item
-    of the previous page and must be among ``items``; a limit of None means no limit.
-    ``size`` is called only when sorting by size (ties are broken by name), so a
-    driver can sort thousands of cheap items and describe only the page.
+    The page's marker is the name of the last item of the previous page and must be
+    among ``items``; a limit of None means no limit. ``size`` is called only when
+    sorting by size (ties are broken by name), so a driver can sort thousands of
+    cheap items and describe only the page.
     """
-    marker, limit, offset = page
-    check_page_parameters(limit, offset, sort_key, sort_dir)
+    sort_key, sort_dir = check_page_parameters(page)
+    marker, limit, offset = page.marker, page.limit, page.offset
     key: Callable[[T], Any] = name if sort_key == "reference" else lambda i: (size(i), name(i))
     ordered = sorted(items, key=key, reverse=sort_dir == "desc")
     start = offset
@@ -79,22 +81,10 @@ def paginate(
     return ordered[start:] if limit is None else ordered[start : start + limit]
 
 
-def paginate_manageable(
-    entries: list[dict[str, Any]],
-    marker: str | None,
-    limit: int | None,
-    offset: int,
-    sort_key: str,
-    sort_dir: str,
-) -> list[dict[str, Any]]:
+def paginate_manageable(entries: list[dict[str, Any]], page: PageRequest) -> list[dict[str, Any]]:
     """:func:`paginate` over complete manageable entries (small backends)."""
     return paginate(
-        entries,
-        lambda entry: entry["reference"][SOURCE_NAME],
-        lambda entry: entry["size"],
-        (marker, limit, offset),
-        sort_key,
-        sort_dir,
+        entries, lambda entry: entry["reference"][SOURCE_NAME], lambda entry: entry["size"], page
     )
 
 
@@ -117,7 +107,7 @@ def manageable_entry(
 
 
 class VolumeDriver(abc.ABC):
-    """Abstract backend driver. ``volume`` arguments are plain dicts (see db.volumes)."""
+    """Abstract backend driver. ``volume`` arguments are volume records (db.volume_record)."""
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
@@ -130,7 +120,7 @@ class VolumeDriver(abc.ABC):
         """Prepare the backend (create directories, check tools); raise if unusable."""
 
     @abc.abstractmethod
-    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+    def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         """Size in whole GiB (rounded up) of the referenced object.
 
         Raises ManageExistingInvalidReference if the reference is unusable. If the
@@ -139,30 +129,22 @@ class VolumeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         """Give the object its managed name; returns the provider location."""
 
     @abc.abstractmethod
-    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
         """Put the object back under its original name, exactly as it was."""
 
     @abc.abstractmethod
-    def unmanage(self, volume: dict[str, Any]) -> None:
+    def unmanage(self, volume: VolumeRecord) -> None:
         """Stop managing: the object stays on the backend under its current name."""
 
     @abc.abstractmethod
-    def list_manageable(
-        self,
-        managed: dict[str, str],
-        marker: str | None,
-        limit: int,
-        offset: int,
-        sort_key: str,
-        sort_dir: str,
-    ) -> list[dict[str, Any]]:
-        """Objects on the backend, as ``{reference, size, safe_to_manage,
-        reason_not_safe, cinder_id, extra_info}``; ``managed`` maps managed names to
-        volume ids."""
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
+        """One page of the objects on the backend (sorted by ``reference`` or ``size``),
+        as ``{reference, size, safe_to_manage, reason_not_safe, cinder_id,
+        extra_info}``; ``managed`` maps managed names to volume ids."""
 
     @abc.abstractmethod
     def get_capabilities(self) -> dict[str, Any]:

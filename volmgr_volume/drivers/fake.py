@@ -21,6 +21,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
+from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, paginate_manageable
 
 LOG = logging.getLogger(__name__)
@@ -108,13 +110,13 @@ class FakeDriver(VolumeDriver):
 
     # -- the contract --------------------------------------------------------------------
 
-    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+    def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         self._existing(reference, "get_size")
         with self._lock:
             stored = self._managed.get(self.managed_name(volume["id"]))
         return self._size(stored if stored is not None else reference)
 
-    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         name = self._existing(reference, "manage")
         target = self.managed_name(volume["id"])
         with self._lock:
@@ -131,7 +133,7 @@ class FakeDriver(VolumeDriver):
         LOG.debug("Fake driver: %s managed as %s", name, target)
         return target
 
-    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
         _check_reference(reference)
         self._step("undo_manage", reference)
         target = self.managed_name(volume["id"])
@@ -146,7 +148,7 @@ class FakeDriver(VolumeDriver):
             self._forget(target)
         LOG.info("Fake driver: %s put back as %s", target, reference[SOURCE_NAME])
 
-    def unmanage(self, volume: dict[str, Any]) -> None:
+    def unmanage(self, volume: VolumeRecord) -> None:
         target = volume.get("provider_location") or self.managed_name(volume["id"])
         with self._lock:
             stored = self._managed.get(target)
@@ -155,15 +157,7 @@ class FakeDriver(VolumeDriver):
             self._forget(target)
         LOG.info("Fake driver: %s unmanaged (was %s)", target, stored)
 
-    def list_manageable(
-        self,
-        managed: dict[str, str],
-        marker: str | None,
-        limit: int,
-        offset: int,
-        sort_key: str,
-        sort_dir: str,
-    ) -> list[dict[str, Any]]:
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         self._step("list")
         with self._lock:
             known = dict(self._managed)
@@ -178,7 +172,7 @@ class FakeDriver(VolumeDriver):
             }
             for name, reference in known.items()
         ]
-        return paginate_manageable(entries, marker, limit, offset, sort_key, sort_dir)
+        return paginate_manageable(entries, page)
 
     def get_capabilities(self) -> dict[str, Any]:
         with self._lock:

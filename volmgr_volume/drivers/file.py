@@ -19,6 +19,7 @@ Subclasses (the image driver) hook in with :meth:`FileDriver._volume_bytes` and
 """
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import os
@@ -31,6 +32,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
+from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     UUID_PATTERN,
@@ -256,7 +259,7 @@ class FileDriver(VolumeDriver):
 
     # -- the contract --------------------------------------------------------------------
 
-    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+    def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         name = self._source_name(reference)
         with self._opened_dir() as fd:
             st = self._source_stat(fd, name, reference)
@@ -268,7 +271,7 @@ class FileDriver(VolumeDriver):
                 self._invalid(reference, f"no file {name!r} exists in {self.directory}")
             return size_in_gib(self._volume_bytes(fd, found, st, reference))
 
-    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         name = self._source_name(reference)
         target = self._target_name(volume)
         with self._locked_dir() as fd:
@@ -289,7 +292,7 @@ class FileDriver(VolumeDriver):
         LOG.info("Volume %s: renamed %s to %s", volume["id"], name, target)
         return target
 
-    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
         name = self._source_name(reference)
         target = self._target_name(volume)
         with self._locked_dir() as fd:
@@ -311,7 +314,7 @@ class FileDriver(VolumeDriver):
             self._rename(fd, target, name)
         LOG.info("Volume %s: renamed %s back to %s", volume["id"], target, name)
 
-    def unmanage(self, volume: dict[str, Any]) -> None:
+    def unmanage(self, volume: VolumeRecord) -> None:
         name = volume.get("provider_location") or self.managed_name(volume["id"])
         if plain_name_problem(name):
             LOG.warning("Volume %s: unexpected provider location %r", volume["id"], name)
@@ -323,16 +326,8 @@ class FileDriver(VolumeDriver):
         else:
             LOG.info("Volume %s: unmanaged; %s stays in %s", volume["id"], name, self.directory)
 
-    def list_manageable(
-        self,
-        managed: dict[str, str],
-        marker: str | None,
-        limit: int,
-        offset: int,
-        sort_key: str,
-        sort_dir: str,
-    ) -> list[dict[str, Any]]:
-        check_page_parameters(limit, offset, sort_key, sort_dir)
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
+        check_page_parameters(page)
         with self._opened_dir() as fd:
             with os.scandir(fd) as scan:
                 names = [entry.name for entry in scan]
@@ -341,14 +336,13 @@ class FileDriver(VolumeDriver):
                 names,
                 str,
                 lambda name: -1 if (found := describe(name)) is None else found.size,
-                (marker, None, offset),
-                sort_key,
-                sort_dir,
+                dataclasses.replace(page, limit=None),
             )
             # Entries removed since the scan are skipped; the page is still filled.
             described = ((name, describe(name)) for name in rest)
-            page = list(itertools.islice(((n, d) for n, d in described if d is not None), limit))
-        return [self._listing_entry(name, found, managed) for name, found in page]
+            kept = ((n, d) for n, d in described if d is not None)
+            listed = list(itertools.islice(kept, page.limit))
+        return [self._listing_entry(name, found, managed) for name, found in listed]
 
     def _describe(self, fd: int, name: str) -> Described | None:
         """lstat (and, in subclasses, content) of one entry; None if it vanished."""

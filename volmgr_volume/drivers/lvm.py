@@ -44,6 +44,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
+from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     VolumeDriver,
@@ -397,11 +399,11 @@ class LvmDriver(VolumeDriver):
 
     # -- the contract --------------------------------------------------------------------
 
-    def get_size(self, volume: dict[str, Any], reference: dict[str, Any]) -> int:
+    def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         self._reference(reference)
         return size_in_gib(self._checked(self._lvs(reference), volume, reference).size)
 
-    def manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> str:
+    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         self._reference(reference)
         target = self._target_name(volume)
         with self._locked():
@@ -433,7 +435,7 @@ class LvmDriver(VolumeDriver):
                 )
             _driver_error(f"cannot rename {lv.name} to {target}: {error}")
 
-    def undo_manage(self, volume: dict[str, Any], reference: dict[str, Any]) -> None:
+    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
         ref = self._reference(reference)
         target = self._target_name(volume)
         with self._locked():
@@ -476,34 +478,19 @@ class LvmDriver(VolumeDriver):
         except LvmCommandError as error:
             _driver_error(str(error))
 
-    def unmanage(self, volume: dict[str, Any]) -> None:
+    def unmanage(self, volume: VolumeRecord) -> None:
         name = volume.get("provider_location") or self.managed_name(volume["id"])
         if _by_name(self._lvs(), name) is None:
             LOG.warning("Volume %s: LV %s is missing from %s", volume["id"], name, self.vg)
         else:
             LOG.info("Volume %s: unmanaged; LV %s stays in %s", volume["id"], name, self.vg)
 
-    def list_manageable(
-        self,
-        managed: dict[str, str],
-        marker: str | None,
-        limit: int,
-        offset: int,
-        sort_key: str,
-        sort_dir: str,
-    ) -> list[dict[str, Any]]:
-        check_page_parameters(limit, offset, sort_key, sort_dir)
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
+        check_page_parameters(page)
         lvs = self._lvs()
         origins = {lv.origin for lv in lvs if lv.origin}
-        page = paginate(
-            lvs,
-            lambda lv: lv.name,
-            lambda lv: size_in_gib(lv.size),
-            (marker, limit, offset),
-            sort_key,
-            sort_dir,
-        )
-        return [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in page]
+        listed = paginate(lvs, lambda lv: lv.name, lambda lv: size_in_gib(lv.size), page)
+        return [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in listed]
 
     def _listing_entry(
         self, lv: LogicalVolume, origins: set[str], cinder_id: str | None

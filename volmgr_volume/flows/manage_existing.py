@@ -19,10 +19,10 @@ from oslo_log import log as logging
 from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
-from volmgr_common import exception, flows, hooks, notifications, quota
+from volmgr_common import exception, flows, hooks, notifications
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
-from volmgr_common.db import volumes as volumes_db
+from volmgr_common.db import quota, reservations, volume_record, volume_transitions
 from volmgr_common.flows import VolmgrTask
 from volmgr_volume.drivers.base import VolumeDriver
 
@@ -65,7 +65,7 @@ class NotifyStart(_Task):
         super().__init__(conf)
         self.bus_notifier = notifier
 
-    def execute(self, context: RequestContext, volume: dict[str, Any]) -> None:
+    def execute(self, context: RequestContext, volume: volume_record.ClaimedVolume) -> None:
         self._fault_point(volume)
         notifications.notify(self.bus_notifier, context, "manage_existing.start", volume)
 
@@ -77,7 +77,7 @@ class PrepareForQuotaReservation(_Task):
         super().__init__(conf, provides=SIZE)
         self.driver = driver
 
-    def execute(self, volume: dict[str, Any]) -> int:
+    def execute(self, volume: volume_record.ClaimedVolume) -> int:
         self._fault_point(volume)
         size = self.driver.get_size(volume, volume["reference"])
         LOG.debug("Volume %s: backend object is %s GiB", volume["id"], size)
@@ -91,13 +91,13 @@ class QuotaReserve(_Task):
         super().__init__(conf, provides=RESERVATION)
         self.db = db
 
-    def execute(self, volume: dict[str, Any], size: int) -> str | None:
+    def execute(self, volume: volume_record.ClaimedVolume, size: int) -> str | None:
         return self.alone(self.execute_batch([{"volume": volume, "size": size}]))
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction reserves for every request; each is checked against its limits."""
         results: list[Any] = []
-        requests: dict[int, quota.ReservationRequest] = {}
+        requests: dict[int, reservations.ReservationRequest] = {}
         for position, call in enumerate(calls):
             volume, size = call["volume"], call["size"]
             results.append(self._passes_fault_point(volume))
@@ -109,9 +109,9 @@ class QuotaReserve(_Task):
                 continue
             deltas = quota.volume_deltas(volume["volume_type"], gigabytes=size)
             project_id = volume["project_id"]
-            requests[position] = quota.ReservationRequest(project_id, deltas, volume["id"])
+            requests[position] = reservations.ReservationRequest(project_id, deltas, volume["id"])
         if requests:
-            outcomes = quota.reserve_many(
+            outcomes = reservations.reserve_many(
                 self.db, list(requests.values()), quota.DefaultLimits.from_conf(self.conf)
             )
             for position, outcome in zip(requests, outcomes, strict=True):
@@ -119,11 +119,11 @@ class QuotaReserve(_Task):
                 results[position] = failure.Failure.from_exception(outcome) if over else outcome
         return results
 
-    def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
+    def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         if self.nothing_to_undo(result) or result in (None, ALREADY_COMMITTED):
             return
         LOG.warning("Volume %s: rolling back quota reservation %s", volume["id"], result)
-        quota.rollback(self.db, result)
+        reservations.rollback(self.db, result)
 
 
 class ManageExisting(_Task):
@@ -138,13 +138,13 @@ class ManageExisting(_Task):
         super().__init__(conf, provides=PROVIDER_LOCATION)
         self.driver = driver
 
-    def execute(self, volume: dict[str, Any]) -> str:
+    def execute(self, volume: volume_record.ClaimedVolume) -> str:
         self._fault_point(volume)
         location = self.driver.manage(volume, volume["reference"])
         hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
         return location
 
-    def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
+    def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         LOG.warning(
             "Volume %s: putting backend object back as %s", volume["id"], volume["reference"]
         )
@@ -164,35 +164,39 @@ class QuotaCommit(_Task):
         super().__init__(conf)
         self.db = db
 
-    def execute(self, volume: dict[str, Any], size: int, reservation_id: str | None) -> None:
+    def execute(
+        self, volume: volume_record.ClaimedVolume, size: int, reservation_id: str | None
+    ) -> None:
         call = {"volume": volume, "size": size, "reservation_id": reservation_id}
         return self.alone(self.execute_batch([call]))
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction commits every request's reservation and records its size."""
         results: list[Any] = []
-        commits: dict[int, volumes_db.SizeCommit] = {}
+        commits: dict[int, volume_transitions.SizeCommit] = {}
         for position, call in enumerate(calls):
             volume, reservation_id = call["volume"], call["reservation_id"]
             results.append(self._passes_fault_point(volume))
             if results[position] is not None or reservation_id == ALREADY_COMMITTED:
                 continue
             if reservation_id is None:
-                volumes_db.update_if(self.db, volume["id"], volumes_db.MANAGING, size=0)
+                volume_transitions.update_if(self.db, volume["id"], volume_record.MANAGING, size=0)
                 continue
-            commits[position] = volumes_db.SizeCommit(volume["id"], reservation_id, call["size"])
+            commits[position] = volume_transitions.SizeCommit(
+                volume["id"], reservation_id, call["size"]
+            )
         if commits:
-            made = volumes_db.commit_gigabytes_many(self.db, list(commits.values()))
+            made = volume_transitions.commit_gigabytes_many(self.db, list(commits.values()))
             for commit, committed in zip(commits.values(), made, strict=True):
                 if not committed:
                     # A resumed flow: an earlier run already committed this volume's size.
-                    quota.rollback(self.db, commit.reservation_id)
+                    reservations.rollback(self.db, commit.reservation_id)
         return results
 
-    def revert(self, result: Any, volume: dict[str, Any], **kwargs: Any) -> None:
+    def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
             return
-        if volumes_db.uncommit_gigabytes(self.db, volume["id"]):
+        if volume_transitions.uncommit_gigabytes(self.db, volume["id"]):
             LOG.warning("Volume %s: gave back the committed gigabytes", volume["id"])
 
 
@@ -205,7 +209,11 @@ class OnFinish(_Task):
         self.bus_notifier = notifier
 
     def execute(
-        self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
+        self,
+        context: RequestContext,
+        volume: volume_record.ClaimedVolume,
+        size: int,
+        provider_location: str,
     ) -> None:
         call = {
             "context": context,
@@ -221,7 +229,7 @@ class OnFinish(_Task):
         finishing = [position for position, result in enumerate(results) if result is None]
         if not finishing:
             return results
-        finished = volumes_db.finish_manage_many(
+        finished = volume_transitions.finish_manage_many(
             self.db,
             [(calls[p]["volume"]["id"], calls[p]["provider_location"]) for p in finishing],
         )
@@ -239,12 +247,16 @@ class OnFinish(_Task):
         return results
 
     def _announce(
-        self, context: RequestContext, volume: dict[str, Any], size: int, provider_location: str
+        self,
+        context: RequestContext,
+        volume: volume_record.ClaimedVolume,
+        size: int,
+        provider_location: str,
     ) -> None:
         # What the row now holds (QuotaCommit recorded the size), without reading it back.
         finished = dict(
             volume,
-            status=volumes_db.AVAILABLE,
+            status=volume_record.AVAILABLE,
             size=size,
             provider_location=provider_location,
         )

@@ -16,10 +16,10 @@ from oslo_config import cfg
 from taskflow.types import failure
 
 from volmgr_api.flows import manage_existing as api_flow
-from volmgr_common import context, exception, quota
+from volmgr_common import context, exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
-from volmgr_common.db import models
+from volmgr_common.db import models, quota, volume_creation, volume_record, volume_transitions
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
@@ -124,7 +124,7 @@ def test_each_task_needs_only_what_earlier_tasks_or_the_caller_provide(
 def test_extract_resolves_type_zone_and_target(conf: cfg.ConfigOpts, db: db_api.Database) -> None:
     accepted = extract(conf, db)
     new = accepted.new_volume()
-    ref_key = volumes_db.reference_key(BACKEND, {"source-name": "disk1"})
+    ref_key = volume_creation.reference_key(BACKEND, {"source-name": "disk1"})
     assert new.values == {
         "project_id": PROJECT,
         "user_id": "user-a",
@@ -244,7 +244,7 @@ def test_entry_create_writes_a_managing_row_with_one_volume_of_quota(
     conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     volume = api_flow.EntryCreate(conf, db).execute(request_)
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.MANAGING
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.MANAGING
     assert volume["metadata"] == {"team": "a"}
     assert in_use(db) == {"volumes": 1, "volumes___DEFAULT__": 1}
 
@@ -279,7 +279,7 @@ def test_entry_create_revert_of_its_own_failure_does_nothing(
     with pytest.raises(exception.ManageExistingAlreadyManaged) as raised:
         task.execute(request_)
     task.revert(result=failure.Failure.from_exception(raised.value))
-    assert volumes_db.get(db, holder["id"])["status"] == volumes_db.MANAGING
+    assert volumes_db.get(db, holder["id"])["status"] == volume_record.MANAGING
     assert in_use(db) == {"volumes": 1, "volumes___DEFAULT__": 1}
 
 
@@ -288,9 +288,9 @@ def test_entry_create_revert_keeps_a_failed_record(
 ) -> None:
     task = api_flow.EntryCreate(conf, db)
     volume = task.execute(request_)
-    volumes_db.fail_manage(db, volume["id"], "cast failed", "MANAGE_CAST_FAILED", None)
+    volume_transitions.fail_manage(db, volume["id"], "cast failed", "MANAGE_CAST_FAILED", None)
     task.revert(result=volume)
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.ERROR_MANAGING
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.ERROR_MANAGING
 
 
 # -- ManageCast ------------------------------------------------------------------------
@@ -315,7 +315,7 @@ def test_manage_cast_revert_marks_the_volume_error_managing(
         context=CTXT, volume=volume, result=failure.Failure.from_exception(error)
     )
     failed = volumes_db.get(db, volume["id"])
-    assert failed["status"] == volumes_db.ERROR_MANAGING
+    assert failed["status"] == volume_record.ERROR_MANAGING
     assert failed["failure_reason"].startswith("The request could not be sent to the scheduler")
     assert "broker unreachable" in failed["failure_reason"]
     [message] = messages_db.list_for(db, resource_uuid=volume["id"])
@@ -331,7 +331,7 @@ def test_the_flow_accepts_a_request_and_casts_it(conf: cfg.ConfigOpts, db: db_ap
     scheduler = RecordingScheduler()
     results = run_flow(api_flow.get_flow(conf, db, scheduler), inputs())
     volume = results[api_flow.VOLUME]
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.MANAGING
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.MANAGING
     assert [volume_id for volume_id, _spec in scheduler.casts] == [volume["id"]]
     assert in_use(db) == {"volumes": 1, "volumes___DEFAULT__": 1}
 
@@ -344,11 +344,11 @@ def test_a_failed_cast_leaves_a_failed_record_and_no_quota(
     with pytest.raises(messaging.MessageDeliveryFailure):
         run_flow(api_flow.get_flow(conf, db, scheduler), inputs())
     [volume] = volumes_db.list_volumes(db)
-    assert volume["status"] == volumes_db.ERROR_MANAGING
+    assert volume["status"] == volume_record.ERROR_MANAGING
     assert in_use(db) == {}
     # The reference is free again: a retry is accepted.
     retry = run_flow(api_flow.get_flow(conf, db, RecordingScheduler()), inputs())
-    assert retry[api_flow.VOLUME]["status"] == volumes_db.MANAGING
+    assert retry[api_flow.VOLUME]["status"] == volume_record.MANAGING
 
 
 @pytest.mark.usefixtures("backend")

@@ -1,4 +1,4 @@
-"""Unit tests of the volume status transitions (volmgr_common.db.volumes) on SQLite.
+"""Unit tests of the volume status transitions (volmgr_common.db.volume_*) on SQLite.
 
 Each transition must keep quota usage equal to what the rows hold, and handling
 the same transition twice must equal handling it once.
@@ -9,11 +9,20 @@ from typing import Any
 
 import pytest
 
-from volmgr_common import exception, quota
+from volmgr_common import exception
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
+from volmgr_common.db import (
+    quota,
+    reservations,
+    volume_creation,
+    volume_ownership,
+    volume_record,
+    volume_transitions,
+)
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
+from volmgr_common.page_request import PageRequest
 
 PROJECT = "project-a"
 BACKEND = "node1@files"
@@ -38,13 +47,15 @@ def values(vtype: dict[str, Any], source: str = "disk1", backend: str = BACKEND)
         "volume_type_id": vtype["id"],
         "bootable": False,
         "reference": json.dumps(ref),
-        "reference_key": volumes_db.reference_key(backend, ref),
+        "reference_key": volume_creation.reference_key(backend, ref),
         "request_id": "req-1",
     }
 
 
 def create(db: db_api.Database, vtype: dict[str, Any], source: str = "disk1") -> dict[str, Any]:
-    return volumes_db.create_managing(db, values(vtype, source), {"k": "v"}, LIMITS, vtype["name"])
+    return volume_creation.create_managing(
+        db, values(vtype, source), {"k": "v"}, LIMITS, vtype["name"]
+    )
 
 
 def in_use(db: db_api.Database) -> dict[str, int]:
@@ -57,27 +68,29 @@ def in_use(db: db_api.Database) -> dict[str, int]:
 def commit_size(db: db_api.Database, volume_id: str, size: int) -> bool:
     """Reserve ``size`` GiB for the volume and commit it, as the volume flow does."""
     deltas = quota.volume_deltas("gold", gigabytes=size)
-    reservation = quota.reserve(db, PROJECT, deltas, LIMITS, volume_id=volume_id)
-    committed = volumes_db.commit_gigabytes(db, volume_id, reservation, size)
+    reservation = reservations.reserve(db, PROJECT, deltas, LIMITS, volume_id=volume_id)
+    committed = volume_transitions.commit_gigabytes(db, volume_id, reservation, size)
     if not committed:
-        quota.rollback(db, reservation)
+        reservations.rollback(db, reservation)
     return committed
 
 
 def fail(db: db_api.Database, volume_id: str, reason: str = "it broke") -> dict[str, Any] | None:
-    return volumes_db.fail_manage(db, volume_id, reason, "MANAGE_EXISTING_VOLUME_FAILED", "req-1")
+    return volume_transitions.fail_manage(
+        db, volume_id, reason, "MANAGE_EXISTING_VOLUME_FAILED", "req-1"
+    )
 
 
 def test_reference_key_ignores_key_order_and_depends_on_the_backend() -> None:
-    key = volumes_db.reference_key(BACKEND, {"a": 1, "b": 2})
-    assert key == volumes_db.reference_key(BACKEND, {"b": 2, "a": 1})
-    assert key != volumes_db.reference_key("node2@files", {"a": 1, "b": 2})
+    key = volume_creation.reference_key(BACKEND, {"a": 1, "b": 2})
+    assert key == volume_creation.reference_key(BACKEND, {"b": 2, "a": 1})
+    assert key != volume_creation.reference_key("node2@files", {"a": 1, "b": 2})
     assert len(key) == 64
 
 
 def test_create_managing_charges_one_volume(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
-    assert volume["status"] == volumes_db.MANAGING
+    assert volume["status"] == volume_record.MANAGING
     assert volume["volume_type"] == "gold"
     assert volume["reference"] == {"source-name": "disk1"}
     assert volume["metadata"] == {"k": "v"}
@@ -113,8 +126,8 @@ def test_a_retry_that_meets_its_own_committed_row_returns_it(
 ) -> None:
     """The commit of a first attempt went through but its answer was lost."""
     row = values(gold)
-    first = volumes_db.create_managing(db, row, {}, LIMITS, "gold")
-    again = volumes_db.create_managing(db, dict(row, id=first["id"]), {}, LIMITS, "gold")
+    first = volume_creation.create_managing(db, row, {}, LIMITS, "gold")
+    again = volume_creation.create_managing(db, dict(row, id=first["id"]), {}, LIMITS, "gold")
     assert again == first
     assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
 
@@ -123,7 +136,9 @@ def test_same_reference_on_another_backend_is_another_object(
     db: db_api.Database, gold: dict[str, Any]
 ) -> None:
     create(db, gold)
-    volumes_db.create_managing(db, values(gold, backend="node2@files"), {}, LIMITS, gold["name"])
+    volume_creation.create_managing(
+        db, values(gold, backend="node2@files"), {}, LIMITS, gold["name"]
+    )
     assert in_use(db)["volumes"] == 2
 
 
@@ -134,7 +149,7 @@ def test_fail_manage_records_the_failure_and_releases_all_quota(
     assert commit_size(db, volume["id"], 3)
     failed = fail(db, volume["id"], "the disk is gone")
     assert failed is not None
-    assert failed["status"] == volumes_db.ERROR_MANAGING
+    assert failed["status"] == volume_record.ERROR_MANAGING
     assert failed["failure_reason"] == "the disk is gone"
     assert in_use(db) == {}
     [message] = messages_db.list_for(db, resource_uuid=volume["id"])
@@ -153,7 +168,7 @@ def test_fail_manage_twice_equals_once(db: db_api.Database, gold: dict[str, Any]
     assert len(messages_db.list_for(db, resource_uuid=volume["id"])) == 1
     # The other volume still holds its quota: the second call released nothing.
     assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
-    assert volumes_db.get(db, other["id"])["status"] == volumes_db.MANAGING
+    assert volumes_db.get(db, other["id"])["status"] == volume_record.MANAGING
 
 
 def test_fail_manage_frees_the_reference_for_a_new_manage(
@@ -163,7 +178,7 @@ def test_fail_manage_frees_the_reference_for_a_new_manage(
     fail(db, first["id"])
     second = create(db, gold)
     assert second["id"] != first["id"]
-    assert volumes_db.get(db, first["id"])["status"] == volumes_db.ERROR_MANAGING
+    assert volumes_db.get(db, first["id"])["status"] == volume_record.ERROR_MANAGING
     assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
 
 
@@ -173,9 +188,9 @@ def test_fail_manage_of_an_unknown_or_available_volume_does_nothing(
     assert fail(db, "no-such-volume") is None
     volume = create(db, gold)
     commit_size(db, volume["id"], 2)
-    assert volumes_db.finish_manage(db, volume["id"], "volume-x")
+    assert volume_transitions.finish_manage(db, volume["id"], "volume-x")
     assert fail(db, volume["id"]) is None
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.AVAILABLE
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.AVAILABLE
     assert in_use(db) == {"volumes": 1, "volumes_gold": 1, "gigabytes": 2, "gigabytes_gold": 2}
     assert messages_db.list_for(db) == []
 
@@ -191,8 +206,8 @@ def test_commit_gigabytes_once(db: db_api.Database, gold: dict[str, Any]) -> Non
 def test_uncommit_gigabytes_once(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
     commit_size(db, volume["id"], 3)
-    assert volumes_db.uncommit_gigabytes(db, volume["id"])
-    assert not volumes_db.uncommit_gigabytes(db, volume["id"])
+    assert volume_transitions.uncommit_gigabytes(db, volume["id"])
+    assert not volume_transitions.uncommit_gigabytes(db, volume["id"])
     assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
     # Given back, the size may be committed again (a resumed flow).
     assert commit_size(db, volume["id"], 3)
@@ -202,59 +217,59 @@ def test_commit_needs_a_managing_row(db: db_api.Database, gold: dict[str, Any]) 
     volume = create(db, gold)
     fail(db, volume["id"])
     assert not commit_size(db, volume["id"], 3)
-    assert not volumes_db.uncommit_gigabytes(db, volume["id"])
+    assert not volume_transitions.uncommit_gigabytes(db, volume["id"])
     assert in_use(db) == {}
 
 
 def test_claim_flow_only_once(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
-    claimed = volumes_db.claim_flow(db, volume["id"], "worker-1")
+    claimed = volume_ownership.claim_flow(db, volume["id"], "worker-1")
     assert claimed is not None and claimed["id"] == volume["id"]
-    assert volumes_db.claim_flow(db, volume["id"], "worker-1") is None
-    assert volumes_db.claim_flow(db, volume["id"], "worker-2") is None
-    assert volumes_db.claim_flow(db, "no-such-volume", "worker-1") is None
+    assert volume_ownership.claim_flow(db, volume["id"], "worker-1") is None
+    assert volume_ownership.claim_flow(db, volume["id"], "worker-2") is None
+    assert volume_ownership.claim_flow(db, "no-such-volume", "worker-1") is None
 
 
 def test_a_failed_row_cannot_be_claimed(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
     fail(db, volume["id"])
-    assert volumes_db.claim_flow(db, volume["id"], "worker-1") is None
+    assert volume_ownership.claim_flow(db, volume["id"], "worker-1") is None
 
 
 def test_destroy_managing_gives_quota_back(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
-    assert volumes_db.destroy_managing(db, volume["id"])
+    assert volume_creation.destroy_managing(db, volume["id"])
     with pytest.raises(exception.VolumeNotFound):
         volumes_db.get(db, volume["id"])
     assert in_use(db) == {}
-    assert not volumes_db.destroy_managing(db, volume["id"])
+    assert not volume_creation.destroy_managing(db, volume["id"])
     create(db, gold)
 
 
 def test_destroy_managing_keeps_a_failed_record(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
     fail(db, volume["id"])
-    assert not volumes_db.destroy_managing(db, volume["id"])
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.ERROR_MANAGING
+    assert not volume_creation.destroy_managing(db, volume["id"])
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.ERROR_MANAGING
 
 
 def test_finish_manage_makes_the_volume_available(
     db: db_api.Database, gold: dict[str, Any]
 ) -> None:
     volume = create(db, gold)
-    volumes_db.claim_flow(db, volume["id"], "worker-1")
-    assert volumes_db.finish_manage(db, volume["id"], "volume-abc")
+    volume_ownership.claim_flow(db, volume["id"], "worker-1")
+    assert volume_transitions.finish_manage(db, volume["id"], "volume-abc")
     done = volumes_db.get(db, volume["id"])
-    assert (done["status"], done["provider_location"]) == (volumes_db.AVAILABLE, "volume-abc")
+    assert (done["status"], done["provider_location"]) == (volume_record.AVAILABLE, "volume-abc")
     assert done["launched_at"] is not None
-    assert not volumes_db.finish_manage(db, volume["id"], "volume-other")
+    assert not volume_transitions.finish_manage(db, volume["id"], "volume-other")
     assert volumes_db.get(db, volume["id"])["provider_location"] == "volume-abc"
 
 
 def test_update_if_checks_the_status(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
-    assert not volumes_db.update_if(db, volume["id"], volumes_db.AVAILABLE, host="x@y#z")
-    assert volumes_db.update_if(db, volume["id"], volumes_db.MANAGING, host="x@y#z")
+    assert not volume_transitions.update_if(db, volume["id"], volume_record.AVAILABLE, host="x@y#z")
+    assert volume_transitions.update_if(db, volume["id"], volume_record.MANAGING, host="x@y#z")
     assert volumes_db.get(db, volume["id"])["host"] == "x@y#z"
 
 
@@ -264,7 +279,7 @@ def test_deleting_a_failed_record_changes_no_usage(
     create(db, gold, "kept")
     volume = create(db, gold)
     fail(db, volume["id"])
-    volumes_db.delete_failed(db, volume["id"], PROJECT)
+    volume_transitions.delete_failed(db, volume["id"], PROJECT)
     with pytest.raises(exception.VolumeNotFound):
         volumes_db.get(db, volume["id"])
     assert in_use(db) == {"volumes": 1, "volumes_gold": 1}
@@ -275,23 +290,26 @@ def test_only_failed_records_of_the_project_are_deleted(
 ) -> None:
     volume = create(db, gold)
     with pytest.raises(exception.InvalidStatus):
-        volumes_db.delete_failed(db, volume["id"], PROJECT)
+        volume_transitions.delete_failed(db, volume["id"], PROJECT)
     fail(db, volume["id"])
     with pytest.raises(exception.VolumeNotFound):
-        volumes_db.delete_failed(db, volume["id"], "project-b")
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.ERROR_MANAGING
+        volume_transitions.delete_failed(db, volume["id"], "project-b")
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.ERROR_MANAGING
 
 
 def test_unmanage_releases_what_the_volume_held(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = create(db, gold)
     commit_size(db, volume["id"], 4)
-    volumes_db.finish_manage(db, volume["id"], "volume-abc")
-    assert volumes_db.start_unmanage(db, volume["id"], PROJECT)["status"] == volumes_db.UNMANAGING
+    volume_transitions.finish_manage(db, volume["id"], "volume-abc")
+    assert (
+        volume_transitions.start_unmanage(db, volume["id"], PROJECT)["status"]
+        == volume_record.UNMANAGING
+    )
     with pytest.raises(exception.InvalidStatus):
-        volumes_db.start_unmanage(db, volume["id"], PROJECT)
-    removed = volumes_db.remove_unmanaged(db, volume["id"])
+        volume_transitions.start_unmanage(db, volume["id"], PROJECT)
+    removed = volume_transitions.remove_unmanaged(db, volume["id"])
     assert removed is not None and removed["provider_location"] == "volume-abc"
-    assert volumes_db.remove_unmanaged(db, volume["id"]) is None
+    assert volume_transitions.remove_unmanaged(db, volume["id"]) is None
     assert in_use(db) == {}
 
 
@@ -299,28 +317,30 @@ def test_claim_flows_takes_only_unowned_managing_rows(
     db: db_api.Database, gold: dict[str, Any]
 ) -> None:
     free, owned, failed = (create(db, gold, name)["id"] for name in ("a", "b", "c"))
-    assert volumes_db.claim_flow(db, owned, "other-worker") is not None
+    assert volume_ownership.claim_flow(db, owned, "other-worker") is not None
     fail(db, failed)
-    claimed = volumes_db.claim_flows(db, [free, owned, failed, "no-such-id", free], "me")
+    claimed = volume_ownership.claim_flows(db, [free, owned, failed, "no-such-id", free], "me")
     assert list(claimed) == [free]
     assert claimed[free]["metadata"] == {"k": "v"}
     assert claimed[free]["volume_type"] == "gold"
     assert claimed[free]["held_gigabytes"] == 0
-    assert volumes_db.claim_flows(db, [free], "someone-else") == {}
+    assert volume_ownership.claim_flows(db, [free], "someone-else") == {}
 
 
 def test_commit_gigabytes_many_commits_each_once(db: db_api.Database, gold: dict[str, Any]) -> None:
     first, second = (create(db, gold, name)["id"] for name in ("a", "b"))
-    reservations = [
-        quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=size), LIMITS, volume_id)
+    reserved = [
+        reservations.reserve(
+            db, PROJECT, quota.volume_deltas("gold", gigabytes=size), LIMITS, volume_id
+        )
         for volume_id, size in ((first, 2), (second, 5))
     ]
     commits = [
-        volumes_db.SizeCommit(first, reservations[0], 2),
-        volumes_db.SizeCommit(second, reservations[1], 5),
+        volume_transitions.SizeCommit(first, reserved[0], 2),
+        volume_transitions.SizeCommit(second, reserved[1], 5),
     ]
-    assert volumes_db.commit_gigabytes_many(db, commits) == [True, True]
-    assert volumes_db.commit_gigabytes_many(db, commits) == [False, False]
+    assert volume_transitions.commit_gigabytes_many(db, commits) == [True, True]
+    assert volume_transitions.commit_gigabytes_many(db, commits) == [False, False]
     assert in_use(db)["gigabytes"] == 7
     assert [volumes_db.get(db, v)["size"] for v in (first, second)] == [2, 5]
 
@@ -331,12 +351,12 @@ def test_finish_manage_many_finishes_the_managing_rows(
     first, second, failed = (create(db, gold, name)["id"] for name in ("a", "b", "c"))
     fail(db, failed)
     finished = [(first, "volume-1"), (failed, "volume-3"), (second, "volume-2"), (first, "x")]
-    assert volumes_db.finish_manage_many(db, finished) == [True, False, True, False]
+    assert volume_transitions.finish_manage_many(db, finished) == [True, False, True, False]
     done = volumes_db.get(db, first)
-    assert (done["status"], done["provider_location"]) == (volumes_db.AVAILABLE, "volume-1")
+    assert (done["status"], done["provider_location"]) == (volume_record.AVAILABLE, "volume-1")
     assert done["launched_at"] is not None
-    assert volumes_db.get(db, failed)["status"] == volumes_db.ERROR_MANAGING
-    assert volumes_db.finish_manage_many(db, [(second, "again")]) == [False]
+    assert volumes_db.get(db, failed)["status"] == volume_record.ERROR_MANAGING
+    assert volume_transitions.finish_manage_many(db, [(second, "again")]) == [False]
 
 
 def test_create_managing_many_gives_each_row_its_own_outcome(
@@ -345,13 +365,13 @@ def test_create_managing_many_gives_each_row_its_own_outcome(
     quota.set_limit(db, PROJECT, "volumes", 3)
     holder = create(db, gold, "held")
     new = [
-        volumes_db.NewVolume(values(gold, source), {"n": source}, "gold")
+        volume_creation.NewVolume(values(gold, source), {"n": source}, "gold")
         for source in ("a", "held", "b", "a", "c", "d")
     ]
-    outcomes = volumes_db.create_managing_many(db, new, LIMITS)
+    outcomes = volume_creation.create_managing_many(db, new, LIMITS)
     a, held, b, a_again, c, d = outcomes
     assert isinstance(a, dict) and isinstance(b, dict)
-    assert (a["name"], a["metadata"], a["status"]) == ("a", {"n": "a"}, volumes_db.MANAGING)
+    assert (a["name"], a["metadata"], a["status"]) == ("a", {"n": "a"}, volume_record.MANAGING)
     assert isinstance(held, exception.ManageExistingAlreadyManaged)
     assert held.kwargs["volume_id"] == holder["id"]
     # The same object twice in one batch: the second names the first as holder.
@@ -367,13 +387,13 @@ def test_create_managing_many_gives_each_row_its_own_outcome(
 def test_place_many_places_each_waiting_row_once(db: db_api.Database, gold: dict[str, Any]) -> None:
     first, second, failed = (create(db, gold, name)["id"] for name in ("a", "b", "c"))
     fail(db, failed)
-    placed = volumes_db.place_many(
+    placed = volume_ownership.place_many(
         db, [(first, f"{BACKEND}#p1"), (failed, f"{BACKEND}#p1"), (second, f"{BACKEND}#p2")]
     )
     assert placed == [True, False, True]
     assert volumes_db.get(db, second)["host"] == f"{BACKEND}#p2"
     assert volumes_db.get(db, second)["scheduled_at"] is not None
-    assert volumes_db.place_many(db, [(first, f"{BACKEND}#p9")]) == [False]
+    assert volume_ownership.place_many(db, [(first, f"{BACKEND}#p9")]) == [False]
     assert volumes_db.get(db, first)["host"] == f"{BACKEND}#p1"
 
 
@@ -390,14 +410,14 @@ def test_count_and_size(db: db_api.Database, gold: dict[str, Any]) -> None:
 def test_list_volumes_filters_in_the_database(db: db_api.Database, gold: dict[str, Any]) -> None:
     def make(source: str, metadata: dict[str, str], bootable: bool) -> str:
         row = dict(values(gold, source), bootable=bootable)
-        return volumes_db.create_managing(db, row, metadata, LIMITS, gold["name"])["id"]
+        return volume_creation.create_managing(db, row, metadata, LIMITS, gold["name"])["id"]
 
     a = make("a", {"tier": "fast", "owner": "ops"}, bootable=True)
     b = make("b", {"tier": "fast"}, bootable=False)
     c = make("c", {"tier": "slow", "owner": "ops"}, bootable=True)
 
-    def listed(**filters: Any) -> list[str]:
-        return [v["id"] for v in volumes_db.list_volumes(db, **filters)]
+    def listed(page: PageRequest = volumes_db.EVERY_VOLUME, **filters: Any) -> list[str]:
+        return [v["id"] for v in volumes_db.list_volumes(db, page, **filters)]
 
     assert listed(metadata={"tier": "fast"}) == [a, b]
     assert listed(metadata={"tier": "fast", "owner": "ops"}) == [a]
@@ -406,5 +426,5 @@ def test_list_volumes_filters_in_the_database(db: db_api.Database, gold: dict[st
     assert listed(bootable=False, name="b") == [b]
     assert listed(name="c", project_id="another-project") == []
     # Paging goes over the matching rows only.
-    assert listed(bootable=True, limit=1) == [a]
-    assert listed(bootable=True, limit=1, marker=a) == [c]
+    assert listed(PageRequest(limit=1), bootable=True) == [a]
+    assert listed(PageRequest(marker=a, limit=1), bootable=True) == [c]

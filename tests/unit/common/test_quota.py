@@ -1,4 +1,4 @@
-"""Unit tests of the quota engine (volmgr_common.quota) on a SQLite database.
+"""Unit tests of quota and reservations (volmgr_common.db.quota, .reservations) on SQLite.
 
 Usage is read back through ``quota.usage``, the same view ``volmgr-manage quota show``
 and the API give, so each test checks what an operator would see.
@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from volmgr_common import exception, quota
+from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import models, quota, reservations
 from volmgr_common.db import volume_types as types_db
 
 PROJECT = "project-a"
@@ -32,7 +32,7 @@ def usage_of(db: db_api.Database, project_id: str = PROJECT) -> dict[str, tuple[
 def commit(db: db_api.Database, reservation_id: str, deltas: dict[str, int]) -> None:
     """Commit a reservation in a transaction of its own (callers do it inside theirs)."""
     with db.session(write=True) as session:
-        quota.commit_in(session, PROJECT, reservation_id, deltas)
+        reservations.commit_in(session, PROJECT, reservation_id, deltas)
 
 
 def reservation_rows(db: db_api.Database) -> int:
@@ -70,7 +70,7 @@ def test_a_new_project_uses_nothing(db: db_api.Database) -> None:
 
 
 def test_reserve_holds_the_amount_as_reserved(db: db_api.Database) -> None:
-    quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=5), LIMITS)
+    reservations.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=5), LIMITS)
     assert usage_of(db) == {
         "volumes": (0, 0),
         "gigabytes": (0, 5),
@@ -81,48 +81,50 @@ def test_reserve_holds_the_amount_as_reserved(db: db_api.Database) -> None:
 
 def test_commit_moves_the_reservation_into_use(db: db_api.Database) -> None:
     deltas = quota.volume_deltas("gold", gigabytes=5)
-    reservation = quota.reserve(db, PROJECT, deltas, LIMITS)
+    reservation = reservations.reserve(db, PROJECT, deltas, LIMITS)
     commit(db, reservation, deltas)
     assert usage_of(db) == {"volumes": (0, 0), "gigabytes": (5, 0), "gigabytes_gold": (5, 0)}
     assert reservation_rows(db) == 0
 
 
 def test_rollback_gives_the_reservation_back(db: db_api.Database) -> None:
-    reservation = quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=5), LIMITS)
-    assert quota.rollback(db, reservation) == 2
+    reservation = reservations.reserve(
+        db, PROJECT, quota.volume_deltas("gold", gigabytes=5), LIMITS
+    )
+    assert reservations.rollback(db, reservation) == 2
     assert usage_of(db) == {"volumes": (0, 0), "gigabytes": (0, 0), "gigabytes_gold": (0, 0)}
     assert reservation_rows(db) == 0
 
 
 def test_rollback_twice_is_a_no_op(db: db_api.Database) -> None:
-    kept = quota.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS)
-    gone = quota.reserve(db, PROJECT, {"gigabytes": 5}, LIMITS)
-    assert quota.rollback(db, gone) == 1
-    assert quota.rollback(db, gone) == 0
+    kept = reservations.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS)
+    gone = reservations.reserve(db, PROJECT, {"gigabytes": 5}, LIMITS)
+    assert reservations.rollback(db, gone) == 1
+    assert reservations.rollback(db, gone) == 0
     assert usage_of(db)["gigabytes"] == (0, 3)
-    assert quota.rollback(db, kept) == 1
+    assert reservations.rollback(db, kept) == 1
 
 
 def test_rollback_of_an_unknown_reservation_changes_nothing(db: db_api.Database) -> None:
-    quota.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS)
-    assert quota.rollback(db, "no-such-reservation") == 0
+    reservations.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS)
+    assert reservations.rollback(db, "no-such-reservation") == 0
     assert usage_of(db)["gigabytes"] == (0, 3)
 
 
 def test_expire_rolls_back_only_expired_reservations(db: db_api.Database) -> None:
-    quota.reserve(db, PROJECT, {"gigabytes": 4}, EXPIRED)
-    live = quota.reserve(db, PROJECT, {"gigabytes": 2}, LIMITS)
-    assert quota.expire_reservations(db) == 1
+    reservations.reserve(db, PROJECT, {"gigabytes": 4}, EXPIRED)
+    live = reservations.reserve(db, PROJECT, {"gigabytes": 2}, LIMITS)
+    assert reservations.expire_reservations(db) == 1
     assert usage_of(db)["gigabytes"] == (0, 2)
-    assert quota.expire_reservations(db) == 0
-    assert quota.expired_reservation_ids(db) == []
-    assert quota.rollback(db, live) == 1
+    assert reservations.expire_reservations(db) == 0
+    assert reservations.expired_reservation_ids(db) == []
+    assert reservations.rollback(db, live) == 1
 
 
 def test_commit_of_an_expired_reservation_charges_exactly_once(db: db_api.Database) -> None:
     deltas = {"gigabytes": 4}
-    reservation = quota.reserve(db, PROJECT, deltas, EXPIRED)
-    assert quota.expire_reservations(db) == 1
+    reservation = reservations.reserve(db, PROJECT, deltas, EXPIRED)
+    assert reservations.expire_reservations(db) == 1
     assert usage_of(db)["gigabytes"] == (0, 0)
     commit(db, reservation, deltas)
     assert usage_of(db)["gigabytes"] == (4, 0)
@@ -130,17 +132,17 @@ def test_commit_of_an_expired_reservation_charges_exactly_once(db: db_api.Databa
 
 def test_expiry_after_commit_changes_nothing(db: db_api.Database) -> None:
     deltas = {"gigabytes": 4}
-    reservation = quota.reserve(db, PROJECT, deltas, EXPIRED)
+    reservation = reservations.reserve(db, PROJECT, deltas, EXPIRED)
     commit(db, reservation, deltas)
-    assert quota.expire_reservations(db) == 0
+    assert reservations.expire_reservations(db) == 0
     assert usage_of(db)["gigabytes"] == (4, 0)
 
 
 def test_over_quota_raises_and_leaves_usage_unchanged(db: db_api.Database) -> None:
-    quota.reserve(db, PROJECT, {"gigabytes": 60}, LIMITS)
+    reservations.reserve(db, PROJECT, {"gigabytes": 60}, LIMITS)
     before = usage_of(db)
     with pytest.raises(exception.OverQuota) as raised:
-        quota.reserve(db, PROJECT, {"gigabytes": 41}, LIMITS)
+        reservations.reserve(db, PROJECT, {"gigabytes": 41}, LIMITS)
     assert raised.value.kwargs == {
         "project_id": PROJECT,
         "resource": "gigabytes",
@@ -155,8 +157,8 @@ def test_over_quota_raises_and_leaves_usage_unchanged(db: db_api.Database) -> No
 
 
 def test_the_exact_limit_is_allowed(db: db_api.Database) -> None:
-    quota.reserve(db, PROJECT, {"gigabytes": 60}, LIMITS)
-    quota.reserve(db, PROJECT, {"gigabytes": 40}, LIMITS)
+    reservations.reserve(db, PROJECT, {"gigabytes": 60}, LIMITS)
+    reservations.reserve(db, PROJECT, {"gigabytes": 40}, LIMITS)
     assert usage_of(db)["gigabytes"] == (0, 100)
 
 
@@ -172,23 +174,23 @@ def test_charge_over_quota_raises_and_leaves_usage_unchanged(db: db_api.Database
 def test_a_project_limit_overrides_the_default(db: db_api.Database) -> None:
     quota.set_limit(db, PROJECT, "gigabytes", 5)
     with pytest.raises(exception.OverQuota):
-        quota.reserve(db, PROJECT, {"gigabytes": 6}, LIMITS)
-    quota.reserve(db, OTHER, {"gigabytes": 6}, LIMITS)
+        reservations.reserve(db, PROJECT, {"gigabytes": 6}, LIMITS)
+    reservations.reserve(db, OTHER, {"gigabytes": 6}, LIMITS)
     assert quota.usage(db, PROJECT, LIMITS)["gigabytes"]["limit"] == 5
     quota.set_limit(db, PROJECT, "gigabytes", 6)
-    quota.reserve(db, PROJECT, {"gigabytes": 6}, LIMITS)
+    reservations.reserve(db, PROJECT, {"gigabytes": 6}, LIMITS)
 
 
 def test_per_type_limits_apply_to_their_type_only(db: db_api.Database) -> None:
     quota.set_limit(db, PROJECT, "gigabytes_gold", 5)
     quota.set_limit(db, PROJECT, "volumes_gold", 1)
     with pytest.raises(exception.OverQuota) as raised:
-        quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=6), LIMITS)
+        reservations.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=6), LIMITS)
     assert raised.value.kwargs["resource"] == "gigabytes_gold"
-    quota.reserve(db, PROJECT, quota.volume_deltas("silver", gigabytes=6), LIMITS)
-    quota.reserve(db, PROJECT, quota.volume_deltas("gold", volumes=1), LIMITS)
+    reservations.reserve(db, PROJECT, quota.volume_deltas("silver", gigabytes=6), LIMITS)
+    reservations.reserve(db, PROJECT, quota.volume_deltas("gold", volumes=1), LIMITS)
     with pytest.raises(exception.OverQuota) as raised:
-        quota.reserve(db, PROJECT, quota.volume_deltas("gold", volumes=1), LIMITS)
+        reservations.reserve(db, PROJECT, quota.volume_deltas("gold", volumes=1), LIMITS)
     assert raised.value.kwargs["resource"] == "volumes_gold"
     assert usage_of(db) == {
         "volumes": (0, 1),
@@ -200,25 +202,25 @@ def test_per_type_limits_apply_to_their_type_only(db: db_api.Database) -> None:
 
 def test_per_type_default_limit(db: db_api.Database) -> None:
     limits = quota.DefaultLimits(volumes=10, gigabytes=100, per_type=2, reservation_expire=60)
-    quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=2), limits)
+    reservations.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=2), limits)
     with pytest.raises(exception.OverQuota) as raised:
-        quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=1), limits)
+        reservations.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=1), limits)
     assert raised.value.kwargs["resource"] == "gigabytes_gold"
 
 
 def test_minus_one_means_unlimited(db: db_api.Database) -> None:
     unlimited = quota.DefaultLimits(volumes=-1, gigabytes=-1, per_type=-1, reservation_expire=60)
     huge = quota.volume_deltas("gold", volumes=10**6, gigabytes=10**9)
-    quota.reserve(db, PROJECT, huge, unlimited)
+    reservations.reserve(db, PROJECT, huge, unlimited)
     quota.set_limit(db, PROJECT, "gigabytes", quota.UNLIMITED)
-    quota.reserve(db, PROJECT, {"gigabytes": 10**6}, LIMITS)
+    reservations.reserve(db, PROJECT, {"gigabytes": 10**6}, LIMITS)
     assert usage_of(db)["gigabytes"] == (0, 10**9 + 10**6)
 
 
 def test_a_zero_limit_allows_nothing(db: db_api.Database) -> None:
     quota.set_limit(db, PROJECT, "volumes", 0)
     with pytest.raises(exception.OverQuota):
-        quota.reserve(db, PROJECT, {"volumes": 1}, LIMITS)
+        reservations.reserve(db, PROJECT, {"volumes": 1}, LIMITS)
 
 
 def test_release_never_goes_below_zero(db: db_api.Database) -> None:
@@ -230,12 +232,12 @@ def test_release_never_goes_below_zero(db: db_api.Database) -> None:
 
 
 def test_rollback_for_volume_releases_every_open_reservation(db: db_api.Database) -> None:
-    quota.reserve(db, PROJECT, {"gigabytes": 2}, LIMITS, volume_id="vol-1")
-    quota.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS, volume_id="vol-1")
-    other = quota.reserve(db, PROJECT, {"gigabytes": 4}, LIMITS, volume_id="vol-2")
-    assert quota.rollback_for_volume(db, "vol-1") == 2
-    assert quota.reservation_ids_for(db, "vol-1") == []
-    assert quota.reservation_ids_for(db, "vol-2") == [other]
+    reservations.reserve(db, PROJECT, {"gigabytes": 2}, LIMITS, volume_id="vol-1")
+    reservations.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS, volume_id="vol-1")
+    other = reservations.reserve(db, PROJECT, {"gigabytes": 4}, LIMITS, volume_id="vol-2")
+    assert reservations.rollback_for_volume(db, "vol-1") == 2
+    assert reservations.reservation_ids_for(db, "vol-1") == []
+    assert reservations.reservation_ids_for(db, "vol-2") == [other]
     assert usage_of(db)["gigabytes"] == (0, 4)
 
 
@@ -243,8 +245,10 @@ def test_usage_lists_every_volume_type_as_cinder_does(db: db_api.Database) -> No
     types_db.create(db, "gold")
     types_db.create(db, "silver")
     quota.set_limit(db, PROJECT, "gigabytes_gold", 50)
-    reservation = quota.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=3), LIMITS)
-    quota.rollback(db, reservation)
+    reservation = reservations.reserve(
+        db, PROJECT, quota.volume_deltas("gold", gigabytes=3), LIMITS
+    )
+    reservations.rollback(db, reservation)
     usage = quota.usage(db, PROJECT, LIMITS)
     assert set(usage) == {
         "volumes",
@@ -262,31 +266,31 @@ def test_usage_lists_every_volume_type_as_cinder_does(db: db_api.Database) -> No
 def test_reserve_many_checks_each_request_after_those_before_it(db: db_api.Database) -> None:
     quota.set_limit(db, PROJECT, "gigabytes", 10)
     requests = [
-        quota.ReservationRequest(PROJECT, {"gigabytes": 6}, "v1"),
-        quota.ReservationRequest(PROJECT, {"gigabytes": 6}, "v2"),  # 12 > 10
-        quota.ReservationRequest(OTHER, {"gigabytes": 6}, "v3"),
-        quota.ReservationRequest(PROJECT, {"gigabytes": 4}, "v4"),  # 10: fits
+        reservations.ReservationRequest(PROJECT, {"gigabytes": 6}, "v1"),
+        reservations.ReservationRequest(PROJECT, {"gigabytes": 6}, "v2"),  # 12 > 10
+        reservations.ReservationRequest(OTHER, {"gigabytes": 6}, "v3"),
+        reservations.ReservationRequest(PROJECT, {"gigabytes": 4}, "v4"),  # 10: fits
     ]
-    outcomes = quota.reserve_many(db, requests, LIMITS)
+    outcomes = reservations.reserve_many(db, requests, LIMITS)
     assert isinstance(outcomes[1], exception.OverQuota)
     assert outcomes[1].kwargs["reserved"] == 6
-    reservations = [o for o in outcomes if isinstance(o, str)]
-    assert len(set(reservations)) == 3
+    reserved = [o for o in outcomes if isinstance(o, str)]
+    assert len(set(reserved)) == 3
     assert usage_of(db)["gigabytes"] == (0, 10)
     assert usage_of(db, OTHER)["gigabytes"] == (0, 6)
-    assert quota.reservation_ids_for(db, "v1") == [outcomes[0]]
-    assert quota.reservation_ids_for(db, "v2") == []
+    assert reservations.reservation_ids_for(db, "v1") == [outcomes[0]]
+    assert reservations.reservation_ids_for(db, "v2") == []
 
 
 def test_commit_many_moves_each_reservation_into_use(db: db_api.Database) -> None:
-    first = quota.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS)
-    second = quota.reserve(db, OTHER, {"gigabytes": 5}, LIMITS)
+    first = reservations.reserve(db, PROJECT, {"gigabytes": 3}, LIMITS)
+    second = reservations.reserve(db, OTHER, {"gigabytes": 5}, LIMITS)
     with db.session(write=True) as session:
-        quota.commit_many_in(
+        reservations.commit_many_in(
             session,
             [
-                quota.Commit(PROJECT, first, {"gigabytes": 3}),
-                quota.Commit(OTHER, second, {"gigabytes": 5}),
+                reservations.Commit(PROJECT, first, {"gigabytes": 3}),
+                reservations.Commit(OTHER, second, {"gigabytes": 5}),
             ],
         )
     assert usage_of(db)["gigabytes"] == (3, 0)

@@ -23,6 +23,7 @@ from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
 from volmgr_common import context, exception, rpc
 from volmgr_common.manage_request import ManageRequest, RequestSpec
+from volmgr_common.page_request import PageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
 from volmgr_scheduler.manager import SchedulerManager
 from volmgr_volume import rpcapi as volume_rpcapi
@@ -48,6 +49,7 @@ SAMPLE_ARGS: dict[str, Any] = {
         (CTXT, "vol-1", RequestSpec(host="node1@files")),
         (CTXT, "vol-2", RequestSpec(host="x")),
     ],
+    "page": PageRequest(marker="disk1", limit=10, offset=2, sort=(("size", "desc"),)),
 }
 
 

@@ -10,6 +10,7 @@ from oslo_config import cfg
 
 from volmgr_common import conf as volmgr_conf
 from volmgr_common import exception
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import fake, load_driver
 from volmgr_volume.drivers.fake import STEPS, FakeDriver
 
@@ -80,7 +81,7 @@ def run_step(driver: FakeDriver, step: str, reference: dict[str, Any]) -> Any:
     if step == "unmanage":
         return driver.unmanage(dict(vol(), provider_location=MANAGED))
     if step == "list":
-        return driver.list_manageable({}, None, 10, 0, "reference", "asc")
+        return driver.list_manageable({}, PageRequest(limit=10, sort=(("reference", "asc"),)))
     return getattr(driver, step)(vol(), reference)
 
 
@@ -147,7 +148,7 @@ def test_invalid_references(driver: FakeDriver, reference: Any, cause: str) -> N
 def test_manage_returns_the_managed_name_and_is_idempotent(driver: FakeDriver) -> None:
     assert driver.manage(vol(), ref()) == MANAGED
     assert driver.manage(vol(), ref()) == MANAGED
-    assert len(driver.list_manageable({}, None, 10, 0, "reference", "asc")) == 1
+    assert len(driver.list_manageable({}, PageRequest(limit=10, sort=(("reference", "asc"),)))) == 1
 
 
 def test_manage_of_an_object_managed_by_another_volume(driver: FakeDriver) -> None:
@@ -180,7 +181,7 @@ def test_unmanage_forgets_the_object(driver: FakeDriver) -> None:
     driver.manage(vol(), ref())
     driver.unmanage(dict(vol(), provider_location=MANAGED))
     driver.unmanage(vol(OTHER_ID))
-    assert driver.list_manageable({}, None, 10, 0, "reference", "asc") == []
+    assert driver.list_manageable({}, PageRequest(limit=10, sort=(("reference", "asc"),))) == []
     assert driver.manage(vol(OTHER_ID), ref()) == f"volume-{OTHER_ID}"
 
 
@@ -282,7 +283,9 @@ def _names(entries: list[dict[str, Any]]) -> list[str]:
 def test_list_manageable_lists_managed_objects(
     driver: FakeDriver, managed_three: dict[str, str]
 ) -> None:
-    entries = driver.list_manageable(managed_three, None, 10, 0, "reference", "asc")
+    entries = driver.list_manageable(
+        managed_three, PageRequest(limit=10, sort=(("reference", "asc"),))
+    )
     assert _names(entries) == sorted(managed_three)
     for entry in entries:
         assert entry["safe_to_manage"] is False
@@ -292,13 +295,25 @@ def test_list_manageable_lists_managed_objects(
 
 
 def test_list_manageable_sorts_and_pages(driver: FakeDriver, managed_three: dict[str, str]) -> None:
-    by_size = driver.list_manageable(managed_three, None, 10, 0, "size", "desc")
+    by_size = driver.list_manageable(managed_three, PageRequest(limit=10, sort=(("size", "desc"),)))
     assert [entry["size"] for entry in by_size] == [3, 2, 1]
     names = _names(by_size)
-    assert _names(driver.list_manageable({}, names[0], 1, 0, "size", "desc")) == names[1:2]
-    assert _names(driver.list_manageable({}, None, 1, 2, "size", "desc")) == names[2:]
+    assert (
+        _names(
+            driver.list_manageable(
+                {}, PageRequest(marker=names[0], limit=1, sort=(("size", "desc"),))
+            )
+        )
+        == names[1:2]
+    )
+    assert (
+        _names(driver.list_manageable({}, PageRequest(limit=1, offset=2, sort=(("size", "desc"),))))
+        == names[2:]
+    )
     with pytest.raises(exception.InvalidInput):
-        driver.list_manageable({}, "volume-unknown", 1, 0, "size", "desc")
+        driver.list_manageable(
+            {}, PageRequest(marker="volume-unknown", limit=1, sort=(("size", "desc"),))
+        )
 
 
 def test_capabilities(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from oslo_config import cfg
 
 from volmgr_common import conf as volmgr_conf
 from volmgr_common import exception
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import load_driver
 from volmgr_volume.drivers.base import GIB
 from volmgr_volume.drivers.file import FileDriver
@@ -520,7 +521,10 @@ def _list(
     sort_key: str = "reference",
     sort_dir: str = "asc",
 ) -> list[dict[str, Any]]:
-    return driver.list_manageable({MANAGED: VOLUME_ID}, marker, limit, offset, sort_key, sort_dir)
+    return driver.list_manageable(
+        {MANAGED: VOLUME_ID},
+        PageRequest(marker=marker, limit=limit, offset=offset, sort=((sort_key, sort_dir),)),
+    )
 
 
 def test_list_manageable_entries(driver: FileDriver, populated: Path) -> None:

@@ -17,8 +17,16 @@ from oslo_messaging.notify import _impl_test
 from taskflow.types import failure
 
 from tests.fault_plugin import FaultInjected, FaultPlugin
-from volmgr_common import context, exception, notifications, quota
+from volmgr_common import context, exception, notifications
 from volmgr_common.db import api as db_api
+from volmgr_common.db import (
+    quota,
+    reservations,
+    volume_creation,
+    volume_ownership,
+    volume_record,
+    volume_transitions,
+)
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import run_flow, run_flow_batch
@@ -94,12 +102,14 @@ def new_volume(
         "availability_zone": "nova",
         "volume_type_id": vtype["id"],
         "reference": json.dumps(ref),
-        "reference_key": volumes_db.reference_key(BACKEND, ref),
+        "reference_key": volume_creation.reference_key(BACKEND, ref),
         "request_id": CTXT.request_id,
     }
-    volume = volumes_db.create_managing(db, values, metadata, limits(conf), vtype["name"])
-    volumes_db.update_if(db, volume["id"], volumes_db.MANAGING, host=f"{BACKEND}#default")
-    claimed = volumes_db.claim_flow(db, volume["id"], "unit-test-worker")
+    volume = volume_creation.create_managing(db, values, metadata, limits(conf), vtype["name"])
+    volume_transitions.update_if(
+        db, volume["id"], volume_record.MANAGING, host=f"{BACKEND}#default"
+    )
+    claimed = volume_ownership.claim_flow(db, volume["id"], "unit-test-worker")
     assert claimed is not None
     return claimed
 
@@ -174,7 +184,7 @@ def test_notify_start_sends_manage_existing_start(
     [(priority, event_type, payload)] = sent()
     assert (priority, event_type) == ("INFO", "volume.manage_existing.start")
     assert payload["volume_id"] == volume["id"]
-    assert payload["status"] == volumes_db.MANAGING
+    assert payload["status"] == volume_record.MANAGING
 
 
 def test_notify_start_fault_sends_nothing(
@@ -219,7 +229,7 @@ def test_prepare_refuses_a_missing_object(
 def test_quota_reserve_reserves_the_size(vconf: cfg.ConfigOpts, db: db_api.Database) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
     reservation = flow_mod.QuotaReserve(vconf, db).execute(volume, 3)
-    assert quota.reservation_ids_for(db, volume["id"]) == [reservation]
+    assert reservations.reservation_ids_for(db, volume["id"]) == [reservation]
     assert usage(vconf, db) == {"volumes": (1, 0), "gigabytes": (0, 3)}
 
 
@@ -404,8 +414,8 @@ def test_quota_reserve_in_a_resumed_flow_reserves_nothing_again(
     volume = new_volume(vconf, db, {"source-name": "lun1"})
     flow_mod.QuotaCommit(vconf, db).execute(volume, 3, reserve(vconf, db, volume, 3))
     # The process died here; a new one takes the flow over and claims the row again.
-    assert volumes_db.take_over_flow(db, volume["id"], "unit-test-worker")
-    resumed = volumes_db.claim_flow(db, volume["id"], "unit-test-worker-2")
+    assert volume_ownership.take_over_flow(db, volume["id"], "unit-test-worker")
+    resumed = volume_ownership.claim_flow(db, volume["id"], "unit-test-worker-2")
     assert resumed is not None and resumed["held_gigabytes"] == 3
     result = flow_mod.QuotaReserve(vconf, db).execute(resumed, 3)
     assert result == flow_mod.ALREADY_COMMITTED
@@ -422,23 +432,23 @@ def test_on_finish_makes_the_volume_available_and_notifies(
     flow_mod.QuotaCommit(vconf, db).execute(volume, 3, reserve(vconf, db, volume, 3))
     flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, 3, "volume-x")
     done = volumes_db.get(db, volume["id"])
-    assert (done["status"], done["provider_location"]) == (volumes_db.AVAILABLE, "volume-x")
+    assert (done["status"], done["provider_location"]) == (volume_record.AVAILABLE, "volume-x")
     assert done["launched_at"] is not None
     [(priority, event_type, payload)] = sent()
     assert (priority, event_type) == ("INFO", "volume.manage_existing.end")
     # The payload is built without reading the row back: it must say what the row says.
     assert payload == notifications.volume_payload(done)
-    assert (payload["status"], payload["size"]) == (volumes_db.AVAILABLE, 3)
+    assert (payload["status"], payload["size"]) == (volume_record.AVAILABLE, 3)
 
 
 def test_on_finish_refuses_a_volume_no_longer_managing(
     vconf: cfg.ConfigOpts, db: db_api.Database, notifier: messaging.Notifier
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
-    volumes_db.fail_manage(db, volume["id"], "gave up", "X", None)
+    volume_transitions.fail_manage(db, volume["id"], "gave up", "X", None)
     with pytest.raises(exception.InvalidStatus):
         flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, 1, "volume-x")
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.ERROR_MANAGING
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.ERROR_MANAGING
     assert sent() == []
 
 
@@ -453,7 +463,7 @@ def test_the_flow_manages_a_fake_object(
     assert results[flow_mod.SIZE] == 3
     assert results[flow_mod.PROVIDER_LOCATION] == f"volume-{volume['id']}"
     done = volumes_db.get(db, volume["id"])
-    assert (done["status"], done["size"]) == (volumes_db.AVAILABLE, 3)
+    assert (done["status"], done["size"]) == (volume_record.AVAILABLE, 3)
     assert usage(vconf, db) == {"volumes": (1, 0), "gigabytes": (3, 0)}
     assert [event for _p, event, _payload in sent()] == [
         "volume.manage_existing.start",
@@ -476,10 +486,10 @@ def test_a_failing_task_reverts_every_earlier_one(
         run(vconf, db, files, notifier, volume)
     # Only the volume the API charged is left; the manager's own quota is undone.
     assert usage(vconf, db) == {"volumes": (1, 0), "gigabytes": (0, 0)}
-    assert quota.reservation_ids_for(db, volume["id"]) == []
+    assert reservations.reservation_ids_for(db, volume["id"]) == []
     assert sorted(p.name for p in disk.parent.iterdir()) == ["disk.img"]
     assert head(disk) == b"precious data"
-    assert volumes_db.get(db, volume["id"])["status"] == volumes_db.MANAGING
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.MANAGING
     assert "volume.manage_existing.end" not in [event for _p, event, _payload in sent()]
 
 
@@ -512,10 +522,10 @@ def test_a_batch_fails_and_reverts_only_the_request_that_failed(
     for index in (0, 2):
         assert outcomes[index][flow_mod.SIZE] == 1
         done = volumes_db.get(db, volumes[index]["id"])
-        assert (done["status"], done["size"]) == (volumes_db.AVAILABLE, 1)
+        assert (done["status"], done["size"]) == (volume_record.AVAILABLE, 1)
     # The failed request holds only the volume the API charged; its file is as it was.
-    assert volumes_db.get(db, volumes[1]["id"])["status"] == volumes_db.MANAGING
-    assert quota.reservation_ids_for(db, volumes[1]["id"]) == []
+    assert volumes_db.get(db, volumes[1]["id"])["status"] == volume_record.MANAGING
+    assert reservations.reservation_ids_for(db, volumes[1]["id"]) == []
     assert usage(vconf, db) == {"volumes": (3, 0), "gigabytes": (2, 0)}
     assert head(Path(files.directory) / "b.img") == b"precious data"
     assert sorted(p.name for p in Path(files.directory).iterdir()) == sorted(
@@ -540,5 +550,5 @@ def test_a_batch_over_quota_fails_the_request_that_does_not_fit(
     assert isinstance(outcomes[1], failure.Failure)
     assert outcomes[1].check(exception.OverQuota) is exception.OverQuota
     statuses = [volumes_db.get(db, v["id"])["status"] for v in volumes]
-    assert statuses == [volumes_db.AVAILABLE, volumes_db.MANAGING, volumes_db.AVAILABLE]
+    assert statuses == [volume_record.AVAILABLE, volume_record.MANAGING, volume_record.AVAILABLE]
     assert usage(vconf, db) == {"volumes": (3, 0), "gigabytes": (5, 0)}

@@ -14,6 +14,7 @@ import pytest
 from tests.driver_support import make_conf, vol
 from tests.image_support import qcow2_header, qemu_img, write_image
 from volmgr_common import exception
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import image, load_driver
 from volmgr_volume.drivers.image import ImageDriver, inspect_image
 
@@ -147,7 +148,7 @@ def test_allowed_formats_narrow_what_is_accepted(tmp_path: Path) -> None:
     write_image(Path(driver.directory) / "plain.img", b"", GIB)
     with pytest.raises(exception.ManageExistingInvalidReference, match="raw images are not"):
         driver.get_size(vol(VOLUME_ID), {"source-name": "plain.img"})
-    entry = driver.list_manageable({}, None, 10, 0, "reference", "asc")[0]
+    entry = driver.list_manageable({}, PageRequest(limit=10, sort=(("reference", "asc"),)))[0]
     assert "allowed_formats" in entry["reason_not_safe"]
 
 
@@ -157,7 +158,7 @@ def test_listing_gives_format_and_reasons(driver: ImageDriver, images: Path) -> 
     write_image(images / "c.img", qcow2_header(GIB, backing_file_offset=1))
     write_image(images / "d.vhdx", b"vhdxfile", 3 * GIB)
     (images / "dir").mkdir()
-    entries = driver.list_manageable({}, None, 10, 0, "size", "desc")
+    entries = driver.list_manageable({}, PageRequest(limit=10, sort=(("size", "desc"),)))
     summary = [
         (e["reference"]["source-name"], e["size"], e["extra_info"], e["safe_to_manage"])
         for e in entries
@@ -185,7 +186,9 @@ def test_listing_reads_only_the_headers_of_the_page(
         return inspect(fd, name)
 
     monkeypatch.setattr(driver, "_inspect", counting_inspect)
-    page = driver.list_manageable({}, "disk099", 20, 0, "reference", "asc")
+    page = driver.list_manageable(
+        {}, PageRequest(marker="disk099", limit=20, sort=(("reference", "asc"),))
+    )
     assert [e["reference"]["source-name"] for e in page] == [f"disk{n}" for n in range(100, 120)]
     assert sorted(opened) == [f"disk{n:03}" for n in range(100, 120)]
 
@@ -245,12 +248,12 @@ def test_listing_remembers_headers_until_the_file_changes(
         return inspect(fd, name)
 
     monkeypatch.setattr(driver, "_inspect", counting_inspect)
-    driver.list_manageable({}, None, 10, 0, "size", "asc")
-    driver.list_manageable({}, None, 10, 0, "size", "asc")
+    driver.list_manageable({}, PageRequest(limit=10, sort=(("size", "asc"),)))
+    driver.list_manageable({}, PageRequest(limit=10, sort=(("size", "asc"),)))
     assert sorted(opened) == ["a", "b"]
     write_image(images / "a", qcow2_header(9 * GIB))
     os.utime(images / "a", ns=(1, 1))
-    entries = driver.list_manageable({}, None, 10, 0, "size", "desc")
+    entries = driver.list_manageable({}, PageRequest(limit=10, sort=(("size", "desc"),)))
     assert [(e["reference"]["source-name"], e["size"]) for e in entries] == [("a", 9), ("b", 3)]
     assert sorted(opened) == ["a", "a", "b"]
     driver.get_size(vol(VOLUME_ID), {"source-name": "b"})

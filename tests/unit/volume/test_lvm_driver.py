@@ -18,6 +18,7 @@ from oslo_concurrency import processutils
 
 from tests.driver_support import make_conf, vol
 from volmgr_common import exception
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import load_driver, lvm
 from volmgr_volume.drivers.lvm import LogicalVolume, LvmDriver
 
@@ -294,7 +295,7 @@ def test_a_missing_vg_is_an_invalid_reference(driver: LvmDriver, fake_lvm: FakeL
         driver.get_size(vol(VOLUME_ID), {"source-name": "data"})
     fake_lvm.stderr["lvs"] = (5, VG_MISSING)
     with pytest.raises(exception.VolumeDriverException, match="not found"):
-        driver.list_manageable({}, None, 10, 0, "reference", "asc")
+        driver.list_manageable({}, PageRequest(limit=10, sort=(("reference", "asc"),)))
 
 
 def test_missing_lvm_tools_say_what_to_install(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
@@ -315,7 +316,7 @@ def test_a_hung_command_is_ended_and_reported(
 
     monkeypatch.setattr(lvm.processutils, "execute", hang)
     with pytest.raises(exception.VolumeDriverException, match=r"lvs .*timed out after 120 s"):
-        driver.list_manageable({}, None, 10, 0, "reference", "asc")
+        driver.list_manageable({}, PageRequest(limit=10, sort=(("reference", "asc"),)))
     assert processes[0].poll() is not None
 
 
@@ -436,7 +437,9 @@ def test_unmanage_runs_no_command_that_changes_anything(
 def test_listing_reasons_and_extra_info(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
     fake_lvm.rows += [row for row, _ in KIND_CASES] + [lv_row(f"volume-{OTHER_ID}")]
     fake_lvm.rows.append(lv_row(MANAGED, 2 * GIB))
-    entries = driver.list_manageable({MANAGED: VOLUME_ID}, None, 100, 0, "reference", "asc")
+    entries = driver.list_manageable(
+        {MANAGED: VOLUME_ID}, PageRequest(limit=100, sort=(("reference", "asc"),))
+    )
     by_name = {entry["reference"]["source-name"]: entry for entry in entries}
     assert len(by_name) == len(fake_lvm.rows)
     assert by_name["data"]["safe_to_manage"] is True
@@ -450,10 +453,12 @@ def test_listing_reasons_and_extra_info(driver: LvmDriver, fake_lvm: FakeLvm) ->
 
 def test_listing_runs_one_command_per_page(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
     fake_lvm.rows += [lv_row(f"lv{n:04}", (n % 7 + 1) * GIB) for n in range(500)]
-    page = driver.list_manageable({}, "lv0100", 50, 10, "reference", "asc")
+    page = driver.list_manageable(
+        {}, PageRequest(marker="lv0100", limit=50, offset=10, sort=(("reference", "asc"),))
+    )
     assert [entry["reference"]["source-name"] for entry in page][:2] == ["lv0111", "lv0112"]
     assert len(page) == 50
-    by_size = driver.list_manageable({}, None, 5, 0, "size", "desc")
+    by_size = driver.list_manageable({}, PageRequest(limit=5, sort=(("size", "desc"),)))
     assert [entry["size"] for entry in by_size] == [7] * 5
     assert len(fake_lvm.calls) == 2
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.driver_support import make_conf
 from volmgr_common import exception
+from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import load_driver
 from volmgr_volume.drivers.base import (
     GIB,
@@ -27,7 +28,9 @@ ITEMS = [("c", 1), ("a", 3), ("d", 1), ("b", 2)]
 
 
 def _page(*args: Any, sort_key: str = "reference", sort_dir: str = "asc") -> list[str]:
-    items = paginate(ITEMS, lambda i: i[0], lambda i: i[1], args, sort_key, sort_dir)
+    marker, limit, offset = args
+    page = PageRequest(marker, limit, offset, ((sort_key, sort_dir),))
+    items = paginate(ITEMS, lambda i: i[0], lambda i: i[1], page)
     return [name for name, _ in items]
 
 
@@ -57,7 +60,9 @@ def test_paginate_asks_for_sizes_only_when_sorting_by_size() -> None:
     def no_size(item: Any) -> int:
         raise AssertionError("size asked for a name sort")
 
-    assert paginate(ITEMS, lambda i: i[0], no_size, (None, 1, 0), "reference", "asc")
+    assert paginate(
+        ITEMS, lambda i: i[0], no_size, PageRequest(limit=1, sort=(("reference", "asc"),))
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,12 +79,12 @@ def test_paginate_refuses_bad_parameters(
     page: tuple[Any, Any, Any], sort_key: str, sort_dir: str, cause: str
 ) -> None:
     with pytest.raises(exception.InvalidInput, match=cause):
-        paginate(ITEMS, lambda i: i[0], lambda i: i[1], page, sort_key, sort_dir)
+        paginate(ITEMS, lambda i: i[0], lambda i: i[1], PageRequest(*page, ((sort_key, sort_dir),)))
 
 
 def test_paginate_manageable_over_entries() -> None:
     entries = [manageable_entry(name, size, None, None) for name, size in ITEMS]
-    page = paginate_manageable(entries, "c", 2, 0, "size", "asc")
+    page = paginate_manageable(entries, PageRequest(marker="c", limit=2, sort=(("size", "asc"),)))
     assert [entry["reference"]["source-name"] for entry in page] == ["d", "b"]
     assert page[0] == {
         "reference": {"source-name": "d"},
@@ -115,7 +120,9 @@ def test_a_page_sorted_by_name_stats_only_its_entries(
     counted: tuple[FileDriver, list[str]],
 ) -> None:
     driver, described = counted
-    page = driver.list_manageable({}, "f0299", 10, 5, "reference", "asc")
+    page = driver.list_manageable(
+        {}, PageRequest(marker="f0299", limit=10, offset=5, sort=(("reference", "asc"),))
+    )
     expected = [f"f{n:04}" for n in range(305, 315)]
     assert [entry["reference"]["source-name"] for entry in page] == expected
     assert described == expected
@@ -125,7 +132,7 @@ def test_a_page_sorted_by_size_stats_each_entry_once(
     counted: tuple[FileDriver, list[str]],
 ) -> None:
     driver, described = counted
-    page = driver.list_manageable({}, None, 3, 0, "size", "desc")
+    page = driver.list_manageable({}, PageRequest(limit=3, sort=(("size", "desc"),)))
     assert [entry["size"] for entry in page] == [4, 4, 4]
     assert sorted(described) == [f"f{n:04}" for n in range(600)]
 
@@ -138,5 +145,5 @@ def test_an_entry_that_vanishes_is_left_out_and_the_page_still_filled(
     monkeypatch.setattr(
         driver, "_describe", lambda fd, name: None if name == "f0001" else describe(fd, name)
     )
-    page = driver.list_manageable({}, None, 3, 0, "reference", "asc")
+    page = driver.list_manageable({}, PageRequest(limit=3, sort=(("reference", "asc"),)))
     assert [entry["reference"]["source-name"] for entry in page] == ["f0000", "f0002", "f0003"]

@@ -11,6 +11,7 @@ from volmgr_api.rest.params import Params, check_sort, is_uuid
 from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import messages as views
 from volmgr_common.db.messages import FILTER_KEYS, SORT_KEYS
+from volmgr_common.page_request import PageRequest
 
 PAGING = ("marker", "limit", "sort", "sort_key", "sort_dir")
 
@@ -22,14 +23,12 @@ def index(req: ApiRequest) -> Reply:
     filters = {key: params.get(key) or "" for key in FILTER_KEYS if key in params}
     if "resource_type" in filters:
         filters["resource_type"] = filters["resource_type"].upper()
-    sort = check_sort(params.sort("created_at"), SORT_KEYS, max_keys=len(SORT_KEYS))
-    messages = req.api.list_messages(
-        req.ctxt,
-        filters,
-        sort,
+    page = PageRequest(
         marker=params.get("marker"),
         limit=params.limit(req.conf.api.max_list_limit),
+        sort=tuple(check_sort(params.sort("created_at"), SORT_KEYS, max_keys=len(SORT_KEYS))),
     )
+    messages = req.api.list_messages(req.ctxt, filters, page)
     return Reply(200, {"messages": [views.message(req, m) for m in messages]})
 
 

@@ -17,6 +17,7 @@ from volmgr_api.rest.views import manageable
 from volmgr_api.rest.views import volumes as volume_views
 from volmgr_api.schemas import parameter_types
 from volmgr_api.schemas import volume_manage as schema
+from volmgr_common.page_request import PageRequest
 
 SORT_KEYS = ("reference", "size")
 LIST_PARAMS = ("host", "marker", "limit", "offset", "sort", "sort_key", "sort_dir")
@@ -76,16 +77,13 @@ def _listing(req: ApiRequest, detailed: bool) -> Reply:
     cluster_allowed = req.version.matches("3.17")
     params = Params(req.webob.GET, LIST_PARAMS + (("cluster",) if cluster_allowed else ()))
     host = _one_of_host_cluster(params.get("host"), params.get("cluster"), cluster_allowed)
-    [(sort_key, sort_dir)] = check_sort(params.sort("reference"), SORT_KEYS)
-    entries = req.api.get_manageable_volumes(
-        req.ctxt,
-        host,
+    page = PageRequest(
         marker=_marker(params.get("marker")),
         limit=params.limit(req.conf.api.max_list_limit),
         offset=params.offset(),
-        sort_key=sort_key,
-        sort_dir=sort_dir,
+        sort=tuple(check_sort(params.sort("reference"), SORT_KEYS)),
     )
+    entries = req.api.get_manageable_volumes(req.ctxt, host, page)
     return Reply(200, manageable.list_view(entries, detailed))
 
 

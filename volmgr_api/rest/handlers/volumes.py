@@ -15,6 +15,8 @@ from volmgr_api.rest import faults
 from volmgr_api.rest.params import Params, check_sort, is_uuid
 from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import volumes as views
+from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
 
 LIST_PARAMS = (
     "all_tenants", "project_id", "name", "status", "bootable", "metadata",
@@ -70,16 +72,15 @@ def _scan(
     status: str | None,
     marker: str | None,
     filters: dict[str, Any] | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[VolumeRecord]:
     """Every volume the caller may list after ``marker``, read page by page."""
     page_size = req.conf.api.max_list_limit
     all_projects = _all_projects(req, params)
     while True:
         page = req.api.list_volumes(
             req.ctxt,
+            PageRequest(marker, page_size),
             status=status,
-            limit=page_size,
-            marker=marker,
             all_projects=all_projects,
             filters=filters,
         )
@@ -89,19 +90,19 @@ def _scan(
         marker = page[-1]["id"]
 
 
-def _select(req: ApiRequest, params: Params, limit: int) -> list[dict[str, Any]]:
+def _select(req: ApiRequest, params: Params, limit: int) -> list[VolumeRecord]:
     if check_sort(params.sort("created_at", "asc"), SORT_KEYS) != [("created_at", "asc")]:
         raise faults.bad_request("Volumes are listed oldest first only (sort=created_at:asc).")
-    marker = params.get("marker")
-    if marker is not None and not is_uuid(marker):
+    page = PageRequest(params.get("marker"), limit, params.offset())
+    if page.marker is not None and not is_uuid(page.marker):
         raise faults.bad_request("marker must be the id (a UUID) of a volume.")
     status = params.get("status")
     filters = _filters(req, params)
-    offset = params.offset()
     if filters is None or limit == 0:
         return []
-    scan = _scan(req, params, views.internal_status(status) if status else None, marker, filters)
-    return list(itertools.islice(scan, offset, offset + limit))
+    status = views.internal_status(status) if status else None
+    scan = _scan(req, params, status, page.marker, filters)
+    return list(itertools.islice(scan, page.offset, page.offset + limit))
 
 
 def _list(req: ApiRequest, detailed: bool) -> Reply:
@@ -131,7 +132,7 @@ def summary(req: ApiRequest) -> Reply:
     return Reply(200, {"volume-summary": {"total_count": count, "total_size": total}})
 
 
-def find(req: ApiRequest, volume_id: str) -> dict[str, Any]:
+def find(req: ApiRequest, volume_id: str) -> VolumeRecord:
     if not is_uuid(volume_id):
         raise faults.not_found(f"Volume {volume_id} could not be found.")
     return req.api.get_volume(req.ctxt, volume_id)

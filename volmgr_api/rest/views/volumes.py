@@ -6,23 +6,24 @@ status filter is read back the same way.
 """
 
 import urllib.parse
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from volmgr_api.policies import volumes as policy
 from volmgr_api.rest.request import ApiRequest
 from volmgr_api.rest.views import timestamp
-from volmgr_common.db import volumes as volumes_db
+from volmgr_common.db import volume_record
 
 STATUS_MAP = {
-    volumes_db.MANAGING: "creating",
-    volumes_db.ERROR_MANAGING: "error",
-    volumes_db.DELETING: "deleting",
+    volume_record.MANAGING: "creating",
+    volume_record.ERROR_MANAGING: "error",
+    volume_record.DELETING: "deleting",
 }
 FILTER_MAP = {shown: internal for internal, shown in STATUS_MAP.items()}
 COLLECTION = "volumes"
 
 
-def status(volume: dict[str, Any]) -> str:
+def status(volume: volume_record.VolumeRecord) -> str:
     return STATUS_MAP.get(volume["status"], volume["status"])
 
 
@@ -39,7 +40,7 @@ def links(req: ApiRequest, project_id: str | None, collection: str, item_id: str
     ]
 
 
-def summary(req: ApiRequest, volume: dict[str, Any]) -> dict[str, Any]:
+def summary(req: ApiRequest, volume: volume_record.VolumeRecord) -> dict[str, Any]:
     return {
         "id": volume["id"],
         "name": volume["name"],
@@ -47,7 +48,7 @@ def summary(req: ApiRequest, volume: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def detail(req: ApiRequest, volume: dict[str, Any]) -> dict[str, Any]:
+def detail(req: ApiRequest, volume: volume_record.VolumeRecord) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": volume["id"],
         "status": status(volume),
@@ -85,7 +86,7 @@ def detail(req: ApiRequest, volume: dict[str, Any]) -> dict[str, Any]:
 
 
 def next_links(
-    req: ApiRequest, items: list[dict[str, Any]], limit: int, collection: str
+    req: ApiRequest, items: Sequence[Mapping[str, Any]], limit: int, collection: str
 ) -> list[dict[str, str]]:
     """Cinder's ``volumes_links``: a ``next`` link when the page is full."""
     if not items or len(items) < limit:
@@ -97,7 +98,7 @@ def next_links(
 
 
 def list_view(
-    req: ApiRequest, volumes: list[dict[str, Any]], limit: int, detailed: bool
+    req: ApiRequest, volumes: list[volume_record.VolumeRecord], limit: int, detailed: bool
 ) -> dict[str, Any]:
     build = detail if detailed else summary
     collection = f"{COLLECTION}/detail" if detailed else COLLECTION

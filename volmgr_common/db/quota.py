@@ -1,16 +1,15 @@
-"""Quota engine: limits, usage, and reservations that are committed or rolled back.
+"""Quota: limits, usage rows, and charging or releasing usage under the rows' locks.
 
 Resources are ``volumes`` and ``gigabytes`` and, per volume type,
 ``volumes_<type>`` and ``gigabytes_<type>``. Usage rows are locked (``SELECT ...
 FOR UPDATE`` on PostgreSQL and MySQL; SQLite serializes writers) in a fixed order
 so that concurrent requests never deadlock each other. Functions named ``*_in``
 work inside a caller's transaction, so that a usage change and the volume column
-that records it commit together.
+that records it commit together; :mod:`volmgr_common.db.reservations` builds the
+reservations on the same locked rows (:func:`lock_usages`, :func:`add_in_order`).
 """
 
 import dataclasses
-import datetime as dt
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -62,8 +61,8 @@ class DefaultLimits:
 
 
 @dataclasses.dataclass(slots=True)
-class _Usage:
-    """One usage row as read under its lock; written back by :func:`_save_usages`."""
+class Usage:
+    """One usage row as read under its lock; written back by :func:`save_usages`."""
 
     in_use: int
     reserved: int
@@ -83,7 +82,7 @@ _SAVE_USAGE = (
 )
 
 
-def _by_project(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, set[str]]:
+def by_project(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, set[str]]:
     """``{project_id: resources}`` from ``(project_id, resources)`` pairs."""
     wanted: dict[str, set[str]] = {}
     for project_id, resources in pairs:
@@ -91,7 +90,7 @@ def _by_project(pairs: Iterable[tuple[str, Iterable[str]]]) -> dict[str, set[str
     return wanted
 
 
-def _lock_usages(session: Session, wanted: Mapping[str, Iterable[str]]) -> dict[UsageKey, _Usage]:
+def lock_usages(session: Session, wanted: Mapping[str, Iterable[str]]) -> dict[UsageKey, Usage]:
     """The usage rows of each project's resources, locked (created at zero where missing).
 
     One statement for every project: rows are locked in ``(project, resource)``
@@ -106,7 +105,7 @@ def _lock_usages(session: Session, wanted: Mapping[str, Iterable[str]]) -> dict[
         .with_for_update()
     )
     usages = {
-        (project_id, resource): _Usage(in_use, reserved)
+        (project_id, resource): Usage(in_use, reserved)
         for project_id, resource, in_use, reserved in session.execute(stmt)
     }
     missing = [
@@ -124,11 +123,11 @@ def _lock_usages(session: Session, wanted: Mapping[str, Iterable[str]]) -> dict[
             session.execute(sa.insert(_USAGES), rows)
         except exc.IntegrityError as error:
             raise db_api.RetryTransaction("concurrent quota usage insert") from error
-        usages.update((key, _Usage(0, 0)) for key in missing)
+        usages.update((key, Usage(0, 0)) for key in missing)
     return usages
 
 
-def _save_usages(session: Session, usages: Mapping[UsageKey, _Usage]) -> None:
+def save_usages(session: Session, usages: Mapping[UsageKey, Usage]) -> None:
     """Write locked usage rows back (one statement, executed for each row)."""
     if not usages:
         return
@@ -169,7 +168,7 @@ def _limits(
 def _check_limits(
     project_id: str,
     deltas: Mapping[str, int],
-    usages: Mapping[UsageKey, _Usage],
+    usages: Mapping[UsageKey, Usage],
     limits: Mapping[UsageKey, int],
 ) -> None:
     for resource, delta in sorted(deltas.items()):
@@ -190,7 +189,7 @@ Ask = tuple[str, Mapping[str, int]]
 """``(project_id, deltas)``: what one caller asks to add to its project's usage."""
 
 
-def _add_in_order(
+def add_in_order(
     session: Session, asks: Sequence[Ask | None], defaults: DefaultLimits, in_use: bool
 ) -> list[exception.OverQuota | None]:
     """Check each ask against its limits, counting those before it, and add it if it fits.
@@ -199,10 +198,10 @@ def _add_in_order(
     was added (or is None itself), or the OverQuota it met — exactly as if each had
     been a transaction of its own, in that order.
     """
-    wanted = _by_project(ask for ask in asks if ask is not None)
+    wanted = by_project(ask for ask in asks if ask is not None)
     if not wanted:
         return [None] * len(asks)
-    usages = _lock_usages(session, wanted)
+    usages = lock_usages(session, wanted)
     limits = _limits(session, wanted, defaults)
     outcomes: list[exception.OverQuota | None] = []
     for ask in asks:
@@ -221,15 +220,15 @@ def _add_in_order(
                 usage.in_use += delta
             else:
                 usage.reserved += delta
-    _save_usages(session, usages)
+    save_usages(session, usages)
     return outcomes
 
 
 def charge_many_in(
     session: Session, asks: Sequence[Ask | None], defaults: DefaultLimits
 ) -> list[exception.OverQuota | None]:
-    """Add each ask's deltas to in-use where it fits its limits (see :func:`_add_in_order`)."""
-    return _add_in_order(session, asks, defaults, in_use=True)
+    """Add each ask's deltas to in-use where it fits its limits (see :func:`add_in_order`)."""
+    return add_in_order(session, asks, defaults, in_use=True)
 
 
 def charge_in(
@@ -243,160 +242,11 @@ def charge_in(
 
 def release_in(session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
     """Take ``deltas`` (positive amounts) back out of in-use."""
-    usages = _lock_usages(session, {project_id: list(deltas)})
+    usages = lock_usages(session, {project_id: list(deltas)})
     for resource, delta in deltas.items():
         usage = usages[project_id, resource]
         usage.in_use = max(0, usage.in_use - delta)
-    _save_usages(session, usages)
-
-
-@dataclasses.dataclass(frozen=True)
-class ReservationRequest:
-    """What one caller of :func:`reserve_many` asks for."""
-
-    project_id: str
-    deltas: Mapping[str, int]
-    volume_id: str | None = None
-
-
-@db_api.writer
-def reserve_many(
-    session: Session, requests: Sequence[ReservationRequest], defaults: DefaultLimits
-) -> list[str | exception.OverQuota]:
-    """Reserve for many callers in one transaction, each checked against its limits.
-
-    Returns, for each request in order, its reservation id or the OverQuota it
-    met; the requests before it in the list count as reserved when it is checked,
-    exactly as if each had been reserved in a transaction of its own in that order.
-    """
-    return _reserve_in(session, requests, defaults)
-
-
-def _reserve_in(
-    session: Session, requests: Sequence[ReservationRequest], defaults: DefaultLimits
-) -> list[str | exception.OverQuota]:
-    asks = [(request.project_id, request.deltas) for request in requests]
-    admitted = _add_in_order(session, asks, defaults, in_use=False)
-    expire = models.utcnow() + dt.timedelta(seconds=defaults.reservation_expire)
-    outcomes: list[str | exception.OverQuota] = []
-    rows: list[dict[str, object]] = []
-    for request, over in zip(requests, admitted, strict=True):
-        if over is not None:
-            outcomes.append(over)
-            continue
-        outcomes.append(str(uuid.uuid4()))
-        rows.extend(
-            {
-                "uuid": outcomes[-1],
-                "project_id": request.project_id,
-                "resource": resource,
-                "delta": delta,
-                "volume_id": request.volume_id,
-                "expire": expire,
-            }
-            for resource, delta in sorted(request.deltas.items())
-        )
-    if rows:
-        session.execute(sa.insert(models.Reservation.__table__), rows)
-    return outcomes
-
-
-@db_api.writer
-def reserve(
-    session: Session,
-    project_id: str,
-    deltas: Mapping[str, int],
-    defaults: DefaultLimits,
-    volume_id: str | None = None,
-) -> str:
-    """Reserve ``deltas`` (raises OverQuota); returns the reservation id."""
-    request = ReservationRequest(project_id, deltas, volume_id)
-    (outcome,) = _reserve_in(session, [request], defaults)
-    if isinstance(outcome, exception.OverQuota):
-        raise outcome  # and the transaction leaves nothing behind
-    return outcome
-
-
-def _take_reservations(
-    session: Session, reservation_ids: Iterable[str]
-) -> dict[str, list[tuple[str, str, int]]]:
-    """``{reservation_id: [(project_id, resource, delta)]}`` of the rows, which it deletes."""
-    table = models.Reservation.__table__
-    ids = sorted(set(reservation_ids))
-    stmt = (
-        sa.select(table.c.uuid, table.c.project_id, table.c.resource, table.c.delta)
-        .where(table.c.uuid.in_(ids))
-        .order_by(table.c.id)
-        .with_for_update()
-    )
-    taken: dict[str, list[tuple[str, str, int]]] = {}
-    for reservation_id, project_id, resource, delta in session.execute(stmt):
-        taken.setdefault(reservation_id, []).append((project_id, resource, delta))
-    if taken:
-        session.execute(sa.delete(table).where(table.c.uuid.in_(sorted(taken))))
-    return taken
-
-
-@dataclasses.dataclass(frozen=True)
-class Commit:
-    """One reservation to commit: what :func:`commit_many_in` moves into in-use."""
-
-    project_id: str
-    reservation_id: str
-    deltas: Mapping[str, int]
-
-
-def commit_many_in(session: Session, commits: Sequence[Commit]) -> None:
-    """Move reservations into in-use; one that already expired charges its deltas directly.
-
-    The caller records on each volume row, in the same transaction, that the amount
-    is held, so that committing twice is prevented by that record.
-    """
-    taken = _take_reservations(session, [c.reservation_id for c in commits])
-    usages = _lock_usages(session, _by_project((c.project_id, c.deltas) for c in commits))
-    for c in commits:
-        reserved = {resource: delta for _, resource, delta in taken.get(c.reservation_id, [])}
-        for resource, delta in c.deltas.items():
-            usage = usages[c.project_id, resource]
-            usage.reserved = max(0, usage.reserved - reserved.get(resource, 0))
-            usage.in_use += delta
-    _save_usages(session, usages)
-
-
-def commit_in(
-    session: Session, project_id: str, reservation_id: str, deltas: Mapping[str, int]
-) -> None:
-    """Commit one reservation inside the caller's transaction (see :func:`commit_many_in`)."""
-    commit_many_in(session, [Commit(project_id, reservation_id, deltas)])
-
-
-@db_api.writer
-def rollback(session: Session, reservation_id: str) -> int:
-    """Give a reservation back; returns how many rows it had (0: nothing left to do)."""
-    rows = _take_reservations(session, [reservation_id]).get(reservation_id, [])
-    if rows:
-        usages = _lock_usages(session, _by_project((p, [r]) for p, r, _ in rows))
-        for project_id, resource, delta in rows:
-            usage = usages[project_id, resource]
-            usage.reserved = max(0, usage.reserved - delta)
-        _save_usages(session, usages)
-    return len(rows)
-
-
-@db_api.writer
-def expired_reservation_ids(session: Session) -> list[str]:
-    """Ids of reservations whose expiry time has passed."""
-    stmt = sa.select(models.Reservation.uuid).where(models.Reservation.expire < models.utcnow())
-    return sorted(set(session.scalars(stmt)))
-
-
-def expire_reservations(db: db_api.Database) -> int:
-    """Roll back every expired reservation; returns how many were rolled back."""
-    count = 0
-    for reservation_id in expired_reservation_ids(db):
-        if rollback(db, reservation_id):
-            count += 1
-    return count
+    save_usages(session, usages)
 
 
 @db_api.reader
@@ -433,15 +283,3 @@ def set_limit(session: Session, project_id: str, resource: str, hard_limit: int)
         session.add(models.Quota(project_id=project_id, resource=resource, hard_limit=hard_limit))
     else:
         row.hard_limit = hard_limit
-
-
-@db_api.reader
-def reservation_ids_for(session: Session, volume_id: str) -> list[str]:
-    """Ids of the open reservations made for one volume."""
-    stmt = sa.select(models.Reservation.uuid).where(models.Reservation.volume_id == volume_id)
-    return sorted(set(session.scalars(stmt)))
-
-
-def rollback_for_volume(db: db_api.Database, volume_id: str) -> int:
-    """Roll back every open reservation of a volume (a flow that died left them)."""
-    return sum(1 for rid in reservation_ids_for(db, volume_id) if rollback(db, rid))

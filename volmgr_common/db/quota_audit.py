@@ -12,9 +12,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from volmgr_common import quota
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import models, quota
 
 Key = tuple[str, str]  # (project_id, resource)
 

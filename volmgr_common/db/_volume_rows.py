@@ -1,0 +1,94 @@
+"""Row-level helpers the volume query modules share: lock, conditional update, release.
+
+Private to :mod:`volmgr_common.db`: each works inside the caller's transaction.
+Every status transition is a conditional update, so that a message handled twice
+finds the condition false the second time and changes nothing.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from volmgr_common.db import models, quota
+
+
+def locked(session: Session, volume_id: str) -> models.Volume | None:
+    """The row, locked for this transaction."""
+    stmt = (
+        sa.select(models.Volume)
+        .where(models.Volume.id == volume_id)
+        .with_for_update(of=models.Volume)
+    )
+    return session.scalars(stmt).first()
+
+
+def update_where(
+    session: Session, volume_id: str, *conditions: sa.ColumnElement[bool], **values: Any
+) -> bool:
+    """Update the row (and its ``updated_at``) only where ``conditions`` hold; True if so."""
+    values.setdefault("updated_at", models.utcnow())
+    stmt = (
+        sa.update(models.Volume)
+        .where(models.Volume.id == volume_id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def write_each(session: Session, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Give each ``(volume_id, values)`` row its own values, in one executed statement.
+
+    The rows were locked and checked by the caller; all values dicts have the same
+    keys, and ``updated_at`` is stamped.
+    """
+    if not changes:
+        return
+    now = models.utcnow()
+    rows = [dict({"updated_at": now}, **values, b_id=volume_id) for volume_id, values in changes]
+    table = models.Volume.__table__
+    update = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values({key: sa.bindparam(key) for key in rows[0] if key != "b_id"})
+    )
+    session.connection().execute(update, rows)
+
+
+def update_each(
+    session: Session,
+    changes: Sequence[tuple[str, dict[str, Any]]],
+    *conditions: sa.ColumnElement[bool],
+) -> list[bool]:
+    """Give each ``(volume_id, values)`` its values where ``conditions`` hold on its row.
+
+    The rows are locked and checked first, so that each change learns whether it
+    was made (True, in order); an id given twice changes once.
+    """
+    stmt = (
+        sa.select(models.Volume.id)
+        .where(models.Volume.id.in_(sorted({volume_id for volume_id, _ in changes})), *conditions)
+        .order_by(models.Volume.id)
+        .with_for_update()
+    )
+    waiting = set(session.scalars(stmt))
+    made: list[bool] = []
+    for volume_id, _ in changes:
+        made.append(volume_id in waiting)
+        waiting.discard(volume_id)
+    write_each(session, [change for change, ok in zip(changes, made, strict=True) if ok])
+    return made
+
+
+def release_all_in(session: Session, row: models.Volume) -> None:
+    """Give back every quota the locked row holds, and record that it holds none."""
+    type_name = row.volume_type.name
+    deltas = quota.volume_deltas(
+        type_name, volumes=1 if row.quota_volumes else 0, gigabytes=row.quota_gigabytes
+    )
+    if deltas:
+        quota.release_in(session, row.project_id, deltas)
+    row.quota_volumes = False
+    row.quota_gigabytes = 0
