@@ -30,7 +30,7 @@ step "lint"
 "$VENV/bin/ruff" format --check .
 
 step "mypy"
-"$VENV/bin/mypy" volmgr_common volmgr_api volmgr_scheduler volmgr_volume
+"$VENV/bin/mypy" volmgr_common volmgr_api volmgr_scheduler volmgr_volume volmgr_all
 
 step "generated samples are current"
 bash tools/check-samples.sh "$VENV"

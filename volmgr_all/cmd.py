@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         run(PROG, conf, BUILDERS, sync=True)
 
 
-def _wait_terminal(db: Database, volume_id: str, timeout: float = 30.0) -> dict:
+def _wait_terminal(
+    db: Database, volume_id: str, timeout: float = 30.0
+) -> volume_record.VolumeRecord:
     deadline = time.monotonic() + timeout
     while True:
         volume = volumes_db.get(db, volume_id)
@@ -56,7 +58,7 @@ def _wait_terminal(db: Database, volume_id: str, timeout: float = 30.0) -> dict:
         time.sleep(0.05)
 
 
-def _show(title: str, volume: dict, directory: str) -> None:
+def _show(title: str, volume: volume_record.VolumeRecord, directory: str) -> None:
     print(f"\n== {title}")
     for key in ("id", "status", "size", "host", "provider_location", "failure_reason"):
         print(f"   {key:18} {volume.get(key)}")

@@ -62,11 +62,13 @@ class API:
         self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler)
         # Concurrent requests run the flow together: one transaction for their rows,
         # one message to the scheduler.
-        self._manages: Batcher[dict[str, Any], dict[str, Any]] = Batcher(
+        self._manages: Batcher[dict[str, Any], volume_record.VolumeRecord] = Batcher(
             "volmgr-api-manage-batches", self._run_manages, conf.manage_batch_size
         )
 
-    def manage_existing(self, ctxt: RequestContext, request: ManageRequest) -> dict[str, Any]:
+    def manage_existing(
+        self, ctxt: RequestContext, request: ManageRequest
+    ) -> volume_record.VolumeRecord:
         """Accept a checked manage request (``validation.manage_request``); returns the new
         volume in status ``managing``."""
         volume = self._manages.submit(

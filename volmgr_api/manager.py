@@ -25,7 +25,7 @@ class ApiManager:
         self._api = api
 
     @rpc.remote_boundary
-    def manage_existing(self, ctxt: RequestContext, **fields: Any) -> dict[str, Any]:
+    def manage_existing(self, ctxt: RequestContext, **fields: Any) -> VolumeRecord:
         """The fields of ``rpcapi.ApiAPI.manage_existing``, checked into a ManageRequest."""
         validation.request_project(ctxt)  # the caller is checked before its fields
         request = validation.manage_request(self._api.conf, fields)

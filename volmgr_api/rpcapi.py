@@ -36,7 +36,7 @@ class ApiAPI:
         availability_zone: str | None = None,
         metadata: dict[str, str] | None = None,
         bootable: bool = False,
-    ) -> dict[str, Any]:
+    ) -> VolumeRecord:
         """Call (1.0): bring the object ``ref`` on ``host`` (``host@backend[#pool]``) under
         management; returns the new volume in status ``managing``."""
         request = ManageRequest(
@@ -51,7 +51,7 @@ class ApiAPI:
         )
         return self.manage(ctxt, request)
 
-    def manage(self, ctxt: RequestContext, request: ManageRequest) -> dict[str, Any]:
+    def manage(self, ctxt: RequestContext, request: ManageRequest) -> VolumeRecord:
         """Call (1.0): ``manage_existing`` of a :class:`ManageRequest`."""
         cctxt = self.client.prepare(version="1.0")
         return cctxt.call(ctxt, "manage_existing", **request.to_wire())

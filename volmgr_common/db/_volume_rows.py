@@ -6,7 +6,7 @@ finds the condition false the second time and changes nothing.
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,7 +35,8 @@ def update_where(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return session.execute(stmt).rowcount == 1
+    result = cast(sa.CursorResult[Any], session.execute(stmt))  # an UPDATE's result
+    return result.rowcount == 1
 
 
 def write_each(session: Session, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -48,7 +49,7 @@ def write_each(session: Session, changes: Sequence[tuple[str, dict[str, Any]]]) 
         return
     now = models.utcnow()
     rows = [dict({"updated_at": now}, **values, b_id=volume_id) for volume_id, values in changes]
-    table = models.Volume.__table__
+    table = models.table_of(models.Volume)
     update = (
         sa.update(table)
         .where(table.c.id == sa.bindparam("b_id"))

@@ -108,21 +108,22 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(volmgr_writer=True), expire_on_commit=False
         )
-        self._retry_kwargs = {
-            "retry": tenacity.retry_if_exception(is_retriable),
-            "stop": tenacity.stop_after_attempt(opts.db_max_retries + 1),
-            # Doubling waits with a little jitter: ten retries cover ~11 s of outage at
-            # the defaults (full jitter could spend them all within a second).
-            "wait": tenacity.wait_exponential(
-                multiplier=max(opts.db_retry_interval, 0.001), max=opts.db_max_retry_interval
-            )
-            + tenacity.wait_random(0, opts.db_retry_interval),
-            "before_sleep": _log_retry,
-            "reraise": True,
-        }
+        self._retry_if = tenacity.retry_if_exception(is_retriable)
+        self._stop = tenacity.stop_after_attempt(opts.db_max_retries + 1)
+        # Doubling waits with a little jitter: ten retries cover ~11 s of outage at
+        # the defaults (full jitter could spend them all within a second).
+        self._wait = tenacity.wait_exponential(
+            multiplier=max(opts.db_retry_interval, 0.001), max=opts.db_max_retry_interval
+        ) + tenacity.wait_random(0, opts.db_retry_interval)
 
     def retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(**self._retry_kwargs)
+        return tenacity.Retrying(
+            retry=self._retry_if,
+            stop=self._stop,
+            wait=self._wait,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
 
     @contextmanager
     def session(self, write: bool) -> Iterator[Session]:

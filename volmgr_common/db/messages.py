@@ -67,7 +67,7 @@ def _sort_column(key: str) -> sa.ColumnElement[Any]:
     """The column a listing sorts by; a missing value sorts as the empty string."""
     if key not in SORT_KEYS:
         raise exception.InvalidInput(reason=f"messages cannot be sorted by {key[:40]!r}")
-    column = models.Message.__table__.c[key]
+    column = models.table_of(models.Message).c[key]
     return sa.func.coalesce(column, "") if column.nullable else column
 
 
@@ -91,7 +91,7 @@ def list_page(
     if unknown:
         raise exception.InvalidInput(reason=f"messages cannot be filtered by {unknown}")
     conditions: list[sa.ColumnElement[bool]] = [
-        models.Message.__table__.c[key] == value for key, value in filters.items()
+        models.table_of(models.Message).c[key] == value for key, value in filters.items()
     ]
     if project_id is not None:
         conditions.append(models.Message.project_id == project_id)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -161,3 +162,11 @@ class Message(Base):
     message_level: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, for Core statements (typed as a ``Table``)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 # A sort column and whether it is descending.
-SortColumn = tuple[sa.ColumnElement[Any], bool]
+SortColumn = tuple[sa.ColumnElement[Any] | InstrumentedAttribute[Any], bool]
 ASC, DESC = False, True
 
 

@@ -71,7 +71,7 @@ class Usage:
 UsageKey = tuple[str, str]
 """``(project_id, resource)``: the key of one usage row."""
 
-_USAGES = models.QuotaUsage.__table__
+_USAGES = models.table_of(models.QuotaUsage)
 _SAVE_USAGE = (
     sa.update(_USAGES)
     .where(

@@ -67,7 +67,7 @@ def _reserve_in(
             for resource, delta in sorted(request.deltas.items())
         )
     if rows:
-        session.execute(sa.insert(models.Reservation.__table__), rows)
+        session.execute(sa.insert(models.table_of(models.Reservation)), rows)
     return outcomes
 
 
@@ -91,7 +91,7 @@ def _take_reservations(
     session: Session, reservation_ids: Iterable[str]
 ) -> dict[str, list[tuple[str, str, int]]]:
     """``{reservation_id: [(project_id, resource, delta)]}`` of the rows, which it deletes."""
-    table = models.Reservation.__table__
+    table = models.table_of(models.Reservation)
     ids = sorted(set(reservation_ids))
     stmt = (
         sa.select(table.c.uuid, table.c.project_id, table.c.resource, table.c.delta)

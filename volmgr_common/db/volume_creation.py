@@ -51,7 +51,7 @@ def _insert_charged(
     session: Session, new: Sequence[NewVolume], limits: quota.DefaultLimits
 ) -> list[Written | _OwnRow]:
     keys = sorted({n.values["reference_key"] for n in new})
-    holders: dict[str, str] = {
+    holders: dict[str | None, str] = {
         key: volume_id
         for key, volume_id in session.execute(
             sa.select(models.Volume.reference_key, models.Volume.id).where(
@@ -95,9 +95,9 @@ def _insert_charged(
             )
             outcomes.append(as_record(columns, n.type_name, n.metadata))
     if rows:
-        session.execute(sa.insert(models.Volume.__table__), rows)
+        session.execute(sa.insert(models.table_of(models.Volume)), rows)
     if metadata_rows:
-        session.execute(sa.insert(models.VolumeMetadata.__table__), metadata_rows)
+        session.execute(sa.insert(models.table_of(models.VolumeMetadata)), metadata_rows)
     return outcomes
 
 

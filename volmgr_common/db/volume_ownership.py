@@ -43,7 +43,7 @@ def claim_flows(
     is left out. Each volume also carries ``held_gigabytes``: the gigabytes of quota
     an earlier run of the same request already committed to the row.
     """
-    volumes = models.Volume.__table__
+    volumes = models.table_of(models.Volume)
     stmt = (
         sa.select(volumes, models.VolumeType.name.label("type_name"))
         .join(models.VolumeType, volumes.c.volume_type_id == models.VolumeType.id)
@@ -58,7 +58,7 @@ def claim_flows(
     }
     metadata: dict[str, dict[str, str]] = {volume_id: {} for volume_id in rows}
     if rows:
-        meta = models.VolumeMetadata.__table__
+        meta = models.table_of(models.VolumeMetadata)
         for volume_id, key, value in session.execute(
             sa.select(meta.c.volume_id, meta.c.key, meta.c.value).where(
                 meta.c.volume_id.in_(sorted(rows))

@@ -58,7 +58,7 @@ class RecoveryRow(VolumeRecord):
     last_change: dt.datetime
 
 
-COLUMNS = tuple(column.key for column in models.Volume.__table__.columns)
+COLUMNS = tuple(column.key for column in models.table_of(models.Volume).columns)
 """The names of every column of a volume row."""
 
 
@@ -67,7 +67,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def as_record(
-    columns: Mapping[str, Any], type_name: str | None, metadata: Mapping[str, str]
+    columns: Mapping[Any, Any], type_name: str | None, metadata: Mapping[str, str]
 ) -> VolumeRecord:
     """The record of a row given as its column values, type name and metadata."""
     return {

@@ -38,7 +38,9 @@ def update_if(session: Session, volume_id: str, expected_status: str, **values: 
     )
 
 
-def _lock_for_quota(session: Session, volume_ids: Sequence[str]) -> dict[str, sa.Row[Any]]:
+def _lock_for_quota(
+    session: Session, volume_ids: Sequence[str]
+) -> dict[str, sa.Row[str, str, int, str, str]]:
     """``{id: (status, quota_gigabytes, project_id, type_name)}`` of the rows, locked."""
     stmt = (
         sa.select(

@@ -112,4 +112,4 @@ def count_and_size(session: Session, project_id: str | None = None) -> tuple[int
     if project_id is not None:
         stmt = stmt.where(models.Volume.project_id == project_id)
     count, size = session.execute(stmt).one()
-    return int(count), int(size)
+    return int(count), int(size or 0)

@@ -11,7 +11,7 @@ transaction for the whole batch, and for each request the result or the failure
 its own ``execute`` would have had. ``execute`` is the batch of one.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -46,13 +46,13 @@ class _Task(VolmgrTask):
         super().__init__(**kwargs)
         self.conf = conf
 
-    def _fault_point(self, volume: dict[str, Any]) -> None:
+    def _hook_point(self, volume: Mapping[str, Any]) -> None:
         hooks.point(self.name, volume)
 
-    def _passes_fault_point(self, volume: dict[str, Any]) -> failure.Failure | None:
+    def _passes_hook_point(self, volume: Mapping[str, Any]) -> failure.Failure | None:
         """The failure the hook point makes for this request, if any."""
         try:
-            self._fault_point(volume)
+            self._hook_point(volume)
         except Exception:
             return failure.Failure()
         return None
@@ -66,7 +66,7 @@ class NotifyStart(_Task):
         self.bus_notifier = notifier
 
     def execute(self, context: RequestContext, volume: volume_record.ClaimedVolume) -> None:
-        self._fault_point(volume)
+        self._hook_point(volume)
         notifications.notify(self.bus_notifier, context, "manage_existing.start", volume)
 
 
@@ -78,7 +78,7 @@ class PrepareForQuotaReservation(_Task):
         self.driver = driver
 
     def execute(self, volume: volume_record.ClaimedVolume) -> int:
-        self._fault_point(volume)
+        self._hook_point(volume)
         size = self.driver.get_size(volume, volume["reference"])
         LOG.debug("Volume %s: backend object is %s GiB", volume["id"], size)
         return size
@@ -100,7 +100,7 @@ class QuotaReserve(_Task):
         requests: dict[int, reservations.ReservationRequest] = {}
         for position, call in enumerate(calls):
             volume, size = call["volume"], call["size"]
-            results.append(self._passes_fault_point(volume))
+            results.append(self._passes_hook_point(volume))
             if results[position] is not None or size == 0:
                 continue
             if volume["held_gigabytes"]:
@@ -139,7 +139,7 @@ class ManageExisting(_Task):
         self.driver = driver
 
     def execute(self, volume: volume_record.ClaimedVolume) -> str:
-        self._fault_point(volume)
+        self._hook_point(volume)
         location = self.driver.manage(volume, volume["reference"])
         hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
         return location
@@ -176,7 +176,7 @@ class QuotaCommit(_Task):
         commits: dict[int, volume_transitions.SizeCommit] = {}
         for position, call in enumerate(calls):
             volume, reservation_id = call["volume"], call["reservation_id"]
-            results.append(self._passes_fault_point(volume))
+            results.append(self._passes_hook_point(volume))
             if results[position] is not None or reservation_id == ALREADY_COMMITTED:
                 continue
             if reservation_id is None:
@@ -225,7 +225,7 @@ class OnFinish(_Task):
 
     def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
         """One transaction makes every request's volume ``available``; then each is notified."""
-        results = [self._passes_fault_point(call["volume"]) for call in calls]
+        results = [self._passes_hook_point(call["volume"]) for call in calls]
         finishing = [position for position, result in enumerate(results) if result is None]
         if not finishing:
             return results
