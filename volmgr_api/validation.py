@@ -15,13 +15,14 @@ from oslo_config import cfg
 
 from volmgr_common import exception
 from volmgr_common.context import RequestContext
+from volmgr_common.limits import STRING_WIDTH
 from volmgr_common.manage_request import FIELDS, REQUIRED_FIELDS, ManageRequest
 
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}@[A-Za-z0-9._-]{1,200}(#[A-Za-z0-9._-]{1,200})?$")
 MAX_REFERENCE_BYTES = 4096
-MAX_METADATA_KEY = 255
+MAX_METADATA_KEY = STRING_WIDTH
 """Longest metadata key, in characters."""
-MAX_METADATA_VALUE = 255
+MAX_METADATA_VALUE = STRING_WIDTH
 """Longest metadata value, in characters."""
 
 

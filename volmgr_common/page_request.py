@@ -15,6 +15,9 @@ from volmgr_common import exception
 SortKeys = tuple[tuple[str, str], ...]
 """``(key, "asc"|"desc")`` pairs, the first key sorting first."""
 
+MANAGEABLE_SORT_KEYS = ("reference", "size")
+"""The keys a listing of manageable objects sorts by (Cinder's)."""
+
 MANAGEABLE_DEFAULT_SORT = ("reference", "asc")
 """The order of a listing of manageable objects whose page names none."""
 

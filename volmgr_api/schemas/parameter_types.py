@@ -38,7 +38,7 @@ reference: dict[str, Any] = {
     "type": "object",
     "minProperties": 1,
     "maxProperties": 32,
-    "propertyNames": {"minLength": 1, "maxLength": 255},
+    "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY},
 }
 
 

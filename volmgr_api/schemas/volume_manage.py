@@ -14,6 +14,7 @@ from oslo_config import cfg
 from volmgr_api.rest.microversion import APIVersion
 from volmgr_api.schemas import compile_schema
 from volmgr_api.schemas import parameter_types as types
+from volmgr_common.limits import STRING_WIDTH
 
 HOST = types.nullable_string(1024, 1)
 CLUSTER_VERSION = "3.16"
@@ -26,8 +27,8 @@ def create(with_cluster: bool, max_name_length: int, max_description_length: int
         "ref": types.reference,
         "name": types.nullable_string(max_name_length),
         "description": types.nullable_string(max_description_length),
-        "volume_type": types.nullable_string(255, 1),
-        "availability_zone": types.nullable_string(255, 1),
+        "volume_type": types.nullable_string(STRING_WIDTH, 1),
+        "availability_zone": types.nullable_string(STRING_WIDTH, 1),
         "metadata": types.metadata,
         "bootable": types.boolean,
     }

@@ -32,6 +32,9 @@ _MODULES = (
     image_backend,
 )
 
+TEST_ONLY_GROUPS = frozenset({file_backend.FAKE_GROUP.name})
+"""Groups of test tools: registered, but left out of the shipped sample config."""
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every volmgr option group on ``conf``."""

@@ -2,24 +2,27 @@
 
 from oslo_config import cfg
 
+from volmgr_common.limits import STRING_WIDTH
+
 GROUP = cfg.OptGroup("api", title="volmgr-api options")
 
 OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "max_name_length",
-        default=255,
+        default=STRING_WIDTH,
         min=1,
-        max=255,
+        max=STRING_WIDTH,
         help="Longest volume name, in characters, that a manage request may give, over "
-        "REST and RPC alike. At most 255, the width of the name column.",
+        f"REST and RPC alike. At most {STRING_WIDTH}, the width of the name column.",
     ),
     cfg.IntOpt(
         "max_description_length",
-        default=255,
+        default=STRING_WIDTH,
         min=1,
-        max=255,
+        max=STRING_WIDTH,
         help="Longest volume description, in characters, that a manage request may give, "
-        "over REST and RPC alike. At most 255, the width of the description column.",
+        f"over REST and RPC alike. At most {STRING_WIDTH}, the width of the description "
+        "column.",
     ),
     cfg.IntOpt(
         "max_metadata_items",

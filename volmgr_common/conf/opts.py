@@ -7,8 +7,16 @@ from volmgr_common import rpc
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    """Return every volmgr option group for the sample config."""
-    return volmgr_conf.list_opts()
+    """Return the volmgr option groups an operator sets, for the sample config.
+
+    The groups of test tools (the fake driver's) are registered and checked like any
+    other, but are not shipped in the sample.
+    """
+    return [
+        (group, opts)
+        for group, opts in volmgr_conf.list_opts()
+        if group not in volmgr_conf.TEST_ONLY_GROUPS
+    ]
 
 
 def list_messaging_opts() -> list[tuple[str | None, list[cfg.Opt]]]:

@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from volmgr_common.limits import STRING_WIDTH
+
 
 def utcnow() -> dt.datetime:
     """Current UTC time without tzinfo, as every column stores it."""
@@ -38,8 +40,8 @@ class VolumeType(TimestampMixin, Base):
     __tablename__ = "volume_types"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
-    description: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(STRING_WIDTH), unique=True)
+    description: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
     extra_specs: Mapped[list["VolumeTypeExtraSpec"]] = relationship(
         back_populates="volume_type", cascade="all, delete-orphan", lazy="selectin"
@@ -54,8 +56,8 @@ class VolumeTypeExtraSpec(Base):
     volume_type_id: Mapped[str] = mapped_column(
         ForeignKey("volume_types.id", ondelete="CASCADE"), index=True
     )
-    key: Mapped[str] = mapped_column(String(255))
-    value: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    value: Mapped[str] = mapped_column(String(STRING_WIDTH))
     volume_type: Mapped[VolumeType] = relationship(back_populates="extra_specs")
 
 
@@ -63,19 +65,19 @@ class Volume(TimestampMixin, Base):
     __tablename__ = "volumes"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(String(255), index=True)
-    user_id: Mapped[str | None] = mapped_column(String(255))
-    display_name: Mapped[str | None] = mapped_column(String(255))
-    display_description: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    display_name: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    display_description: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     status: Mapped[str] = mapped_column(String(32), index=True)
-    host: Mapped[str] = mapped_column(String(255), index=True)
-    availability_zone: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    availability_zone: Mapped[str] = mapped_column(String(STRING_WIDTH))
     volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"))
     size: Mapped[int | None] = mapped_column(Integer)
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
     reference: Mapped[str] = mapped_column(Text)
     reference_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    provider_location: Mapped[str | None] = mapped_column(String(255))
+    provider_location: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     quota_volumes: Mapped[bool] = mapped_column(Boolean, default=False)
     quota_gigabytes: Mapped[int] = mapped_column(Integer, default=0)
     failure_reason: Mapped[str | None] = mapped_column(Text)
@@ -95,8 +97,8 @@ class VolumeMetadata(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(String(255))
-    value: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    value: Mapped[str] = mapped_column(String(STRING_WIDTH))
     volume: Mapped[Volume] = relationship(back_populates="volume_metadata")
 
 
@@ -105,12 +107,12 @@ class Service(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("host", "binary", name="uniq_service_host_binary"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    host: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(STRING_WIDTH))
     binary: Mapped[str] = mapped_column(String(64))
     topic: Mapped[str] = mapped_column(String(64))
-    availability_zone: Mapped[str] = mapped_column(String(255))
+    availability_zone: Mapped[str] = mapped_column(String(STRING_WIDTH))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    disabled_reason: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     report_count: Mapped[int] = mapped_column(Integer, default=0)
     last_heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime)
     capabilities: Mapped[str | None] = mapped_column(Text)
@@ -122,8 +124,8 @@ class Quota(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("project_id", "resource", name="uniq_quota_resource"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    project_id: Mapped[str] = mapped_column(String(255))
-    resource: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    resource: Mapped[str] = mapped_column(String(STRING_WIDTH))
     hard_limit: Mapped[int] = mapped_column(Integer)
 
 
@@ -132,8 +134,8 @@ class QuotaUsage(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("project_id", "resource", name="uniq_usage_resource"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    project_id: Mapped[str] = mapped_column(String(255))
-    resource: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    resource: Mapped[str] = mapped_column(String(STRING_WIDTH))
     in_use: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -143,8 +145,8 @@ class Reservation(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), index=True)
-    project_id: Mapped[str] = mapped_column(String(255))
-    resource: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    resource: Mapped[str] = mapped_column(String(STRING_WIDTH))
     delta: Mapped[int] = mapped_column(Integer)
     volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
     expire: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
@@ -154,7 +156,7 @@ class Message(Base):
     __tablename__ = "messages"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
     request_id: Mapped[str | None] = mapped_column(String(64))
     resource_type: Mapped[str] = mapped_column(String(64))
     resource_uuid: Mapped[str | None] = mapped_column(String(36), index=True)

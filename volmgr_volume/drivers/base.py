@@ -20,11 +20,10 @@ from oslo_config import cfg
 
 from volmgr_common import exception
 from volmgr_common.db.volume_record import VolumeRecord
-from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
+from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, MANAGEABLE_SORT_KEYS, PageRequest
 
 GIB = 1024**3
 SOURCE_NAME = "source-name"
-SORT_KEYS = ("reference", "size")
 SORT_DIRS = ("asc", "desc")
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 T = TypeVar("T")
@@ -48,7 +47,7 @@ def gib_floor(size_bytes: int) -> float:
 def check_page_parameters(page: PageRequest) -> tuple[str, str]:
     """The page's ``(sort_key, sort_dir)``; InvalidInput unless the page is usable."""
     sort_key, sort_dir = page.single_sort(MANAGEABLE_DEFAULT_SORT)
-    if sort_key not in SORT_KEYS or sort_dir not in SORT_DIRS:
+    if sort_key not in MANAGEABLE_SORT_KEYS or sort_dir not in SORT_DIRS:
         raise exception.InvalidInput(reason="sort key must be reference or size, dir asc or desc")
     if page.offset < 0 or (page.limit is not None and page.limit < 0):
         raise exception.InvalidInput(reason="limit and offset must not be negative")

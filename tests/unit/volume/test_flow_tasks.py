@@ -238,7 +238,7 @@ def test_fault_metadata_means_nothing_without_the_plugin(
 ) -> None:
     volume = new_volume(conf, db, {"source-name": "lun1"}, fault="fail:QuotaReserve")
     reservation = flow_mod.QuotaReserve(conf, db).execute(volume, 3)
-    assert quota.reservation_ids_for(db, volume["id"]) == [reservation]
+    assert reservations.reservation_ids_for(db, volume["id"]) == [reservation]
     assert usage(conf, db) == {"volumes": (1, 0), "gigabytes": (0, 3)}
 
 

@@ -17,9 +17,8 @@ from volmgr_api.rest.views import manageable
 from volmgr_api.rest.views import volumes as volume_views
 from volmgr_api.schemas import parameter_types
 from volmgr_api.schemas import volume_manage as schema
-from volmgr_common.page_request import PageRequest
+from volmgr_common.page_request import MANAGEABLE_SORT_KEYS, PageRequest
 
-SORT_KEYS = ("reference", "size")
 LIST_PARAMS = ("host", "marker", "limit", "offset", "sort", "sort_key", "sort_dir")
 SOURCE_NAME = "source-name"
 
@@ -81,7 +80,7 @@ def _listing(req: ApiRequest, detailed: bool) -> Reply:
         marker=_marker(params.get("marker")),
         limit=params.limit(req.conf.api.max_list_limit),
         offset=params.offset(),
-        sort=tuple(check_sort(params.sort("reference"), SORT_KEYS)),
+        sort=tuple(check_sort(params.sort("reference"), MANAGEABLE_SORT_KEYS)),
     )
     entries = req.api.get_manageable_volumes(req.ctxt, host, page)
     return Reply(200, manageable.list_view(entries, detailed))
