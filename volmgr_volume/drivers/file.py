@@ -243,23 +243,28 @@ class FileDriver(VolumeDriver):
         return st
 
     def _check_source(self, name: str, st: os.stat_result, reference: Any) -> None:
-        real_dir = self._real_dir()
-        inside = os.path.dirname(os.path.realpath(os.path.join(real_dir, name))) == real_dir
-        if stat.S_ISLNK(st.st_mode) and inside:
-            self._invalid(
-                reference,
-                "the file is a symbolic link; symlinks are refused even "
-                "when they point inside the directory",
-            )
         if stat.S_ISLNK(st.st_mode):
-            self._invalid(reference, "the file is a symbolic link pointing outside the directory")
-        if not inside:
-            self._invalid(reference, "the file resolves to a path outside the directory")
+            self._invalid(reference, self._link_problem(name))
         if not stat.S_ISREG(st.st_mode):
             self._invalid(reference, f"not a regular file: it is {_file_kind(st.st_mode)}")
         problem = hard_link_problem(st)
         if problem:
             self._invalid(reference, problem)
+
+    def _link_problem(self, name: str) -> str:
+        """Why the symbolic link ``name`` is refused (where it points, when it still can
+        be read: the name may change meanwhile, and is never followed to act on)."""
+        real_dir = self._real_dir()
+        try:
+            inside = os.path.dirname(os.path.realpath(os.path.join(real_dir, name))) == real_dir
+        except OSError:
+            inside = False
+        if inside:
+            return (
+                "the file is a symbolic link; symlinks are refused even when they point "
+                "inside the directory"
+            )
+        return "the file is a symbolic link pointing outside the directory"
 
     def _target_name(self, volume: Mapping[str, Any]) -> str:
         """The volume's managed name, checked to be a plain name too."""
