@@ -13,15 +13,21 @@ import ctypes
 import ctypes.util
 import errno
 import os
+from typing import Any
 
 RENAME_NOREPLACE = 1
 
-_renameat2 = None
+_renameat2: Any = None
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
     _renameat2 = _libc.renameat2
-    _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    _renameat2.argtypes.append(ctypes.c_uint)
+    _renameat2.argtypes = (
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    )
     _renameat2.restype = ctypes.c_int
 except (AttributeError, OSError):  # no renameat2 in this C library
     _renameat2 = None

@@ -241,3 +241,23 @@ def test_manages_racing_a_swap_loop_never_leave_a_link_managed(
     assert sorted(os.listdir(files)) == ["disk.img", "swap"]
     assert (files / "swap").is_symlink() and (files / "disk.img").read_bytes() == b"precious"
     assert digest(outside) == before
+
+
+# -- rename_noreplace ------------------------------------------------------------------
+
+
+def test_rename_noreplace_never_replaces_and_never_follows(tmp_path: Path) -> None:
+    (tmp_path / "a").write_bytes(b"a")
+    (tmp_path / "b").write_bytes(b"b")
+    (tmp_path / "link").symlink_to(tmp_path / "b")
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for taken in ("b", "link"):
+            with pytest.raises(FileExistsError):
+                file_mod.rename_noreplace(fd, "a", taken)
+        file_mod.rename_noreplace(fd, "link", "moved")
+        file_mod.rename_noreplace(fd, "a", "c")
+    finally:
+        os.close(fd)
+    assert sorted(os.listdir(tmp_path)) == ["b", "c", "moved"]
+    assert (tmp_path / "moved").is_symlink() and (tmp_path / "b").read_bytes() == b"b"
