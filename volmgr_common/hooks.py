@@ -11,7 +11,7 @@ The points, in the order a request passes them:
 * ``AfterEntryCreate`` — volmgr-api wrote the ``managing`` row, nothing cast yet;
 * ``SchedulerReceive`` — a scheduler took the request, nothing placed yet;
 * the name of each task of the volume manager's flow (``NotifyStart``,
-  ``PrepareForQuotaReservation``, ``QuotaReserve``, ``ManageExisting``,
+  ``PrepareForQuotaReservation``, ``QuotaReserve``, ``RecordIdentity``, ``ManageExisting``,
   ``QuotaCommit``, ``OnFinish``) — before the task does anything;
 * ``ManageExisting.after`` — the driver renamed the object, nothing recorded yet.
 

@@ -3,7 +3,9 @@
 A :class:`Backend` pairs a driver set up on a real backend (a temporary directory,
 or a scratch LVM volume group on a loop device) with a factory that creates an
 object of a given size and a fingerprint that tells whether an object is exactly
-the one made (same inode and content, or same LV uuid, size and tags).
+the one made (same inode and content, or same LV uuid, size and tags). It can also
+swap two objects' names as another process would, right before the driver's next
+rename (:meth:`Backend.swap_before_next_rename`).
 
 The LVM volume group is made once per session by ``tools/lvm-testvg.sh`` and
 emptied after every test; when it cannot be made the LVM tests fail with the fix.
@@ -12,7 +14,7 @@ emptied after every test; when it cannot be made the LVM tests fail with the fix
 import abc
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ import pytest
 from tests.driver_support import make_conf
 from tests.image_support import qcow2_header, write_image
 from tests.lvm_support import LvmSetupError, ScratchVolumeGroup
+from tests.rename_race import exchange
+from volmgr_volume.drivers import file as file_driver
 from volmgr_volume.drivers import load_driver
 from volmgr_volume.drivers.base import VolumeDriver
 
@@ -44,6 +48,22 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def fingerprint(self, name: str) -> Any:
         """Identity and content of object ``name``: equal iff it is the same object."""
+
+    @abc.abstractmethod
+    def swap_before_next_rename(self, monkeypatch: pytest.MonkeyPatch, a: str, b: str) -> None:
+        """Make objects ``a`` and ``b`` trade names right before the driver's next rename."""
+
+
+def _once_before(call: Callable[..., Any], swap: Callable[[], None]) -> Callable[..., Any]:
+    done: list[bool] = []
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not done:
+            done.append(True)
+            swap()
+        return call(*args, **kwargs)
+
+    return wrapped
 
 
 class DirectoryBackend(Backend):
@@ -72,6 +92,17 @@ class DirectoryBackend(Backend):
             digest = hashlib.sha256(f.read(1024 * 1024)).hexdigest()
         return (st.st_ino, st.st_size, st.st_mtime_ns, digest)
 
+    def swap_before_next_rename(self, monkeypatch: pytest.MonkeyPatch, a: str, b: str) -> None:
+        def swap() -> None:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                assert exchange(fd, a, b)
+            finally:
+                os.close(fd)
+
+        rename = file_driver.rename_noreplace
+        monkeypatch.setattr(file_driver, "rename_noreplace", _once_before(rename, swap))
+
 
 class LvmBackend(Backend):
     """The LVM driver on the session's scratch volume group."""
@@ -93,6 +124,14 @@ class LvmBackend(Backend):
     def fingerprint(self, name: str) -> Any:
         lv = self.vg.lvs()[name]
         return (lv["lv_uuid"], lv["lv_size"], lv["lv_attr"], lv["lv_tags"])
+
+    def swap_before_next_rename(self, monkeypatch: pytest.MonkeyPatch, a: str, b: str) -> None:
+        def swap() -> None:
+            for old, new in ((a, "swap-tmp"), (b, a), ("swap-tmp", b)):
+                self.vg.lvm("lvrename", "-q", self.vg.name, old, new)
+
+        commands = self.driver.commands  # type: ignore[attr-defined]
+        monkeypatch.setattr(commands, "rename", _once_before(commands.rename, swap))
 
 
 @pytest.fixture(scope="session")

@@ -59,12 +59,19 @@ def test_manage_is_idempotent_and_size_is_still_reported(backend: Backend) -> No
     assert backend.driver.get_size(vol(VOLUME_ID), reference) == 2
 
 
+def manage_recorded(backend: Backend, volume_id: str, reference: dict[str, Any]) -> str:
+    """Manage as the flow does (identity first, then the rename); the identity."""
+    identity = backend.driver.get_identity(vol(volume_id), reference)
+    backend.driver.manage(vol(volume_id), reference, identity=identity)
+    return identity
+
+
 def test_undo_restores_exactly(backend: Backend) -> None:
     reference = backend.make("disk1", GIB)
     backend.make("other", GIB)
     before = {name: backend.fingerprint(name) for name in backend.names()}
-    backend.driver.manage(vol(VOLUME_ID), reference)
-    backend.driver.undo_manage(vol(VOLUME_ID), reference)
+    identity = manage_recorded(backend, VOLUME_ID, reference)
+    backend.driver.undo_manage(vol(VOLUME_ID), reference, identity=identity)
     assert {name: backend.fingerprint(name) for name in backend.names()} == before
 
 
@@ -72,11 +79,52 @@ def test_undo_is_idempotent_and_harmless_without_manage(backend: Backend) -> Non
     reference = backend.make("disk1", GIB)
     before = backend.fingerprint("disk1")
     backend.driver.undo_manage(vol(VOLUME_ID), reference)
-    backend.driver.manage(vol(VOLUME_ID), reference)
-    backend.driver.undo_manage(vol(VOLUME_ID), reference)
-    backend.driver.undo_manage(vol(VOLUME_ID), reference)
+    identity = manage_recorded(backend, VOLUME_ID, reference)
+    backend.driver.undo_manage(vol(VOLUME_ID), reference, identity=identity)
+    backend.driver.undo_manage(vol(VOLUME_ID), reference, identity=identity)
     assert backend.names() == {"disk1"}
     assert backend.fingerprint("disk1") == before
+
+
+def test_identity_names_the_object_before_and_after_the_rename(backend: Backend) -> None:
+    reference = backend.make("disk1", GIB)
+    other = backend.make("disk2", GIB)
+    identity = backend.driver.get_identity(vol(VOLUME_ID), reference)
+    assert identity != backend.driver.get_identity(vol(VOLUME_ID), other)
+    backend.driver.manage(vol(VOLUME_ID), reference, identity=identity)
+    assert backend.driver.get_identity(vol(VOLUME_ID), reference) == identity
+
+
+def test_manage_and_undo_move_only_the_identified_object(backend: Backend) -> None:
+    reference = backend.make("disk1", GIB)
+    other = backend.make("disk2", GIB)
+    before = {name: backend.fingerprint(name) for name in backend.names()}
+    wrong = backend.driver.get_identity(vol(VOLUME_ID), other)
+    with pytest.raises(exception.ManageExistingInvalidReference):
+        backend.driver.manage(vol(VOLUME_ID), reference, identity=wrong)
+    assert {name: backend.fingerprint(name) for name in backend.names()} == before
+    manage_recorded(backend, VOLUME_ID, reference)
+    managed = backend.fingerprint(MANAGED)
+    with pytest.raises(exception.VolumeDriverException, match="leaving it where it is"):
+        backend.driver.undo_manage(vol(VOLUME_ID), reference, identity=wrong)
+    assert backend.names() == {MANAGED, "disk2"}
+    assert backend.fingerprint(MANAGED) == managed
+
+
+def test_an_object_swapped_in_before_the_rename_is_put_back_and_refused(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = backend.make("disk1", GIB)
+    backend.make("disk2", GIB)
+    first, second = backend.fingerprint("disk1"), backend.fingerprint("disk2")
+    identity = backend.driver.get_identity(vol(VOLUME_ID), reference)
+    backend.swap_before_next_rename(monkeypatch, "disk1", "disk2")
+    with pytest.raises(exception.ManageExistingInvalidReference, match="rename was undone"):
+        backend.driver.manage(vol(VOLUME_ID), reference, identity=identity)
+    # Only the other process's swap remains: nothing is under the managed name.
+    assert backend.names() == {"disk1", "disk2"}
+    assert backend.fingerprint("disk1")[0] == second[0]
+    assert backend.fingerprint("disk2")[0] == first[0]
 
 
 def test_names_in_managed_form_are_refused(backend: Backend) -> None:

@@ -79,6 +79,7 @@ VOLUME_POINTS = [
     "NotifyStart",
     "PrepareForQuotaReservation",
     "QuotaReserve",
+    "RecordIdentity",
     "ManageExisting",
     "ManageExisting.after",
     "QuotaCommit",
@@ -426,7 +427,11 @@ def make_env(
             directory=directory,
             api=factory.create(daemons.API, extra=sections),
             scheduler=factory.create(daemons.SCHEDULER, extra=sections),
-            volume=factory.create(daemons.VOLUME, directory=directory, extra=sections),
+            volume=factory.create(
+                daemons.VOLUME,
+                directory=directory,
+                extra={**sections, "image_backend": {"directory": directory}},
+            ),
         )
         for daemon in env.daemons:
             daemon.start(wait=False)

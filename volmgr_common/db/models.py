@@ -2,15 +2,19 @@
 
 Times are naive UTC. A volume row holds quota only while ``quota_volumes`` is true
 (and ``quota_gigabytes`` > 0): usage counters change in the same transaction as
-these columns, which keeps usage equal to the truth.
+these columns, which keeps usage equal to the truth. Every column that holds GiB
+(sizes, quota limits, usage, reservations) is a BigInteger: a backend may report
+sizes beyond 2^31 GiB.
 """
 
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -63,6 +67,7 @@ class VolumeTypeExtraSpec(Base):
 
 class Volume(TimestampMixin, Base):
     __tablename__ = "volumes"
+    __table_args__ = (Index("uq_volumes_identity_key", "identity_key", unique=True),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
@@ -73,13 +78,18 @@ class Volume(TimestampMixin, Base):
     host: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
     availability_zone: Mapped[str] = mapped_column(String(STRING_WIDTH))
     volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"))
-    size: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int | None] = mapped_column(BigInteger)
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
     reference: Mapped[str] = mapped_column(Text)
     reference_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # What the object is on its backend (device:inode of a file, an LV's uuid), recorded
+    # before the rename; identity_key (backend and identity, hashed) is unique among
+    # live rows, so one object is never held by two.
+    backend_identity: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    identity_key: Mapped[str | None] = mapped_column(String(64))
     provider_location: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     quota_volumes: Mapped[bool] = mapped_column(Boolean, default=False)
-    quota_gigabytes: Mapped[int] = mapped_column(Integer, default=0)
+    quota_gigabytes: Mapped[int] = mapped_column(BigInteger, default=0)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
     flow_owner: Mapped[str | None] = mapped_column(String(64))
@@ -126,7 +136,7 @@ class Quota(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(String(STRING_WIDTH))
     resource: Mapped[str] = mapped_column(String(STRING_WIDTH))
-    hard_limit: Mapped[int] = mapped_column(Integer)
+    hard_limit: Mapped[int] = mapped_column(BigInteger)
 
 
 class QuotaUsage(TimestampMixin, Base):
@@ -136,8 +146,8 @@ class QuotaUsage(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(String(STRING_WIDTH))
     resource: Mapped[str] = mapped_column(String(STRING_WIDTH))
-    in_use: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    in_use: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Reservation(TimestampMixin, Base):
@@ -147,7 +157,7 @@ class Reservation(TimestampMixin, Base):
     uuid: Mapped[str] = mapped_column(String(36), index=True)
     project_id: Mapped[str] = mapped_column(String(STRING_WIDTH))
     resource: Mapped[str] = mapped_column(String(STRING_WIDTH))
-    delta: Mapped[int] = mapped_column(Integer)
+    delta: Mapped[int] = mapped_column(BigInteger)
     volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
     expire: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 

@@ -36,6 +36,7 @@ class VolumeRecord(TypedDict):
     bootable: bool
     reference: dict[str, Any]
     provider_location: str | None
+    backend_identity: str | None
     metadata: dict[str, str]
     failure_reason: str | None
     request_id: str | None
@@ -85,6 +86,7 @@ def as_record(
         "bootable": columns["bootable"],
         "reference": json.loads(columns["reference"]),
         "provider_location": columns["provider_location"],
+        "backend_identity": columns["backend_identity"],
         "metadata": dict(metadata),
         "failure_reason": columns["failure_reason"],
         "request_id": columns["request_id"],

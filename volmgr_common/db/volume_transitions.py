@@ -149,7 +149,8 @@ def finish_manage(db: db_api.Database, volume_id: str, provider_location: str) -
 def fail_manage(
     session: Session, volume_id: str, reason: str, event_id: str, request_id: str | None
 ) -> VolumeRecord | None:
-    """``managing`` → ``error_managing``: release all quota, free the reference, tell the user.
+    """``managing`` → ``error_managing``: release all quota, free the reference and the
+    identity keys, tell the user.
 
     Returns the updated volume, or None when the row was not ``managing`` (already
     failed, finished or gone): handling the same failure twice equals once.
@@ -161,6 +162,7 @@ def fail_manage(
     row.status = ERROR_MANAGING
     row.failure_reason = reason
     row.reference_key = None
+    row.identity_key = None
     row.flow_owner = None
     messages.add_in(session, row.project_id, request_id, row.id, event_id, reason)
     session.flush()

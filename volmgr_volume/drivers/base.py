@@ -1,10 +1,14 @@
 """The contract every backend driver fulfils.
 
 A driver claims an object that already exists on its backend without copying it:
-it reports the object's size, gives it a managed name (``manage``), can put it back
-exactly as it was (``undo_manage``), lets it go (``unmanage``), lists what could be
-managed and reports capabilities. ``manage`` and ``undo_manage`` must be idempotent:
-a flow resumed after a crash may call them again for the same volume.
+it reports the object's size and its identity (which object it is, whatever its
+name: a file's device and inode, an LV's uuid), gives it a managed name
+(``manage``), can put it back exactly as it was (``undo_manage``), lets it go
+(``unmanage``), lists what could be managed and reports capabilities. ``manage``
+and ``undo_manage`` must be idempotent: a flow resumed after a crash may call them
+again for the same volume. Given an identity, both move only the object that has
+it: whatever races them, what ends under the new name is that object, or the
+rename is undone and the call fails.
 
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
@@ -128,12 +132,35 @@ class VolumeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
-        """Give the object its managed name; returns the provider location."""
+    def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+        """Which object the reference names, as a string that no other object of the
+        backend has (and that names do not change), checked as ``get_size`` checks it.
+
+        If the object already carries this volume's managed name (a resumed flow),
+        that object's identity is reported.
+        """
 
     @abc.abstractmethod
-    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
-        """Put the object back under its original name, exactly as it was."""
+    def manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> str:
+        """Give the object its managed name; returns the provider location.
+
+        With ``identity`` (from :meth:`get_identity`), only the object that has it is
+        renamed: a different object under the reference is refused, and one that
+        takes its place during the rename is put back and refused.
+        """
+
+    @abc.abstractmethod
+    def undo_manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> None:
+        """Put the object back under its original name, exactly as it was.
+
+        Only the object whose identity is ``identity`` (or the volume's recorded
+        ``backend_identity``) is moved; anything else under the managed name is left
+        alone and the call fails.
+        """
 
     @abc.abstractmethod
     def unmanage(self, volume: VolumeRecord) -> None:

@@ -116,7 +116,14 @@ class FakeDriver(VolumeDriver):
             stored = self._managed.get(self.managed_name(volume["id"]))
         return self._size(stored if stored is not None else reference)
 
-    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+    def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+        """An in-memory object is its source name (no delay or failure of its own)."""
+        _check_reference(reference)
+        return f"fake:{reference[SOURCE_NAME]}"
+
+    def manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> str:
         name = self._existing(reference, "manage")
         target = self.managed_name(volume["id"])
         with self._lock:
@@ -133,7 +140,9 @@ class FakeDriver(VolumeDriver):
         LOG.debug("Fake driver: %s managed as %s", name, target)
         return target
 
-    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
+    def undo_manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> None:
         _check_reference(reference)
         self._step("undo_manage", reference)
         target = self.managed_name(volume["id"])

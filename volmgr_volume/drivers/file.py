@@ -7,9 +7,17 @@ copied, written or deleted, and nothing outside the directory is ever touched:
 names with separators, ``.``/``..``, symlinks (even to files inside the directory)
 and anything but regular files are refused.
 
-Every rename happens under a per-directory lock, after a check that the target
-name is free, and relative to a descriptor of the directory opened without
-following symlinks.
+A file's identity is its inode on its device (``"<st_dev>:<st_ino>"``), not its
+name: a file with more than one hard link is refused (its data is reachable under
+another name, maybe outside the directory or another volume's file) and listed as
+not safe. Every rename happens under a per-directory lock, relative to a descriptor
+of the directory opened without following symlinks, and never replaces an existing
+name (``renameat2`` with ``RENAME_NOREPLACE``). Since a name can still change
+between the checks and the rename (another process renames, or swaps names with
+``RENAME_EXCHANGE``), the renamed object is checked again afterwards: when it is
+not the regular file whose identity was checked, the rename is undone at once and
+the request fails; the put-back of ``undo_manage`` moves only the file whose
+identity the volume recorded, under the same check.
 
 The manageable listing scans the directory once and sorts names (or sizes, when
 asked); only the entries of the returned page are described in full, so a page of
@@ -46,10 +54,18 @@ from volmgr_volume.drivers.base import (
     paginate_manageable,
     size_in_gib,
 )
+from volmgr_volume.drivers.renameat import rename_noreplace
 
 LOG = logging.getLogger(__name__)
 
-__all__ = ["SOURCE_NAME", "UUID_PATTERN", "FileDriver", "paginate_manageable", "plain_name_problem"]
+__all__ = [
+    "SOURCE_NAME",
+    "UUID_PATTERN",
+    "FileDriver",
+    "file_identity",
+    "paginate_manageable",
+    "plain_name_problem",
+]
 
 
 class Described(NamedTuple):
@@ -74,6 +90,26 @@ def plain_name_problem(name: str) -> str | None:
     if name in (".", ".."):
         return f"{name!r} is not a file name (no directory traversal)"
     return None
+
+
+def file_identity(st: os.stat_result) -> str:
+    """The identity of a file: its inode on its device, whatever names it has."""
+    return f"{st.st_dev}:{st.st_ino}"
+
+
+def _same_file(st: os.stat_result, other: os.stat_result) -> bool:
+    return (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
+
+
+def hard_link_problem(st: os.stat_result) -> str | None:
+    """Why a regular file with several names may not be managed (None if it has one)."""
+    if st.st_nlink <= 1:
+        return None
+    return (
+        f"the file has {st.st_nlink} hard links: its data is also reachable under another "
+        "name (maybe outside the directory, or another volume's file); remove the other "
+        "links or copy the file first"
+    )
 
 
 def _file_kind(mode: int) -> str:
@@ -207,20 +243,28 @@ class FileDriver(VolumeDriver):
         return st
 
     def _check_source(self, name: str, st: os.stat_result, reference: Any) -> None:
-        real_dir = self._real_dir()
-        inside = os.path.dirname(os.path.realpath(os.path.join(real_dir, name))) == real_dir
-        if stat.S_ISLNK(st.st_mode) and inside:
-            self._invalid(
-                reference,
-                "the file is a symbolic link; symlinks are refused even "
-                "when they point inside the directory",
-            )
         if stat.S_ISLNK(st.st_mode):
-            self._invalid(reference, "the file is a symbolic link pointing outside the directory")
-        if not inside:
-            self._invalid(reference, "the file resolves to a path outside the directory")
+            self._invalid(reference, self._link_problem(name))
         if not stat.S_ISREG(st.st_mode):
             self._invalid(reference, f"not a regular file: it is {_file_kind(st.st_mode)}")
+        problem = hard_link_problem(st)
+        if problem:
+            self._invalid(reference, problem)
+
+    def _link_problem(self, name: str) -> str:
+        """Why the symbolic link ``name`` is refused (where it points, when it still can
+        be read: the name may change meanwhile, and is never followed to act on)."""
+        real_dir = self._real_dir()
+        try:
+            inside = os.path.dirname(os.path.realpath(os.path.join(real_dir, name))) == real_dir
+        except OSError:
+            inside = False
+        if inside:
+            return (
+                "the file is a symbolic link; symlinks are refused even when they point "
+                "inside the directory"
+            )
+        return "the file is a symbolic link pointing outside the directory"
 
     def _target_name(self, volume: Mapping[str, Any]) -> str:
         """The volume's managed name, checked to be a plain name too."""
@@ -249,13 +293,55 @@ class FileDriver(VolumeDriver):
 
     @staticmethod
     def _rename(fd: int, source: str, target: str) -> None:
-        """Rename within the directory (a symlink would be renamed, never followed)."""
+        """Rename within the directory, never over an existing name (a symlink would be
+        renamed, never followed)."""
         try:
-            os.rename(source, target, src_dir_fd=fd, dst_dir_fd=fd)
+            rename_noreplace(fd, source, target)
+        except FileExistsError as error:
+            raise exception.VolumeDriverException(
+                reason=f"cannot rename {source} to {target}: {target} exists; refusing "
+                "to overwrite it"
+            ) from error
         except OSError as error:
             raise exception.VolumeDriverException(
                 reason=f"cannot rename {source} to {target}: {error.strerror}"
             ) from error
+
+    def _check_renamed(
+        self,
+        fd: int,
+        source: str,
+        target: str,
+        expected: os.stat_result,
+        reference: Any = None,
+    ) -> None:
+        """After renaming ``source`` to ``target``: unless ``target`` is the regular file
+        ``expected`` (same device and inode), rename it back at once and fail.
+
+        The failure is an invalid ``reference`` for a manage, a driver error for a
+        put-back (``reference`` None).
+        """
+        st = self._lstat(fd, target)
+        if st is not None and stat.S_ISREG(st.st_mode) and _same_file(st, expected):
+            return
+        found = "nothing" if st is None else f"{_file_kind(st.st_mode)} {file_identity(st)}"
+        if st is not None and stat.S_ISREG(st.st_mode):
+            found = f"another file {file_identity(st)}"
+        what = (
+            f"{source} was replaced during its rename to {target}: found {found}, not the "
+            f"file {file_identity(expected)} that was checked"
+        )
+        if st is not None:
+            try:
+                rename_noreplace(fd, target, source)
+            except OSError as error:
+                raise exception.VolumeDriverException(
+                    reason=f"{what}; it could not be renamed back: {error.strerror}"
+                ) from error
+        LOG.warning("%s; renamed it back", what)
+        if reference is not None:
+            self._invalid(reference, f"{what}; the rename was undone")
+        raise exception.VolumeDriverException(reason=f"{what}; the rename was undone")
 
     # -- the contract --------------------------------------------------------------------
 
@@ -271,13 +357,26 @@ class FileDriver(VolumeDriver):
                 self._invalid(reference, f"no file {name!r} exists in {self.directory}")
             return size_in_gib(self._volume_bytes(fd, found, st, reference))
 
-    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+    def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+        name = self._source_name(reference)
+        with self._opened_dir() as fd:
+            st = self._source_stat(fd, name, reference)
+            if st is None:
+                st = self._managed_stat(fd, self._target_name(volume))
+            if st is None:
+                self._invalid(reference, f"no file {name!r} exists in {self.directory}")
+            return file_identity(st)
+
+    def manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> str:
         name = self._source_name(reference)
         target = self._target_name(volume)
         with self._locked_dir() as fd:
             source_st = self._source_stat(fd, name, reference)
             target_st = self._managed_stat(fd, target)
             if source_st is None and target_st is not None:
+                self._check_identity(target_st, identity, target, reference)
                 LOG.info("Volume %s: %s is already renamed to %s", volume["id"], name, target)
                 return target
             if source_st is None:
@@ -287,19 +386,33 @@ class FileDriver(VolumeDriver):
                     reason=f"{target} already exists while {name} is still there; refusing "
                     "to overwrite it"
                 )
+            self._check_identity(source_st, identity, name, reference)
             self._volume_bytes(fd, name, source_st, reference)
             self._rename(fd, name, target)
+            self._check_renamed(fd, name, target, source_st, reference)
         LOG.info("Volume %s: renamed %s to %s", volume["id"], name, target)
         return target
 
-    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
+    def _check_identity(
+        self, st: os.stat_result, identity: str | None, name: str, reference: Any
+    ) -> None:
+        if identity is not None and file_identity(st) != identity:
+            self._invalid(
+                reference,
+                f"{name} is no longer the file that was checked (it is {file_identity(st)}, "
+                f"not {identity})",
+            )
+
+    def undo_manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> None:
         name = self._source_name(reference)
         target = self._target_name(volume)
+        identity = identity or volume.get("backend_identity")
         with self._locked_dir() as fd:
             target_st = self._managed_stat(fd, target)
-            source_st = self._source_lstat(fd, name, reference)
             if target_st is None:
-                if source_st is None:
+                if self._source_lstat(fd, name, reference) is None:
                     LOG.warning(
                         "Volume %s: neither %s nor %s exists; nothing to put back",
                         volume["id"],
@@ -307,11 +420,14 @@ class FileDriver(VolumeDriver):
                         name,
                     )
                 return
-            if source_st is not None:
+            if identity is None or file_identity(target_st) != identity:
                 raise exception.VolumeDriverException(
-                    reason=f"cannot put {target} back as {name}: that name is taken by another file"
+                    reason=f"{target} is the file {file_identity(target_st)}, not the one "
+                    f"volume {volume['id']} recorded ({identity or 'none recorded'}); "
+                    "leaving it where it is"
                 )
             self._rename(fd, target, name)
+            self._check_renamed(fd, target, name, target_st)
         LOG.info("Volume %s: renamed %s back to %s", volume["id"], target, name)
 
     def unmanage(self, volume: VolumeRecord) -> None:
@@ -368,7 +484,7 @@ class FileDriver(VolumeDriver):
             return "symbolic link; symlinks are never managed"
         if not stat.S_ISREG(st.st_mode):
             return f"not a regular file: it is {_file_kind(st.st_mode)}"
-        return plain_name_problem(name)
+        return hard_link_problem(st) or plain_name_problem(name)
 
     def get_capabilities(self) -> dict[str, Any]:
         real_dir = self._real_dir()

@@ -30,7 +30,7 @@ from typing import Any
 from oslo_config import cfg
 
 from volmgr_volume.drivers.base import size_in_gib
-from volmgr_volume.drivers.file import Described, FileDriver
+from volmgr_volume.drivers.file import Described, FileDriver, file_identity
 
 QCOW2_MAGIC = b"QFI\xfb"
 HEADER_BYTES = 512
@@ -124,14 +124,25 @@ class ImageDriver(FileDriver):
         self.allowed_formats: list[str] = list(conf.image_backend.allowed_formats)
         self._headers: dict[str, tuple[tuple[int, ...], ImageInfo]] = {}
 
-    def _inspect(self, fd: int, name: str) -> ImageInfo:
-        """Read the header of ``name`` in the directory ``fd`` (never following links)."""
+    def _inspect(self, fd: int, name: str, expected: os.stat_result | None = None) -> ImageInfo:
+        """Read the header of ``name`` in the directory ``fd`` (never following links).
+
+        With ``expected``, the header is read only if the file opened is that one
+        (same device and inode): a name swapped since it was checked is refused.
+        """
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
         file_fd = os.open(name, flags, dir_fd=fd)
         try:
             st = os.fstat(file_fd)
             if not stat.S_ISREG(st.st_mode):
                 return ImageInfo("unknown", 0, "not a regular file")
+            if expected is not None and file_identity(st) != file_identity(expected):
+                return ImageInfo(
+                    "unknown",
+                    0,
+                    f"the file changed while it was being read ({file_identity(expected)} "
+                    f"was checked, {file_identity(st)} was opened)",
+                )
             return inspect_image(os.pread(file_fd, HEADER_BYTES, 0), st.st_size)
         finally:
             os.close(file_fd)
@@ -155,7 +166,7 @@ class ImageDriver(FileDriver):
 
     def _volume_bytes(self, fd: int, name: str, st: os.stat_result, reference: Any) -> int:
         try:
-            info = self._inspect(fd, name)
+            info = self._inspect(fd, name, expected=st)
         except OSError as error:
             self._invalid(reference, f"the image cannot be read: {error.strerror}")
         problem = self._format_problem(info)

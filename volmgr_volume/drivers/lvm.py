@@ -28,6 +28,12 @@ lvs ...`` so the variables survive ``sudo``, and is ended after ``[lvm_backend]
 command_timeout`` seconds. Reports are read as JSON. Checks and
 renames of one VG run under an in-process lock; another process racing for the
 same LV makes ``lvrename`` fail, which is reported as a clear invalid reference.
+
+An LV's identity is its uuid. ``lvrename`` takes names, so another process could
+rename LVs between the checks and the rename: after each rename the driver reads
+the VG again and, unless the LV under the new name has the uuid that was checked,
+renames it back at once and fails the request; ``undo_manage`` moves only the LV
+whose uuid the volume recorded.
 """
 
 import dataclasses
@@ -403,20 +409,49 @@ class LvmDriver(VolumeDriver):
         self._reference(reference)
         return size_in_gib(self._checked(self._lvs(reference), volume, reference).size)
 
-    def manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+    def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+        self._reference(reference)
+        return self._checked(self._lvs(reference), volume, reference).uuid
+
+    def manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> str:
         self._reference(reference)
         target = self._target_name(volume)
         with self._locked():
             lvs = self._lvs(reference)
             lv = self._checked(lvs, volume, reference)
+            if identity is not None and lv.uuid != identity:
+                _invalid(reference, f"LV {lv.name} is {lv.uuid}, not the LV {identity} checked")
             if lv.name == target:
                 LOG.info("Volume %s: LV %s is already managed as %s", volume["id"], lv.uuid, target)
                 return target
             if _by_name(lvs, target) is not None:
                 _driver_error(f"{target} already exists while {lv.name} is still there")
             self._rename_for_manage(volume, lv, target, reference)
+            self._check_renamed(volume, lv, target, reference)
         LOG.info("Volume %s: renamed LV %s to %s", volume["id"], lv.name, target)
         return target
+
+    def _check_renamed(
+        self, volume: Mapping[str, Any], lv: LogicalVolume, new: str, reference: Any = None
+    ) -> None:
+        """After renaming ``lv`` to ``new``: unless ``new`` is that LV (its uuid), rename
+        it back at once, drop the origin tag the manage gave it, and fail."""
+        renamed = _by_name(self._lvs(), new)
+        if renamed is not None and renamed.uuid == lv.uuid:
+            return
+        found = "nothing" if renamed is None else f"LV {renamed.uuid}"
+        what = f"{lv.name} was replaced during its rename to {new}: found {found}, not {lv.uuid}"
+        if renamed is not None:
+            self._run(self.commands.rename, self.vg, new, lv.name)
+            tag = origin_tag(volume["id"], lv.name)
+            if tag in renamed.tags and reference is not None:
+                self._run(self.commands.change_tags, self.vg, lv.name, delete=[tag])
+        LOG.warning("Volume %s: %s; renamed it back", volume["id"], what)
+        if reference is not None:
+            _invalid(reference, f"{what}; the rename was undone")
+        _driver_error(f"{what}; the rename was undone")
 
     def _rename_for_manage(
         self, volume: Mapping[str, Any], lv: LogicalVolume, target: str, reference: Any
@@ -435,19 +470,28 @@ class LvmDriver(VolumeDriver):
                 )
             _driver_error(f"cannot rename {lv.name} to {target}: {error}")
 
-    def undo_manage(self, volume: VolumeRecord, reference: dict[str, Any]) -> None:
+    def undo_manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> None:
         ref = self._reference(reference)
         target = self._target_name(volume)
+        identity = identity or volume.get("backend_identity")
         with self._locked():
             lvs = self._lvs()
             managed = _by_name(lvs, target)
             if managed is None:
                 self._drop_tags(lvs, volume["id"])
                 return
+            if identity is not None and managed.uuid != identity:
+                _driver_error(
+                    f"{target} is LV {managed.uuid}, not the LV {identity} volume "
+                    f"{volume['id']} recorded; leaving it where it is"
+                )
             original = self._original_name(managed, volume["id"], ref)
             if _by_name(lvs, original) is not None:
                 _driver_error(f"cannot put {target} back as {original}: that name is taken")
             self._run(self.commands.rename, self.vg, target, original)
+            self._check_renamed(volume, managed, original)
             tag = origin_tag(volume["id"], original)
             self._run(self.commands.change_tags, self.vg, original, delete=[tag])
         LOG.info("Volume %s: renamed LV %s back to %s", volume["id"], target, original)

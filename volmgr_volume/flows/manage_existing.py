@@ -1,11 +1,11 @@
 """The volume manager's manage-existing flow and its tasks.
 
-NotifyStart → PrepareForQuotaReservation → QuotaReserve → ManageExisting →
-QuotaCommit → OnFinish. When a task fails, the tasks before it revert in reverse
+NotifyStart → PrepareForQuotaReservation → QuotaReserve → RecordIdentity →
+ManageExisting → QuotaCommit → OnFinish. When a task fails, the tasks before it revert in reverse
 order, each undoing only its own side effect; the worker then tells the API, which
 records the failure (see ``volmgr_volume.worker``).
 
-The three tasks that write to the database also run for a batch of requests at
+The four tasks that write to the database also run for a batch of requests at
 once (``execute_batch``, see :func:`volmgr_common.flows.run_flow_batch`): one
 transaction for the whole batch, and for each request the result or the failure
 its own ``execute`` would have had. ``execute`` is the batch of one.
@@ -22,7 +22,13 @@ from taskflow.types import failure
 from volmgr_common import exception, flows, hooks, notifications
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
-from volmgr_common.db import quota, reservations, volume_record, volume_transitions
+from volmgr_common.db import (
+    quota,
+    reservations,
+    volume_identity,
+    volume_record,
+    volume_transitions,
+)
 from volmgr_common.flows import VolmgrTask
 from volmgr_volume.drivers.base import VolumeDriver
 
@@ -34,6 +40,7 @@ VOLUME = "volume"
 SIZE = "size"
 RESERVATION = "reservation_id"
 PROVIDER_LOCATION = "provider_location"
+IDENTITY = "backend_identity"
 
 # What QuotaReserve provides when the row already holds its gigabytes.
 ALREADY_COMMITTED = "already-committed"
@@ -126,6 +133,52 @@ class QuotaReserve(_Task):
         reservations.rollback(self.db, result)
 
 
+class RecordIdentity(_Task):
+    """Ask the driver which object the reference names and record it on the row.
+
+    The identity (a file's device and inode, an LV's uuid) is recorded before the
+    rename, in one transaction for a batch; the database's unique identity key
+    refuses a second live row for the same object (ManageExistingAlreadyManaged),
+    whatever name each request used. ManageExisting then renames only that object.
+    Reversion: nothing to undo (a failed manage frees the identity key with the row's
+    other keys).
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database, driver: VolumeDriver) -> None:
+        super().__init__(conf, provides=IDENTITY)
+        self.db = db
+        self.driver = driver
+
+    def execute(self, volume: volume_record.ClaimedVolume) -> str:
+        return self.alone(self.execute_batch([{"volume": volume}]))
+
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """The driver identifies each object; one transaction records them all."""
+        results: list[Any] = []
+        claims: dict[int, volume_identity.IdentityClaim] = {}
+        for position, call in enumerate(calls):
+            volume = call["volume"]
+            results.append(self._passes_hook_point(volume))
+            if results[position] is not None:
+                continue
+            try:
+                identity = self.driver.get_identity(volume, volume["reference"])
+            except Exception:
+                results[position] = failure.Failure()
+                continue
+            backend = volume["host"].partition("#")[0]
+            claims[position] = volume_identity.IdentityClaim(volume["id"], backend, identity)
+        if claims:
+            refusals = volume_identity.record_identities(self.db, list(claims.values()))
+            for position, refusal in zip(claims, refusals, strict=True):
+                results[position] = (
+                    claims[position].identity
+                    if refusal is None
+                    else failure.Failure.from_exception(refusal)
+                )
+        return results
+
+
 class ManageExisting(_Task):
     """Let the driver give the object its managed name.
 
@@ -138,18 +191,24 @@ class ManageExisting(_Task):
         super().__init__(conf, provides=PROVIDER_LOCATION)
         self.driver = driver
 
-    def execute(self, volume: volume_record.ClaimedVolume) -> str:
+    def execute(self, volume: volume_record.ClaimedVolume, backend_identity: str) -> str:
         self._hook_point(volume)
-        location = self.driver.manage(volume, volume["reference"])
+        location = self.driver.manage(volume, volume["reference"], identity=backend_identity)
         hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
         return location
 
-    def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
+    def revert(
+        self,
+        result: Any,
+        volume: volume_record.ClaimedVolume,
+        backend_identity: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         LOG.warning(
             "Volume %s: putting backend object back as %s", volume["id"], volume["reference"]
         )
         try:
-            self.driver.undo_manage(volume, volume["reference"])
+            self.driver.undo_manage(volume, volume["reference"], identity=backend_identity)
         except Exception:
             LOG.exception("Volume %s: could not undo the manage on the backend", volume["id"])
 
@@ -280,6 +339,7 @@ def get_flow(
         NotifyStart(conf, notifier),
         PrepareForQuotaReservation(conf, driver),
         QuotaReserve(conf, db),
+        RecordIdentity(conf, db, driver),
         ManageExisting(conf, driver),
         QuotaCommit(conf, db),
         OnFinish(conf, db, notifier),

@@ -75,6 +75,14 @@ def ref(name: Any) -> dict[str, Any]:
     return {"source-name": name}
 
 
+def manage_recorded(driver: FileDriver, volume: dict[str, Any], name: str) -> str:
+    """Manage as the flow does: the identity recorded first, then the rename; the
+    identity is returned (the put-back moves only that file)."""
+    identity = driver.get_identity(volume, ref(name))
+    driver.manage(volume, ref(name), identity=identity)
+    return identity
+
+
 def make_file(path: Path, size: int = 0, content: bytes = b"") -> Path:
     """A (sparse) file of ``size`` bytes starting with ``content``."""
     with open(path, "wb") as f:
@@ -265,18 +273,18 @@ def _run_concurrently(calls: list[Callable[[], Any]]) -> list[Any]:
 def test_undo_manage_renames_back_with_content_intact(driver: FileDriver, files: Path) -> None:
     make_file(files / "disk.img", GIB, b"precious")
     before = snapshot(files)
-    driver.manage(vol(), ref("disk.img"))
-    driver.undo_manage(vol(), ref("disk.img"))
+    identity = manage_recorded(driver, vol(), "disk.img")
+    driver.undo_manage(vol(), ref("disk.img"), identity=identity)
     assert snapshot(files) == before
     assert head(files / "disk.img", 8) == b"precious"
 
 
 def test_undo_manage_is_idempotent(driver: FileDriver, files: Path) -> None:
     make_file(files / "disk.img", content=b"x")
-    driver.manage(vol(), ref("disk.img"))
-    driver.undo_manage(vol(), ref("disk.img"))
+    identity = manage_recorded(driver, vol(), "disk.img")
+    driver.undo_manage(vol(), ref("disk.img"), identity=identity)
     before = snapshot(files)
-    driver.undo_manage(vol(), ref("disk.img"))
+    driver.undo_manage(vol(), ref("disk.img"), identity=identity)
     assert snapshot(files) == before
 
 
@@ -292,10 +300,10 @@ def test_undo_manage_refuses_when_the_original_name_is_taken(
     driver: FileDriver, files: Path
 ) -> None:
     make_file(files / "disk.img", content=b"managed")
-    driver.manage(vol(), ref("disk.img"))
+    identity = manage_recorded(driver, vol(), "disk.img")
     make_file(files / "disk.img", content=b"newcomer")
-    with pytest.raises(exception.VolumeDriverException, match="taken"):
-        driver.undo_manage(vol(), ref("disk.img"))
+    with pytest.raises(exception.VolumeDriverException, match="exists; refusing to overwrite"):
+        driver.undo_manage(vol(), ref("disk.img"), identity=identity)
     assert (files / "disk.img").read_bytes() == b"newcomer"
     assert (files / MANAGED).read_bytes() == b"managed"
 
@@ -485,9 +493,10 @@ def _try_manage_cycle(driver: FileDriver, volume: dict[str, Any], name: str, fil
         with pytest.raises(exception.ManageExistingInvalidReference):
             driver.manage(volume, ref(name))
         return False
-    target = driver.manage(volume, ref(name))
+    identity = driver.get_identity(volume, ref(name))
+    target = driver.manage(volume, ref(name), identity=identity)
     assert (files / target).is_file()
-    driver.undo_manage(volume, ref(name))
+    driver.undo_manage(volume, ref(name), identity=identity)
     assert (files / name).read_bytes() == name.encode()
     return True
 

@@ -42,6 +42,7 @@ TASKS = [
     "NotifyStart",
     "PrepareForQuotaReservation",
     "QuotaReserve",
+    "RecordIdentity",
     "ManageExisting",
     "QuotaCommit",
     "OnFinish",
@@ -161,11 +162,13 @@ def test_flow_requires_context_and_volume_and_provides_its_results(
     assert set(flow.provides) == {
         flow_mod.SIZE,
         flow_mod.RESERVATION,
+        flow_mod.IDENTITY,
         flow_mod.PROVIDER_LOCATION,
     }
     provided_by = {task.name: set(task.provides) for task in flow}
     assert provided_by["PrepareForQuotaReservation"] == {flow_mod.SIZE}
     assert provided_by["QuotaReserve"] == {flow_mod.RESERVATION}
+    assert provided_by["RecordIdentity"] == {flow_mod.IDENTITY}
     assert provided_by["ManageExisting"] == {flow_mod.PROVIDER_LOCATION}
     available = {flow_mod.CONTEXT, flow_mod.VOLUME}
     for task in flow:
@@ -279,6 +282,15 @@ def test_quota_reserve_of_an_empty_object_reserves_nothing(
 # -- ManageExisting --------------------------------------------------------------------
 
 
+def recorded(
+    conf: cfg.ConfigOpts, db: db_api.Database, driver: VolumeDriver, volume: dict[str, Any]
+) -> str:
+    """RecordIdentity for ``volume``: the identity it recorded on the row."""
+    identity: str = flow_mod.RecordIdentity(conf, db, driver).execute(volume)
+    assert volumes_db.get(db, volume["id"])["backend_identity"] == identity
+    return identity
+
+
 @pytest.fixture
 def disk(files: FileDriver) -> Path:
     path = Path(files.directory) / "disk.img"
@@ -290,12 +302,13 @@ def test_manage_existing_renames_and_revert_renames_back(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"})
+    identity = recorded(vconf, db, files, volume)
     task = flow_mod.ManageExisting(vconf, files)
-    location = task.execute(volume)
+    location = task.execute(volume, identity)
     managed = disk.with_name(f"volume-{volume['id']}")
     assert location == managed.name
     assert not disk.exists() and head(managed) == b"precious data"
-    task.revert(result=location, volume=volume)
+    task.revert(result=location, volume=volume, backend_identity=identity)
     assert disk.exists() and not managed.exists()
     assert head(disk) == b"precious data"
     assert disk.stat().st_size == GIB // 2
@@ -305,11 +318,16 @@ def test_manage_existing_revert_after_a_late_failure_renames_back(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting.after")
+    identity = recorded(vconf, db, files, volume)
     task = flow_mod.ManageExisting(vconf, files)
     with pytest.raises(FaultInjected) as raised:
-        task.execute(volume)
+        task.execute(volume, identity)
     assert not disk.exists()
-    task.revert(result=failure.Failure.from_exception(raised.value), volume=volume)
+    task.revert(
+        result=failure.Failure.from_exception(raised.value),
+        volume=volume,
+        backend_identity=identity,
+    )
     assert sorted(p.name for p in disk.parent.iterdir()) == ["disk.img"]
 
 
@@ -317,10 +335,15 @@ def test_manage_existing_revert_of_an_early_failure_touches_nothing(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting")
+    identity = recorded(vconf, db, files, volume)
     task = flow_mod.ManageExisting(vconf, files)
     with pytest.raises(FaultInjected) as raised:
-        task.execute(volume)
-    task.revert(result=failure.Failure.from_exception(raised.value), volume=volume)
+        task.execute(volume, identity)
+    task.revert(
+        result=failure.Failure.from_exception(raised.value),
+        volume=volume,
+        backend_identity=identity,
+    )
     assert sorted(p.name for p in disk.parent.iterdir()) == ["disk.img"]
     assert head(disk) == b"precious data"
 
@@ -329,10 +352,11 @@ def test_manage_existing_revert_never_overwrites_or_deletes(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"})
+    identity = recorded(vconf, db, files, volume)
     task = flow_mod.ManageExisting(vconf, files)
-    location = task.execute(volume)
+    location = task.execute(volume, identity)
     make_file(disk, 10, b"newcomer")
-    task.revert(result=location, volume=volume)
+    task.revert(result=location, volume=volume, backend_identity=identity)
     assert disk.read_bytes() == b"newcomer\x00\x00"
     assert head(disk.parent / location) == b"precious data"
 
@@ -341,10 +365,11 @@ def test_manage_existing_revert_with_the_fake_driver(
     vconf: cfg.ConfigOpts, db: db_api.Database, fake: FakeDriver
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1", "size_gb": 5})
+    identity = recorded(vconf, db, fake, volume)
     task = flow_mod.ManageExisting(vconf, fake)
-    location = task.execute(volume)
+    location = task.execute(volume, identity)
     assert fake.get_capabilities()["pools"][0]["allocated_capacity_gb"] == 5
-    task.revert(result=location, volume=volume)
+    task.revert(result=location, volume=volume, backend_identity=identity)
     assert fake.get_capabilities()["pools"][0]["allocated_capacity_gb"] == 0
 
 

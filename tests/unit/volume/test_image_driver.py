@@ -137,9 +137,10 @@ def test_refused_images_are_neither_sized_nor_renamed(
 def test_manage_and_undo_keep_the_image_byte_for_byte(driver: ImageDriver, images: Path) -> None:
     content = qcow2_header(2 * GIB) + b"payload"
     write_image(images / "vm.img", content)
-    assert driver.manage(vol(VOLUME_ID), {"source-name": "vm.img"}) == MANAGED
+    identity = driver.get_identity(vol(VOLUME_ID), {"source-name": "vm.img"})
+    assert driver.manage(vol(VOLUME_ID), {"source-name": "vm.img"}, identity=identity) == MANAGED
     assert driver.get_size(vol(VOLUME_ID), {"source-name": "vm.img"}) == 2
-    driver.undo_manage(vol(VOLUME_ID), {"source-name": "vm.img"})
+    driver.undo_manage(vol(VOLUME_ID), {"source-name": "vm.img"}, identity=identity)
     assert (images / "vm.img").read_bytes() == content
 
 
@@ -181,9 +182,11 @@ def test_listing_reads_only_the_headers_of_the_page(
     opened: list[str] = []
     inspect = driver._inspect
 
-    def counting_inspect(fd: int, name: str) -> image.ImageInfo:
+    def counting_inspect(
+        fd: int, name: str, expected: os.stat_result | None = None
+    ) -> image.ImageInfo:
         opened.append(name)
-        return inspect(fd, name)
+        return inspect(fd, name, expected)
 
     monkeypatch.setattr(driver, "_inspect", counting_inspect)
     page = driver.list_manageable(
@@ -243,9 +246,11 @@ def test_listing_remembers_headers_until_the_file_changes(
     opened: list[str] = []
     inspect = driver._inspect
 
-    def counting_inspect(fd: int, name: str) -> image.ImageInfo:
+    def counting_inspect(
+        fd: int, name: str, expected: os.stat_result | None = None
+    ) -> image.ImageInfo:
         opened.append(name)
-        return inspect(fd, name)
+        return inspect(fd, name, expected)
 
     monkeypatch.setattr(driver, "_inspect", counting_inspect)
     driver.list_manageable({}, PageRequest(limit=10, sort=(("size", "asc"),)))

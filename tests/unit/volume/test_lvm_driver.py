@@ -529,3 +529,73 @@ def test_fuzzed_references_never_reach_outside_the_volume_group(
         for call in fake_lvm.calls:
             assert_names_only_vg0(call, reference)
     assert accepted == {"data", "other", UUID_A, UUID_B}
+
+
+# -- the name -> uuid identity at the rename -------------------------------------------
+
+
+class SwappingLvm(FakeLvm):
+    """A FakeLvm where another process swaps the names of two LVs (through a third
+    name) right before the next ``lvrename`` of the driver."""
+
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        super().__init__(rows)
+        self.swap: tuple[str, str] | None = None
+
+    def lvrename(self, args: list[str]) -> str:
+        if self.swap is not None:
+            first, second = self.swap
+            self.swap = None
+            self._row(first)["lv_name"] = "swap-tmp"
+            self._row(second)["lv_name"] = first
+            self._row("swap-tmp")["lv_name"] = second
+        return super().lvrename(args)
+
+
+@pytest.fixture
+def swapping_lvm(monkeypatch: pytest.MonkeyPatch) -> SwappingLvm:
+    fake = SwappingLvm([lv_row("data", 3 * GIB + 1, uuid=UUID_A), lv_row("other", uuid=UUID_B)])
+    monkeypatch.setattr(lvm.processutils, "execute", fake)
+    return fake
+
+
+def test_get_identity_is_the_lv_uuid(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
+    assert driver.get_identity(vol(VOLUME_ID), {"source-name": "data"}) == UUID_A
+    assert driver.get_identity(vol(VOLUME_ID), {"source-id": UUID_B}) == UUID_B
+    driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
+    assert driver.get_identity(vol(VOLUME_ID), {"source-name": "data"}) == UUID_A
+
+
+def test_manage_refuses_another_lv_than_the_one_identified(
+    driver: LvmDriver, fake_lvm: FakeLvm
+) -> None:
+    with pytest.raises(exception.ManageExistingInvalidReference, match="not the LV"):
+        driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_B)
+    assert names(fake_lvm) == ["data", "other"]
+
+
+def test_an_lv_swapped_in_before_the_rename_is_renamed_back_and_refused(
+    tmp_path: Path, swapping_lvm: SwappingLvm
+) -> None:
+    driver = make_driver(tmp_path)
+    swapping_lvm.swap = ("data", "other")
+    with pytest.raises(exception.ManageExistingInvalidReference, match="the rename was undone"):
+        driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
+    by_name = {row["lv_name"]: row for row in swapping_lvm.rows}
+    assert sorted(by_name) == ["data", "other"]
+    assert by_name["data"]["lv_uuid"] == UUID_B  # where the other process put it
+    assert by_name["data"]["lv_tags"] == ""  # the tag the manage gave it is gone
+    assert by_name["other"]["lv_uuid"] == UUID_A
+
+
+def test_undo_moves_only_the_recorded_lv(tmp_path: Path, swapping_lvm: SwappingLvm) -> None:
+    driver = make_driver(tmp_path)
+    driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
+    with pytest.raises(exception.VolumeDriverException, match="leaving it where it is"):
+        driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_B)
+    assert names(swapping_lvm) == [MANAGED, "other"]
+    swapping_lvm.swap = (MANAGED, "other")
+    with pytest.raises(exception.VolumeDriverException):
+        driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
+    by_uuid = {row["lv_uuid"]: row["lv_name"] for row in swapping_lvm.rows}
+    assert by_uuid == {UUID_A: "other", UUID_B: MANAGED}  # only the other process moved them
