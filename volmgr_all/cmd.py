@@ -37,7 +37,7 @@ GIB = 1024**3
 
 def main(argv: Sequence[str] | None = None) -> None:
     conf = startup.new_conf(CLI_OPTS)
-    conf.set_default("state_path", os.path.abspath("volmgr-state"))
+    startup.default_to_local_state(conf)
     conf.set_default("transport_url", "kombu+memory:////")
     conf.set_default("use_stderr", True)  # logs to stderr, results (--demo) to stdout
     startup.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
