@@ -135,3 +135,20 @@ def test_a_type_tied_to_a_backend_places_its_volumes_there(
     assert (gold["status"], gold["host"]) == (volume_record.AVAILABLE, f"{stack.backend}#default")
     assert other["status"] == volume_record.ERROR_MANAGING
     assert "volume_backend_name" in other["failure_reason"]
+
+
+def test_the_demo_tells_its_story_without_log_lines(tmp_path: Path) -> None:
+    script = shutil.which("volmgr-all", path=str(Path(sys.executable).parent))
+    assert script, "the volmgr-all console script is not installed"
+    done = subprocess.run(
+        [script, "--demo"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    story = done.stdout.splitlines()
+    assert story[0].startswith("volmgr-all demo: state in ")
+    assert [line.split()[1] for line in story if line.strip().startswith("status")] == [
+        "available",
+        "error_managing",
+    ]
+    log = (tmp_path / startup.LOCAL_STATE_DIR / "volmgr-all.log").read_text()
+    assert "error_managing" in log
