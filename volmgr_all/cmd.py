@@ -6,6 +6,7 @@ transport ``kombu+memory:////`` and the file driver over ``<state_path>/files``.
 ends ``error_managing`` with its reason, and exits.
 """
 
+import logging as py_logging
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api import service as api_service
@@ -37,14 +39,30 @@ GIB = 1024**3
 
 def main(argv: Sequence[str] | None = None) -> None:
     conf = startup.new_conf(CLI_OPTS)
-    conf.set_default("state_path", os.path.abspath("volmgr-state"))
+    startup.default_to_local_state(conf)
     conf.set_default("transport_url", "kombu+memory:////")
     conf.set_default("use_stderr", True)  # logs to stderr, results (--demo) to stdout
     startup.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
     if conf.demo:
+        log_to_file(conf)
         demo(conf)
     else:
         run(PROG, conf, BUILDERS, sync=True)
+
+
+DEMO_LOG = "volmgr-all.log"
+
+
+def log_to_file(conf: cfg.ConfigOpts) -> None:
+    """Send the log (and Python's warnings) to ``<state_path>/volmgr-all.log`` unless a
+    log file is configured, so that the demo's story reads without log lines."""
+    py_logging.captureWarnings(True)
+    if conf.log_file or conf.log_dir:
+        return
+    os.makedirs(conf.state_path, exist_ok=True)
+    conf.set_override("log_file", os.path.join(conf.state_path, DEMO_LOG))
+    conf.set_override("use_stderr", False)
+    logging.setup(conf, startup.PROJECT)
 
 
 def _wait_terminal(
@@ -82,7 +100,9 @@ def demo(conf: cfg.ConfigOpts) -> None:
         api = api_rpcapi.ApiAPI(messaging, timeout=30)
         ctxt = context.RequestContext(user_id="demo", project_id="demo", roles=["admin"])
         host = volume_service.backend_host(conf)
-        print(f"volmgr-all demo: state in {conf.state_path}, backend {host}")
+        print(
+            f"volmgr-all demo: state in {conf.state_path}, backend {host}, log in {conf.log_file}"
+        )
         print(f"created {name}: a 1.5 GiB sparse raw image")
         good = api.manage_existing(ctxt, host, {"source-name": name}, name="demo-volume")
         _show(f"manage {name}", _wait_terminal(db, good["id"]), directory)

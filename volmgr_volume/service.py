@@ -43,8 +43,12 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     svc.executor_threads = batching.handler_threads(conf)
 
     def report_capabilities() -> None:
+        # volume_backend_name: the capability a volume type's extra spec names to tie
+        # the type to a backend, reported by every Cinder driver
         capabilities = dict(
-            driver.get_capabilities(), availability_zone=conf.storage_availability_zone
+            driver.get_capabilities(),
+            availability_zone=conf.storage_availability_zone,
+            volume_backend_name=conf.volume.backend_name,
         )
         assert svc.service_id is not None
         services_db.heartbeat(db, svc.service_id, capabilities)

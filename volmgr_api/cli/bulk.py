@@ -117,7 +117,8 @@ def _submit(
         return None
 
 
-def _reason(client: Client, volume_id: str) -> str:
+def failure_reason(client: Client, volume_id: str) -> str:
+    """Why the manage of a volume failed: the user message recorded about it."""
     messages = client.get("messages", resource_uuid=volume_id)["messages"]
     return messages[0]["user_message"] if messages else "the manage failed"
 
@@ -131,7 +132,7 @@ def _wait(client: Client, started: dict[str, str], summary: Summary, timeout: fl
             if status == "available":
                 summary.available.append(label)
             elif status == "error":
-                summary.failed.append((label, _reason(client, volume_id)))
+                summary.failed.append((label, failure_reason(client, volume_id)))
             else:
                 continue
             del waiting[volume_id]
@@ -165,4 +166,5 @@ def manage_all_safe(
                 started[volume_id] = _label(reference)
             progress.advance(_label(reference))
         _wait(client, started, summary, timeout)
+    progress.close()
     return summary

@@ -1,10 +1,16 @@
-"""A small HTTP client of the volmgr REST API (noauth identity headers), on the stdlib only."""
+"""A small HTTP client of the volmgr REST API on a keystoneauth session.
+
+The identity is a keystoneauth plugin (a token from Keystone, the endpoint from its
+catalog), or volmgr's noauth headers (``X-User-Id``, ``X-Project-Id``) for a user
+and project the caller names.
+"""
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
+
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import session as ks_session
 
 API_VERSION = "3.17"
 DEFAULT_ENDPOINT = "http://127.0.0.1:8776"
@@ -33,28 +39,41 @@ def base_endpoint(endpoint: str) -> str:
 
 
 class Client:
-    """Sends requests as ``user`` in ``project`` (with ``roles``) to one endpoint."""
+    """Sends requests to one endpoint, as ``project``, through a keystoneauth session.
+
+    With noauth (``session`` without an auth plugin) the identity travels in
+    ``headers``; with a plugin, the session adds its token.
+    """
 
     def __init__(
         self,
         endpoint: str,
-        user: str,
         project: str,
-        roles: str | None = None,
+        session: ks_session.Session | None = None,
+        headers: dict[str, str] | None = None,
         timeout: float = 60.0,
     ) -> None:
         self.endpoint = base_endpoint(endpoint)
         self.project = project
+        self.session = session or ks_session.Session()
         self.timeout = timeout
         self.headers = {
             "Accept": "application/json",
+            "OpenStack-API-Version": f"volume {API_VERSION}",
+            **(headers or {}),
+        }
+
+    @classmethod
+    def noauth(cls, endpoint: str, user: str, project: str, roles: str | None = None) -> "Client":
+        """A client that names its user and project in volmgr's noauth headers."""
+        headers = {
             "X-User-Id": user,
             "X-Project-Id": project,
             "X-Auth-Token": f"{user}:{project}",
-            "OpenStack-API-Version": f"volume {API_VERSION}",
         }
         if roles:
-            self.headers["X-Roles"] = roles
+            headers["X-Roles"] = roles
+        return cls(endpoint, project, headers=headers)
 
     def request(
         self,
@@ -66,21 +85,22 @@ class Client:
         """The decoded JSON answer (None when empty) of ``method /v3/<project>/<path>``."""
         url = f"{self.endpoint}/v3/{urllib.parse.quote(self.project)}/{path}"
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        if query:
-            url = f"{url}?{urllib.parse.urlencode(query)}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method, headers=self.headers)
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            raise ApiError(error.code, _fault_message(error.read(), error.reason)) from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
+            response = self.session.request(
+                url,
+                method,
+                json=body,
+                params=query,
+                headers=self.headers,
+                raise_exc=False,
+                timeout=self.timeout,
+            )
+        except ks_exceptions.ClientException as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ApiError(0, f"cannot reach {self.endpoint}: {reason}") from None
-        return json.loads(raw) if raw else None
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _fault_message(response.content, response.reason))
+        return json.loads(response.content) if response.content else None
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)

@@ -1,22 +1,30 @@
 """The commands of ``volmgr``: each takes the parsed arguments and a client, prints, returns."""
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
 
 from volmgr_api.cli import bulk
 from volmgr_api.cli.client import ApiError, Client
-from volmgr_api.cli.output import properties, table
+from volmgr_common import output
 
 VOLUME_COLUMNS = ["id", "status", "name", "size", "volume_type", "bootable"]
 VOLUME_HEADERS = ["ID", "Status", "Name", "Size", "Volume Type", "Bootable"]
+FAILED = "error"
+"""The status the API shows for a failed manage (``error_managing`` in the database)."""
 
 
-def emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    """Print ``data`` as JSON with --json, else ``text``."""
-    print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
+def emit_result(args: argparse.Namespace, values: dict[str, Any], text: str) -> None:
+    """``text`` for the default table format, else ``values`` in the chosen format."""
+    if args.formatter == output.DEFAULT_FORMAT and not args.columns:
+        print(text)
+    else:
+        output.emit_one(args, values)
+
+
+def _volume(volume: dict[str, Any]) -> dict[str, Any]:
+    return {key: volume[key] for key in sorted(volume) if key != "links"}
 
 
 def _metadata(pairs: list[str] | None) -> dict[str, str] | None:
@@ -66,10 +74,16 @@ def manage(args: argparse.Namespace, client: Client) -> int:
     body = {"volume": {"host": args.host, "ref": {args.id_type: args.identifier}}}
     body["volume"].update(_manage_fields(args))
     volume = client.post("manageable_volumes", body)["volume"]
-    if args.wait:
-        volume = wait_volume(client, volume["id"], "creating", args.timeout)
-    emit(args, {"volume": volume}, properties(volume))
-    return 0 if volume["status"] != "error" else 1
+    if not args.wait:
+        output.emit_one(args, _volume(volume))
+        return 0
+    volume = wait_volume(client, volume["id"], "creating", args.timeout)
+    if volume["status"] != FAILED:
+        output.emit_one(args, _volume(volume))
+        return 0
+    reason = bulk.failure_reason(client, volume["id"])
+    output.emit_one(args, {**_volume(volume), "failure_reason": reason})
+    return fail(f"the manage of {volume['id']} failed: {reason}")
 
 
 def manage_all(args: argparse.Namespace, client: Client) -> int:
@@ -82,8 +96,7 @@ def manage_all(args: argparse.Namespace, client: Client) -> int:
         )
     except KeyboardInterrupt:
         summary.interrupted = True
-    data = dataclasses_dict(summary)
-    emit(args, data, "\n".join(summary.lines()))
+    emit_result(args, dataclasses_dict(summary), "\n".join(summary.lines()))
     if summary.interrupted:
         return 130
     return 1 if summary.failed else 0
@@ -113,7 +126,7 @@ def manageable_list(args: argparse.Namespace, client: Client) -> int:
     columns = ["reference", "size", "safe_to_manage"]
     if not args.summary:
         columns += ["reason_not_safe", "cinder_id"]
-    emit(args, data, table(data["manageable-volumes"], columns))
+    output.emit_rows(args, columns, data["manageable-volumes"])
     return 0
 
 
@@ -130,14 +143,13 @@ def list_volumes(args: argparse.Namespace, client: Client) -> int:
     if args.all_projects:
         columns.insert(1, "os-vol-tenant-attr:tenant_id")
         headers.insert(1, "Project")
-    emit(args, data, table(data["volumes"], columns, headers))
+    rows = [[volume.get(column) for column in columns] for volume in data["volumes"]]
+    output.emit_list(args, headers, rows)
     return 0
 
 
 def show(args: argparse.Namespace, client: Client) -> int:
-    data = client.get(f"volumes/{args.volume}")
-    volume = {k: v for k, v in data["volume"].items() if k != "links"}
-    emit(args, data, properties(volume))
+    output.emit_one(args, _volume(client.get(f"volumes/{args.volume}")["volume"]))
     return 0
 
 
@@ -147,20 +159,21 @@ def unmanage(args: argparse.Namespace, client: Client) -> int:
     if args.wait:
         status = wait_volume(client, args.volume, "unmanaging", args.timeout)["status"]
         status = "unmanaged" if status == "deleted" else status
-    emit(args, {"id": args.volume, "result": status}, f"{args.volume}: {status}")
+    emit_result(args, {"id": args.volume, "result": status}, f"{args.volume}: {status}")
     return 0
 
 
 def delete(args: argparse.Namespace, client: Client) -> int:
     client.delete(f"volumes/{args.volume}")
-    emit(args, {"id": args.volume, "result": "deleted"}, f"{args.volume}: record deleted")
+    values = {"id": args.volume, "result": "deleted"}
+    emit_result(args, values, f"{args.volume}: record deleted")
     return 0
 
 
 def services(args: argparse.Namespace, client: Client) -> int:
     data = client.get("os-services")
     columns = ["binary", "host", "zone", "status", "state", "updated_at", "disabled_reason"]
-    emit(args, data, table(data["services"], columns))
+    output.emit_rows(args, columns, data["services"])
     return 0
 
 
@@ -172,14 +185,14 @@ def quota_usage(args: argparse.Namespace, client: Client) -> int:
         for key, value in sorted(data["quota_set"].items())
         if isinstance(value, dict)
     ]
-    emit(args, data, table(rows, ["resource", "in_use", "reserved", "limit"]))
+    output.emit_rows(args, ["resource", "in_use", "reserved", "limit"], rows)
     return 0
 
 
 def messages(args: argparse.Namespace, client: Client) -> int:
     data = client.get("messages", resource_uuid=args.volume)
     columns = ["created_at", "resource_uuid", "event_id", "user_message"]
-    emit(args, data, table(data["messages"], columns))
+    output.emit_rows(args, columns, data["messages"])
     return 0
 
 

@@ -1,59 +1,53 @@
-"""Readable output: bordered tables, key/value tables and a plain-text progress bar."""
+"""The progress bar of ``volmgr manage --all-safe``: tqdm, with rate and ETA.
 
-import json
+Tables and the other output formats are ``volmgr_common.output`` (cliff's formatters).
+"""
+
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+import time
+from typing import TextIO
 
-
-def cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def table(
-    rows: Iterable[dict[str, Any]], columns: Sequence[str], headers: Sequence[str] | None = None
-) -> str:
-    """Rows as a bordered table; ``headers`` default to the column names."""
-    headers = list(headers or columns)
-    body = [[cell(row.get(column)) for column in columns] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headers)]
-    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-
-    def line(values: Sequence[str]) -> str:
-        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
-
-    return "\n".join([rule, line(headers), rule, *(line(r) for r in body), rule])
-
-
-def properties(values: dict[str, Any]) -> str:
-    """A dict as a two-column Property/Value table, keys sorted."""
-    rows = [{"Property": key, "Value": values[key]} for key in sorted(values)]
-    return table(rows, ["Property", "Value"])
+from tqdm import tqdm
 
 
 class Progress:
-    """``[#####.....] 5/10 note`` on one line of a terminal, or one line per step elsewhere."""
+    """One step per object submitted: a tqdm bar on a terminal, elsewhere (a log, a
+    pipe) one line per step with tqdm's meter (count, elapsed, rate, ETA)."""
 
-    WIDTH = 30
+    UNIT = "object"
 
     def __init__(self, total: int, stream: TextIO | None = None) -> None:
-        self.total = total
         self.done = 0
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        self.started = time.monotonic()
+        self.bar: tqdm | None = None
+        self._total = total
+        if self.stream.isatty():
+            self.bar = tqdm(total=total, file=self.stream, unit=self.UNIT, dynamic_ncols=True)
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self._total = value
+        if self.bar is not None:
+            self.bar.total = value
+            self.bar.refresh()
 
     def advance(self, note: str = "") -> None:
+        """One more object submitted; ``note`` names it."""
         self.done += 1
-        filled = self.WIDTH * self.done // max(self.total, 1)
-        bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} {note}"
-        if self.tty:
-            self.stream.write(f"\r{bar[:120]:<120}")
-            if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(bar.rstrip() + "\n")
+        if self.bar is not None:
+            self.bar.set_postfix_str(note[:40], refresh=False)
+            self.bar.update(1)
+            return
+        elapsed = time.monotonic() - self.started
+        meter = tqdm.format_meter(self.done, self._total, elapsed, unit=self.UNIT, ncols=0)
+        self.stream.write(f"{meter} {note}".rstrip() + "\n")
         self.stream.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

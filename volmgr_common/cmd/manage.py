@@ -4,88 +4,221 @@
 ``quota show PROJECT``, ``quota set PROJECT RESOURCE LIMIT``, ``quota check``
 (exit 1 on drift), ``quota sync``,
 ``type create NAME [KEY=VALUE ...]``, ``type list``, ``service list``.
+
+Without a config file it finds the database that ``volmgr-all`` uses when run from
+the same directory (``state_path`` ``./volmgr-state``). Results print as a table,
+or as ``-f json|yaml|value|csv``, ``-c COLUMN`` chooses columns. A bad argument
+ends with one line and exit code 2, an error of the command with exit code 1.
 """
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
-from volmgr_common import exception
+from volmgr_common import exception, output
 from volmgr_common.cmd import open_database
 from volmgr_common.conf import startup
 from volmgr_common.db import migration, quota, quota_audit
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
+from volmgr_common.db.api import Database
 
 PROG = "volmgr-manage"
+USAGE_ERROR = 2
+DRIFT_COLUMNS = ("project_id", "resource", "in_use", "true_in_use", "reserved", "true_reserved")
+DRIFT_HEADERS = ("Project", "Resource", "In Use", "True In Use", "Reserved", "True Reserved")
+TYPE_FIELDS = (
+    ("id", "ID"),
+    ("name", "Name"),
+    ("description", "Description"),
+    ("is_public", "Is Public"),
+    ("extra_specs", "Extra Specs"),
+)
+
+
+class UsageError(Exception):
+    """An argument that cannot be right: one line, exit code 2."""
+
+
+def _leaf(sub: argparse._SubParsersAction, name: str, text: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=text, description=text)
+    output.add_options(parser)
+    return parser
+
+
+def _add_quota(subparsers: argparse._SubParsersAction) -> None:
+    q = subparsers.add_parser("quota", help="Quota limits and usage.").add_subparsers(
+        dest="action", metavar="ACTION"
+    )
+    q.required = True
+    _leaf(q, "show", "Limits and usage of a project.").add_argument(
+        "project_id", metavar="PROJECT", help="Project id."
+    )
+    _leaf(q, "check", "Report usage that differs from the truth (exit code 1 if any).")
+    _leaf(q, "sync", "Repair usage that differs from the truth.")
+    qset = _leaf(q, "set", "Set a project's limit for one resource.")
+    qset.add_argument("project_id", metavar="PROJECT", help="Project id.")
+    qset.add_argument(
+        "resource",
+        metavar="RESOURCE",
+        help="volumes, gigabytes, volumes_<type> or gigabytes_<type> of an existing type.",
+    )
+    qset.add_argument("hard_limit", metavar="LIMIT", help="The limit; -1 for unlimited.")
 
 
 def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    db = subparsers.add_parser("db", help="database schema").add_subparsers(dest="action")
+    db = subparsers.add_parser("db", help="Database schema.").add_subparsers(
+        dest="action", metavar="ACTION"
+    )
     db.required = True
-    db.add_parser("sync", help="upgrade the schema to the newest revision")
-    db.add_parser("version", help="print the schema revision")
-    q = subparsers.add_parser("quota", help="quota limits and usage").add_subparsers(dest="action")
-    q.required = True
-    q.add_parser("show", help="limits and usage of a project").add_argument("project")
-    q.add_parser("check", help="report usage that differs from the truth (exit 1 if any)")
-    q.add_parser("sync", help="repair usage that differs from the truth")
-    qset = q.add_parser("set", help="set a project's limit for one resource")
-    qset.add_argument("project")
-    qset.add_argument("resource")
-    qset.add_argument("limit", type=int)
-    t = subparsers.add_parser("type", help="volume types").add_subparsers(dest="action")
+    db.add_parser("sync", help="Upgrade the schema to the newest revision.")
+    db.add_parser("version", help="Print the schema revision.")
+    _add_quota(subparsers)
+    t = subparsers.add_parser("type", help="Volume types.").add_subparsers(
+        dest="action", metavar="ACTION"
+    )
     t.required = True
-    tcreate = t.add_parser("create", help="create a volume type")
-    tcreate.add_argument("name")
-    tcreate.add_argument("specs", nargs="*", metavar="KEY=VALUE")
-    t.add_parser("list", help="list volume types")
-    s = subparsers.add_parser("service", help="services").add_subparsers(dest="action")
+    tcreate = _leaf(t, "create", "Create a volume type.")
+    tcreate.add_argument("type_name", metavar="NAME", help="Name of the type.")
+    tcreate.add_argument(
+        "specs",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="Extra specs, matched against the backends' capabilities "
+        "(e.g. volume_backend_name=files).",
+    )
+    _leaf(t, "list", "List volume types.")
+    s = subparsers.add_parser("service", help="Services.").add_subparsers(
+        dest="action", metavar="ACTION"
+    )
     s.required = True
-    s.add_parser("list", help="list services and whether they are up")
+    _leaf(s, "list", "List services and whether they are up.")
 
 
 CATEGORY = cfg.SubCommandOpt("category", title="Commands", handler=_add_parsers)
 
 
-def _print(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True))
+def parse_specs(pairs: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings as a dict; a pair without ``=`` or key is a UsageError."""
+    specs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"extra specs are KEY=VALUE, not {pair!r}")
+        specs[key.strip()] = value
+    return specs
+
+
+def parse_limit(text: str) -> int:
+    """A quota limit: an integer of at least -1 (unlimited)."""
+    try:
+        limit = int(text)
+    except ValueError:
+        raise UsageError(f"a limit is an integer (-1 for unlimited), not {text!r}") from None
+    if limit < quota.UNLIMITED:
+        raise UsageError(f"a limit is at least -1 (unlimited), not {limit}")
+    return limit
+
+
+def quota_resources(type_names: Sequence[str]) -> list[str]:
+    """The resources a limit can be set for, given the names of the volume types."""
+    resources = [quota.VOLUMES, quota.GIGABYTES]
+    for name in type_names:
+        resources += [f"{quota.VOLUMES}_{name}", f"{quota.GIGABYTES}_{name}"]
+    return resources
+
+
+def _quota_set(db: Database, cmd: Any) -> None:
+    limit = parse_limit(cmd.hard_limit)
+    known = quota_resources([t["name"] for t in types_db.list_all(db)])
+    if cmd.resource not in known:
+        raise UsageError(f"unknown quota resource {cmd.resource!r}; known: {', '.join(known)}")
+    quota.set_limit(db, cmd.project_id, cmd.resource, limit)
+    values = {"Project": cmd.project_id, "Resource": cmd.resource, "Limit": limit}
+    output.emit_one(cmd, values)
+
+
+def _quota(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
+    if cmd.action == "set":
+        _quota_set(db, cmd)
+    elif cmd.action == "show":
+        usage = quota.usage(db, cmd.project_id, quota.DefaultLimits.from_conf(conf))
+        rows = [
+            [name, *(usage[name][k] for k in ("in_use", "reserved", "limit"))]
+            for name in sorted(usage)
+        ]
+        output.emit_list(cmd, ["Resource", "In Use", "Reserved", "Limit"], rows)
+    else:
+        drifts = quota_audit.check(db) if cmd.action == "check" else quota_audit.sync(db)
+        rows = [[d.as_dict()[c] for c in DRIFT_COLUMNS] for d in drifts]
+        output.emit_list(cmd, DRIFT_HEADERS, rows)
+        if drifts and cmd.action == "check":
+            raise SystemExit(1)
+
+
+def _types(db: Database, cmd: Any) -> None:
+    if cmd.action == "create":
+        created = types_db.create(db, cmd.type_name, parse_specs(cmd.specs))
+        output.emit_one(cmd, {header: created[key] for key, header in TYPE_FIELDS})
+    else:
+        rows = [[t[key] for key, _ in TYPE_FIELDS] for t in types_db.list_all(db)]
+        output.emit_list(cmd, [header for _, header in TYPE_FIELDS], rows)
+
+
+def _services(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
+    rows = [
+        [
+            s["binary"],
+            s["host"],
+            s["availability_zone"],
+            "disabled" if s["disabled"] else "enabled",
+            "up" if s["is_up"] else "down",
+            s["last_heartbeat"],
+            s["disabled_reason"],
+        ]
+        for s in services_db.list_all(db, down_time=conf.service_down_time)
+    ]
+    headers = ["Binary", "Host", "Zone", "Status", "State", "Last Heartbeat", "Disabled Reason"]
+    output.emit_list(cmd, headers, rows)
 
 
 def _dispatch(conf: cfg.ConfigOpts) -> None:
     cmd = conf.category
+    if cmd.name == "type" and cmd.action == "create":
+        parse_specs(cmd.specs)  # a bad argument fails before the database is opened
     sync = (cmd.name, cmd.action) == ("db", "sync")
     db = open_database(conf, PROG, sync=sync, check=cmd.name != "db")
     if cmd.name == "db":
         print(migration.current_revision(db) if cmd.action == "version" else "database is current")
-    elif cmd.name == "quota" and cmd.action == "show":
-        _print(quota.usage(db, cmd.project, quota.DefaultLimits.from_conf(conf)))
-    elif cmd.name == "quota" and cmd.action in ("check", "sync"):
-        drifts = quota_audit.check(db) if cmd.action == "check" else quota_audit.sync(db)
-        _print([d.as_dict() for d in drifts])
-        if drifts and cmd.action == "check":
-            raise SystemExit(1)
     elif cmd.name == "quota":
-        quota.set_limit(db, cmd.project, cmd.resource, cmd.limit)
-    elif cmd.name == "type" and cmd.action == "create":
-        specs = dict(spec.split("=", 1) for spec in cmd.specs)
-        _print(types_db.create(db, cmd.name, specs))
+        _quota(db, conf, cmd)
     elif cmd.name == "type":
-        _print(types_db.list_all(db))
+        _types(db, cmd)
     else:
-        _print(services_db.list_all(db, down_time=conf.service_down_time))
+        _services(db, conf, cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     conf = startup.new_conf()
+    # the schema check of every command is routine; ``db sync`` still says what it ran
+    quiet = [*logging.get_default_log_levels(), "alembic.runtime.migration=WARN"]
+    if not {"db", "sync"} <= set(sys.argv[1:] if argv is None else argv):
+        logging.set_defaults(default_log_levels=quiet)
+    startup.default_to_local_state(conf)
     conf.register_cli_opt(CATEGORY)
     startup.parse_args(sys.argv[1:] if argv is None else argv, conf, PROG)
     try:
         _dispatch(conf)
-    except (exception.VolmgrException, ValueError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        raise SystemExit(1) from error
+    except UsageError as error:
+        _fail(str(error), USAGE_ERROR)
+    except (exception.VolmgrException, output.OutputError, ValueError) as error:
+        _fail(str(error), 1)
+
+
+def _fail(reason: str, code: int) -> None:
+    print(f"{PROG}: error: {reason}", file=sys.stderr)
+    raise SystemExit(code)

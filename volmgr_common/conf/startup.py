@@ -4,6 +4,7 @@ A bad or missing config file ends the process with exit code 2 and one line that
 says what is wrong, before any connection is opened.
 """
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +16,10 @@ from volmgr_common import conf as volmgr_conf
 from volmgr_common import rpc
 
 PROJECT = "volmgr"
+LOCAL_STATE_DIR = "volmgr-state"
+"""``state_path`` of the programs that run without a config file (volmgr-all,
+volmgr-manage): this directory under the current one, so that both find the same
+SQLite database."""
 
 
 class ConfigError(Exception):
@@ -29,6 +34,11 @@ def new_conf(cli_opts: Sequence[cfg.Opt] = ()) -> cfg.ConfigOpts:
     rpc.register_opts(conf)
     conf.register_cli_opts(list(cli_opts))
     return conf
+
+
+def default_to_local_state(conf: cfg.ConfigOpts) -> None:
+    """Default ``state_path`` to ``./volmgr-state`` (a config file still overrides it)."""
+    conf.set_default("state_path", os.path.abspath(LOCAL_STATE_DIR))
 
 
 def validate(conf: cfg.ConfigOpts) -> None:

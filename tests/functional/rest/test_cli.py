@@ -13,10 +13,19 @@ from volmgr_api.cli.output import Progress
 from volmgr_common.db import volumes as volumes_db
 
 
-def run(rest: Rest, capsys: pytest.CaptureFixture, project: str, *args: str) -> tuple[int, str]:
-    code = cli.main(["--endpoint", f"{rest.url}/v3", "--project", project, *args])
+def run_apart(
+    rest: Rest, capsys: pytest.CaptureFixture, project: str, *args: str
+) -> tuple[int, str, str]:
+    """Exit code, standard output and standard error of ``volmgr`` as admin of ``project``."""
+    identity = ["--user", "admin", "--project", project]
+    code = cli.main(["--endpoint", f"{rest.url}/v3", *identity, *args])
     captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    return code, captured.out, captured.err
+
+
+def run(rest: Rest, capsys: pytest.CaptureFixture, project: str, *args: str) -> tuple[int, str]:
+    code, out, err = run_apart(rest, capsys, project, *args)
+    return code, out + err
 
 
 def test_manage_show_list_unmanage(rest: Rest, capsys: pytest.CaptureFixture) -> None:
@@ -26,16 +35,17 @@ def test_manage_show_list_unmanage(rest: Rest, capsys: pytest.CaptureFixture) ->
     assert code == 0, out
     assert "| status " in out and "available" in out
     code, out = run(rest, capsys, project, "--json", "list")
-    [volume] = json.loads(out)["volumes"]
-    assert (volume["name"], volume["status"]) == ("c1", "available")
-    code, out = run(rest, capsys, project, "show", volume["id"])
+    [volume] = json.loads(out)
+    assert (volume["Name"], volume["Status"]) == ("c1", "available")
+    code, out = run(rest, capsys, project, "show", volume["ID"])
     assert code == 0 and "| name " in out and "c1" in out
     code, out = run(rest, capsys, project, "list")
     assert out.splitlines()[1].split("|")[1].strip() == "ID"
     code, out = run(rest, capsys, project, "quota-usage")
-    assert any(line.startswith("| volumes ") and "| 1 " in line for line in out.splitlines())
-    code, out = run(rest, capsys, project, "unmanage", volume["id"], "--wait")
-    assert (code, out.strip()) == (0, f"{volume['id']}: unmanaged")
+    cells = [[cell.strip() for cell in line.split("|")[1:-1]] for line in out.splitlines()]
+    assert ["volumes", "1", "0", "1000"] in cells
+    code, out = run(rest, capsys, project, "unmanage", volume["ID"], "--wait")
+    assert (code, out.strip()) == (0, f"{volume['ID']}: unmanaged")
 
 
 def test_listings_services_messages_delete(rest: Rest, capsys: pytest.CaptureFixture) -> None:
@@ -44,9 +54,15 @@ def test_listings_services_messages_delete(rest: Rest, capsys: pytest.CaptureFix
     assert code == 0 and "reason_not_safe" in out
     code, out = run(rest, capsys, project, "services")
     assert "volmgr-volume" in out and "| up " in out
-    code, out = run(rest, capsys, project, "--json", "manage", rest.backend, "gone.img", "--wait")
-    volume = json.loads(out)["volume"]
+    code, out, err = run_apart(
+        rest, capsys, project, "--json", "manage", rest.backend, "gone.img", "--wait"
+    )
+    volume = json.loads(out)
     assert (code, volume["status"]) == (1, "error")
+    assert "gone.img" in volume["failure_reason"]
+    assert (
+        err == f"volmgr: error: the manage of {volume['id']} failed: {volume['failure_reason']}\n"
+    )
     code, out = run(rest, capsys, project, "messages", "--volume", volume["id"])
     assert "gone.img" in out
     code, out = run(rest, capsys, project, "delete", volume["id"])
@@ -62,7 +78,9 @@ def test_errors_are_one_line_with_the_apis_message(
         "volmgr: error: Policy doesn't allow volume_extension:services:index to be performed. "
         "(HTTP 403)"
     )
-    code = cli.main(["--endpoint", "http://127.0.0.1:9", "services"])
+    code = cli.main(
+        ["--endpoint", "http://127.0.0.1:9", "--user", "u", "--project", "p", "services"]
+    )
     assert code == 1
     assert "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
 
@@ -97,7 +115,9 @@ def test_bulk_manage_resumes_after_an_interruption(
     assert len(managed_references(rest)) == before + 2
 
     monkeypatch.setattr(bulk, "Progress", Progress)
-    code = cli.main(["--endpoint", rest.url, "--project", project, "--json", *args])
+    code = cli.main(
+        ["--endpoint", rest.url, "--user", "admin", "--project", project, "--json", *args]
+    )
     captured = capsys.readouterr()
     out = captured.out
     assert code == 0, out + captured.err
@@ -114,3 +134,58 @@ def test_bulk_manage_resumes_after_an_interruption(
     code, out = run(rest, capsys, project, *args)
     assert code == 0
     assert out.strip().splitlines()[-1].startswith("safe to manage: 0")
+
+
+def test_output_formats_before_and_after_the_command(
+    rest: Rest, capsys: pytest.CaptureFixture
+) -> None:
+    project = unique("cli")
+    name = rest.make_file()
+    code, out = run(rest, capsys, project, "manage", rest.backend, name, "--name", "f1", "--wait")
+    assert code == 0, out
+    code, out = run(rest, capsys, project, "list", "-f", "value", "-c", "name", "-c", "status")
+    assert (code, out) == (0, "available f1\n")
+    code, out = run(rest, capsys, project, "-f", "csv", "list", "-c", "Name")
+    assert out.splitlines() == ['"Name"', '"f1"']
+    code, out = run(rest, capsys, project, "-f", "json", "list", "-f", "yaml", "-c", "name")
+    assert out == "- Name: f1\n"
+    code, out = run(
+        rest, capsys, project, "quota-usage", "--json", "-c", "resource", "-c", "in_use"
+    )
+    assert {"resource": "volumes", "in_use": 1} in json.loads(out)
+    code, out = run(rest, capsys, project, "list", "-c", "nothing")
+    assert code == 1
+    assert out.startswith("volmgr: error: no column named nothing; columns: ID, Status")
+
+
+def test_noauth_needs_a_user_and_a_project(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("OS_USER_ID", "OS_PROJECT_ID", "OS_CLOUD", "OS_AUTH_TYPE", "OS_AUTH_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    assert cli.main(["--project", "p1", "services"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "volmgr: error: noauth needs a user and a project: --user and --project, or "
+        "OS_USER_ID and OS_PROJECT_ID"
+    )
+
+
+def test_the_identity_comes_from_os_variables(
+    rest: Rest, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = unique("env")
+    monkeypatch.setenv("OS_USER_ID", "admin")
+    monkeypatch.setenv("OS_PROJECT_ID", project)
+    monkeypatch.setenv("VOLMGR_ENDPOINT", rest.url)
+    assert cli.main(["quota-usage", "-f", "value", "-c", "resource", "-c", "limit"]) == 0
+    assert "volumes 1000" in capsys.readouterr().out.splitlines()
+
+
+def test_a_keystone_identity_that_cannot_authenticate_is_one_line(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    argv = ["--os-auth-type", "token", "--os-auth-url", "http://127.0.0.1:9/v3"]
+    assert cli.main([*argv, "--os-token", "t", "--os-project-id", "p", "services"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("volmgr: error: ")
