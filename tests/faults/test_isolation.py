@@ -1,0 +1,219 @@
+"""One request's failure stays its own; time and quiet failures, against the real daemons.
+
+The cluster of this module runs its volume daemon on the image backend (raw files and
+qcow2 images), so that an image can report a size far beyond what the others report.
+
+* A batch with one huge image (a qcow2 header of virtual size 2**62 bytes: 2**32 GiB)
+  among valid neighbours: the neighbours end ``available``; the huge one ends with its
+  own outcome, and an internal error, if there is one, is in the volume daemon's log
+  with its traceback and its request id.
+* A heartbeat stamped in the future for a volume service that does not run: the
+  service is down, the API refuses manages to it. A volume daemon whose process clock
+  is wrong (an hour ahead, a minute behind) is up while it runs and down once it
+  stopped (``tests/fault_launcher.py`` skews the process clock it is given).
+* While the scheduler is away, the volume daemon logs one line per failed capability
+  report, with back-off, and no traceback.
+
+Each test ends with the five invariants of docs/design.rst.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.faults.conftest import (
+    Env,
+    RabbitUser,
+    admin_context,
+    assert_invariants,
+    make_env,
+    registered,
+    run_concurrently,
+    sha256,
+    volume_rows,
+)
+from tests.image_support import qcow2_header, write_image
+from tests.integration import daemons
+from volmgr_common import exception
+from volmgr_common.db import models
+
+HUGE_VIRTUAL_SIZE = 2**62  # bytes: 2**32 GiB, beyond a 32-bit column
+NEIGHBOURS = 7
+SKEW_ENV = "VOLMGR_TEST_CLOCK_SKEW"  # read by tests/fault_launcher.py only
+DOWN_TIME = 15  # [DEFAULT] service_down_time of the fault clusters
+
+
+@pytest.fixture(scope="module")
+def env(request: pytest.FixtureRequest, suite_dir: Path, rabbit_user: RabbitUser) -> Iterator[Env]:
+    """A cluster of its own whose volume daemon runs the image driver."""
+    name = "isolation"
+    directory = suite_dir / name / "backend-files"  # the directory make_env makes
+    options = {
+        "volume": {"volume_driver": "image"},
+        "image_backend": {"directory": directory},
+    }
+    with make_env(suite_dir, name, rabbit_user, options) as made, registered(request.config, made):
+        yield made
+
+
+def _new_huge_image(env: Env, name: str) -> str:
+    path = write_image(env.directory / name, qcow2_header(HUGE_VIRTUAL_SIZE), 1 << 20)
+    with env._lock:
+        env.originals[name] = sha256(path)
+    return name
+
+
+def _unlimited(env: Env, project_id: str) -> None:
+    # The size must reach the database: no limit refuses it first.
+    for resource in ("gigabytes", "volumes"):
+        daemons.run_manage(env.manage_conf, "quota", "set", project_id, resource, "-1")
+
+
+def test_one_huge_image_in_a_batch_fails_alone(env: Env, project_id: str) -> None:
+    _unlimited(env, project_id)
+    client = env.client()
+    ctxt = admin_context(project_id)
+    lead = env.new_object("iso-lead.img")
+    neighbours = [env.new_object(f"iso-n{i}.img") for i in range(NEIGHBOURS)]
+    huge = _new_huge_image(env, "iso-huge.qcow2")
+    volume_proc = env.volume.proc
+    assert volume_proc is not None
+    # The volume daemon is paused while the requests queue for it; once it resumes, the
+    # first message is handled alone and everything behind it as one batch.
+    os.kill(volume_proc.pid, 19)  # SIGSTOP
+    try:
+        first = client.manage(ctxt, env.backend_host, lead, name=lead)
+        daemons.wait_until(
+            lambda: sum(env.queue_messages("volmgr-volume").values()) >= 1, 20, "lead queued"
+        )
+        names = [*neighbours[:3], huge, *neighbours[3:]]
+        answers = run_concurrently(
+            # A context each: every request has its own request id.
+            [
+                lambda n=n: client.manage(admin_context(project_id), env.backend_host, n, name=n)
+                for n in names
+            ],
+            8,
+        )
+        assert all(isinstance(a, dict) for a in answers), answers
+        daemons.wait_until(
+            lambda: sum(env.queue_messages("volmgr-volume").values()) >= 2, 20, "batch queued"
+        )
+    finally:
+        os.kill(volume_proc.pid, 18)  # SIGCONT
+    ids = {name: answer["id"] for name, answer in zip(names, answers, strict=True)}
+    rows = assert_invariants(env, [project_id], [first["id"], *ids.values()])
+
+    outcome = {r["source_name"]: (r["status"], r["failure_reason"]) for r in rows.values()}
+    failed_neighbours = {n: outcome[n] for n in [lead, *neighbours] if outcome[n][0] != "available"}
+    print(f"\nhuge image: {outcome[huge]}; neighbours not available: {len(failed_neighbours)}")
+    assert not failed_neighbours, (
+        f"valid neighbours failed with the huge image: {failed_neighbours}"
+    )
+    status, reason = outcome[huge]
+    if status == "error_managing" and "Internal error" in (reason or ""):
+        request_id = reason.rpartition("request ")[2].rstrip(").")
+        log = env.volume.log_text()
+        lines = [line for line in log.splitlines() if request_id in line and "ERROR" in line]
+        assert lines, f"no ERROR line names request {request_id} in the volume daemon's log"
+        assert "Traceback" in log.partition(lines[0])[2][:20000], "no traceback after it"
+
+
+def _ghost_service(env: Env, host: str, heartbeat_in: float) -> None:
+    """A volume service row whose heartbeat was stamped ``heartbeat_in`` seconds from now."""
+    with env.db.engine.begin() as connection:
+        connection.execute(
+            sa.insert(models.Service).values(
+                host=host,
+                binary="volmgr-volume",
+                topic="volmgr-volume",
+                availability_zone="nova",
+                disabled=False,
+                report_count=1,
+                last_heartbeat=models.utcnow()
+                + __import__("datetime").timedelta(seconds=heartbeat_in),
+            )
+        )
+
+
+def test_a_heartbeat_from_the_future_is_not_a_live_service(env: Env, project_id: str) -> None:
+    ghost = f"itnode@ghost-{uuid.uuid4().hex[:6]}"
+    _ghost_service(env, ghost, heartbeat_in=365 * 24 * 3600)
+    name = env.new_object("iso-ghost.img")
+    outcome = run_concurrently(
+        [lambda: env.client().manage(admin_context(project_id), ghost, name, name=name)], 1
+    )[0]
+    print(f"\nmanage to a dead service whose heartbeat is a year ahead: {outcome!r}")
+    assert isinstance(outcome, exception.ServiceUnavailable), outcome
+    assert_invariants(env, [project_id])
+
+
+@pytest.mark.parametrize("skew", [3600, -60], ids=["hour-ahead", "minute-behind"])
+def test_a_daemon_with_a_skewed_clock_is_up_while_it_runs(
+    env: Env, project_id: str, skew: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = f"skew{abs(skew)}{'a' if skew > 0 else 'b'}"
+    directory = env.base_dir / f"backend-{backend}"
+    directory.mkdir()
+    skewed = env.factory.create(
+        daemons.VOLUME,
+        name=f"volume-{backend}",
+        backend_name=backend,
+        directory=directory,
+        extra={"DEFAULT": {"report_interval": 1, "service_down_time": DOWN_TIME}},
+    )
+    monkeypatch.setenv(SKEW_ENV, str(skew))
+    skewed.start(wait=False)
+    monkeypatch.delenv(SKEW_ENV)
+    try:
+        skewed.wait_ready(None)
+        (directory / "disk.img").write_bytes(os.urandom(4096))
+        ctxt = admin_context(project_id)
+        answer = run_concurrently(
+            [lambda: env.client().manage(ctxt, skewed.service_host, "disk.img", name="disk")], 1
+        )[0]
+        print(f"\nmanage to a live daemon {skew:+d}s off: {answer!r}")
+        assert isinstance(answer, dict), f"a live daemon {skew:+d}s off was refused: {answer!r}"
+        assert_invariants(env, [project_id], [answer["id"]])
+        assert (directory / f"volume-{answer['id']}").exists()
+    finally:
+        skewed.stop()
+    # Stopped, it must be down once service_down_time has passed (not up for an hour).
+    time.sleep(DOWN_TIME + 1)
+    row = _service(env, skewed.service_host)
+    assert not row["is_up"], f"a stopped daemon {skew:+d}s off still counts as up: {row}"
+
+
+def _service(env: Env, host: str) -> dict:
+    from volmgr_common.db import services as services_db
+
+    return services_db.get_by_host(env.db, host, "volmgr-volume", down_time=DOWN_TIME)
+
+
+def test_the_volume_daemon_is_quiet_while_the_scheduler_is_away(env: Env) -> None:
+    env.scheduler.stop()
+    try:
+        start = len(env.volume.log_text().splitlines())
+        time.sleep(10)
+        lines = env.volume.log_text().splitlines()[start:]
+    finally:
+        env.scheduler.start(env.db)
+    tracebacks = sum(1 for line in lines if "Traceback (most recent call last)" in line)
+    problems = [line for line in lines if " WARNING " in line or " ERROR " in line]
+    print(
+        f"\n10 s without a scheduler: {len(lines)} log lines, {len(problems)} warnings/errors, "
+        f"{tracebacks} tracebacks"
+    )
+    for line in problems[:5]:
+        print("  ", line[:200])
+    assert tracebacks == 0, "\n".join(lines[-40:])
+    assert len(problems) <= 4, "\n".join(problems)
+    assert_invariants(env, [])
+    assert not volume_rows(env.db, ["nobody"])
