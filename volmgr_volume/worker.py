@@ -101,7 +101,15 @@ class VolumeWorker:
     ) -> None:
         """After a reverted flow: note the reason on the row and tell the API."""
         reason = failure_reason(outcome.exception or RuntimeError(outcome.exception_str), ctxt)
-        LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
+        if outcome.check(exception.VolmgrException) is None:  # unexpected: say where
+            LOG.error(
+                "Manage of volume %s failed with an internal error and was reverted: %s",
+                volume["id"],
+                outcome.exception_str,
+                exc_info=outcome.exc_info,
+            )
+        else:
+            LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
         try:
             self._put_back(volume)
             volume_recovery.record_failure(self.db, volume["id"], reason)
