@@ -156,41 +156,57 @@ def test_a_heartbeat_from_the_future_is_not_a_live_service(env: Env, project_id:
     assert_invariants(env, [project_id])
 
 
-@pytest.mark.parametrize("skew", [3600, -60], ids=["hour-ahead", "minute-behind"])
-def test_a_daemon_with_a_skewed_clock_is_up_while_it_runs(
-    env: Env, project_id: str, skew: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    backend = f"skew{abs(skew)}{'a' if skew > 0 else 'b'}"
-    directory = env.base_dir / f"backend-{backend}"
+SKEWS = {"ahead": 3600, "behind": -60}  # seconds the daemon's clock is off
+
+
+def _skewed_daemon(
+    env: Env, name: str, skew: int, monkeypatch: pytest.MonkeyPatch
+) -> daemons.Daemon:
+    """A second volume daemon, on a backend of its own, whose clock is ``skew`` s off."""
+    directory = env.base_dir / f"backend-{name}"
     directory.mkdir()
-    skewed = env.factory.create(
-        daemons.VOLUME,
-        name=f"volume-{backend}",
-        backend_name=backend,
-        directory=directory,
-        extra={"DEFAULT": {"report_interval": 1, "service_down_time": DOWN_TIME}},
+    daemon = env.factory.create(
+        daemons.VOLUME, name=f"volume-{name}", backend_name=name, directory=directory
     )
     monkeypatch.setenv(SKEW_ENV, str(skew))
-    skewed.start(wait=False)
+    daemon.start(wait=False)
     monkeypatch.delenv(SKEW_ENV)
+    (directory / f"disk-{name}.img").write_bytes(os.urandom(4096))
+    return daemon
+
+
+def test_daemons_with_skewed_clocks_are_up_while_they_run_and_down_once_stopped(
+    env: Env, project_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    skewed = {name: _skewed_daemon(env, name, skew, monkeypatch) for name, skew in SKEWS.items()}
     try:
-        skewed.wait_ready(None)
-        source = f"disk-{backend}.img"
-        (directory / source).write_bytes(os.urandom(4096))
-        ctxt = admin_context(project_id)
-        answer = run_concurrently(
-            [lambda: env.client().manage(ctxt, skewed.service_host, source, name=source)], 1
-        )[0]
-        print(f"\nmanage to a live daemon {skew:+d}s off: {answer!r}")
-        assert isinstance(answer, dict), f"a live daemon {skew:+d}s off was refused: {answer!r}"
-        assert_invariants(env, [project_id], [answer["id"]])
-        assert (directory / f"volume-{answer['id']}").exists()
+        for daemon in skewed.values():
+            daemon.wait_ready(None)
+        answers = {
+            name: run_concurrently(
+                [
+                    lambda d=daemon, n=name: env.client().manage(
+                        admin_context(project_id), d.service_host, f"disk-{n}.img"
+                    )
+                ],
+                1,
+            )[0]
+            for name, daemon in skewed.items()
+        }
+        for name, answer in answers.items():
+            print(f"\nmanage to a live daemon {SKEWS[name]:+d}s off: {answer!r}")
+        refused = {n: a for n, a in answers.items() if not isinstance(a, dict)}
+        assert not refused, f"live daemons with skewed clocks were refused: {refused}"
+        assert_invariants(env, [project_id], [a["id"] for a in answers.values()])
+        for name, answer in answers.items():
+            assert (env.base_dir / f"backend-{name}" / f"volume-{answer['id']}").exists()
     finally:
-        skewed.stop()
-    # Stopped, it must be down once service_down_time has passed (not up for an hour).
+        daemons.stop_all(list(skewed.values()))
+    # Stopped, they must be down once service_down_time has passed (not up for an hour).
     time.sleep(DOWN_TIME + 1)
-    row = _service(env, skewed.service_host)
-    assert not row["is_up"], f"a stopped daemon {skew:+d}s off still counts as up: {row}"
+    up = {n: _service(env, d.service_host) for n, d in skewed.items()}
+    up = {n: row for n, row in up.items() if row["is_up"]}
+    assert not up, f"stopped daemons with skewed clocks still count as up: {up}"
 
 
 def _service(env: Env, host: str) -> dict:
