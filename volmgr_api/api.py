@@ -85,8 +85,9 @@ class API:
         return [
             outcome[manage_existing.VOLUME]
             if isinstance(outcome, dict)
-            else outcome.exception or exception.InternalError(request_id=None)
-            for outcome in outcomes
+            else outcome.exception
+            or exception.InternalError(request_id=store[manage_existing.CONTEXT].request_id)
+            for store, outcome in zip(stores, outcomes, strict=True)
         ]
 
     def get_volume(self, ctxt: RequestContext, volume_id: str) -> volume_record.VolumeRecord:

@@ -11,13 +11,11 @@ Two kinds of ``managing`` rows belong to the API:
 Of several volmgr-api processes scanning at once, one wins each row (``touch_if_unchanged``).
 """
 
-import datetime as dt
-
 from oslo_log import log as logging
 
 from volmgr_api.api import API
 from volmgr_common.context import get_admin_context
-from volmgr_common.db import models, volume_record, volume_recovery
+from volmgr_common.db import volume_record, volume_recovery
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.manage_request import RequestSpec
 
@@ -26,9 +24,8 @@ LOG = logging.getLogger(__name__)
 
 def recover(api: API) -> None:
     """One scan (a periodic task of volmgr-api)."""
-    stale_before = models.utcnow() - dt.timedelta(seconds=api.conf.recovery.stale_after)
     rows = volume_recovery.transitional(
-        api.db, (volume_record.MANAGING,), changed_before=stale_before
+        api.db, (volume_record.MANAGING,), still_for=api.conf.recovery.stale_after
     )
     for volume in rows:
         mine = volume["failure_reason"] or not volume["scheduled_at"]

@@ -25,6 +25,7 @@ def build(
         messaging=messaging,
         db=db,
         report_interval=conf.report_interval,
+        retry_max_interval=conf.periodic_retry_max_interval,
         periodic_tasks=[
             service.PeriodicTask(
                 "recovery", conf.recovery.interval, lambda: recovery.recover(api_obj)

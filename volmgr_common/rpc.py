@@ -224,9 +224,10 @@ def remote_boundary(func: F) -> F:
             # ExpectedException captures the exception being handled and sends it.
             raise messaging.ExpectedException() from None
         except Exception:
-            LOG.exception("Unexpected error in %s", func.__name__)
+            request_id = getattr(ctxt, "request_id", None)
+            LOG.exception("Unexpected error in %s (request %s)", func.__name__, request_id)
             try:
-                raise exception.InternalError(request_id=getattr(ctxt, "request_id", None))
+                raise exception.InternalError(request_id=request_id)
             except exception.InternalError:
                 raise messaging.ExpectedException() from None
 

@@ -4,32 +4,73 @@ A :class:`Service` registers itself in the services table, serves its RPC endpoi
 with oslo.messaging's threading executor and runs periodic tasks in threads. On
 SIGTERM or SIGINT, :func:`serve` stops taking new messages, waits for the requests
 in progress to finish, then closes the connections.
+
+A periodic task that keeps failing (the scheduler away, the broker or the database
+unavailable) says so in one line — what failed, why, when it runs again — repeated
+with back-off: a failure is logged when the failures in a row reach 1, 2, 4, 8, …
+and at least every ``[DEFAULT] periodic_retry_max_interval`` seconds; a task marked
+``backoff`` also waits twice as long after each failure, up to that cap. One line
+says when it works again. The traceback of an error that is not expected of a
+sick infrastructure is logged once per streak of failures; the expected ones (a
+volmgr error, a messaging error) need none.
 """
 
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import oslo_messaging
 from oslo_log import log as logging
 
-from volmgr_common import rpc
+from volmgr_common import exception, rpc
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 
 LOG = logging.getLogger(__name__)
 
+# Failures of a periodic task that a sick infrastructure explains: one line, no traceback.
+EXPECTED_FAILURES: tuple[type[BaseException], ...] = (
+    exception.VolmgrException,
+    oslo_messaging.MessagingException,
+)
+
 
 @dataclass
 class PeriodicTask:
-    """A function called every ``interval`` seconds (first call at start if ``run_at_start``)."""
+    """A function called every ``interval`` seconds (first call at start if ``run_at_start``).
+
+    With ``backoff``, the wait after each failure in a row doubles, up to the
+    service's ``retry_max_interval``; without, the task keeps its interval (the
+    heartbeat must not fall silent longer than the failure lasts).
+    """
 
     name: str
     interval: float
     function: Callable[[], None]
     run_at_start: bool = True
+    backoff: bool = False
+
+
+@dataclass
+class _Streak:
+    """The failures in a row of one periodic task, and when its last line was logged."""
+
+    failures: int = 0
+    logged_at: float = 0.0
+
+    def should_log(self, now: float, max_interval: float) -> bool:
+        """Log the failures numbered 1, 2, 4, 8, … and at least every ``max_interval``."""
+        power_of_two = self.failures & (self.failures - 1) == 0
+        return power_of_two or now - self.logged_at >= max_interval
+
+
+def _summary(error: BaseException) -> str:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
 
 
 @dataclass
@@ -52,6 +93,8 @@ class Service:
     # server: started after it, stopped before it.
     extra_servers: list[Any] = field(default_factory=list)
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # ``[DEFAULT] periodic_retry_max_interval``: the cap of a failing task's back-off.
+    retry_max_interval: float = 60.0
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -95,17 +138,46 @@ class Service:
         services_db.heartbeat(self.db, self.service_id)
 
     def _loop(self, task: PeriodicTask) -> None:
-        if task.run_at_start:
-            self._run_once(task)
-        while not self._stop.wait(task.interval):
-            self._run_once(task)
+        streak = _Streak()
+        wait = 0.0 if task.run_at_start else task.interval
+        while not self._stop.wait(wait):
+            wait = self._run_once(task, streak)
 
-    @staticmethod
-    def _run_once(task: PeriodicTask) -> None:
+    def _run_once(self, task: PeriodicTask, streak: _Streak) -> float:
+        """Run ``task`` once; returns the seconds to wait before its next run."""
         try:
             task.function()
-        except Exception:
-            LOG.exception("Periodic task %s failed; it runs again in %ss", task.name, task.interval)
+        except Exception as error:
+            streak.failures += 1
+            wait = task.interval
+            if task.backoff:
+                wait = min(
+                    max(self.retry_max_interval, task.interval), task.interval * 2**streak.failures
+                )
+            self._log_failure(task, streak, error, wait)
+            return wait
+        if streak.failures:
+            LOG.info("Periodic task %s works again after %d failures", task.name, streak.failures)
+            streak.failures = 0
+        return task.interval
+
+    def _log_failure(
+        self, task: PeriodicTask, streak: _Streak, error: Exception, wait: float
+    ) -> None:
+        now = time.monotonic()
+        expected = isinstance(error, EXPECTED_FAILURES)
+        if not streak.should_log(now, self.retry_max_interval):
+            LOG.debug("Periodic task %s failed again: %s", task.name, _summary(error))
+            return
+        streak.logged_at = now
+        LOG.warning(
+            "Periodic task %s failed (%d in a row): %s; next attempt in %.0fs",
+            task.name,
+            streak.failures,
+            _summary(error),
+            wait,
+            exc_info=not expected and streak.failures == 1,  # the unexpected: once a streak
+        )
 
     def stop(self) -> None:
         """Stop taking messages, let handlers in progress finish, stop periodic tasks."""

@@ -14,7 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, hooks, rpc
+from volmgr_common import exception, flows, hooks, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volume_ownership, volume_record, volume_recovery
@@ -89,7 +89,7 @@ class SchedulerManager:
                     self._fail(ctxt, volume_id, error)
                 continue
             chosen.append((ctxt, volume_id, pool.host))
-        placed = volume_ownership.place_many(self._db, [(v, host) for _, v, host in chosen])
+        placed = self._place(chosen)
         by_backend: dict[str, list[tuple[RequestContext, str]]] = {}
         for (ctxt, volume_id, host), ok in zip(chosen, placed, strict=True):
             ctxt.update_store()
@@ -103,6 +103,30 @@ class SchedulerManager:
                 by_backend.setdefault(host.partition("#")[0], []).append((ctxt, volume_id))
         for backend, manages in by_backend.items():
             self._volume.manage_existing_batch(get_admin_context(), backend, manages)
+
+    def _place(self, chosen: list[tuple[RequestContext, str, str]]) -> list[bool]:
+        """Record every placement in one transaction; if it raises, each alone.
+
+        The transaction rolled back, so an error that came from one request fails
+        that request only (an unavailable database fails them all, as it would alone).
+        """
+        try:
+            return volume_ownership.place_many(self._db, [(v, host) for _, v, host in chosen])
+        except flows.WHOLE_STEP_ERRORS:
+            raise
+        except Exception as error:
+            if len(chosen) <= 1:
+                raise
+            LOG.warning("Placing %d volumes at once failed (%s); each alone", len(chosen), error)
+        placed = []
+        for ctxt, volume_id, host in chosen:
+            ctxt.update_store()
+            try:
+                placed.append(volume_ownership.place(self._db, volume_id, host))
+            except Exception as error:
+                self._fail(ctxt, volume_id, error)
+                placed.append(False)
+        return placed
 
     def _waiting_for_placement(self, volume_id: str) -> bool:
         """True if the volume is ``managing`` and not placed; logs why not otherwise."""

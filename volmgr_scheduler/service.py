@@ -26,6 +26,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         messaging=messaging,
         db=db,
         report_interval=conf.report_interval,
+        retry_max_interval=conf.periodic_retry_max_interval,
         periodic_tasks=[
             service.PeriodicTask(
                 "expire_reservations",

@@ -34,6 +34,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         messaging=messaging,
         db=db,
         report_interval=conf.report_interval,
+        retry_max_interval=conf.periodic_retry_max_interval,
     )
     volume_worker = worker.VolumeWorker(conf, db, messaging, driver, host, svc.instance_id)
     batcher: manager.ManageBatcher = batching.Batcher(
@@ -57,7 +58,11 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     svc.on_start = report_capabilities
     svc.periodic_tasks.append(
         service.PeriodicTask(
-            "capabilities", conf.capability_report_interval, report_capabilities, run_at_start=False
+            "capabilities",
+            conf.capability_report_interval,
+            report_capabilities,
+            run_at_start=False,
+            backoff=True,
         )
     )
     svc.periodic_tasks.append(

@@ -6,7 +6,6 @@ reverted its own work; the worker notes the reason on the row and casts the
 compensating ``manage_existing_failed`` to the API, which records the outcome.
 """
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,6 @@ from volmgr_common import exception, notifications, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import (
-    models,
     reservations,
     volume_ownership,
     volume_record,
@@ -101,7 +99,15 @@ class VolumeWorker:
     ) -> None:
         """After a reverted flow: note the reason on the row and tell the API."""
         reason = failure_reason(outcome.exception or RuntimeError(outcome.exception_str), ctxt)
-        LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
+        if outcome.check(exception.VolmgrException) is None:  # unexpected: say where
+            LOG.error(
+                "Manage of volume %s failed with an internal error and was reverted: %s",
+                volume["id"],
+                outcome.exception_str,
+                exc_info=outcome.exc_info,
+            )
+        else:
+            LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
         try:
             self._put_back(volume)
             volume_recovery.record_failure(self.db, volume["id"], reason)
@@ -153,13 +159,12 @@ class VolumeWorker:
         ``[recovery] stale_after`` seconds (their message was lost).
         """
         first, self._recovered_once = not self._recovered_once, True
-        stale_before = models.utcnow() - dt.timedelta(seconds=self.conf.recovery.stale_after)
         rows = volume_recovery.transitional(
             self.db,
             (volume_record.MANAGING, volume_record.UNMANAGING),
             backend=self.backend,
             scheduled=True,
-            changed_before=None if first else stale_before,
+            still_for=None if first else self.conf.recovery.stale_after,
         )
         for volume in rows:
             self._recover_one(volume, first)

@@ -55,6 +55,20 @@ OPTS: list[cfg.Opt] = [
         help="Seconds between two capability reports that a volume service fans out "
         "to the schedulers (it also reports once at start).",
     ),
+    cfg.IntOpt(
+        "periodic_retry_max_interval",
+        default=60,
+        min=1,
+        max=3600,
+        help="Seconds: the most a failing periodic task (a capability report while the "
+        "schedulers or the broker are away, a recovery scan while the database is "
+        "unavailable) waits between two log lines about it. A failure is logged as one "
+        "line saying what failed, why and when it runs again, when the failures in a row "
+        "reach 1, 2, 4, 8, ... and at least this often; the capability report also waits "
+        "twice as long after each failure, up to this many seconds, and goes back to "
+        "capability_report_interval once it works again. Heartbeats and recovery scans "
+        "keep their interval.",
+    ),
     cfg.StrOpt(
         "storage_availability_zone",
         default="nova",

@@ -11,7 +11,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from volmgr_common.db import models, quota
+from volmgr_common.db import clock, models, quota
 
 
 def locked(session: Session, volume_id: str) -> models.Volume | None:
@@ -28,7 +28,7 @@ def update_where(
     session: Session, volume_id: str, *conditions: sa.ColumnElement[bool], **values: Any
 ) -> bool:
     """Update the row (and its ``updated_at``) only where ``conditions`` hold; True if so."""
-    values.setdefault("updated_at", models.utcnow())
+    values.setdefault("updated_at", clock.utc_now())
     stmt = (
         sa.update(models.Volume)
         .where(models.Volume.id == volume_id, *conditions)
@@ -43,17 +43,24 @@ def write_each(session: Session, changes: Sequence[tuple[str, dict[str, Any]]]) 
     """Give each ``(volume_id, values)`` row its own values, in one executed statement.
 
     The rows were locked and checked by the caller; all values dicts have the same
-    keys, and ``updated_at`` is stamped.
+    keys, and ``updated_at`` is stamped (by the database's clock). A value that is a
+    SQL expression (``clock.utc_now()``) must be the same for every row: the
+    statement computes it.
     """
     if not changes:
         return
-    now = models.utcnow()
-    rows = [dict({"updated_at": now}, **values, b_id=volume_id) for volume_id, values in changes]
+    first = dict({"updated_at": clock.utc_now()}, **changes[0][1])
+    computed = {k: v for k, v in first.items() if isinstance(v, sa.ColumnElement)}
+    rows = [
+        {"b_id": volume_id, **{k: v for k, v in values.items() if k not in computed}}
+        for volume_id, values in changes
+    ]
     table = models.table_of(models.Volume)
     update = (
         sa.update(table)
         .where(table.c.id == sa.bindparam("b_id"))
         .values({key: sa.bindparam(key) for key in rows[0] if key != "b_id"})
+        .values(computed)
     )
     session.connection().execute(update, rows)
 

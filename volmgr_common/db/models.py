@@ -1,6 +1,8 @@
 """SQLAlchemy models of every table volmgr keeps.
 
-Times are naive UTC. A volume row holds quota only while ``quota_volumes`` is true
+Times are naive UTC. A time that another host compares (a heartbeat, a volume row's
+last change, a reservation's expiry) is the database's (:mod:`volmgr_common.db.clock`).
+A volume row holds quota only while ``quota_volumes`` is true
 (and ``quota_gigabytes`` > 0): usage counters change in the same transaction as
 these columns, which keeps usage equal to the truth. Every column that holds GiB
 (sizes, quota limits, usage, reservations) is a BigInteger: a backend may report
@@ -23,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from volmgr_common.db.clock import utc_now
 from volmgr_common.limits import STRING_WIDTH
 
 
@@ -37,7 +40,8 @@ class Base(DeclarativeBase):
 
 class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utcnow)
+    # Stamped by the database's clock: the recovery scans compare it with theirs.
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, onupdate=utc_now())
 
 
 class VolumeType(TimestampMixin, Base):

@@ -8,7 +8,6 @@ locks them.
 """
 
 import dataclasses
-import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models, quota
+from volmgr_common.db import clock, models, quota
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +46,8 @@ def _reserve_in(
 ) -> list[str | exception.OverQuota]:
     asks = [(request.project_id, request.deltas) for request in requests]
     admitted = quota.add_in_order(session, asks, defaults, in_use=False)
-    expire = models.utcnow() + dt.timedelta(seconds=defaults.reservation_expire)
+    # The database's clock: a scheduler on another host compares it.
+    expire = clock.now(session, defaults.reservation_expire)
     outcomes: list[str | exception.OverQuota] = []
     rows: list[dict[str, object]] = []
     for request, over in zip(requests, admitted, strict=True):
@@ -156,7 +156,7 @@ def rollback(session: Session, reservation_id: str) -> int:
 @db_api.writer
 def expired_reservation_ids(session: Session) -> list[str]:
     """Ids of reservations whose expiry time has passed."""
-    stmt = sa.select(models.Reservation.uuid).where(models.Reservation.expire < models.utcnow())
+    stmt = sa.select(models.Reservation.uuid).where(models.Reservation.expire < clock.utc_now())
     return sorted(set(session.scalars(stmt)))
 
 

@@ -1,4 +1,11 @@
-"""Queries on the services table: registration, heartbeats, capabilities."""
+"""Queries on the services table: registration, heartbeats, capabilities.
+
+Heartbeats are stamped by the database's clock and read together with it
+(:mod:`volmgr_common.db.clock`), so that no host's clock decides whether another
+host's service is up: a service is up when its last heartbeat is at most
+``service_down_time`` seconds old, and not from the future beyond
+:data:`CLOCK_TOLERANCE` (a stamp the database's clock never wrote: counted down).
+"""
 
 import datetime as dt
 import json
@@ -9,10 +16,18 @@ from sqlalchemy.orm import Session
 
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import clock, models
+
+CLOCK_TOLERANCE = dt.timedelta(seconds=2)
+"""How far a heartbeat may lie ahead of the database's clock and still count: the
+stamps are the database's own, so only rounding (MySQL keeps whole seconds) and a
+time read a statement apart lead it."""
 
 
-def to_dict(service: models.Service, down_time: int | None = None) -> dict:
+def to_dict(
+    service: models.Service, down_time: int | None = None, now: dt.datetime | None = None
+) -> dict:
+    """The service as plain data; with ``down_time``, ``is_up`` at ``now`` (the database's)."""
     values = {
         "id": service.id,
         "host": service.host,
@@ -25,14 +40,18 @@ def to_dict(service: models.Service, down_time: int | None = None) -> dict:
         "capabilities": json.loads(service.capabilities) if service.capabilities else None,
     }
     if down_time is not None:
-        values["is_up"] = is_up(service.last_heartbeat, down_time)
+        assert now is not None, "is_up needs the database's time"
+        values["is_up"] = is_up(service.last_heartbeat, down_time, now)
     return values
 
 
-def is_up(last_heartbeat: dt.datetime | None, down_time: int) -> bool:
+def is_up(last_heartbeat: dt.datetime | None, down_time: int, now: dt.datetime) -> bool:
+    """Whether a heartbeat stamped ``last_heartbeat`` is recent at ``now`` (both the
+    database's times): no older than ``down_time`` seconds, not from the future."""
     if last_heartbeat is None:
         return False
-    return (models.utcnow() - last_heartbeat).total_seconds() <= down_time
+    age = now - last_heartbeat
+    return -CLOCK_TOLERANCE <= age <= dt.timedelta(seconds=down_time)
 
 
 @db_api.writer
@@ -46,7 +65,7 @@ def _upsert(session: Session, host: str, binary: str, topic: str, zone: str) -> 
         session.add(row)
     row.topic = topic
     row.availability_zone = zone
-    row.last_heartbeat = models.utcnow()
+    row.last_heartbeat = clock.utc_now()
     session.flush()
     return row.id
 
@@ -65,7 +84,7 @@ def heartbeat(session: Session, service_id: int, capabilities: dict | None = Non
     row = session.get(models.Service, service_id)
     if row is None:
         raise exception.ServiceNotFound(host=str(service_id))
-    now = models.utcnow()
+    now = clock.utc_now()
     row.last_heartbeat = now
     row.report_count += 1
     if capabilities is not None:
@@ -75,23 +94,26 @@ def heartbeat(session: Session, service_id: int, capabilities: dict | None = Non
 
 @db_api.reader
 def get_by_host(session: Session, host: str, binary: str, down_time: int | None = None) -> dict:
-    stmt = sa.select(models.Service).where(
+    stmt = sa.select(models.Service, clock.utc_now()).where(
         models.Service.host == host, models.Service.binary == binary
     )
-    row = session.scalars(stmt).first()
-    if row is None:
+    found = session.execute(stmt).first()
+    if found is None:
         raise exception.ServiceNotFound(host=host)
-    return to_dict(row, down_time)
+    row, now = found
+    return to_dict(row, down_time, now)
 
 
 @db_api.reader
 def list_all(
     session: Session, binary: str | None = None, down_time: int | None = None
 ) -> list[dict]:
-    stmt = sa.select(models.Service).order_by(models.Service.binary, models.Service.host)
+    stmt = sa.select(models.Service, clock.utc_now()).order_by(
+        models.Service.binary, models.Service.host
+    )
     if binary:
         stmt = stmt.where(models.Service.binary == binary)
-    return [to_dict(row, down_time) for row in session.scalars(stmt)]
+    return [to_dict(row, down_time, now) for row, now in session.execute(stmt)]
 
 
 @db_api.writer

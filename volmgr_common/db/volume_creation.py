@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from volmgr_common import exception
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models, quota, volumes
+from volmgr_common.db import clock, models, quota, volumes
 from volmgr_common.db.volume_record import COLUMNS, MANAGING, VolumeRecord, as_record
 
 
@@ -76,7 +76,7 @@ def _insert_charged(
     outcomes: list[Written | _OwnRow] = []
     rows: list[dict[str, Any]] = []
     metadata_rows: list[dict[str, Any]] = []
-    now = models.utcnow()
+    now = clock.now(session)  # the database's clock: recovery scans compare it
     for n, holder, over in zip(new, taken, charged, strict=True):
         if holder == n.values["id"]:
             outcomes.append(_OWN_ROW)

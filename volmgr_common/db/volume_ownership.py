@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import clock, models
 from volmgr_common.db.volume_record import MANAGING, ClaimedVolume, as_record
 
 
 @db_api.writer
 def place_many(session: Session, placements: Sequence[tuple[str, str]]) -> list[bool]:
     """Record each ``(volume_id, host#pool)`` on its ``managing`` row not placed yet, once."""
-    now = models.utcnow()
+    now = clock.utc_now()
     return rows_db.update_each(
         session,
         [(volume_id, {"host": host, "scheduled_at": now}) for volume_id, host in placements],
@@ -76,7 +76,7 @@ def claim_flows(
         session.execute(
             sa.update(models.Volume)
             .where(models.Volume.id.in_(sorted(claimed)))
-            .values(flow_owner=owner, updated_at=models.utcnow())
+            .values(flow_owner=owner, updated_at=clock.utc_now())
             .execution_options(synchronize_session=False)
         )
     return claimed

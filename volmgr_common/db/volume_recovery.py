@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import clock, models
 from volmgr_common.db.volume_record import MANAGING, RecoveryRow, to_record
 
 
@@ -27,13 +27,14 @@ def transitional(
     statuses: tuple[str, ...],
     backend: str | None = None,
     scheduled: bool | None = None,
-    changed_before: dt.datetime | None = None,
+    still_for: float | None = None,
     limit: int = 1000,
 ) -> list[RecoveryRow]:
     """Rows in ``statuses`` for recovery scans, oldest change first.
 
     ``backend`` keeps rows placed on ``host@backend``; ``scheduled`` keeps rows the
-    scheduler has (or has not) placed; ``changed_before`` keeps rows untouched since.
+    scheduler has (or has not) placed; ``still_for`` keeps rows unchanged for that
+    many seconds by the database's clock (which stamped their last change).
     Each row carries ``last_change`` for :func:`touch_if_unchanged`.
     """
     stmt = sa.select(models.Volume, _last_change()).where(models.Volume.status.in_(statuses))
@@ -44,8 +45,8 @@ def transitional(
     if scheduled is not None:
         placed = models.Volume.scheduled_at.is_not(None)
         stmt = stmt.where(placed if scheduled else sa.not_(placed))
-    if changed_before is not None:
-        stmt = stmt.where(_last_change() < changed_before)
+    if still_for is not None:
+        stmt = stmt.where(_last_change() < clock.utc_now(-still_for))
     rows = session.execute(stmt.order_by(_last_change()).limit(limit)).all()
     return [
         {**to_record(row), "flow_owner": row.flow_owner, "last_change": changed}

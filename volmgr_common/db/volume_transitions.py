@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from volmgr_common import exception
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
-from volmgr_common.db import messages, models, quota, reservations
+from volmgr_common.db import clock, messages, models, quota, reservations
 from volmgr_common.db.volume_record import (
     AVAILABLE,
     DELETING,
@@ -120,7 +120,7 @@ def finish_manage_many(session: Session, finished: Sequence[tuple[str, str]]) ->
 
     For each in order: True if the row was ``managing`` and is now ``available``.
     """
-    now = models.utcnow()
+    now = clock.utc_now()
     return rows_db.update_each(
         session,
         [

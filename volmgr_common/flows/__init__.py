@@ -16,7 +16,11 @@ bodies took 0.01 ms (docs/performance.rst, "Where the CPU goes").
 task with an ``execute_batch`` takes every request still running in one call (one
 database transaction for all of them, say), any other task runs for each in turn.
 Each request keeps the contract of :func:`run_flow` for itself: when its step
-fails, its own tasks are reverted, and the others go on.
+fails, its own tasks are reverted, and the others go on. When a batch step raises
+as a whole, its transaction was rolled back: unless the error is one that any
+request would meet (the database or the broker unavailable), the step runs again
+for each request alone, so that the request whose value broke it fails and its
+neighbours go on.
 
 Both read what taskflow's engine reads of each atom: ``rebind``, ``optional``,
 ``provides``, ``save_as`` and ``revert_rebind``, documented attributes of
@@ -28,13 +32,23 @@ fails, naming the attribute, when one of them changes shape.
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
+import oslo_messaging
 from oslo_log import log as logging
 from taskflow import exceptions as taskflow_exceptions
 from taskflow import task
 from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
+from volmgr_common import exception
+
 LOG = logging.getLogger(__name__)
+
+WHOLE_STEP_ERRORS: tuple[type[BaseException], ...] = (
+    exception.DatabaseUnavailable,
+    oslo_messaging.MessagingException,
+)
+"""Errors of a batch step that every request of it would meet: running the step
+again for each request alone would only repeat them (and their retries)."""
 
 
 class VolmgrTask(task.Task):
@@ -43,7 +57,9 @@ class VolmgrTask(task.Task):
     A task may also define ``execute_batch(calls)``: given the keyword arguments
     of ``execute`` for several requests, it returns for each, in order, what
     ``execute`` would have returned, or a :class:`~taskflow.types.failure.Failure`
-    for a request whose step failed. :func:`run_flow_batch` uses it.
+    for a request whose step failed. :func:`run_flow_batch` uses it. When it
+    raises, it must have changed nothing (its one transaction rolled back), so that
+    the runner may call it again for each request alone.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -161,14 +177,45 @@ def _execute_each(
     return results
 
 
-def _execute_together(atom: task.Task, calls: list[dict[str, Any]]) -> list[Any]:
-    try:
-        results = list(atom.execute_batch(calls))
-    except Exception:
-        return [failure.Failure()] * len(calls)  # the step failed for every request
+def _execute_batch(atom: task.Task, calls: list[dict[str, Any]]) -> list[Any]:
+    results = list(atom.execute_batch(calls))
     if len(results) != len(calls):
         given = len(results)
         raise RuntimeError(f"{atom.name}.execute_batch gave {given} results for {len(calls)}")
+    return results
+
+
+def _execute_together(
+    atom: task.Task, calls: list[dict[str, Any]], enter: Callable[[int], None], alive: list[int]
+) -> list[Any]:
+    """The batch step for every request; when it raises, the step for each alone.
+
+    The batch step is one transaction, which its error rolled back; so the step may
+    run again for each request, and each gets its own outcome: an error that came
+    from one request's value fails that request only.
+    """
+    try:
+        return _execute_batch(atom, calls)
+    except WHOLE_STEP_ERRORS:
+        return [failure.Failure()] * len(calls)  # the step failed for every request
+    except Exception as error:
+        if len(calls) == 1:
+            return [failure.Failure()]
+        LOG.warning(
+            "%s failed for a batch of %d requests (%s: %s); running it for each alone",
+            atom.name,
+            len(calls),
+            type(error).__name__,
+            str(error).splitlines()[0] if str(error) else "",
+        )
+    results: list[Any] = []
+    for index, kwargs in zip(alive, calls, strict=True):
+        enter(index)
+        try:
+            (result,) = _execute_batch(atom, [kwargs])
+        except Exception:
+            result = failure.Failure()
+        results.append(result)
     return results
 
 
@@ -201,7 +248,7 @@ def run_flow_batch(
             break
         calls = [_arguments(atom.rebind, values[index]) for index in alive]
         if hasattr(atom, "execute_batch"):
-            results = _execute_together(atom, calls)
+            results = _execute_together(atom, calls, enter_request, alive)
         else:
             results = _execute_each(atom, calls, enter_request, alive)
         for index, result in zip(alive, results, strict=True):

@@ -9,6 +9,7 @@ from taskflow import exceptions as taskflow_exceptions
 from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
+from volmgr_common import exception
 from volmgr_common.flows import VolmgrTask, run_flow, run_flow_batch
 
 
@@ -244,17 +245,55 @@ def test_a_batch_step_that_raises_fails_every_request_in_it() -> None:
 
     class Broken(BatchDouble):
         def execute_batch(self, calls: list[dict[str, Any]]) -> list[Any]:
-            raise RuntimeError("database gone")
+            self.journal.add("batch", self.name, len(calls))
+            raise exception.DatabaseUnavailable(attempts=11)
 
     flow = linear_flow.Flow("f").add(Double(journal), Broken(journal))
     outcomes = run_flow_batch(flow, [{"number": 1}, {"number": 2}])
     assert all(isinstance(o, failure.Failure) for o in outcomes)
-    assert all(o.check(RuntimeError) is RuntimeError for o in outcomes)
+    assert all(o.check(exception.DatabaseUnavailable) for o in outcomes)
+    # The database is gone for every request: the step is not tried again for each.
+    assert [e for e in journal.events if e[0] == "batch"] == [("batch", "Broken", 2)]
     # Each request's earlier task was reverted with its own arguments.
     assert [e[2:4] for e in journal.events if e[0] == "revert" and e[1] == "Double"] == [
         (2, 1),
         (4, 2),
     ]
+
+
+class OverflowingDouble(BatchDouble):
+    """A batch step whose one statement breaks on a value too big for its column."""
+
+    def execute_batch(self, calls: list[dict[str, Any]]) -> list[Any]:
+        self.journal.add("batch", self.name, [call["number"] for call in calls])
+        if any(call["number"] > 2**31 for call in calls):
+            raise OverflowError("integer out of range")  # the whole transaction rolled back
+        return [call["number"] * 2 for call in calls]
+
+
+def test_one_request_that_breaks_a_batch_step_fails_alone() -> None:
+    journal = Journal()
+    entered: list[int] = []
+    flow = linear_flow.Flow("f").add(OverflowingDouble(journal), SplitPair(journal))
+    stores = [{"number": 1}, {"number": 2**62}, {"number": 3}]
+    outcomes = run_flow_batch(flow, stores, enter=lambda v: entered.append(v["number"]))
+    assert outcomes[0]["high"] == 3 and outcomes[2]["high"] == 7
+    assert isinstance(outcomes[1], failure.Failure)
+    assert outcomes[1].check(OverflowError) is OverflowError
+    batches = [e[2] for e in journal.events if e[0] == "batch"]
+    assert batches == [[1, 2**62, 3], [1], [2**62], [3]]  # the batch, then each alone
+    assert entered[:3] == [1, 2**62, 3]  # each ran alone as its own request
+    assert ("revert", "OverflowingDouble", outcomes[1], 2**62, ["OverflowingDouble"]) in (
+        journal.events
+    )
+
+
+def test_an_unexpected_error_of_a_batch_of_one_is_its_own() -> None:
+    journal = Journal()
+    flow = linear_flow.Flow("f").add(OverflowingDouble(journal))
+    (outcome,) = run_flow_batch(flow, [{"number": 2**40}])
+    assert isinstance(outcome, failure.Failure) and outcome.check(OverflowError)
+    assert [e[2] for e in journal.events if e[0] == "batch"] == [[2**40]]
 
 
 def test_enter_is_called_before_each_request_runs_alone() -> None:

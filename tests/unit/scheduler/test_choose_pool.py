@@ -153,6 +153,16 @@ def test_a_down_service_is_rejected(
         scheduler.choose_pool(spec())
 
 
+def test_a_service_whose_heartbeat_is_from_the_future_is_down(
+    scheduler: Placement, db: db_api.Database, hosts: HostManager
+) -> None:
+    service_id = register(db)
+    hosts.update(BACKEND, capabilities(pool("default", 10.0)))
+    set_heartbeat(db, service_id, seconds_ago=-3600)  # stamped by a clock an hour ahead
+    with pytest.raises(exception.NoValidBackend, match="is down"):
+        scheduler.choose_pool(spec())
+
+
 def test_a_service_row_answers_for_one_second(
     scheduler: Placement,
     db: db_api.Database,
