@@ -3,7 +3,9 @@
 The worker claims a volume row before running its flow, so that a message delivered
 twice, or a message racing a recovery scan, runs one flow. When a flow fails it has
 reverted its own work; the worker notes the reason on the row and casts the
-compensating ``manage_existing_failed`` to the API, which records the outcome.
+compensating ``manage_existing_failed`` to the API, which records the outcome. A
+flow that lost its row to another process (its ownership token no longer matches)
+has changed nothing and ends with one log line.
 """
 
 import datetime as dt
@@ -97,29 +99,53 @@ class VolumeWorker:
         return [None] * len(requests)
 
     def _fail(
-        self, ctxt: RequestContext, volume: volume_record.VolumeRecord, outcome: failure.Failure
+        self, ctxt: RequestContext, volume: volume_record.ClaimedVolume, outcome: failure.Failure
     ) -> None:
-        """After a reverted flow: note the reason on the row and tell the API."""
+        """After a reverted flow: note the reason on the row and tell the API.
+
+        Nothing of it when the flow lost its row: whoever owns it now decides.
+        """
+        if outcome.check(exception.FlowOwnershipLost):
+            LOG.warning(
+                "Volume %s: another process took this manage over; this flow stopped and "
+                "left the backend and the row alone",
+                volume["id"],
+            )
+            return
         reason = failure_reason(outcome.exception or RuntimeError(outcome.exception_str), ctxt)
         LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
         try:
             self._put_back(volume)
-            volume_recovery.record_failure(self.db, volume["id"], reason)
+            if not volume_recovery.record_failure(
+                self.db, volume["id"], reason, volume["flow_owner"]
+            ):
+                raise exception.FlowOwnershipLost(volume_id=volume["id"])
             self.api.manage_existing_failed(ctxt, volume["id"], reason, stage="volume")
+        except exception.FlowOwnershipLost:
+            LOG.warning(
+                "Volume %s: no longer this flow's; its failure is not recorded", volume["id"]
+            )
         except Exception:
             # The row stays ``managing`` and owned; a later process's recovery resumes it.
             LOG.exception("Volume %s: the failure could not be recorded", volume["id"])
 
-    def _put_back(self, volume: volume_record.VolumeRecord) -> None:
+    def _put_back(self, volume: volume_record.ClaimedVolume) -> None:
         """Undo a rename an earlier run of this request may have made before it died.
 
         The flow reverts only the tasks that ran in this run; ``undo_manage`` is
-        idempotent, so calling it when nothing was renamed changes nothing.
+        idempotent, so calling it when nothing was renamed changes nothing. Fenced
+        like every step: raises FlowOwnershipLost when the row is no longer ours.
         """
         try:
-            self.driver.undo_manage(volume, volume["reference"])
+            manage_existing.put_back(self.db, self.driver, volume)
+        except exception.FlowOwnershipLost:
+            raise
         except Exception as error:
             LOG.warning("Volume %s: nothing put back on the backend (%s)", volume["id"], error)
+
+    def renew_claims(self) -> None:
+        """Renew this process's claims on the rows its flows own (a periodic task)."""
+        volume_ownership.renew_claims(self.db, self.owner)
 
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         try:
@@ -147,10 +173,12 @@ class VolumeWorker:
     def recover(self) -> None:
         """Resume what this backend left in ``managing``/``unmanaging`` (a periodic task).
 
-        On the first scan after start, flows owned by an earlier process of this
-        backend are taken over: that process is gone, as only one runs per backend.
-        Later scans pick up requests nobody owns that have been still for
-        ``[recovery] stale_after`` seconds (their message was lost).
+        A flow owned by another process is taken over once its claim has not been
+        renewed for ``[recovery] stale_after`` seconds (that process is gone or
+        frozen; a live one renews its claims, see :meth:`renew_claims`). The first
+        scan after start also resumes requests nobody owns, whatever their age;
+        later scans those that have been still for ``stale_after`` seconds (their
+        message was lost).
         """
         first, self._recovered_once = not self._recovered_once, True
         stale_before = models.utcnow() - dt.timedelta(seconds=self.conf.recovery.stale_after)
@@ -162,9 +190,9 @@ class VolumeWorker:
             changed_before=None if first else stale_before,
         )
         for volume in rows:
-            self._recover_one(volume, first)
+            self._recover_one(volume, stale_before)
 
-    def _recover_one(self, volume: volume_record.RecoveryRow, first: bool) -> None:
+    def _recover_one(self, volume: volume_record.RecoveryRow, stale_before: dt.datetime) -> None:
         ctxt = get_admin_context(request_id=volume["request_id"])
         ctxt.update_store()  # this thread's log lines carry the request's id
         owner = volume["flow_owner"]
@@ -172,9 +200,11 @@ class VolumeWorker:
             self.unmanage(ctxt, volume["id"])
         elif volume["failure_reason"]:
             return  # failed and reverted: the API's scan records it
-        elif owner is not None and owner != self.owner and first:
-            if volume_ownership.take_over_flow(self.db, volume["id"], owner):
-                LOG.warning("Resuming volume %s, left by an earlier process", volume["id"])
+        elif owner is not None and volume_ownership.instance_of(owner) != self.owner:
+            if volume_ownership.take_over_flow(self.db, volume["id"], owner, stale_before):
+                LOG.warning(
+                    "Resuming volume %s: its owner stopped renewing its claim", volume["id"]
+                )
                 reservations.rollback_for_volume(self.db, volume["id"])
                 self.manage(ctxt, volume["id"])
         elif owner is None:

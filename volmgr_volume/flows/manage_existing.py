@@ -9,6 +9,12 @@ The three tasks that write to the database also run for a batch of requests at
 once (``execute_batch``, see :func:`volmgr_common.flows.run_flow_batch`): one
 transaction for the whole batch, and for each request the result or the failure
 its own ``execute`` would have had. ``execute`` is the batch of one.
+
+Every step runs under the flow's ownership token (``volume["flow_owner"]``, written
+by the claim): the driver's rename and every put-back run inside
+:func:`volume_ownership.fenced`, the database steps are conditional on the token,
+so a flow whose row was taken over changes nothing and fails with
+:class:`~volmgr_common.exception.FlowOwnershipLost`, which the worker ends quietly.
 """
 
 from collections.abc import Mapping, Sequence
@@ -22,7 +28,13 @@ from taskflow.types import failure
 from volmgr_common import exception, flows, hooks, notifications
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
-from volmgr_common.db import quota, reservations, volume_record, volume_transitions
+from volmgr_common.db import (
+    quota,
+    reservations,
+    volume_ownership,
+    volume_record,
+    volume_transitions,
+)
 from volmgr_common.flows import VolmgrTask
 from volmgr_volume.drivers.base import VolumeDriver
 
@@ -126,32 +138,66 @@ class QuotaReserve(_Task):
         reservations.rollback(self.db, result)
 
 
+def put_back(
+    db: db_api.Database, driver: VolumeDriver, volume: volume_record.ClaimedVolume
+) -> None:
+    """Put the object back under its original name while the flow owns the row.
+
+    The put-back and the cleared ``provider_location`` are one fenced step; raises
+    FlowOwnershipLost (touching nothing) when the row is no longer the flow's, and
+    whatever the driver raised when it could not put the object back.
+    """
+    volume_ownership.fenced(
+        db,
+        volume["id"],
+        volume["flow_owner"],
+        lambda: driver.undo_manage(volume, volume["reference"]),
+        lambda _: {"provider_location": None},
+    )
+
+
 class ManageExisting(_Task):
     """Let the driver give the object its managed name.
 
-    Reversion: the driver puts the object back under its original name, exactly as
-    it was; nothing is ever deleted. This runs even when execute itself failed,
-    since a driver may fail after the rename: ``undo_manage`` is idempotent.
+    The rename runs fenced by the flow's ownership (and records the managed name on
+    the row in the same transaction). Reversion: the driver puts the object back
+    under its original name, exactly as it was, fenced too; nothing is ever deleted.
+    This runs even when execute itself failed, since a driver may fail after the
+    rename: ``undo_manage`` is idempotent.
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, driver: VolumeDriver) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database, driver: VolumeDriver) -> None:
         super().__init__(conf, provides=PROVIDER_LOCATION)
+        self.db = db
         self.driver = driver
 
     def execute(self, volume: volume_record.ClaimedVolume) -> str:
         self._hook_point(volume)
-        location = self.driver.manage(volume, volume["reference"])
-        hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
-        return location
+
+        def rename() -> str:
+            location = self.driver.manage(volume, volume["reference"])
+            hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
+            return location
+
+        return volume_ownership.fenced(
+            self.db,
+            volume["id"],
+            volume["flow_owner"],
+            rename,
+            lambda location: {"provider_location": location},
+        )
 
     def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
-        LOG.warning(
-            "Volume %s: putting backend object back as %s", volume["id"], volume["reference"]
-        )
         try:
-            self.driver.undo_manage(volume, volume["reference"])
+            put_back(self.db, self.driver, volume)
+        except exception.FlowOwnershipLost:
+            LOG.debug("Volume %s: no longer this flow's; nothing put back", volume["id"])
         except Exception:
             LOG.exception("Volume %s: could not undo the manage on the backend", volume["id"])
+        else:
+            LOG.warning(
+                "Volume %s: backend object is back as %s", volume["id"], volume["reference"]
+            )
 
 
 class QuotaCommit(_Task):
@@ -183,7 +229,7 @@ class QuotaCommit(_Task):
                 volume_transitions.update_if(self.db, volume["id"], volume_record.MANAGING, size=0)
                 continue
             commits[position] = volume_transitions.SizeCommit(
-                volume["id"], reservation_id, call["size"]
+                volume["id"], reservation_id, call["size"], volume["flow_owner"]
             )
         if commits:
             made = volume_transitions.commit_gigabytes_many(self.db, list(commits.values()))
@@ -196,7 +242,7 @@ class QuotaCommit(_Task):
     def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
             return
-        if volume_transitions.uncommit_gigabytes(self.db, volume["id"]):
+        if volume_transitions.uncommit_gigabytes(self.db, volume["id"], volume["flow_owner"]):
             LOG.warning("Volume %s: gave back the committed gigabytes", volume["id"])
 
 
@@ -229,19 +275,22 @@ class OnFinish(_Task):
         finishing = [position for position, result in enumerate(results) if result is None]
         if not finishing:
             return results
+        volumes = [calls[p]["volume"] for p in finishing]
         finished = volume_transitions.finish_manage_many(
             self.db,
-            [(calls[p]["volume"]["id"], calls[p]["provider_location"]) for p in finishing],
+            [
+                (v["id"], calls[p]["provider_location"])
+                for p, v in zip(finishing, volumes, strict=True)
+            ],
+            {v["id"]: v["flow_owner"] for v in volumes},
         )
         for position, ok in zip(finishing, finished, strict=True):
             call = calls[position]
             volume = call["volume"]
             if not ok:
-                results[position] = failure.Failure.from_exception(
-                    exception.InvalidStatus(
-                        volume_id=volume["id"], status="no longer managing", expected="managing"
-                    )
-                )
+                # Taken over, or decided meanwhile: the row is no longer this flow's.
+                lost = exception.FlowOwnershipLost(volume_id=volume["id"])
+                results[position] = failure.Failure.from_exception(lost)
                 continue
             self._announce(call["context"], volume, call["size"], call["provider_location"])
         return results
@@ -280,7 +329,7 @@ def get_flow(
         NotifyStart(conf, notifier),
         PrepareForQuotaReservation(conf, driver),
         QuotaReserve(conf, db),
-        ManageExisting(conf, driver),
+        ManageExisting(conf, db, driver),
         QuotaCommit(conf, db),
         OnFinish(conf, db, notifier),
     )

@@ -5,6 +5,7 @@ driver (real files in a temporary directory); notifications go to oslo.messaging
 ``test`` notification driver, which keeps them in memory.
 """
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.fault_plugin import FaultInjected, FaultPlugin
 from volmgr_common import context, exception, notifications
 from volmgr_common.db import api as db_api
 from volmgr_common.db import (
+    models,
     quota,
     reservations,
     volume_creation,
@@ -290,7 +292,7 @@ def test_manage_existing_renames_and_revert_renames_back(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"})
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     location = task.execute(volume)
     managed = disk.with_name(f"volume-{volume['id']}")
     assert location == managed.name
@@ -305,7 +307,7 @@ def test_manage_existing_revert_after_a_late_failure_renames_back(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting.after")
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     with pytest.raises(FaultInjected) as raised:
         task.execute(volume)
     assert not disk.exists()
@@ -317,7 +319,7 @@ def test_manage_existing_revert_of_an_early_failure_touches_nothing(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting")
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     with pytest.raises(FaultInjected) as raised:
         task.execute(volume)
     task.revert(result=failure.Failure.from_exception(raised.value), volume=volume)
@@ -329,7 +331,7 @@ def test_manage_existing_revert_never_overwrites_or_deletes(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"})
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     location = task.execute(volume)
     make_file(disk, 10, b"newcomer")
     task.revert(result=location, volume=volume)
@@ -341,7 +343,7 @@ def test_manage_existing_revert_with_the_fake_driver(
     vconf: cfg.ConfigOpts, db: db_api.Database, fake: FakeDriver
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1", "size_gb": 5})
-    task = flow_mod.ManageExisting(vconf, fake)
+    task = flow_mod.ManageExisting(vconf, db, fake)
     location = task.execute(volume)
     assert fake.get_capabilities()["pools"][0]["allocated_capacity_gb"] == 5
     task.revert(result=location, volume=volume)
@@ -413,8 +415,10 @@ def test_quota_reserve_in_a_resumed_flow_reserves_nothing_again(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
     flow_mod.QuotaCommit(vconf, db).execute(volume, 3, reserve(vconf, db, volume, 3))
-    # The process died here; a new one takes the flow over and claims the row again.
-    assert volume_ownership.take_over_flow(db, volume["id"], "unit-test-worker")
+    # The process died here; a new one takes the flow over (the claim is not renewed
+    # any more) and claims the row again.
+    later = models.utcnow() + dt.timedelta(seconds=1)
+    assert volume_ownership.take_over_flow(db, volume["id"], volume["flow_owner"], later)
     resumed = volume_ownership.claim_flow(db, volume["id"], "unit-test-worker-2")
     assert resumed is not None and resumed["held_gigabytes"] == 3
     result = flow_mod.QuotaReserve(vconf, db).execute(resumed, 3)
@@ -446,7 +450,8 @@ def test_on_finish_refuses_a_volume_no_longer_managing(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
     volume_transitions.fail_manage(db, volume["id"], "gave up", "X", None)
-    with pytest.raises(exception.InvalidStatus):
+    # A row decided meanwhile is no longer the flow's: it ends as a lost claim.
+    with pytest.raises(exception.FlowOwnershipLost):
         flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, 1, "volume-x")
     assert volumes_db.get(db, volume["id"])["status"] == volume_record.ERROR_MANAGING
     assert sent() == []

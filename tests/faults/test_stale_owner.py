@@ -1,0 +1,102 @@
+"""A flow that lost ownership of its row must leave the backend alone.
+
+Two volume processes serve one backend (the same ``host@backend`` and directory). The
+first takes a manage request and is frozen with SIGSTOP in the middle of its flow
+(``_fault = "pause:<Point>"``); the second starts, its recovery takes the frozen
+flow over and finishes it (``available``, the object under ``volume-<id>``). Then
+the first is woken with SIGCONT and goes on with a flow whose row is no longer its
+own: it must change nothing on the backend, nothing on the row, and end quietly
+(docs/design.rst, "Ownership"). The five invariants must hold, and the volume stays
+available under its managed name.
+
+A module of its own with its own cluster, and invariant 3 checked per test object
+(``only``), so that what one test leaves behind does not decide another's verdict.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.conftest import (
+    FAST_RECOVERY,
+    TERMINAL_BOUND,
+    Env,
+    admin_context,
+    assert_invariants,
+    wait_terminal,
+)
+from tests.integration import daemons
+
+OWN_ENV: dict[str, dict[str, Any]] = {}
+PAUSE_BOUND = 20.0  # seconds for the first process to reach its pause point
+AFTER_WAKE = 3.0  # seconds the woken process gets to do (nothing) with its stale flow
+
+
+def _stopped(pid: int) -> bool:
+    """True when the process is stopped by a signal (state T in /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "T"
+
+
+@pytest.mark.parametrize("point", ["ManageExisting", "OnFinish"])
+def test_woken_stale_flow_changes_nothing(env: Env, project_id: str, point: str) -> None:
+    first = env.volume
+    assert first.proc is not None and first.fault_markers is not None
+    name = env.new_object(f"stale-owner-{point}.img")
+    volume = env.client().manage(
+        admin_context(project_id),
+        env.backend_host,
+        name,
+        name=name,
+        metadata={"_fault": f"pause:{point}"},
+    )
+    volume_id = volume["id"]
+    pid = first.proc.pid
+    marker = first.fault_markers / f"{volume_id}-{point}"
+    daemons.wait_until(
+        lambda: marker.exists() and _stopped(pid), PAUSE_BOUND, f"{first.name} to pause"
+    )
+
+    # A second process of the same backend; it shares the first one's fault markers,
+    # so that it does not pause at the same point.
+    second = env.factory.create(
+        daemons.VOLUME, name=f"volmgr-volume-{point}", directory=env.directory, extra=FAST_RECOVERY
+    )
+    second.fault_markers = first.fault_markers
+    assert second.service_host == first.service_host
+    second.start(env.db)
+    try:
+        started = time.monotonic()
+        row = wait_terminal(env, [project_id], [volume_id], since=started)[volume_id]
+        print(f"\npaused at {point}: taken over and finished {time.monotonic() - started:.1f}s")
+        assert row["status"] == "available", row
+        assert (env.directory / f"volume-{volume_id}").exists()
+
+        os.kill(pid, signal.SIGCONT)
+        daemons.wait_until(
+            lambda: "goes on after its pause" in first.log_text(), 10, f"{first.name} to wake"
+        )
+        time.sleep(AFTER_WAKE)
+        assert first.running, f"{first.name} died after its pause:\n{first.tail()}"
+    finally:
+        if first.proc is not None and first.proc.poll() is None:
+            os.kill(first.proc.pid, signal.SIGCONT)
+        second.stop()
+
+    rows = assert_invariants(
+        env, [project_id], [volume_id], since=time.monotonic(), timeout=TERMINAL_BOUND, only={name}
+    )
+    row = rows[volume_id]
+    assert row["status"] == "available", row
+    assert row["provider_location"] == f"volume-{volume_id}", row
+    assert (env.directory / f"volume-{volume_id}").exists()
+    assert not (env.directory / name).exists(), "the stale flow put the object back"
