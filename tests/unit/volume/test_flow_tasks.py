@@ -339,6 +339,25 @@ def test_manage_existing_revert_never_overwrites_or_deletes(
     assert head(disk.parent / location) == b"precious data"
 
 
+def test_manage_existing_of_a_flow_taken_over_touches_nothing(
+    vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
+) -> None:
+    stale = new_volume(vconf, db, {"source-name": "disk.img"})
+    task = flow_mod.ManageExisting(vconf, db, files)
+    location = task.execute(stale)
+    # The process froze here; another took the flow over (its claim went unrenewed).
+    later = models.utcnow() + dt.timedelta(seconds=1)
+    assert volume_ownership.take_over_flow(db, stale["id"], stale["flow_owner"], later)
+    current = volume_ownership.claim_flow(db, stale["id"], "unit-test-worker-2")
+    assert current is not None
+    with pytest.raises(exception.FlowOwnershipLost):
+        task.execute(stale)
+    task.revert(result=location, volume=stale)
+    assert not disk.exists() and head(disk.parent / location) == b"precious data"
+    assert task.execute(current) == location  # the owner's run finds it renamed
+    assert volumes_db.get(db, current["id"])["provider_location"] == location
+
+
 def test_manage_existing_revert_with_the_fake_driver(
     vconf: cfg.ConfigOpts, db: db_api.Database, fake: FakeDriver
 ) -> None:
