@@ -7,7 +7,10 @@ flow over and finishes it (``available``, the object under ``volume-<id>``). The
 the first is woken with SIGCONT and goes on with a flow whose row is no longer its
 own: it must change nothing on the backend, nothing on the row, and end quietly
 (docs/design.rst, "Ownership"). The five invariants must hold, and the volume stays
-available under its managed name.
+available under its managed name. Two other requests sent at the same moment
+("bystanders", one message with the paused one) are caught in the frozen process
+too, in its batch or waiting for the next: the second process resumes them, and
+the woken one finds them taken and leaves them alone.
 
 A module of its own with its own cluster, and invariant 3 checked per test object
 (``only``), so that what one test leaves behind does not decide another's verdict.
@@ -27,8 +30,10 @@ from tests.faults.conftest import (
     FAST_RECOVERY,
     TERMINAL_BOUND,
     Env,
+    accepted_ids,
     admin_context,
     assert_invariants,
+    run_concurrently,
     wait_terminal,
 )
 from tests.integration import daemons
@@ -36,6 +41,7 @@ from tests.integration import daemons
 OWN_ENV: dict[str, dict[str, Any]] = {}
 PAUSE_BOUND = 20.0  # seconds for the first process to reach its pause point
 AFTER_WAKE = 3.0  # seconds the woken process gets to do (nothing) with its stale flow
+BYSTANDERS = 2
 
 
 def _stopped(pid: int) -> bool:
@@ -52,14 +58,22 @@ def test_woken_stale_flow_changes_nothing(env: Env, project_id: str, point: str)
     first = env.volume
     assert first.proc is not None and first.fault_markers is not None
     name = env.new_object(f"stale-owner-{point}.img")
-    volume = env.client().manage(
-        admin_context(project_id),
-        env.backend_host,
-        name,
-        name=name,
-        metadata={"_fault": f"pause:{point}"},
+    others = [env.new_object(f"stale-owner-{point}-by{i}.img") for i in range(BYSTANDERS)]
+    client, ctxt = env.client(), admin_context(project_id)
+    paused = {"_fault": f"pause:{point}"}
+    outcomes = run_concurrently(
+        [
+            lambda: client.manage(ctxt, env.backend_host, name, name=name, metadata=paused),
+            *(
+                lambda other=other: client.manage(ctxt, env.backend_host, other, name=other)
+                for other in others
+            ),
+        ],
+        workers=1 + BYSTANDERS,
     )
-    volume_id = volume["id"]
+    ids = accepted_ids(outcomes)
+    assert len(ids) == 1 + BYSTANDERS, outcomes
+    volume_id = outcomes[0]["id"]
     pid = first.proc.pid
     marker = first.fault_markers / f"{volume_id}-{point}"
     daemons.wait_until(
@@ -76,9 +90,9 @@ def test_woken_stale_flow_changes_nothing(env: Env, project_id: str, point: str)
     second.start(env.db)
     try:
         started = time.monotonic()
-        row = wait_terminal(env, [project_id], [volume_id], since=started)[volume_id]
+        rows = wait_terminal(env, [project_id], ids, since=started)
         print(f"\npaused at {point}: taken over and finished {time.monotonic() - started:.1f}s")
-        assert row["status"] == "available", row
+        assert {r["status"] for r in rows.values()} == {"available"}, rows
         assert (env.directory / f"volume-{volume_id}").exists()
 
         os.kill(pid, signal.SIGCONT)
@@ -93,10 +107,15 @@ def test_woken_stale_flow_changes_nothing(env: Env, project_id: str, point: str)
         second.stop()
 
     rows = assert_invariants(
-        env, [project_id], [volume_id], since=time.monotonic(), timeout=TERMINAL_BOUND, only={name}
+        env,
+        [project_id],
+        ids,
+        since=time.monotonic(),
+        timeout=TERMINAL_BOUND,
+        only={name, *others},
     )
+    assert {r["status"] for r in rows.values()} == {"available"}, rows
     row = rows[volume_id]
-    assert row["status"] == "available", row
     assert row["provider_location"] == f"volume-{volume_id}", row
     assert (env.directory / f"volume-{volume_id}").exists()
     assert not (env.directory / name).exists(), "the stale flow put the object back"
