@@ -9,6 +9,7 @@ has changed nothing and ends with one log line.
 """
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +67,9 @@ class VolumeWorker:
         # Built once: run_flow does not change a flow, so every request shares it.
         self._manage_flow = manage_existing.get_flow(conf, db, driver, self.notifier)
         self._recovered_once = False
+        # Ownership tokens of the flows running in this process: the claims it renews.
+        self._running: set[str] = set()
+        self._running_lock = threading.Lock()
 
     def manage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Run the manage flow of one request in this thread."""
@@ -80,6 +84,21 @@ class VolumeWorker:
         """
         volume_ids = [volume_id for _, volume_id in requests]
         claimed = volume_ownership.claim_flows(self.db, volume_ids, self.owner)
+        tokens = {volume["flow_owner"] for volume in claimed.values()}
+        with self._running_lock:
+            self._running |= tokens
+        try:
+            self._run_claimed(requests, claimed)
+        finally:
+            with self._running_lock:
+                self._running -= tokens
+        return [None] * len(requests)
+
+    def _run_claimed(
+        self,
+        requests: Sequence[tuple[RequestContext, str]],
+        claimed: dict[str, volume_record.ClaimedVolume],
+    ) -> None:
         stores: list[dict[str, Any]] = []
         for ctxt, volume_id in requests:
             ctxt.update_store()  # this thread's log lines carry the request's id
@@ -96,7 +115,6 @@ class VolumeWorker:
             if isinstance(outcome, failure.Failure):
                 make_context_current(store)
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
-        return [None] * len(requests)
 
     def _fail(
         self, ctxt: RequestContext, volume: volume_record.ClaimedVolume, outcome: failure.Failure
@@ -144,8 +162,15 @@ class VolumeWorker:
             LOG.warning("Volume %s: nothing put back on the backend (%s)", volume["id"], error)
 
     def renew_claims(self) -> None:
-        """Renew this process's claims on the rows its flows own (a periodic task)."""
-        volume_ownership.renew_claims(self.db, self.owner)
+        """Renew the claims of the flows running in this process (a periodic task).
+
+        A claim whose flow ended without finishing its row (the failure could not
+        be recorded) is no longer renewed, so recovery resumes that row too.
+        """
+        with self._running_lock:
+            tokens = sorted(self._running)
+        if tokens:
+            volume_ownership.renew_claims(self.db, tokens)
 
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         try:
@@ -173,9 +198,10 @@ class VolumeWorker:
     def recover(self) -> None:
         """Resume what this backend left in ``managing``/``unmanaging`` (a periodic task).
 
-        A flow owned by another process is taken over once its claim has not been
-        renewed for ``[recovery] stale_after`` seconds (that process is gone or
-        frozen; a live one renews its claims, see :meth:`renew_claims`). The first
+        A flow owned by another process, or by a flow of this one that ended without
+        finishing its row, is taken over once its claim has not been renewed for
+        ``[recovery] stale_after`` seconds (that process is gone or frozen; a live
+        one renews the claims of its running flows, see :meth:`renew_claims`). The first
         scan after start also resumes requests nobody owns, whatever their age;
         later scans those that have been still for ``stale_after`` seconds (their
         message was lost).
@@ -192,6 +218,10 @@ class VolumeWorker:
         for volume in rows:
             self._recover_one(volume, stale_before)
 
+    def _is_running(self, token: str) -> bool:
+        with self._running_lock:
+            return token in self._running
+
     def _recover_one(self, volume: volume_record.RecoveryRow, stale_before: dt.datetime) -> None:
         ctxt = get_admin_context(request_id=volume["request_id"])
         ctxt.update_store()  # this thread's log lines carry the request's id
@@ -200,10 +230,12 @@ class VolumeWorker:
             self.unmanage(ctxt, volume["id"])
         elif volume["failure_reason"]:
             return  # failed and reverted: the API's scan records it
-        elif owner is not None and volume_ownership.instance_of(owner) != self.owner:
+        elif owner is not None and not self._is_running(owner):
             if volume_ownership.take_over_flow(self.db, volume["id"], owner, stale_before):
                 LOG.warning(
-                    "Resuming volume %s: its owner stopped renewing its claim", volume["id"]
+                    "Resuming volume %s: the claim of process %s went unrenewed",
+                    volume["id"],
+                    volume_ownership.instance_of(owner),
                 )
                 reservations.rollback_for_volume(self.db, volume["id"])
                 self.manage(ctxt, volume["id"])

@@ -9,9 +9,9 @@ process's instance id and a fresh generation, :func:`new_token`); every step of 
 flow that changes the backend runs inside :func:`fenced`, one transaction that
 locks the row only while it is still ``managing`` under that token, runs the step
 and records what it did, so a process that lost its row changes nothing. A live
-process renews its claims (:func:`renew_claims`); a claim left unrenewed for
-``[recovery] stale_after`` seconds may be taken over, and a takeover skips a row
-whose fenced step is in progress instead of waiting for it.
+process renews the claims of its running flows (:func:`renew_claims`); a claim
+left unrenewed for ``[recovery] stale_after`` seconds may be taken over, and a
+takeover skips a row whose fenced step is in progress instead of waiting for it.
 """
 
 import datetime as dt
@@ -41,10 +41,6 @@ def new_token(instance_id: str) -> str:
 def instance_of(token: str) -> str:
     """The instance id of the process that wrote ``token``."""
     return token.partition(_TOKEN_SEPARATOR)[0]
-
-
-def _claims_of(instance_id: str) -> sa.ColumnElement[bool]:
-    return models.Volume.flow_owner.like(f"{instance_id}{_TOKEN_SEPARATOR}%")
 
 
 def _last_change() -> sa.ColumnElement[Any]:
@@ -158,8 +154,8 @@ def fenced(
 
 
 @db_api.writer
-def renew_claims(session: Session, instance_id: str) -> int:
-    """Mark the rows the flows of ``instance_id`` own as changed now; how many.
+def renew_claims(session: Session, tokens: Sequence[str]) -> int:
+    """Mark the ``managing`` rows owned under ``tokens`` as changed now; how many.
 
     Rows a fenced step holds are skipped (the step's commit marks them); rows whose
     flow noted a failure are left to the API's scan.
@@ -168,9 +164,10 @@ def renew_claims(session: Session, instance_id: str) -> int:
         sa.select(models.Volume.id)
         .where(
             models.Volume.status == MANAGING,
-            _claims_of(instance_id),
+            models.Volume.flow_owner.in_(sorted(set(tokens))),
             models.Volume.failure_reason.is_(None),
         )
+        .order_by(models.Volume.id)
         .with_for_update(skip_locked=True)
     )
     ids = list(session.scalars(owned))

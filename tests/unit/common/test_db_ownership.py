@@ -6,6 +6,7 @@ changes neither the backend (the step is not called) nor the row.
 """
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -121,22 +122,22 @@ def test_a_decided_row_is_no_longer_any_flows(db: db_api.Database, gold: dict[st
 
 def test_a_renewed_claim_is_not_taken_over(db: db_api.Database, gold: dict[str, Any]) -> None:
     mine, theirs = claimed(db, gold), claimed(db, gold, "worker-2", "disk2")
-    cutoff = models.utcnow() + SOON  # both claims look a second old at the cutoff...
-    assert volume_ownership.renew_claims(db, "worker-1") == 1
-    with db.session(write=True) as session:  # ...unless renewed after it
-        session.get(models.Volume, mine["id"]).updated_at = cutoff + SOON  # type: ignore[union-attr]
+    time.sleep(0.01)
+    cutoff = models.utcnow()  # both claims are older than this...
+    time.sleep(0.01)
+    assert volume_ownership.renew_claims(db, [mine["flow_owner"]]) == 1  # ...until renewed
     assert not volume_ownership.take_over_flow(db, mine["id"], mine["flow_owner"], cutoff)
     assert volume_ownership.take_over_flow(db, theirs["id"], theirs["flow_owner"], cutoff)
     # Only the named claim is taken: another token of the same row is not.
-    assert not volume_ownership.take_over_flow(db, mine["id"], "worker-1:other", cutoff + SOON * 5)
+    assert not volume_ownership.take_over_flow(db, mine["id"], "worker-1:other", cutoff + SOON)
 
 
-def test_renew_claims_leaves_failed_and_foreign_rows_alone(
+def test_renew_claims_leaves_failed_and_other_claims_alone(
     db: db_api.Database, gold: dict[str, Any]
 ) -> None:
     mine, failed = claimed(db, gold), claimed(db, gold, source="disk2")
-    claimed(db, gold, "worker-10", "disk3")  # this instance's id is a prefix of its id
+    claimed(db, gold, "worker-1", "disk3")  # the same process, a claim not named
     assert volume_recovery.record_failure(db, failed["id"], "no", failed["flow_owner"])
-    assert volume_ownership.renew_claims(db, "worker-1") == 1
-    assert volume_ownership.renew_claims(db, "worker-3") == 0
+    assert volume_ownership.renew_claims(db, [mine["flow_owner"], failed["flow_owner"]]) == 1
+    assert volume_ownership.renew_claims(db, ["nobody:0"]) == 0
     assert owner_of(db, mine["id"]) == mine["flow_owner"]
