@@ -5,13 +5,18 @@ point ``<Point>`` (:mod:`volmgr_common.hooks` names the points) with
 :class:`FaultInjected`; ``"kill:<Point>"`` ends the process there at once with
 ``os._exit(137)``, as a crash would — once: a marker file per volume and point
 under the plugin's marker directory keeps the restarted process from dying at the
-same point again. Without the plugin registered the metadata key means nothing.
+same point again. ``"pause:<Point>"`` stops the whole process there with SIGSTOP,
+once (the same markers), as a process frozen by its host or a long GC pause would
+be: the test sends SIGCONT when it wants the process to go on. Without the plugin
+registered the metadata key means nothing.
 
 In-process tests register it with :func:`installed`; the daemons of the fault and
 integration suites load it through :mod:`tests.fault_launcher`.
 """
 
 import os
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,14 +51,24 @@ class FaultPlugin:
         if action == "kill" and self._first_time(_field(volume, "id"), point):
             LOG.warning("Fault injection: killing the process at %s", point)
             os._exit(KILLED)
+        if action == "pause" and self._first_time(_field(volume, "id"), point):
+            LOG.warning("Fault injection: pausing the process at %s", point)
+            # To this thread: it stops before it runs another line (os.kill lets it
+            # run on until the kernel stops the whole group), and the group with it.
+            signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+            LOG.warning("Fault injection: the process goes on after its pause at %s", point)
         if action == "fail":
             raise FaultInjected(point=point)
+
+    def marker(self, volume_id: str | None, point: str) -> Path:
+        """The file that records that the fault of ``volume_id`` fired at ``point``."""
+        return self.marker_dir / f"{volume_id}-{point}"
 
     def _first_time(self, volume_id: str | None, point: str) -> bool:
         """Record that the fault fired; False if it already had."""
         self.marker_dir.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(self.marker_dir / f"{volume_id}-{point}", os.O_CREAT | os.O_EXCL)
+            fd = os.open(self.marker(volume_id, point), os.O_CREAT | os.O_EXCL)
         except FileExistsError:
             return False
         os.fsync(fd)

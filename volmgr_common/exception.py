@@ -133,6 +133,16 @@ class InvalidStatus(Invalid):
     code = 409
 
 
+class FlowOwnershipLost(VolmgrException):
+    """A flow's row is no longer ``managing`` under its ownership token.
+
+    Another process took the flow over, or the request was decided meanwhile: the
+    flow must leave the backend and the row alone. It never crosses RPC.
+    """
+
+    message = "Volume %(volume_id)s is no longer owned by this flow; it leaves it alone."
+
+
 class DatabaseUnavailable(VolmgrException):
     message = (
         "The database did not answer (%(attempts)d attempts over a deadlock, a lock "

@@ -68,4 +68,10 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     svc.periodic_tasks.append(
         service.PeriodicTask("recovery", conf.recovery.interval, volume_worker.recover)
     )
+    # Three renewals fit in the time after which another process may take a claim over.
+    svc.periodic_tasks.append(
+        service.PeriodicTask(
+            "claims", conf.recovery.stale_after / 3, volume_worker.renew_claims, False
+        )
+    )
     return svc

@@ -3,9 +3,12 @@
 The worker claims a volume row before running its flow, so that a message delivered
 twice, or a message racing a recovery scan, runs one flow. When a flow fails it has
 reverted its own work; the worker notes the reason on the row and casts the
-compensating ``manage_existing_failed`` to the API, which records the outcome.
+compensating ``manage_existing_failed`` to the API, which records the outcome. A
+flow that lost its row to another process (its ownership token no longer matches)
+has changed nothing and ends with one log line.
 """
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,6 +65,9 @@ class VolumeWorker:
         # Built once: run_flow does not change a flow, so every request shares it.
         self._manage_flow = manage_existing.get_flow(conf, db, driver, self.notifier)
         self._recovered_once = False
+        # Ownership tokens of the flows running in this process: the claims it renews.
+        self._running: set[str] = set()
+        self._running_lock = threading.Lock()
 
     def manage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Run the manage flow of one request in this thread."""
@@ -76,6 +82,21 @@ class VolumeWorker:
         """
         volume_ids = [volume_id for _, volume_id in requests]
         claimed = volume_ownership.claim_flows(self.db, volume_ids, self.owner)
+        tokens = {volume["flow_owner"] for volume in claimed.values()}
+        with self._running_lock:
+            self._running |= tokens
+        try:
+            self._run_claimed(requests, claimed)
+        finally:
+            with self._running_lock:
+                self._running -= tokens
+        return [None] * len(requests)
+
+    def _run_claimed(
+        self,
+        requests: Sequence[tuple[RequestContext, str]],
+        claimed: dict[str, volume_record.ClaimedVolume],
+    ) -> None:
         stores: list[dict[str, Any]] = []
         for ctxt, volume_id in requests:
             ctxt.update_store()  # this thread's log lines carry the request's id
@@ -92,12 +113,21 @@ class VolumeWorker:
             if isinstance(outcome, failure.Failure):
                 make_context_current(store)
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
-        return [None] * len(requests)
 
     def _fail(
-        self, ctxt: RequestContext, volume: volume_record.VolumeRecord, outcome: failure.Failure
+        self, ctxt: RequestContext, volume: volume_record.ClaimedVolume, outcome: failure.Failure
     ) -> None:
-        """After a reverted flow: note the reason on the row and tell the API."""
+        """After a reverted flow: note the reason on the row and tell the API.
+
+        Nothing of it when the flow lost its row: whoever owns it now decides.
+        """
+        if outcome.check(exception.FlowOwnershipLost):
+            LOG.warning(
+                "Volume %s: another process took this manage over; this flow stopped and "
+                "left the backend and the row alone",
+                volume["id"],
+            )
+            return
         reason = failure_reason(outcome.exception or RuntimeError(outcome.exception_str), ctxt)
         if outcome.check(exception.VolmgrException) is None:  # unexpected: say where
             LOG.error(
@@ -110,22 +140,43 @@ class VolumeWorker:
             LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
         try:
             self._put_back(volume)
-            volume_recovery.record_failure(self.db, volume["id"], reason)
+            if not volume_recovery.record_failure(
+                self.db, volume["id"], reason, volume["flow_owner"]
+            ):
+                raise exception.FlowOwnershipLost(volume_id=volume["id"])
             self.api.manage_existing_failed(ctxt, volume["id"], reason, stage="volume")
+        except exception.FlowOwnershipLost:
+            LOG.warning(
+                "Volume %s: no longer this flow's; its failure is not recorded", volume["id"]
+            )
         except Exception:
             # The row stays ``managing`` and owned; a later process's recovery resumes it.
             LOG.exception("Volume %s: the failure could not be recorded", volume["id"])
 
-    def _put_back(self, volume: volume_record.VolumeRecord) -> None:
+    def _put_back(self, volume: volume_record.ClaimedVolume) -> None:
         """Undo a rename an earlier run of this request may have made before it died.
 
         The flow reverts only the tasks that ran in this run; ``undo_manage`` is
-        idempotent, so calling it when nothing was renamed changes nothing.
+        idempotent, so calling it when nothing was renamed changes nothing. Fenced
+        like every step: raises FlowOwnershipLost when the row is no longer ours.
         """
         try:
-            self.driver.undo_manage(volume, volume["reference"])
+            manage_existing.put_back(self.db, self.driver, volume)
+        except exception.FlowOwnershipLost:
+            raise
         except Exception as error:
             LOG.warning("Volume %s: nothing put back on the backend (%s)", volume["id"], error)
+
+    def renew_claims(self) -> None:
+        """Renew the claims of the flows running in this process (a periodic task).
+
+        A claim whose flow ended without finishing its row (the failure could not
+        be recorded) is no longer renewed, so recovery resumes that row too.
+        """
+        with self._running_lock:
+            tokens = sorted(self._running)
+        if tokens:
+            volume_ownership.renew_claims(self.db, tokens)
 
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         try:
@@ -153,10 +204,13 @@ class VolumeWorker:
     def recover(self) -> None:
         """Resume what this backend left in ``managing``/``unmanaging`` (a periodic task).
 
-        On the first scan after start, flows owned by an earlier process of this
-        backend are taken over: that process is gone, as only one runs per backend.
-        Later scans pick up requests nobody owns that have been still for
-        ``[recovery] stale_after`` seconds (their message was lost).
+        A flow owned by another process, or by a flow of this one that ended without
+        finishing its row, is taken over once its claim has not been renewed for
+        ``[recovery] stale_after`` seconds (that process is gone or frozen; a live
+        one renews the claims of its running flows, see :meth:`renew_claims`). The first
+        scan after start also resumes requests nobody owns, whatever their age;
+        later scans those that have been still for ``stale_after`` seconds (their
+        message was lost).
         """
         first, self._recovered_once = not self._recovered_once, True
         rows = volume_recovery.transitional(
@@ -167,9 +221,13 @@ class VolumeWorker:
             still_for=None if first else self.conf.recovery.stale_after,
         )
         for volume in rows:
-            self._recover_one(volume, first)
+            self._recover_one(volume)
 
-    def _recover_one(self, volume: volume_record.RecoveryRow, first: bool) -> None:
+    def _is_running(self, token: str) -> bool:
+        with self._running_lock:
+            return token in self._running
+
+    def _recover_one(self, volume: volume_record.RecoveryRow) -> None:
         ctxt = get_admin_context(request_id=volume["request_id"])
         ctxt.update_store()  # this thread's log lines carry the request's id
         owner = volume["flow_owner"]
@@ -177,9 +235,15 @@ class VolumeWorker:
             self.unmanage(ctxt, volume["id"])
         elif volume["failure_reason"]:
             return  # failed and reverted: the API's scan records it
-        elif owner is not None and owner != self.owner and first:
-            if volume_ownership.take_over_flow(self.db, volume["id"], owner):
-                LOG.warning("Resuming volume %s, left by an earlier process", volume["id"])
+        elif owner is not None and not self._is_running(owner):
+            if volume_ownership.take_over_flow(
+                self.db, volume["id"], owner, self.conf.recovery.stale_after
+            ):
+                LOG.warning(
+                    "Resuming volume %s: the claim of process %s went unrenewed",
+                    volume["id"],
+                    volume_ownership.instance_of(owner),
+                )
                 reservations.rollback_for_volume(self.db, volume["id"])
                 self.manage(ctxt, volume["id"])
         elif owner is None:

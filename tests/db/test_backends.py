@@ -3,8 +3,9 @@
 Each test runs against a throwaway database on the real server (URLs from
 ``VOLMGR_TEST_PG_URL`` and ``VOLMGR_TEST_MYSQL_URL``, defaulting to the local
 services): migrations, the double-manage guard under concurrency, row-locked quota
-that stays exact, idempotent compensation, and transactions retried through a real
-deadlock and a short outage of the server.
+that stays exact, idempotent compensation, the ownership fence of a flow's steps
+against a takeover, and transactions retried through a real deadlock and a short
+outage of the server.
 """
 
 import concurrent.futures
@@ -262,6 +263,56 @@ def test_quota_check_reports_corrupted_usage_and_sync_repairs_it(
     assert quota_audit.check(database) == []
     usage = quota.usage(database, "p1", LIMITS)
     assert usage["gigabytes"]["in_use"] == 4 and usage["volumes"]["in_use"] == 1
+
+
+def test_a_takeover_never_splits_a_fenced_step(database: db_api.Database) -> None:
+    """A fenced step (a driver rename) holds its row until it has recorded what it did:
+    a takeover meanwhile skips the row (PostgreSQL, MariaDB: it is locked) or waits
+    for the step's commit (SQLite: one writer), never takes it in the middle. Once
+    taken over, the old token runs no step at all.
+    """
+    vtype = volume_types.get_or_create(database, "__DEFAULT__")
+    created = volume_creation.create_managing(
+        database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
+    )
+    volume = volume_ownership.claim_flow(database, created["id"], "paused-worker")
+    assert volume is not None
+    token = volume["flow_owner"]
+    inside, release = threading.Event(), threading.Event()
+    steps: list[str] = []
+
+    def rename() -> str:
+        steps.append("rename")
+        inside.set()
+        assert release.wait(20)
+        return "volume-x"
+
+    def step() -> str:
+        return volume_ownership.fenced(
+            database, created["id"], token, rename, lambda loc: {"provider_location": loc}
+        )
+
+    later = -60.0  # a negative age: the claim looks unrenewed whenever it was stamped
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        stepping = pool.submit(step)
+        assert inside.wait(20)
+        takeover = pool.submit(
+            volume_ownership.take_over_flow, database, created["id"], token, later
+        )
+        if not database.is_sqlite:
+            assert takeover.result(timeout=10) is False, "the takeover took a row mid-step"
+        else:
+            assert not takeover.done()
+        release.set()
+        assert stepping.result(timeout=20) == "volume-x"
+        took = takeover.result(timeout=40)
+    assert volumes.get(database, created["id"])["provider_location"] == "volume-x"
+    assert took is database.is_sqlite
+    if not took:
+        assert volume_ownership.take_over_flow(database, created["id"], token, later)
+    with pytest.raises(exception.FlowOwnershipLost):
+        volume_ownership.fenced(database, created["id"], token, rename, lambda _: {})
+    assert steps == ["rename"]
 
 
 def test_a_deadlock_is_retried_until_both_transactions_commit(

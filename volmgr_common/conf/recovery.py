@@ -18,9 +18,15 @@ OPTS: list[cfg.Opt] = [
         "stale_after",
         default=60,
         min=1,
-        help="A request whose row has not changed for this many seconds and that no "
-        "running flow owns is taken over by the scan: resumed, or compensated if it "
-        "had already failed. Messages still queued for it are then ignored.",
+        max=86400,
+        help="A request whose row has not changed for this many seconds is taken over "
+        "by the scan: resumed when no flow owns it or when the volume service that "
+        "owns its flow stopped renewing its claim (a running volume service renews "
+        "its claims every third of this time, so a live one never loses them; one that "
+        "is gone or frozen does, and finds its flow fenced off if it wakes up), or "
+        "compensated if it had already failed. Messages still queued for it are then "
+        "ignored. Also the longest a restarted volume service waits before it resumes "
+        "the flows of the process it replaces.",
     ),
 ]
 

@@ -2,18 +2,48 @@
 
 A scheduler records the pool it chose once (:func:`place_many`); a volume service
 claims the rows its flows will run (:func:`claim_flows`), and frees the rows a
-dead process's flows owned (:func:`take_over_flow`).
+process stopped renewing (:func:`take_over_flow`).
+
+Ownership is a fence. A claim writes a token of its own into ``flow_owner`` (the
+process's instance id and a fresh generation, :func:`new_token`); every step of the
+flow that changes the backend runs inside :func:`fenced`, one transaction that
+locks the row only while it is still ``managing`` under that token, runs the step
+and records what it did, so a process that lost its row changes nothing. A live
+process renews the claims of its running flows (:func:`renew_claims`); a claim
+left unrenewed for ``[recovery] stale_after`` seconds may be taken over, and a
+takeover skips a row whose fenced step is in progress instead of waiting for it.
 """
 
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from volmgr_common import exception
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
 from volmgr_common.db import clock, models
 from volmgr_common.db.volume_record import MANAGING, ClaimedVolume, as_record
+
+T = TypeVar("T")
+
+_TOKEN_SEPARATOR = ":"
+
+
+def new_token(instance_id: str) -> str:
+    """A fresh ownership token of the process ``instance_id``: one per claim."""
+    return f"{instance_id}{_TOKEN_SEPARATOR}{secrets.token_hex(8)}"
+
+
+def instance_of(token: str) -> str:
+    """The instance id of the process that wrote ``token``."""
+    return token.partition(_TOKEN_SEPARATOR)[0]
+
+
+def _last_change() -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(models.Volume.updated_at, models.Volume.created_at)
 
 
 @db_api.writer
@@ -35,14 +65,16 @@ def place(db: db_api.Database, volume_id: str, host: str) -> bool:
 
 @db_api.writer
 def claim_flows(
-    session: Session, volume_ids: Sequence[str], owner: str
+    session: Session, volume_ids: Sequence[str], instance_id: str
 ) -> dict[str, ClaimedVolume]:
     """Take the ``managing`` rows among ``volume_ids`` that no flow owns, in one transaction.
 
     Returns ``{volume_id: volume}`` of the rows taken; a row absent, done or owned
-    is left out. Each volume also carries ``held_gigabytes``: the gigabytes of quota
-    an earlier run of the same request already committed to the row.
+    is left out. Each volume carries ``flow_owner``, the token this claim wrote (a
+    new one for ``instance_id``), and ``held_gigabytes``: the gigabytes of quota an
+    earlier run of the same request already committed to the row.
     """
+    token = new_token(instance_id)
     volumes = models.table_of(models.Volume)
     stmt = (
         sa.select(volumes, models.VolumeType.name.label("type_name"))
@@ -69,6 +101,7 @@ def claim_flows(
         volume_id: {
             **as_record(row._mapping, row.type_name, metadata[volume_id]),
             "held_gigabytes": row.quota_gigabytes,
+            "flow_owner": token,
         }
         for volume_id, row in rows.items()
     }
@@ -76,24 +109,97 @@ def claim_flows(
         session.execute(
             sa.update(models.Volume)
             .where(models.Volume.id.in_(sorted(claimed)))
-            .values(flow_owner=owner, updated_at=clock.utc_now())
+            .values(flow_owner=token, updated_at=clock.utc_now())
             .execution_options(synchronize_session=False)
         )
     return claimed
 
 
-def claim_flow(db: db_api.Database, volume_id: str, owner: str) -> ClaimedVolume | None:
+def claim_flow(db: db_api.Database, volume_id: str, instance_id: str) -> ClaimedVolume | None:
     """Take one ``managing`` row that no flow owns; None if absent, done or owned."""
-    return claim_flows(db, [volume_id], owner).get(volume_id)
+    return claim_flows(db, [volume_id], instance_id).get(volume_id)
 
 
 @db_api.writer
-def take_over_flow(session: Session, volume_id: str, dead_owner: str) -> bool:
-    """Free a ``managing`` row that a flow of a dead process owned."""
-    return rows_db.update_where(
-        session,
-        volume_id,
-        models.Volume.status == MANAGING,
-        models.Volume.flow_owner == dead_owner,
-        flow_owner=None,
+def fenced(
+    session: Session,
+    volume_id: str,
+    token: str,
+    step: Callable[[], T],
+    record: Callable[[T], Mapping[str, Any]],
+) -> T:
+    """Run ``step`` only while the row is ``managing`` under ``token``; record what it did.
+
+    One transaction: lock the row where it is still ours (a takeover of it waits, or
+    skips it), run ``step`` (a driver call), write ``record(result)`` on the row and
+    commit. Raises :class:`~volmgr_common.exception.FlowOwnershipLost`, without
+    running ``step``, when the row is gone, decided or owned by another claim. A
+    retried transaction runs ``step`` again: the driver steps are idempotent.
+    """
+    owned = session.execute(
+        sa.select(models.Volume.id)
+        .where(
+            models.Volume.id == volume_id,
+            models.Volume.status == MANAGING,
+            models.Volume.flow_owner == token,
+        )
+        .with_for_update()
+    ).first()
+    if owned is None:
+        raise exception.FlowOwnershipLost(volume_id=volume_id)
+    result = step()
+    rows_db.update_where(session, volume_id, **record(result))
+    return result
+
+
+@db_api.writer
+def renew_claims(session: Session, tokens: Sequence[str]) -> int:
+    """Mark the ``managing`` rows owned under ``tokens`` as changed now; how many.
+
+    Rows a fenced step holds are skipped (the step's commit marks them); rows whose
+    flow noted a failure are left to the API's scan.
+    """
+    owned = (
+        sa.select(models.Volume.id)
+        .where(
+            models.Volume.status == MANAGING,
+            models.Volume.flow_owner.in_(sorted(set(tokens))),
+            models.Volume.failure_reason.is_(None),
+        )
+        .order_by(models.Volume.id)
+        .with_for_update(skip_locked=True)
     )
+    ids = list(session.scalars(owned))
+    if ids:
+        session.execute(
+            sa.update(models.Volume)
+            .where(models.Volume.id.in_(ids))
+            .values(updated_at=clock.utc_now())
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
+
+
+@db_api.writer
+def take_over_flow(session: Session, volume_id: str, stale_owner: str, still_for: float) -> bool:
+    """Free a ``managing`` row whose claim ``stale_owner`` went unrenewed for ``still_for`` s.
+
+    The claim's age is read by the database's clock, which stamped its renewals.
+
+    The owner is gone or frozen; if it wakes up, its fenced steps find the row no
+    longer under its token. A row whose fenced step is in progress is skipped, not
+    waited for: a later scan tries again.
+    """
+    stale = session.execute(
+        sa.select(models.Volume.id)
+        .where(
+            models.Volume.id == volume_id,
+            models.Volume.status == MANAGING,
+            models.Volume.flow_owner == stale_owner,
+            _last_change() < clock.utc_now(-still_for),
+        )
+        .with_for_update(skip_locked=True)
+    ).first()
+    if stale is None:
+        return False
+    return rows_db.update_where(session, volume_id, flow_owner=None)

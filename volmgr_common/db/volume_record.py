@@ -47,9 +47,11 @@ class VolumeRecord(TypedDict):
 
 
 class ClaimedVolume(VolumeRecord):
-    """A volume a flow has claimed, with the gigabytes an earlier run already committed."""
+    """A volume a flow has claimed: its ownership token, and the gigabytes an earlier
+    run already committed."""
 
     held_gigabytes: int
+    flow_owner: str
 
 
 class RecoveryRow(VolumeRecord):

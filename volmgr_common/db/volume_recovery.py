@@ -64,12 +64,16 @@ def touch_if_unchanged(session: Session, volume_id: str, last_change: dt.datetim
 
 
 @db_api.writer
-def record_failure(session: Session, volume_id: str, reason: str) -> bool:
+def record_failure(
+    session: Session, volume_id: str, reason: str, flow_owner: str | None = None
+) -> bool:
     """Note on a ``managing`` row why a stage failed, before telling the API.
 
     If the compensating message is lost, the API's recovery scan finds the reason
-    here and records the failure itself.
+    here and records the failure itself. With ``flow_owner`` (a volume flow's
+    token), only while the flow still owns the row.
     """
+    owned = [] if flow_owner is None else [models.Volume.flow_owner == flow_owner]
     return rows_db.update_where(
-        session, volume_id, models.Volume.status == MANAGING, failure_reason=reason
+        session, volume_id, models.Volume.status == MANAGING, *owned, failure_reason=reason
     )

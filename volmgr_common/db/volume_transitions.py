@@ -5,11 +5,13 @@
 removed; ``error_managing`` → removed. Every transition is a conditional update on
 the expected status, so that a message handled twice changes nothing the second
 time. Quota held by a volume is recorded on its row (``quota_volumes``,
-``quota_gigabytes``) and changes together with usage.
+``quota_gigabytes``) and changes together with usage. The volume service's steps
+also name the flow's ownership token (``flow_owner``): a flow that lost its row
+changes nothing (see :mod:`volmgr_common.db.volume_ownership`).
 """
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,12 +42,13 @@ def update_if(session: Session, volume_id: str, expected_status: str, **values: 
 
 def _lock_for_quota(
     session: Session, volume_ids: Sequence[str]
-) -> dict[str, sa.Row[str, str, int, str, str]]:
-    """``{id: (status, quota_gigabytes, project_id, type_name)}`` of the rows, locked."""
+) -> dict[str, sa.Row[str, str, str | None, int, str, str]]:
+    """``{id: (status, flow_owner, quota_gigabytes, project_id, type_name)}``, locked."""
     stmt = (
         sa.select(
             models.Volume.id,
             models.Volume.status,
+            models.Volume.flow_owner,
             models.Volume.quota_gigabytes,
             models.Volume.project_id,
             models.VolumeType.name,
@@ -65,6 +68,12 @@ class SizeCommit:
     volume_id: str
     reservation_id: str
     size: int
+    flow_owner: str | None = None  # the flow's token; None: any owner
+
+
+def _owned(status: str, owner: str | None, token: str | None) -> bool:
+    """A ``managing`` row, owned by ``token`` when one is given."""
+    return status == MANAGING and (token is None or owner == token)
 
 
 @db_api.writer
@@ -72,14 +81,19 @@ def commit_gigabytes_many(session: Session, commits: Sequence[SizeCommit]) -> li
     """Commit each gigabytes reservation and record the size on its row, once, together.
 
     For each commit in order: True if it was made; False when the row is no longer
-    ``managing`` or already holds its gigabytes (an earlier run committed them).
+    ``managing`` under the commit's ``flow_owner`` or already holds its gigabytes (an
+    earlier run committed them).
     """
     locked = _lock_for_quota(session, [c.volume_id for c in commits])
     done: list[bool] = []
     quota_commits: list[reservations.Commit] = []
     for c in commits:
         row = locked.get(c.volume_id)
-        ok = row is not None and row.status == MANAGING and not row.quota_gigabytes
+        ok = (
+            row is not None
+            and _owned(row.status, row.flow_owner, c.flow_owner)
+            and not row.quota_gigabytes
+        )
         done.append(ok)
         if row is not None and ok:
             deltas = quota.volume_deltas(row.name, gigabytes=c.size)
@@ -103,10 +117,13 @@ def commit_gigabytes(db: db_api.Database, volume_id: str, reservation_id: str, s
 
 
 @db_api.writer
-def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
-    """Compensating negative commit of the gigabytes a managing row holds."""
+def uncommit_gigabytes(session: Session, volume_id: str, flow_owner: str | None = None) -> bool:
+    """Compensating negative commit of the gigabytes a managing row (owned by
+    ``flow_owner``, when given) holds."""
     locked = _lock_for_quota(session, [volume_id]).get(volume_id)
-    if locked is None or locked.status != MANAGING or not locked.quota_gigabytes:
+    if locked is None or not _owned(locked.status, locked.flow_owner, flow_owner):
+        return False
+    if not locked.quota_gigabytes:
         return False
     deltas = quota.volume_deltas(locked.name, gigabytes=locked.quota_gigabytes)
     quota.release_in(session, locked.project_id, deltas)
@@ -115,29 +132,43 @@ def uncommit_gigabytes(session: Session, volume_id: str) -> bool:
 
 
 @db_api.writer
-def finish_manage_many(session: Session, finished: Sequence[tuple[str, str]]) -> list[bool]:
+def finish_manage_many(
+    session: Session,
+    finished: Sequence[tuple[str, str]],
+    flow_owners: Mapping[str, str] | None = None,
+) -> list[bool]:
     """``managing`` → ``available`` for each ``(volume_id, provider_location)``, together.
 
-    For each in order: True if the row was ``managing`` and is now ``available``.
+    For each in order: True if the row was ``managing`` (under its token in
+    ``flow_owners``, for the ids there) and is now ``available``; an id given twice
+    changes once.
     """
-    now = clock.utc_now()
-    return rows_db.update_each(
-        session,
-        [
-            (
-                volume_id,
-                {
-                    "status": AVAILABLE,
-                    "provider_location": location,
-                    "launched_at": now,
-                    "updated_at": now,
-                    "flow_owner": None,
-                },
-            )
-            for volume_id, location in finished
-        ],
-        models.Volume.status == MANAGING,
+    tokens = flow_owners or {}
+    stmt = (
+        sa.select(models.Volume.id, models.Volume.flow_owner)
+        .where(
+            models.Volume.id.in_(sorted({volume_id for volume_id, _ in finished})),
+            models.Volume.status == MANAGING,
+        )
+        .order_by(models.Volume.id)
+        .with_for_update()
     )
+    waiting = {
+        volume_id
+        for volume_id, owner in session.execute(stmt)
+        if _owned(MANAGING, owner, tokens.get(volume_id))
+    }
+    now = clock.utc_now()
+    changes: list[tuple[str, dict[str, Any]]] = []
+    made: list[bool] = []
+    for volume_id, location in finished:
+        made.append(volume_id in waiting)
+        if volume_id in waiting:
+            waiting.discard(volume_id)
+            values = {"status": AVAILABLE, "provider_location": location, "launched_at": now}
+            changes.append((volume_id, dict(values, flow_owner=None)))
+    rows_db.write_each(session, changes)
+    return made
 
 
 def finish_manage(db: db_api.Database, volume_id: str, provider_location: str) -> bool:

@@ -9,6 +9,12 @@ The four tasks that write to the database also run for a batch of requests at
 once (``execute_batch``, see :func:`volmgr_common.flows.run_flow_batch`): one
 transaction for the whole batch, and for each request the result or the failure
 its own ``execute`` would have had. ``execute`` is the batch of one.
+
+Every step runs under the flow's ownership token (``volume["flow_owner"]``, written
+by the claim): the driver's rename and every put-back run inside
+:func:`volume_ownership.fenced`, the database steps are conditional on the token,
+so a flow whose row was taken over changes nothing and fails with
+:class:`~volmgr_common.exception.FlowOwnershipLost`, which the worker ends quietly.
 """
 
 from collections.abc import Mapping, Sequence
@@ -26,6 +32,7 @@ from volmgr_common.db import (
     quota,
     reservations,
     volume_identity,
+    volume_ownership,
     volume_record,
     volume_transitions,
 )
@@ -179,23 +186,59 @@ class RecordIdentity(_Task):
         return results
 
 
+def put_back(
+    db: db_api.Database,
+    driver: VolumeDriver,
+    volume: volume_record.ClaimedVolume,
+    identity: str | None = None,
+) -> None:
+    """Put the object back under its original name while the flow owns the row.
+
+    Only the object whose identity was recorded (``identity``, or the row's
+    ``backend_identity``) is moved. The put-back and the cleared
+    ``provider_location`` are one fenced step; raises FlowOwnershipLost (touching
+    nothing) when the row is no longer the flow's, and whatever the driver raised
+    when it could not put the object back.
+    """
+    volume_ownership.fenced(
+        db,
+        volume["id"],
+        volume["flow_owner"],
+        lambda: driver.undo_manage(volume, volume["reference"], identity=identity),
+        lambda _: {"provider_location": None},
+    )
+
+
 class ManageExisting(_Task):
     """Let the driver give the object its managed name.
 
-    Reversion: the driver puts the object back under its original name, exactly as
-    it was; nothing is ever deleted. This runs even when execute itself failed,
-    since a driver may fail after the rename: ``undo_manage`` is idempotent.
+    The rename runs fenced by the flow's ownership (and records the managed name on
+    the row in the same transaction). Reversion: the driver puts the object back
+    under its original name, exactly as it was, fenced too; nothing is ever deleted.
+    This runs even when execute itself failed, since a driver may fail after the
+    rename: ``undo_manage`` is idempotent.
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, driver: VolumeDriver) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database, driver: VolumeDriver) -> None:
         super().__init__(conf, provides=PROVIDER_LOCATION)
+        self.db = db
         self.driver = driver
 
     def execute(self, volume: volume_record.ClaimedVolume, backend_identity: str) -> str:
         self._hook_point(volume)
-        location = self.driver.manage(volume, volume["reference"], identity=backend_identity)
-        hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
-        return location
+
+        def rename() -> str:
+            location = self.driver.manage(volume, volume["reference"], identity=backend_identity)
+            hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
+            return location
+
+        return volume_ownership.fenced(
+            self.db,
+            volume["id"],
+            volume["flow_owner"],
+            rename,
+            lambda location: {"provider_location": location},
+        )
 
     def revert(
         self,
@@ -208,9 +251,15 @@ class ManageExisting(_Task):
             "Volume %s: putting backend object back as %s", volume["id"], volume["reference"]
         )
         try:
-            self.driver.undo_manage(volume, volume["reference"], identity=backend_identity)
+            put_back(self.db, self.driver, volume, backend_identity)
+        except exception.FlowOwnershipLost:
+            LOG.debug("Volume %s: no longer this flow's; nothing put back", volume["id"])
         except Exception:
             LOG.exception("Volume %s: could not undo the manage on the backend", volume["id"])
+        else:
+            LOG.warning(
+                "Volume %s: backend object is back as %s", volume["id"], volume["reference"]
+            )
 
 
 class QuotaCommit(_Task):
@@ -242,7 +291,7 @@ class QuotaCommit(_Task):
                 volume_transitions.update_if(self.db, volume["id"], volume_record.MANAGING, size=0)
                 continue
             commits[position] = volume_transitions.SizeCommit(
-                volume["id"], reservation_id, call["size"]
+                volume["id"], reservation_id, call["size"], volume["flow_owner"]
             )
         if commits:
             made = volume_transitions.commit_gigabytes_many(self.db, list(commits.values()))
@@ -255,7 +304,7 @@ class QuotaCommit(_Task):
     def revert(self, result: Any, volume: volume_record.ClaimedVolume, **kwargs: Any) -> None:
         if self.nothing_to_undo(result):
             return
-        if volume_transitions.uncommit_gigabytes(self.db, volume["id"]):
+        if volume_transitions.uncommit_gigabytes(self.db, volume["id"], volume["flow_owner"]):
             LOG.warning("Volume %s: gave back the committed gigabytes", volume["id"])
 
 
@@ -288,19 +337,22 @@ class OnFinish(_Task):
         finishing = [position for position, result in enumerate(results) if result is None]
         if not finishing:
             return results
+        volumes = [calls[p]["volume"] for p in finishing]
         finished = volume_transitions.finish_manage_many(
             self.db,
-            [(calls[p]["volume"]["id"], calls[p]["provider_location"]) for p in finishing],
+            [
+                (v["id"], calls[p]["provider_location"])
+                for p, v in zip(finishing, volumes, strict=True)
+            ],
+            {v["id"]: v["flow_owner"] for v in volumes},
         )
         for position, ok in zip(finishing, finished, strict=True):
             call = calls[position]
             volume = call["volume"]
             if not ok:
-                results[position] = failure.Failure.from_exception(
-                    exception.InvalidStatus(
-                        volume_id=volume["id"], status="no longer managing", expected="managing"
-                    )
-                )
+                # Taken over, or decided meanwhile: the row is no longer this flow's.
+                lost = exception.FlowOwnershipLost(volume_id=volume["id"])
+                results[position] = failure.Failure.from_exception(lost)
                 continue
             self._announce(call["context"], volume, call["size"], call["provider_location"])
         return results
@@ -340,7 +392,7 @@ def get_flow(
         PrepareForQuotaReservation(conf, driver),
         QuotaReserve(conf, db),
         RecordIdentity(conf, db, driver),
-        ManageExisting(conf, driver),
+        ManageExisting(conf, db, driver),
         QuotaCommit(conf, db),
         OnFinish(conf, db, notifier),
     )

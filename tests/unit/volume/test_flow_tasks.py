@@ -303,7 +303,7 @@ def test_manage_existing_renames_and_revert_renames_back(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"})
     identity = recorded(vconf, db, files, volume)
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     location = task.execute(volume, identity)
     managed = disk.with_name(f"volume-{volume['id']}")
     assert location == managed.name
@@ -319,7 +319,7 @@ def test_manage_existing_revert_after_a_late_failure_renames_back(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting.after")
     identity = recorded(vconf, db, files, volume)
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     with pytest.raises(FaultInjected) as raised:
         task.execute(volume, identity)
     assert not disk.exists()
@@ -336,7 +336,7 @@ def test_manage_existing_revert_of_an_early_failure_touches_nothing(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"}, fault="fail:ManageExisting")
     identity = recorded(vconf, db, files, volume)
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     with pytest.raises(FaultInjected) as raised:
         task.execute(volume, identity)
     task.revert(
@@ -353,7 +353,7 @@ def test_manage_existing_revert_never_overwrites_or_deletes(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "disk.img"})
     identity = recorded(vconf, db, files, volume)
-    task = flow_mod.ManageExisting(vconf, files)
+    task = flow_mod.ManageExisting(vconf, db, files)
     location = task.execute(volume, identity)
     make_file(disk, 10, b"newcomer")
     task.revert(result=location, volume=volume, backend_identity=identity)
@@ -361,12 +361,31 @@ def test_manage_existing_revert_never_overwrites_or_deletes(
     assert head(disk.parent / location) == b"precious data"
 
 
+def test_manage_existing_of_a_flow_taken_over_touches_nothing(
+    vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
+) -> None:
+    stale = new_volume(vconf, db, {"source-name": "disk.img"})
+    identity = recorded(vconf, db, files, stale)
+    task = flow_mod.ManageExisting(vconf, db, files)
+    location = task.execute(stale, identity)
+    # The process froze here; another took the flow over (its claim went unrenewed).
+    assert volume_ownership.take_over_flow(db, stale["id"], stale["flow_owner"], -1.0)
+    current = volume_ownership.claim_flow(db, stale["id"], "unit-test-worker-2")
+    assert current is not None
+    with pytest.raises(exception.FlowOwnershipLost):
+        task.execute(stale, identity)
+    task.revert(result=location, volume=stale, backend_identity=identity)
+    assert not disk.exists() and head(disk.parent / location) == b"precious data"
+    assert task.execute(current, identity) == location  # the owner's run finds it renamed
+    assert volumes_db.get(db, current["id"])["provider_location"] == location
+
+
 def test_manage_existing_revert_with_the_fake_driver(
     vconf: cfg.ConfigOpts, db: db_api.Database, fake: FakeDriver
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1", "size_gb": 5})
     identity = recorded(vconf, db, fake, volume)
-    task = flow_mod.ManageExisting(vconf, fake)
+    task = flow_mod.ManageExisting(vconf, db, fake)
     location = task.execute(volume, identity)
     assert fake.get_capabilities()["pools"][0]["allocated_capacity_gb"] == 5
     task.revert(result=location, volume=volume, backend_identity=identity)
@@ -438,8 +457,9 @@ def test_quota_reserve_in_a_resumed_flow_reserves_nothing_again(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
     flow_mod.QuotaCommit(vconf, db).execute(volume, 3, reserve(vconf, db, volume, 3))
-    # The process died here; a new one takes the flow over and claims the row again.
-    assert volume_ownership.take_over_flow(db, volume["id"], "unit-test-worker")
+    # The process died here; a new one takes the flow over (the claim is not renewed
+    # any more) and claims the row again.
+    assert volume_ownership.take_over_flow(db, volume["id"], volume["flow_owner"], -1.0)
     resumed = volume_ownership.claim_flow(db, volume["id"], "unit-test-worker-2")
     assert resumed is not None and resumed["held_gigabytes"] == 3
     result = flow_mod.QuotaReserve(vconf, db).execute(resumed, 3)
@@ -471,7 +491,8 @@ def test_on_finish_refuses_a_volume_no_longer_managing(
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
     volume_transitions.fail_manage(db, volume["id"], "gave up", "X", None)
-    with pytest.raises(exception.InvalidStatus):
+    # A row decided meanwhile is no longer the flow's: it ends as a lost claim.
+    with pytest.raises(exception.FlowOwnershipLost):
         flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, 1, "volume-x")
     assert volumes_db.get(db, volume["id"])["status"] == volume_record.ERROR_MANAGING
     assert sent() == []
