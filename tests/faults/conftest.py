@@ -36,13 +36,16 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -522,6 +525,53 @@ def manage_or_error(
         return client.manage(admin_context(project_id), env.backend_host, name, name=name)
     except Exception as error:
         return error
+
+
+REST_URL = re.compile(r"REST API listening on (http://\S+)")
+
+
+def rest_url(env: Env) -> str:
+    """Where the cluster's volmgr-api serves REST (it binds a free port and logs it)."""
+    found = REST_URL.findall(env.api.log_text())
+    assert found, "volmgr-api did not log where its REST API listens"
+    return found[-1]
+
+
+def rest_call(
+    env: Env,
+    ctxt: RequestContext,
+    method: str,
+    path: str,
+    body: Any = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, Any]]:
+    """One REST request as ``ctxt`` (noauth headers), on a connection of its own.
+
+    Returns ``(status, body)``; a connection reset or any other socket error is raised.
+    """
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{rest_url(env)}/v3/{ctxt.project_id}/{path}",
+        data=data,
+        method=method,
+        headers={
+            "Content-Type": "application/json",
+            "X-User-Id": ctxt.user_id or "",
+            "X-Project-Id": ctxt.project_id or "",
+            "X-Roles": ",".join(ctxt.roles),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def rest_manage(env: Env, ctxt: RequestContext, name: str) -> tuple[int, dict[str, Any]]:
+    """POST os-volume-manage of ``name`` on the cluster's backend as ``ctxt``."""
+    body = {"volume": {"host": env.backend_host, "ref": {"source-name": name}, "name": name}}
+    return rest_call(env, ctxt, "POST", "os-volume-manage", body)
 
 
 def accepted_ids(outcomes: Sequence[dict[str, Any] | Exception]) -> list[str]:

@@ -62,7 +62,20 @@ OPTS: list[cfg.Opt] = [
         help="Number of threads that handle REST requests at once in each volmgr-api "
         "process (one process; the threads share its interpreter). A request waiting "
         "for the database or for an RPC answer holds its thread, so raise this when "
-        "many clients list manageable volumes at once.",
+        "many clients list manageable volumes at once. Connections beyond this many "
+        "wait, accepted, until a thread is free (see backlog).",
+    ),
+    cfg.IntOpt(
+        "backlog",
+        default=128,
+        min=1,
+        max=65535,
+        help="Length of the REST socket's listen queue: how many connections the "
+        "kernel completes and holds for volmgr-api before it accepts them. When more "
+        "clients than this connect in the same instant, the kernel drops their "
+        "handshakes and a client may see its connection reset or delayed by a "
+        "second or more; the default serves a burst of 128 clients at once. The "
+        "kernel caps it at net.core.somaxconn (4096 on current Linux).",
     ),
     cfg.StrOpt(
         "auth_strategy",
