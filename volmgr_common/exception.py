@@ -135,8 +135,8 @@ class InvalidStatus(Invalid):
 
 class DatabaseUnavailable(VolmgrException):
     message = (
-        "The database did not answer (%(attempts)d attempts over a deadlock, a lock "
-        "timeout or a lost connection); try again later."
+        "The database is unavailable (%(attempts)d attempts failed: locked, read-only, "
+        "out of resources or unreachable); try again later."
     )
     code = 503
 
