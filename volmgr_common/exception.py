@@ -141,6 +141,11 @@ class DatabaseUnavailable(VolmgrException):
     code = 503
 
 
+class MessagingUnavailable(VolmgrException):
+    message = "The message bus is unavailable (%(reason)s); try again later."
+    code = 503
+
+
 REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     InternalError,
     NotAuthorized,
@@ -159,5 +164,6 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     OverQuota,
     InvalidStatus,
     DatabaseUnavailable,
+    MessagingUnavailable,
 )
 """Exceptions that may cross an RPC boundary and be raised again in the caller."""

@@ -77,6 +77,21 @@ OPTS: list[cfg.Opt] = [
         "second or more; the default serves a burst of 128 clients at once. The "
         "kernel caps it at net.core.somaxconn (4096 on current Linux).",
     ),
+    cfg.IntOpt(
+        "broker_retries",
+        default=3,
+        min=0,
+        max=100,
+        help="How many times volmgr-api tries again to reach the message bus for one "
+        "message of a request (the cast of a manage to a scheduler, of an unmanage to a "
+        "volume service, the call of a manageable listing) before it gives up and "
+        "answers 503 MessagingUnavailable; a manage refused so leaves no volume row. "
+        "oslo.messaging waits [oslo_messaging_rabbit] rabbit_retry_interval seconds "
+        "before the first retry, rabbit_retry_backoff more before each next one: at "
+        "the defaults (1 and 2) three retries take about 9 seconds. A broker refusing "
+        "the connection outright (its virtual host gone) is answered at once. 0 gives "
+        "up after the first attempt.",
+    ),
     cfg.StrOpt(
         "auth_strategy",
         default="noauth",
