@@ -56,11 +56,12 @@ class API:
         self.conf = conf
         self.db = db
         # A request's messages give up on a broker that is away after a bounded time:
-        # the caller gets MessagingUnavailable (503) instead of a thread that waits.
+        # the caller gets MessagingUnavailable (503) instead of a thread that waits;
+        # a notification is dropped (oslo.messaging logs it) instead of holding it.
         retry = conf.api.broker_retries
         self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging, retry=retry)
         self.volume = volume_rpcapi.VolumeAPI(messaging, retry=retry)
-        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}")
+        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}", retry=retry)
         # Built once: run_flow_batch does not change a flow, so every request shares it.
         self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler)
         # Concurrent requests run the flow together: one transaction for their rows,

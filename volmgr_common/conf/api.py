@@ -86,6 +86,8 @@ OPTS: list[cfg.Opt] = [
         "message of a request (the cast of a manage to a scheduler, of an unmanage to a "
         "volume service, the call of a manageable listing) before it gives up and "
         "answers 503 MessagingUnavailable; a manage refused so leaves no volume row. "
+        "Its notifications (unmanage, delete) give up after as many retries too, and "
+        "are then dropped with a logged error rather than holding the request. "
         "oslo.messaging waits [oslo_messaging_rabbit] rabbit_retry_interval seconds "
         "before the first retry, rabbit_retry_backoff more before each next one: at "
         "the defaults (1 and 2) three retries take about 9 seconds. A broker refusing "
