@@ -55,9 +55,13 @@ class API:
     ) -> None:
         self.conf = conf
         self.db = db
-        self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging)
-        self.volume = volume_rpcapi.VolumeAPI(messaging)
-        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}")
+        # A request's messages give up on a broker that is away after a bounded time:
+        # the caller gets MessagingUnavailable (503) instead of a thread that waits;
+        # a notification is dropped (oslo.messaging logs it) instead of holding it.
+        retry = conf.api.broker_retries
+        self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging, retry=retry)
+        self.volume = volume_rpcapi.VolumeAPI(messaging, retry=retry)
+        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}", retry=retry)
         # Built once: run_flow_batch does not change a flow, so every request shares it.
         self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler)
         # Concurrent requests run the flow together: one transaction for their rows,
@@ -133,7 +137,8 @@ class API:
             return
         volume = volume_transitions.start_unmanage(self.db, volume_id, project_scope(ctxt))
         notifications.notify(self.notifier, ctxt, "unmanage.start", volume)
-        self.volume.unmanage(ctxt, volume["host"], volume_id)
+        with rpc.bus_unavailable_as_503():  # the row stays unmanaging: recovery finishes it
+            self.volume.unmanage(ctxt, volume["host"], volume_id)
 
     def delete_volume(self, ctxt: RequestContext, volume_id: str) -> None:
         """Remove the record of a failed manage; never touches backend data."""
@@ -151,7 +156,8 @@ class API:
         )
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        return self.volume.get_manageable_volumes(ctxt, backend, page)
+        with rpc.bus_unavailable_as_503():
+            return self.volume.get_manageable_volumes(ctxt, backend, page)
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str

@@ -145,9 +145,14 @@ class FlowOwnershipLost(VolmgrException):
 
 class DatabaseUnavailable(VolmgrException):
     message = (
-        "The database did not answer (%(attempts)d attempts over a deadlock, a lock "
-        "timeout or a lost connection); try again later."
+        "The database is unavailable (%(attempts)d attempts failed: locked, read-only, "
+        "out of resources or unreachable); try again later."
     )
+    code = 503
+
+
+class MessagingUnavailable(VolmgrException):
+    message = "The message bus is unavailable (%(reason)s); try again later."
     code = 503
 
 
@@ -169,5 +174,6 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     OverQuota,
     InvalidStatus,
     DatabaseUnavailable,
+    MessagingUnavailable,
 )
 """Exceptions that may cross an RPC boundary and be raised again in the caller."""

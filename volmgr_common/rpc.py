@@ -7,12 +7,14 @@ oslo.log stamps every line with the request id. Only the exceptions listed in
 logged where it happened and replaced by ``InternalError``.
 """
 
+import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import oslo_messaging as messaging
+from kombu import exceptions as kombu_exceptions
 from oslo_config import cfg
 from oslo_messaging import opts as messaging_opts
 
@@ -185,10 +187,13 @@ class Messaging:
         server: str | None = None,
         fanout: bool = False,
         timeout: int | None = None,
+        retry: int | None = None,
     ) -> messaging.RPCClient:
+        """An RPC client; ``retry``: how many times a cast or call tries again to reach
+        the broker before it raises (None: until it succeeds, oslo.messaging's default)."""
         target = messaging.Target(topic=topic, version=version, server=server, fanout=fanout)
         return messaging.get_rpc_client(
-            self.transport, target, serializer=self.serializer, timeout=timeout
+            self.transport, target, serializer=self.serializer, timeout=timeout, retry=retry
         )
 
     def server(
@@ -206,6 +211,23 @@ class Messaging:
         self.transport.cleanup()
         if self.notification_transport is not self.transport:
             self.notification_transport.cleanup()
+
+
+@contextlib.contextmanager
+def bus_unavailable_as_503() -> Iterator[None]:
+    """Raise ``MessagingUnavailable`` (HTTP 503) when a message could not be sent.
+
+    oslo.messaging raises ``MessageDeliveryFailure`` when a client's retries to reach
+    the broker run out (or the broker refuses the connection: a vhost that is gone);
+    when its pool has to open a new connection and cannot, kombu's own
+    ``OperationalError`` comes through instead.
+    """
+    try:
+        yield
+    except (messaging.MessageDeliveryFailure, kombu_exceptions.OperationalError) as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        LOG.warning("A message could not be sent: %s", reason)
+        raise exception.MessagingUnavailable(reason="a message could not be sent") from error
 
 
 def remote_boundary(func: F) -> F:

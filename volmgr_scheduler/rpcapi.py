@@ -19,8 +19,9 @@ RPC_API_VERSION = "1.1"
 class SchedulerAPI:
     """Send requests to the schedulers (any one of them; capability reports to all)."""
 
-    def __init__(self, messaging: rpc.Messaging) -> None:
-        self.client = messaging.client(TOPIC, RPC_API_VERSION)
+    def __init__(self, messaging: rpc.Messaging, retry: int | None = None) -> None:
+        """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound)."""
+        self.client = messaging.client(TOPIC, RPC_API_VERSION, retry=retry)
 
     def manage_existing(
         self, ctxt: RequestContext, volume_id: str, request_spec: RequestSpec

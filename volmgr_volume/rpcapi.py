@@ -19,8 +19,11 @@ RPC_API_VERSION = "1.1"
 class VolumeAPI:
     """Send requests to the volume service of one backend (``host@backend``)."""
 
-    def __init__(self, messaging: rpc.Messaging, timeout: int | None = None) -> None:
-        self.client = messaging.client(TOPIC, RPC_API_VERSION, timeout=timeout)
+    def __init__(
+        self, messaging: rpc.Messaging, timeout: int | None = None, retry: int | None = None
+    ) -> None:
+        """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound)."""
+        self.client = messaging.client(TOPIC, RPC_API_VERSION, timeout=timeout, retry=retry)
 
     @staticmethod
     def _server(host: str) -> str:

@@ -36,13 +36,16 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -225,7 +228,7 @@ class Env:
     name: str
     base_dir: Path
     vhost: daemons.RabbitVhost | WholeBroker
-    database: daemons.PostgresDatabase
+    database: daemons.PostgresDatabase | SqliteDatabase
     factory: daemons.DaemonFactory
     db: db_api.Database
     manage_conf: Path
@@ -377,6 +380,43 @@ class WholeBroker:
         """Nothing to drop: the broker goes away with its node."""
 
 
+class SqliteDatabase:
+    """An SQLite file shared by the cluster's daemons (all on this host), instead of
+    PostgreSQL; :meth:`freeze` makes it unwritable even for root, :meth:`thaw` undoes it.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / "volmgr.sqlite"
+        self.name = self.path.name
+        self.url = f"sqlite:///{self.path}"
+        self._frozen: list[Path] = []
+
+    def create(self) -> None:
+        self.directory.mkdir(parents=True)
+
+    def drop(self) -> None:
+        self.thaw()
+
+    def freeze(self) -> None:
+        """Make the database unwritable (``chattr +i``, which binds root too) on the
+        file, its write-ahead log and its directory, so that neither an open connection
+        (``disk I/O error``) nor a new one (``attempt to write a readonly database``)
+        can write. The ``-shm`` index stays writable: it is mapped into memory, and a
+        write to an immutable mapping ends the process with SIGBUS, which is not a
+        database failure but a crash.
+        """
+        paths = [p for p in self.directory.iterdir() if not p.name.endswith("-shm")]
+        self._frozen = [*paths, self.directory]
+        subprocess.run(["chattr", "+i", *map(str, self._frozen)], check=True, timeout=30)
+
+    def thaw(self) -> None:
+        """Make the database writable again."""
+        if self._frozen:
+            subprocess.run(["chattr", "-i", *map(str, self._frozen)], check=True, timeout=30)
+            self._frozen = []
+
+
 @contextlib.contextmanager
 def make_env(
     suite_dir: Path,
@@ -384,11 +424,13 @@ def make_env(
     rabbit_user: RabbitUser,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     broker_url: str | None = None,
+    sqlite: bool = False,
 ) -> Iterator[Env]:
     """A started cluster; everything is stopped, dropped and deleted afterwards.
 
     ``broker_url``: a broker of the suite's own (its default vhost) instead of a
-    throwaway vhost of the shared broker.
+    throwaway vhost of the shared broker. ``sqlite``: the daemons share an SQLite
+    file (:class:`SqliteDatabase`) instead of a throwaway PostgreSQL database.
     """
     base_dir = suite_dir / name
     base_dir.mkdir()
@@ -397,7 +439,11 @@ def make_env(
         sections.setdefault(section, {}).update(values)
 
     vhost = WholeBroker(broker_url) if broker_url else daemons.RabbitVhost(rabbit_user.url())
-    database = daemons.PostgresDatabase(daemons.pg_url())
+    database: daemons.PostgresDatabase | SqliteDatabase = (
+        SqliteDatabase(base_dir / "database")
+        if sqlite
+        else daemons.PostgresDatabase(daemons.pg_url())
+    )
     try:
         vhost.create()
         database.create()
@@ -479,14 +525,18 @@ def env(request: pytest.FixtureRequest, suite_dir: Path, rabbit_user: RabbitUser
     """The cluster of a test module.
 
     A module that sets ``OWN_ENV`` (config sections, possibly empty) gets a cluster
-    of its own; the others share one.
+    of its own, on SQLite when it also sets ``SQLITE = True``; the others share one.
     """
     options = getattr(request.module, "OWN_ENV", None)
     if options is None:
         yield request.getfixturevalue("shared_env")
         return
     name = request.module.__name__.rpartition(".")[2]
-    with make_env(suite_dir, name, rabbit_user, options) as made, registered(request.config, made):
+    sqlite = getattr(request.module, "SQLITE", False)
+    with (
+        make_env(suite_dir, name, rabbit_user, options, sqlite=sqlite) as made,
+        registered(request.config, made),
+    ):
         yield made
 
 
@@ -527,6 +577,53 @@ def manage_or_error(
         return client.manage(admin_context(project_id), env.backend_host, name, name=name)
     except Exception as error:
         return error
+
+
+REST_URL = re.compile(r"REST API listening on (http://\S+)")
+
+
+def rest_url(env: Env) -> str:
+    """Where the cluster's volmgr-api serves REST (it binds a free port and logs it)."""
+    found = REST_URL.findall(env.api.log_text())
+    assert found, "volmgr-api did not log where its REST API listens"
+    return found[-1]
+
+
+def rest_call(
+    env: Env,
+    ctxt: RequestContext,
+    method: str,
+    path: str,
+    body: Any = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, Any]]:
+    """One REST request as ``ctxt`` (noauth headers), on a connection of its own.
+
+    Returns ``(status, body)``; a connection reset or any other socket error is raised.
+    """
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{rest_url(env)}/v3/{ctxt.project_id}/{path}",
+        data=data,
+        method=method,
+        headers={
+            "Content-Type": "application/json",
+            "X-User-Id": ctxt.user_id or "",
+            "X-Project-Id": ctxt.project_id or "",
+            "X-Roles": ",".join(ctxt.roles),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def rest_manage(env: Env, ctxt: RequestContext, name: str) -> tuple[int, dict[str, Any]]:
+    """POST os-volume-manage of ``name`` on the cluster's backend as ``ctxt``."""
+    body = {"volume": {"host": env.backend_host, "ref": {"source-name": name}, "name": name}}
+    return rest_call(env, ctxt, "POST", "os-volume-manage", body)
 
 
 def accepted_ids(outcomes: Sequence[dict[str, Any] | Exception]) -> list[str]:

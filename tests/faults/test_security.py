@@ -12,11 +12,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -27,43 +24,15 @@ from tests.faults.conftest import (
     admin_context,
     assert_invariants,
     rabbitmqctl,
+    rest_manage,
     run_concurrently,
 )
 from volmgr_common import exception
 from volmgr_common.context import RequestContext
 
-REST_URL = re.compile(r"REST API listening on (http://\S+)")
-
 
 def member_context(project_id: str) -> RequestContext:
     return RequestContext(user_id="ft-member", project_id=project_id, roles=["member"])
-
-
-def rest_url(env: Env) -> str:
-    found = REST_URL.findall(env.api.log_text())
-    assert found, "volmgr-api did not log where its REST API listens"
-    return found[-1]
-
-
-def rest_manage(env: Env, ctxt: RequestContext, name: str) -> tuple[int, dict[str, Any]]:
-    """POST os-volume-manage as ``ctxt`` (noauth headers); ``(status, body)``."""
-    body = {"volume": {"host": env.backend_host, "ref": {"source-name": name}, "name": name}}
-    request = urllib.request.Request(
-        f"{rest_url(env)}/v3/{ctxt.project_id}/os-volume-manage",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-User-Id": ctxt.user_id or "",
-            "X-Project-Id": ctxt.project_id or "",
-            "X-Roles": ",".join(ctxt.roles),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def test_non_admin_manage_over_rest_is_forbidden(env: Env, project_id: str) -> None:

@@ -235,6 +235,16 @@ def _pg_execute(server_url: str | sa.URL, statement: str) -> None:
 def pg_cut_off(server_url: str | sa.URL, name: str) -> None:
     """An outage of database ``name`` only: refuse new connections, end the open ones."""
     _pg_execute(server_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    pg_end_sessions(server_url, name)
+
+
+def pg_reopen(server_url: str | sa.URL, name: str) -> None:
+    """End an outage made by :func:`pg_cut_off`."""
+    _pg_execute(server_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def pg_end_sessions(server_url: str | sa.URL, name: str) -> None:
+    """End every open session of database ``name`` (its clients see a lost connection)."""
     _pg_execute(
         server_url,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -242,9 +252,16 @@ def pg_cut_off(server_url: str | sa.URL, name: str) -> None:
     )
 
 
-def pg_reopen(server_url: str | sa.URL, name: str) -> None:
-    """End an outage made by :func:`pg_cut_off`."""
-    _pg_execute(server_url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+def pg_read_only(server_url: str | sa.URL, name: str, on: bool, end_sessions: bool) -> None:
+    """Make new sessions of database ``name`` read-only (or writable again).
+
+    The setting applies to sessions opened after it; with ``end_sessions`` the open
+    ones are ended, so that their clients reconnect into it.
+    """
+    value = "on" if on else "off"
+    _pg_execute(server_url, f'ALTER DATABASE "{name}" SET default_transaction_read_only = {value}')
+    if end_sessions:
+        pg_end_sessions(server_url, name)
 
 
 class PostgresDatabase:
@@ -274,6 +291,10 @@ class PostgresDatabase:
     def reopen(self) -> None:
         """End an outage made by :meth:`cut_off`."""
         pg_reopen(self.admin_url, self.name)
+
+    def read_only(self, on: bool, end_sessions: bool = True) -> None:
+        """New sessions read-only, or writable again (:func:`pg_read_only`)."""
+        pg_read_only(self.admin_url, self.name, on, end_sessions)
 
 
 def open_database(config_file: Path) -> db_api.Database:

@@ -22,10 +22,10 @@ from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
 from volmgr_api import validation
-from volmgr_common import cache, exception, flows, hooks
+from volmgr_common import cache, exception, flows, hooks, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
-from volmgr_common.db import quota, volume_creation, volume_record, volume_transitions
+from volmgr_common.db import quota, volume_creation
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.flows import VolmgrTask
@@ -146,7 +146,8 @@ class EntryCreate(VolmgrTask):
     """Write the ``managing`` row, charging one volume of quota with it.
 
     Reversion: remove the row and give its quota back, if it is still ``managing``
-    (a row a later revert marked ``error_managing`` stays as the record).
+    and no scheduler placed it (a row a scheduler took runs on; one a later step
+    marked ``error_managing`` stays as the record).
     """
 
     def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
@@ -186,7 +187,14 @@ class EntryCreate(VolmgrTask):
 
 
 class ManageCast(VolmgrTask):
-    """Cast the request to the scheduler. Reversion: mark the volume ``error_managing``."""
+    """Cast the request to the scheduler.
+
+    A broker that cannot be reached within ``[api] broker_retries`` makes the cast
+    raise ``MessagingUnavailable`` (HTTP 503). Reversion: nothing to undo here;
+    EntryCreate's revert removes the row, so a request its caller was refused leaves
+    no row behind. (A process that dies between the two leaves a row never placed,
+    which the API's recovery scan casts again.)
+    """
 
     def __init__(self, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI) -> None:
         super().__init__()
@@ -205,22 +213,9 @@ class ManageCast(VolmgrTask):
         requests = [
             (c[CONTEXT], c[VOLUME]["id"], c[ACCEPTED].request_spec(c[VOLUME]["id"])) for c in calls
         ]
-        self.scheduler.manage_existing_batch(get_admin_context(), requests)
+        with rpc.bus_unavailable_as_503():
+            self.scheduler.manage_existing_batch(get_admin_context(), requests)
         return [None] * len(calls)
-
-    def revert(
-        self,
-        context: RequestContext,
-        volume: volume_record.VolumeRecord,
-        result: Any,
-        **kwargs: Any,
-    ) -> None:
-        reason = "The request could not be sent to the scheduler"
-        if self.nothing_to_undo(result):
-            reason = f"{reason}: {result.exception_str}"
-        volume_transitions.fail_manage(
-            self.db, volume["id"], reason, "MANAGE_CAST_FAILED", context.request_id
-        )
 
 
 def get_flow(

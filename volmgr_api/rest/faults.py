@@ -66,6 +66,9 @@ def from_exception(error: BaseException, request_id: str | None) -> HTTPError:
     ):
         LOG.warning("Request %s failed: %s", request_id, error)
         return HTTPError(error.code, str(error))
+    if isinstance(error, messaging.MessageDeliveryFailure):
+        LOG.warning("Request %s: the message bus is unavailable: %s", request_id, error)
+        return HTTPError(503, "The message bus is unavailable; try again later.")
     if isinstance(error, messaging.MessagingTimeout):
         LOG.warning("Request %s: no answer from a service in time: %s", request_id, error)
         return HTTPError(503, "A volmgr service did not answer in time; try again later.")

@@ -40,12 +40,13 @@ def wrap_keystone(app: Any, conf: cfg.ConfigOpts) -> Any:
 class WsgiService:
     """A started-on-demand HTTP server for one WSGI application."""
 
-    def __init__(self, app: Any, host: str, port: int, threads: int) -> None:
+    def __init__(self, app: Any, host: str, port: int, threads: int, backlog: int) -> None:
         self._server = cheroot_wsgi.Server(
             (host, port),
             app,
             numthreads=threads,
             server_name=SERVER_NAME,
+            request_queue_size=backlog,
         )
         self._thread: threading.Thread | None = None
 
@@ -85,4 +86,5 @@ def build_wsgi_service(conf: cfg.ConfigOpts, api_obj: API) -> WsgiService:
     app = rest_app.build_app(conf, api_obj)
     if conf.api.auth_strategy == auth.KEYSTONE:
         app = wrap_keystone(app, conf)
-    return WsgiService(app, conf.api.bind_host, conf.api.bind_port, conf.api.threads)
+    api = conf.api
+    return WsgiService(app, api.bind_host, api.bind_port, api.threads, api.backlog)

@@ -62,7 +62,37 @@ OPTS: list[cfg.Opt] = [
         help="Number of threads that handle REST requests at once in each volmgr-api "
         "process (one process; the threads share its interpreter). A request waiting "
         "for the database or for an RPC answer holds its thread, so raise this when "
-        "many clients list manageable volumes at once.",
+        "many clients list manageable volumes at once. Connections beyond this many "
+        "wait, accepted, until a thread is free (see backlog).",
+    ),
+    cfg.IntOpt(
+        "backlog",
+        default=128,
+        min=1,
+        max=65535,
+        help="Length of the REST socket's listen queue: how many connections the "
+        "kernel completes and holds for volmgr-api before it accepts them. When more "
+        "clients than this connect in the same instant, the kernel drops their "
+        "handshakes and a client may see its connection reset or delayed by a "
+        "second or more; the default serves a burst of 128 clients at once. The "
+        "kernel caps it at net.core.somaxconn (4096 on current Linux).",
+    ),
+    cfg.IntOpt(
+        "broker_retries",
+        default=3,
+        min=0,
+        max=100,
+        help="How many times volmgr-api tries again to reach the message bus for one "
+        "message of a request (the cast of a manage to a scheduler, of an unmanage to a "
+        "volume service, the call of a manageable listing) before it gives up and "
+        "answers 503 MessagingUnavailable; a manage refused so leaves no volume row. "
+        "Its notifications (unmanage, delete) give up after as many retries too, and "
+        "are then dropped with a logged error rather than holding the request. "
+        "oslo.messaging waits [oslo_messaging_rabbit] rabbit_retry_interval seconds "
+        "before the first retry, rabbit_retry_backoff more before each next one: at "
+        "the defaults (1 and 2) three retries take about 9 seconds. A broker refusing "
+        "the connection outright (its virtual host gone) is answered at once. 0 gives "
+        "up after the first attempt.",
     ),
     cfg.StrOpt(
         "auth_strategy",

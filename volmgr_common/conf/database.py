@@ -30,8 +30,9 @@ OPTS: list[cfg.Opt] = [
         default=10,
         min=0,
         help="How many times a transaction that hit a deadlock, a serialization "
-        "failure, a lock timeout or a lost connection is retried before the error is "
-        "raised.",
+        "failure, a lock timeout, a lost or refused connection, too many connections, "
+        "a read-only or unwritable database or an I/O error is retried before the "
+        "caller gets DatabaseUnavailable (HTTP 503).",
     ),
     cfg.FloatOpt(
         "db_retry_interval",

@@ -165,9 +165,11 @@ def create_managing(
 
 @db_api.writer
 def destroy_managing(session: Session, volume_id: str) -> bool:
-    """Remove a row still ``managing`` and give back the quota it held (API revert)."""
+    """Remove a row still ``managing`` and not placed, and give back the quota it held
+    (API revert). A row a scheduler placed is on its way (its cast went through after
+    all): it is left to finish."""
     row = rows_db.locked(session, volume_id)
-    if row is None or row.status != MANAGING:
+    if row is None or row.status != MANAGING or row.scheduled_at is not None:
         return False
     rows_db.release_all_in(session, row)
     session.delete(row)

@@ -18,8 +18,14 @@ from taskflow.types import failure
 from volmgr_api.flows import manage_existing as api_flow
 from volmgr_common import context, exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import messages as messages_db
-from volmgr_common.db import models, quota, volume_creation, volume_record, volume_transitions
+from volmgr_common.db import (
+    models,
+    quota,
+    volume_creation,
+    volume_ownership,
+    volume_record,
+    volume_transitions,
+)
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
@@ -306,21 +312,16 @@ def test_manage_cast_sends_the_request_spec_with_the_volume_id(
     assert scheduler.casts[0][1].to_wire()["volume_id"] == volume["id"]
 
 
-def test_manage_cast_revert_marks_the_volume_error_managing(
+def test_a_cast_the_broker_refuses_is_messaging_unavailable(
     conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
 ) -> None:
     volume = api_flow.EntryCreate(conf, db).execute(request_)
     error = messaging.MessageDeliveryFailure("broker unreachable")
-    api_flow.ManageCast(db, RecordingScheduler(error)).revert(
-        context=CTXT, volume=volume, result=failure.Failure.from_exception(error)
-    )
-    failed = volumes_db.get(db, volume["id"])
-    assert failed["status"] == volume_record.ERROR_MANAGING
-    assert failed["failure_reason"].startswith("The request could not be sent to the scheduler")
-    assert "broker unreachable" in failed["failure_reason"]
-    [message] = messages_db.list_for(db, resource_uuid=volume["id"])
-    assert message["event_id"] == "MANAGE_CAST_FAILED"
-    assert in_use(db) == {}
+    with pytest.raises(exception.MessagingUnavailable) as raised:
+        api_flow.ManageCast(db, RecordingScheduler(error)).execute(CTXT, volume, request_)
+    assert raised.value.code == 503
+    assert raised.value.__cause__ is error
+    assert exception.MessagingUnavailable in exception.REMOTE_EXCEPTIONS
 
 
 # -- the flow, run ---------------------------------------------------------------------
@@ -337,18 +338,30 @@ def test_the_flow_accepts_a_request_and_casts_it(conf: cfg.ConfigOpts, db: db_ap
 
 
 @pytest.mark.usefixtures("backend")
-def test_a_failed_cast_leaves_a_failed_record_and_no_quota(
+def test_a_failed_cast_leaves_no_row_and_no_quota(
     conf: cfg.ConfigOpts, db: db_api.Database
 ) -> None:
+    """The caller is refused (503), so no row may remain that nobody was told about."""
     scheduler = RecordingScheduler(messaging.MessageDeliveryFailure("broker unreachable"))
-    with pytest.raises(messaging.MessageDeliveryFailure):
+    with pytest.raises(exception.MessagingUnavailable):
         run_flow(api_flow.get_flow(conf, db, scheduler), inputs())
-    [volume] = volumes_db.list_volumes(db)
-    assert volume["status"] == volume_record.ERROR_MANAGING
+    assert volumes_db.list_volumes(db) == []
     assert in_use(db) == {}
     # The reference is free again: a retry is accepted.
     retry = run_flow(api_flow.get_flow(conf, db, RecordingScheduler()), inputs())
     assert retry[api_flow.VOLUME]["status"] == volume_record.MANAGING
+
+
+@pytest.mark.usefixtures("backend")
+def test_entry_create_revert_leaves_a_placed_row_to_finish(
+    conf: cfg.ConfigOpts, db: db_api.Database, request_: api_flow.AcceptedRequest
+) -> None:
+    """A cast reported failed may have arrived after all: a row a scheduler placed runs on."""
+    task = api_flow.EntryCreate(conf, db)
+    volume = task.execute(request_)
+    assert volume_ownership.place(db, volume["id"], f"{volume['host']}#default")
+    task.revert(result=volume)
+    assert volumes_db.get(db, volume["id"])["status"] == volume_record.MANAGING
 
 
 @pytest.mark.usefixtures("backend")

@@ -80,6 +80,20 @@ def locked() -> exc.OperationalError:
         operational(PsycopgClientError("connection refused")),
         operational(Exception(2003, "Can't connect to MySQL server")),
         operational(Exception(1927, "Connection was killed")),
+        exc.InternalError("INSERT", {}, PgError("25006")),
+        operational(PgError("57P01")),
+        operational(PgError("53300")),
+        operational(PgError("58030")),
+        exc.InternalError("SELECT", {}, PgError("XX000")),
+        operational(Exception(1040, "Too many connections")),
+        operational(Exception(1290, "The MariaDB server is running with the --read-only")),
+        operational(Exception(1836, "Running in read-only mode")),
+        operational(Exception(2013, "Lost connection to server during query")),
+        operational(sqlite3.OperationalError("attempt to write a readonly database")),
+        operational(sqlite3.OperationalError("disk I/O error")),
+        operational(sqlite3.OperationalError("unable to open database file")),
+        operational(sqlite3.OperationalError("database or disk is full")),
+        exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached"),
     ],
     ids=[
         "pg-serialization",
@@ -98,6 +112,20 @@ def locked() -> exc.OperationalError:
         "psycopg-connection-refused",
         "mysql-cannot-connect",
         "mysql-connection-killed",
+        "pg-read-only-transaction",
+        "pg-admin-shutdown",
+        "pg-too-many-connections",
+        "pg-io-error",
+        "pg-internal-error",
+        "mysql-too-many-connections",
+        "mysql-read-only-option",
+        "mariadb-read-only-mode",
+        "mysql-lost-mid-query",
+        "sqlite-read-only",
+        "sqlite-io-error",
+        "sqlite-cannot-open",
+        "sqlite-disk-full",
+        "pool-timeout",
     ],
 )
 def test_transient_errors_are_retriable(error: BaseException) -> None:
@@ -129,6 +157,47 @@ def test_transient_errors_are_retriable(error: BaseException) -> None:
 )
 def test_other_errors_are_not_retriable(error: BaseException) -> None:
     assert not db_api.is_retriable(error)
+
+
+def sqlite_error(message: str, name: str) -> sqlite3.OperationalError:
+    """An sqlite3 error with its extended error name, as Python 3.11's sqlite3 raises it."""
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorname = name  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("orig", "retried", "discarded"),
+    [
+        (sqlite_error("attempt to write a readonly database", "SQLITE_READONLY"), True, True),
+        (sqlite_error("disk I/O error", "SQLITE_IOERR_WRITE"), True, True),
+        (sqlite_error("unable to open database file", "SQLITE_CANTOPEN"), True, True),
+        (sqlite_error("database is locked", "SQLITE_BUSY"), True, False),
+        (sqlite_error("no such table: volumes", "SQLITE_ERROR"), False, False),
+        (PgError("25006"), True, True),
+        (PgError("40P01"), True, False),
+        (Exception(1290, "--read-only"), True, True),
+        (Exception(1213, "Deadlock found"), True, False),
+    ],
+    ids=[
+        "sqlite-read-only",
+        "sqlite-io-error",
+        "sqlite-cannot-open",
+        "sqlite-busy",
+        "sqlite-no-table",
+        "pg-read-only",
+        "pg-deadlock",
+        "mysql-read-only",
+        "mysql-deadlock",
+    ],
+)
+def test_a_connection_left_unusable_is_discarded(
+    orig: Exception, retried: bool, discarded: bool
+) -> None:
+    """Retried or not, and whether the engine must open a new connection for the retry
+    (a session opened read-only, or an SQLite file opened unwritable, stays so)."""
+    assert db_api.is_retriable(operational(orig)) is retried
+    assert db_api.leaves_connection_unusable(orig) is discarded
 
 
 @pytest.fixture
@@ -211,3 +280,20 @@ def test_a_reader_is_retried_too(fast_db: db_api.Database) -> None:
 
     assert read(fast_db) == 0
     assert len(calls) == 2
+
+
+def test_a_read_only_connection_is_replaced_and_the_transaction_retried(
+    fast_db: db_api.Database,
+) -> None:
+    """The pool's only connection turns read-only (``PRAGMA query_only``, as a connection
+    opened on an unwritable file stays): the writer's first attempt fails on it, the
+    engine discards it, and the retry succeeds on a new connection, no restart needed."""
+    with fast_db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA query_only = ON")
+        read_only = connection.connection.dbapi_connection
+    write, calls = flaky_writer([])
+    assert write(fast_db, "project-a") == "done"
+    assert len(calls) == 2
+    assert quota_rows(fast_db) == 1
+    with fast_db.engine.connect() as connection:
+        assert connection.connection.dbapi_connection is not read_only

@@ -96,6 +96,7 @@ class RecordingMessaging:
         server: str | None = None,
         fanout: bool = False,
         timeout: int | None = None,
+        retry: int | None = None,
     ) -> RecordingClient:
         return RecordingClient(
             self.sent, topic=topic, version=version, server=server, fanout=fanout

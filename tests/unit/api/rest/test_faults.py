@@ -53,3 +53,12 @@ def test_an_unexpected_error_is_a_500_that_shows_nothing_of_it() -> None:
     message = body["computeFault"]["message"]
     assert "req-1" in message
     assert "hunter2" not in message and "/secret" not in message
+
+
+def test_a_message_bus_that_is_away_is_a_503() -> None:
+    status, body = answer(exception.MessagingUnavailable(reason="a message could not be sent"))
+    assert status == 503
+    assert "message bus is unavailable" in body["serviceUnavailable"]["message"]
+    status, body = answer(messaging.MessageDeliveryFailure("Unable to connect to AMQP server"))
+    assert status == 503
+    assert "AMQP" not in body["serviceUnavailable"]["message"]
