@@ -128,8 +128,11 @@ def test_fifty_concurrent_manages(
         assert managed.is_file() and managed.stat().st_size == sizes[name]
         assert not (cluster.directory / name).exists()
 
-    shown = daemons.run_manage(manage_conf, "quota", "show", ctxt.project_id)
-    usage = json.loads(shown.stdout)
+    shown = daemons.run_manage(manage_conf, "quota", "show", ctxt.project_id, "-f", "json")
+    usage = {
+        row["Resource"]: {"in_use": row["In Use"], "reserved": row["Reserved"]}
+        for row in json.loads(shown.stdout)
+    }
     type_name = finished[accepted[0]["id"]]["volume_type"]
     assert usage["volumes"]["in_use"] == 50, usage
     assert usage["gigabytes"]["in_use"] == expected_total, usage
