@@ -36,8 +36,14 @@ step "generated samples are current"
 bash tools/check-samples.sh "$VENV"
 
 step "tests"
-args=("$@")
-if [ ${#args[@]} -eq 0 ]; then
-    args=(tests)
+if [ $# -gt 0 ]; then
+    "$VENV/bin/pytest" -p no:cacheprovider --durations=10 "$@"
+    exit
 fi
-"$VENV/bin/pytest" -p no:cacheprovider --durations=10 "${args[@]}"
+"$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests --ignore=tests/faults
+
+step "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"
+# Each module has its cluster (a throwaway vhost and database, or the worker's shared
+# one), so modules run side by side; most of their time is spent waiting for daemons.
+"$VENV/bin/pytest" -p no:cacheprovider --durations=10 -n "${VOLMGR_FAULT_WORKERS:-2}" \
+    --dist loadfile tests/faults
