@@ -97,6 +97,21 @@ def run_swap_race(env: Env, project_id: str, prefix: str, count: int) -> RaceOut
     return RaceOutcome(len(ids), len(available), links, wrong, racer.swaps)
 
 
+def check_race(outcome: RaceOutcome, count: int, backend: str) -> str:
+    """Assert what a swap race must leave: every request decided, no link and no other
+    object under a managed name. Returns the summary line the test records."""
+    summary = (
+        f"{outcome.available} of {outcome.managed} available, {len(outcome.links_managed)} "
+        f"managed names are links, {len(outcome.wrong_identity)} with another identity "
+        f"({outcome.swaps} swaps)"
+    )
+    print(f"\n{backend} backend: {summary}")
+    assert not outcome.links_managed, f"managed names that are links: {outcome.links_managed}"
+    assert not outcome.wrong_identity, outcome.wrong_identity
+    assert outcome.managed == count
+    return summary
+
+
 def _clean_up(env: Env, pairs: list[tuple[str, str]], links: list[str]) -> None:
     """Remove the racer's links so that each file ends under a name the invariants know.
 

@@ -17,7 +17,7 @@ import os
 import pytest
 
 from tests.faults.conftest import Env, admin_context, assert_invariants, wait_terminal
-from tests.faults.identity import run_swap_race
+from tests.faults.identity import check_race, run_swap_race
 
 RACE_COUNT = 150
 
@@ -26,16 +26,7 @@ def test_rename_race_with_links_outside(
     env: Env, project_id: str, record_property: pytest.RecordProperty
 ) -> None:
     outcome = run_swap_race(env, project_id, "race-file", RACE_COUNT)
-    summary = (
-        f"{outcome.available} of {outcome.managed} available, {len(outcome.links_managed)} "
-        f"managed names are links, {len(outcome.wrong_identity)} with another identity "
-        f"({outcome.swaps} swaps)"
-    )
-    record_property("observed", summary)
-    print(f"\nfile backend: {summary}")
-    assert not outcome.links_managed, f"managed names that are links: {outcome.links_managed}"
-    assert not outcome.wrong_identity, outcome.wrong_identity
-    assert outcome.managed == RACE_COUNT
+    record_property("observed", check_race(outcome, RACE_COUNT, "file"))
     assert_invariants(env, [project_id])
 
 

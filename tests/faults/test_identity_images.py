@@ -20,7 +20,7 @@ from tests.faults.conftest import (
     assert_invariants,
     run_concurrently,
 )
-from tests.faults.identity import run_swap_race
+from tests.faults.identity import check_race, run_swap_race
 from tests.image_support import qcow2_header, write_image
 
 OWN_ENV: dict[str, dict[str, Any]] = {
@@ -36,16 +36,7 @@ def test_rename_race_with_links_outside(
     env: Env, project_id: str, record_property: pytest.RecordProperty
 ) -> None:
     outcome = run_swap_race(env, project_id, "race-image", RACE_COUNT)
-    summary = (
-        f"{outcome.available} of {outcome.managed} available, {len(outcome.links_managed)} "
-        f"managed names are links, {len(outcome.wrong_identity)} with another identity "
-        f"({outcome.swaps} swaps)"
-    )
-    record_property("observed", summary)
-    print(f"\nimage backend: {summary}")
-    assert not outcome.links_managed, f"managed names that are links: {outcome.links_managed}"
-    assert not outcome.wrong_identity, outcome.wrong_identity
-    assert outcome.managed == RACE_COUNT
+    record_property("observed", check_race(outcome, RACE_COUNT, "image"))
     assert_invariants(env, [project_id])
 
 
