@@ -50,11 +50,19 @@ def _leaf(sub: argparse._SubParsersAction, name: str, text: str) -> argparse.Arg
     return parser
 
 
-def _add_quota(subparsers: argparse._SubParsersAction) -> None:
-    q = subparsers.add_parser("quota", help="Quota limits and usage.").add_subparsers(
+def _command(
+    subparsers: argparse._SubParsersAction, name: str, help_text: str
+) -> argparse._SubParsersAction:
+    """A command (``quota``, ``type``, …) whose action must be given."""
+    actions = subparsers.add_parser(name, help=help_text).add_subparsers(
         dest="action", metavar="ACTION"
     )
-    q.required = True
+    actions.required = True
+    return actions
+
+
+def _add_quota(subparsers: argparse._SubParsersAction) -> None:
+    q = _command(subparsers, "quota", "Quota limits and usage.")
     _leaf(q, "show", "Limits and usage of a project.").add_argument(
         "project_id", metavar="PROJECT", help="Project id."
     )
@@ -71,17 +79,11 @@ def _add_quota(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    db = subparsers.add_parser("db", help="Database schema.").add_subparsers(
-        dest="action", metavar="ACTION"
-    )
-    db.required = True
+    db = _command(subparsers, "db", "Database schema.")
     db.add_parser("sync", help="Upgrade the schema to the newest revision.")
     db.add_parser("version", help="Print the schema revision.")
     _add_quota(subparsers)
-    t = subparsers.add_parser("type", help="Volume types.").add_subparsers(
-        dest="action", metavar="ACTION"
-    )
-    t.required = True
+    t = _command(subparsers, "type", "Volume types.")
     tcreate = _leaf(t, "create", "Create a volume type.")
     tcreate.add_argument("type_name", metavar="NAME", help="Name of the type.")
     tcreate.add_argument(
@@ -92,10 +94,7 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "(e.g. volume_backend_name=files).",
     )
     _leaf(t, "list", "List volume types.")
-    s = subparsers.add_parser("service", help="Services.").add_subparsers(
-        dest="action", metavar="ACTION"
-    )
-    s.required = True
+    s = _command(subparsers, "service", "Services.")
     _leaf(s, "list", "List services and whether they are up.")
 
 

@@ -120,6 +120,15 @@ def claim_flow(db: db_api.Database, volume_id: str, instance_id: str) -> Claimed
     return claim_flows(db, [volume_id], instance_id).get(volume_id)
 
 
+def _managing_under(volume_id: str, token: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """The row is ``volume_id``, still ``managing``, and owned by the claim ``token``."""
+    return (
+        models.Volume.id == volume_id,
+        models.Volume.status == MANAGING,
+        models.Volume.flow_owner == token,
+    )
+
+
 @db_api.writer
 def fenced(
     session: Session,
@@ -137,13 +146,7 @@ def fenced(
     retried transaction runs ``step`` again: the driver steps are idempotent.
     """
     owned = session.execute(
-        sa.select(models.Volume.id)
-        .where(
-            models.Volume.id == volume_id,
-            models.Volume.status == MANAGING,
-            models.Volume.flow_owner == token,
-        )
-        .with_for_update()
+        sa.select(models.Volume.id).where(*_managing_under(volume_id, token)).with_for_update()
     ).first()
     if owned is None:
         raise exception.FlowOwnershipLost(volume_id=volume_id)
@@ -193,9 +196,7 @@ def take_over_flow(session: Session, volume_id: str, stale_owner: str, still_for
     stale = session.execute(
         sa.select(models.Volume.id)
         .where(
-            models.Volume.id == volume_id,
-            models.Volume.status == MANAGING,
-            models.Volume.flow_owner == stale_owner,
+            *_managing_under(volume_id, stale_owner),
             _last_change() < clock.utc_now(-still_for),
         )
         .with_for_update(skip_locked=True)
