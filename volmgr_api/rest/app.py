@@ -1,8 +1,9 @@
 """The WSGI application: routing, version negotiation, authentication, faults, access log.
 
 Order of checks for a request: microversion (400/406), route (404/405), route
-version (404 below its first version), identity (401), project in the URL (403
-unless admin), body size (413); then the handler, whose errors become Cinder faults.
+version (404 below its first version; routes without the project id start at
+3.67), identity (401), project in the URL (403 unless admin; none in the URL: the
+caller's), body size (413); then the handler, whose errors become Cinder faults.
 """
 
 import json
@@ -19,7 +20,7 @@ from volmgr_api.api import API
 from volmgr_api.rest import auth, faults, microversion
 from volmgr_api.rest.policy import Enforcer
 from volmgr_api.rest.request import ApiRequest, AppState, Reply
-from volmgr_api.rest.routes import ROUTES, Route
+from volmgr_api.rest.routes import PROJECT_ID_PATTERN, ROUTES, Route
 
 LOG = logging.getLogger(__name__)
 REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
@@ -35,7 +36,8 @@ class RestApp:
         self.mapper = routes_lib.Mapper(explicit=True)
         self.mapper.minimization = False
         for index, route in enumerate(ROUTES):
-            self.mapper.connect(route.template, route_index=index)
+            requirements = {"project_id": PROJECT_ID_PATTERN}
+            self.mapper.connect(route.template, route_index=index, requirements=requirements)
 
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> webob.Response:
@@ -96,7 +98,11 @@ class RestApp:
         if not route.public:
             req.context = auth.context_for(self.strategy, req.webob.environ, req.webob.headers)
             req.context.update_store()
-            self._check_project(req, args.pop("project_id"))
+            url_project = args.pop("project_id", None)
+            if url_project is None:
+                req.project_in_url = False
+            else:
+                self._check_project(req, url_project)
         self._read_body(req.webob)
         reply = route.methods[req.webob.method](req, **args)
         return _render(reply)

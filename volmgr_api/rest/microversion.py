@@ -19,6 +19,31 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.13 - Volume views show ``group_id``.
 * 3.16 - A manage request may name a ``cluster`` instead of a ``host``.
 * 3.17 - Manageable listings accept ``cluster`` instead of ``host``.
+* 3.21 - Volume details show ``provider_id`` to an admin (the backend object's identity).
+* 3.36 - ``volumes/summary`` lists the distinct ``metadata`` values of the volumes.
+* 3.45 - Volume lists accept ``with_count`` and then show ``count``.
+* 3.48 - Volume details show ``shared_targets`` and ``service_uuid``.
+* 3.49 - Services show a volume service's ``backend_state``.
+* 3.61 - Volume details show ``cluster_name`` to an admin.
+* 3.63 - Volume details show ``volume_type_id``.
+* 3.65 - Volume details show ``consumes_quota``; volume lists accept it as a filter.
+* 3.67 - Every project route is also served without the project id (``/v3/volumes``),
+  in the caller's project; below 3.67 those URLs are 404.
+* 3.69 - ``shared_targets`` may be null (volmgr's is unknown: true before 3.69).
+* 3.71 - The maximum (Cinder 2024.1).
+
+Versions that change nothing volmgr serves: 3.1 (image upload), 3.6 (consistency
+groups), 3.9 (backups), 3.11 (group types), 3.14 (group snapshots), 3.15 (ETags of
+volume updates), 3.18 - 3.20, 3.22, 3.24 - 3.30, 3.35, 3.37, 3.38, 3.41, 3.43, 3.44,
+3.47, 3.51, 3.54 - 3.59, 3.62 and 3.66 (backups, groups, snapshots, attachments,
+transfers, clusters, workers, pools, default types: resources volmgr does not serve),
+3.23 (``force`` on delete: volmgr deletes only failed manages, never backend data, so
+there is nothing to force), 3.32 (service log levels, not served), 3.39 (limits, not
+served), 3.40, 3.42, 3.46, 3.68, 3.71's ``os-extend_volume_completion`` (volume actions
+other than ``os-unmanage``, answered 400 at every version), 3.50 (multiattach: volmgr
+volumes are never attached), 3.52 (volume type filters by ``extra_specs``), 3.53
+(schemas of volume create and update, not served), 3.64 (``encryption_key_id``:
+volmgr volumes are never encrypted), 3.70 (transfers).
 """
 
 import dataclasses
@@ -28,7 +53,7 @@ from functools import total_ordering
 HEADER = "OpenStack-API-Version"
 SERVICE = "volume"
 MIN_VERSION = "3.0"
-MAX_VERSION = "3.17"
+MAX_VERSION = "3.71"
 _PATTERN = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 
 

@@ -53,6 +53,8 @@ class ApiRequest:
     state: AppState
     version: APIVersion
     context: RequestContext | None = None
+    project_in_url: bool = True
+    """False for a request to a route without the project id (3.67 and later)."""
 
     @property
     def ctxt(self) -> RequestContext:

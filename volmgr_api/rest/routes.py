@@ -1,7 +1,10 @@
 """The route table: every URL template, its handlers per method, and its microversion.
 
-The OpenAPI document (openapi.yaml) describes exactly these routes; a test checks
-that neither has a route the other lacks.
+Each route that acts in a project is written once, relative to the project, and
+served twice: under ``/v3/{project_id}`` at every version and, from 3.67 (Cinder's
+"project_id optional in URL"), under ``/v3`` with the caller's project. The OpenAPI
+document (openapi.yaml, completed the same way by ``rest/openapi.py``) describes
+exactly these routes; a test checks that neither has a route the other lacks.
 """
 
 import dataclasses
@@ -17,44 +20,85 @@ from volmgr_api.rest.handlers import (
     volume_manage,
     volumes,
 )
+from volmgr_api.rest.microversion import APIVersion
 from volmgr_api.rest.request import Handler
 
 PROJECT = "/v3/{project_id}"
+PROJECTLESS = "/v3"
+PROJECT_ID_OPTIONAL = "3.67"
+"""From this microversion every project route is also served without the project id."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Route:
-    """One URL template: its handlers by HTTP method and the first version that has it."""
+    """One URL template: its handlers by HTTP method and the first version that has it.
+
+    ``project_scoped`` routes act in a project: the one in the URL (``{project_id}``)
+    or, in their form without it, the caller's.
+    """
 
     template: str
     methods: Mapping[str, Handler]
     min_version: str | None = None
     public: bool = False
+    project_scoped: bool = False
 
 
-ROUTES: tuple[Route, ...] = (
+PUBLIC_ROUTES: tuple[Route, ...] = (
     Route("/", {"GET": root.all_versions}, public=True),
     Route("/v3", {"GET": root.v3_versions}, public=True),
     Route("/openapi.yaml", {"GET": root.openapi}, public=True),
+)
+
+PROJECT_ROUTES: tuple[Route, ...] = (
+    Route("/os-volume-manage", {"GET": volume_manage.index, "POST": volume_manage.create}),
+    Route("/os-volume-manage/detail", {"GET": volume_manage.detail}),
     Route(
-        f"{PROJECT}/os-volume-manage", {"GET": volume_manage.index, "POST": volume_manage.create}
-    ),
-    Route(f"{PROJECT}/os-volume-manage/detail", {"GET": volume_manage.detail}),
-    Route(
-        f"{PROJECT}/manageable_volumes",
+        "/manageable_volumes",
         {"GET": volume_manage.index, "POST": volume_manage.create},
         min_version="3.8",
     ),
-    Route(f"{PROJECT}/manageable_volumes/detail", {"GET": volume_manage.detail}, min_version="3.8"),
-    Route(f"{PROJECT}/volumes", {"GET": volumes.index}),
-    Route(f"{PROJECT}/volumes/detail", {"GET": volumes.detail}),
-    Route(f"{PROJECT}/volumes/summary", {"GET": volumes.summary}, min_version="3.12"),
-    Route(f"{PROJECT}/volumes/{{volume_id}}", {"GET": volumes.show, "DELETE": volumes.delete}),
-    Route(f"{PROJECT}/volumes/{{volume_id}}/action", {"POST": volume_actions.action}),
-    Route(f"{PROJECT}/os-services", {"GET": services.index}),
-    Route(f"{PROJECT}/os-quota-sets/{{target_project_id}}", {"GET": quota_sets.show}),
-    Route(f"{PROJECT}/messages", {"GET": messages.index}, min_version="3.3"),
-    Route(f"{PROJECT}/messages/{{message_id}}", {"GET": messages.show}, min_version="3.3"),
-    Route(f"{PROJECT}/types", {"GET": types.index}),
-    Route(f"{PROJECT}/types/{{type_id}}", {"GET": types.show}),
+    Route("/manageable_volumes/detail", {"GET": volume_manage.detail}, min_version="3.8"),
+    Route("/volumes", {"GET": volumes.index}),
+    Route("/volumes/detail", {"GET": volumes.detail}),
+    Route("/volumes/summary", {"GET": volumes.summary}, min_version="3.12"),
+    Route("/volumes/{volume_id}", {"GET": volumes.show, "DELETE": volumes.delete}),
+    Route("/volumes/{volume_id}/action", {"POST": volume_actions.action}),
+    Route("/os-services", {"GET": services.index}),
+    Route("/os-quota-sets/{target_project_id}", {"GET": quota_sets.show}),
+    Route("/messages", {"GET": messages.index}, min_version="3.3"),
+    Route("/messages/{message_id}", {"GET": messages.show}, min_version="3.3"),
+    Route("/types", {"GET": types.index}),
+    Route("/types/{type_id}", {"GET": types.show}),
 )
+"""Every route that acts in a project, relative to the project's URL."""
+
+COLLECTIONS = frozenset(route.template.split("/")[1] for route in PROJECT_ROUTES)
+"""The first path segments of the project routes: never a project id in a URL, so that
+``/v3/volumes/...`` is always the form without one."""
+
+PROJECT_ID_PATTERN = r"(?!(?:{})(?:/|$))[^/]+".format("|".join(sorted(COLLECTIONS)))
+"""What ``{project_id}`` matches in a URL: one path segment that is not a collection."""
+
+
+def _in_project(route: Route) -> Route:
+    return dataclasses.replace(route, template=PROJECT + route.template, project_scoped=True)
+
+
+def _without_project(route: Route) -> Route:
+    first = max(
+        (version for version in (route.min_version, PROJECT_ID_OPTIONAL) if version),
+        key=APIVersion.parse,
+    )
+    return dataclasses.replace(
+        route, template=PROJECTLESS + route.template, min_version=first, project_scoped=True
+    )
+
+
+ROUTES: tuple[Route, ...] = (
+    *PUBLIC_ROUTES,
+    *(_in_project(route) for route in PROJECT_ROUTES),
+    *(_without_project(route) for route in PROJECT_ROUTES),
+)
+"""The route table: every project route twice, with ``/v3/{project_id}`` and (from 3.67)
+with ``/v3`` alone."""

@@ -37,6 +37,7 @@ class VolumeRecord(TypedDict):
     reference: dict[str, Any]
     provider_location: str | None
     backend_identity: str | None
+    consumes_quota: bool
     metadata: dict[str, str]
     failure_reason: str | None
     request_id: str | None
@@ -89,6 +90,7 @@ def as_record(
         "reference": json.loads(columns["reference"]),
         "provider_location": columns["provider_location"],
         "backend_identity": columns["backend_identity"],
+        "consumes_quota": bool(columns["quota_volumes"]),
         "metadata": dict(metadata),
         "failure_reason": columns["failure_reason"],
         "request_id": columns["request_id"],

@@ -40,7 +40,7 @@ param_values = st.one_of(
     st.sampled_from(["reference", "size", "asc", "desc", "size:asc", "reference:desc", ""]),
 )
 queries = st.dictionaries(st.sampled_from(PARAMS), param_values, max_size=5)
-versions = st.sampled_from([None, "3.0", "3.8", "3.16", "3.17", "latest"])
+versions = st.sampled_from([None, "3.0", "3.8", "3.16", "3.17", "3.48", "3.67", "3.71", "latest"])
 
 
 def check(response: Any) -> None:

@@ -11,7 +11,7 @@ def test_root_lists_v3_with_its_range(rest: Rest) -> None:
     [version] = response.json["versions"]
     assert version["id"] == "v3.0"
     assert version["status"] == "CURRENT"
-    assert (version["min_version"], version["version"]) == ("3.0", "3.17")
+    assert (version["min_version"], version["version"]) == ("3.0", "3.71")
     assert {"rel": "self", "href": "http://localhost/v3/"} in version["links"]
     assert version["media-types"][0]["type"] == "application/vnd.openstack.volume+json;version=3"
 
@@ -20,7 +20,7 @@ def test_root_lists_v3_with_its_range(rest: Rest) -> None:
 def test_v3_document(rest: Rest, path: str) -> None:
     response = rest.call("GET", path, headers={})
     assert response.status_int == 200
-    assert response.json["versions"][0]["version"] == "3.17"
+    assert response.json["versions"][0]["version"] == "3.71"
 
 
 def test_answers_name_the_version_served(rest: Rest) -> None:
@@ -31,17 +31,17 @@ def test_answers_name_the_version_served(rest: Rest) -> None:
     response = rest.call("GET", "types", headers=headers, version="3.12")
     assert response.headers["OpenStack-API-Version"] == "volume 3.12"
     response = rest.call("GET", "types", headers=headers, version="latest")
-    assert response.headers["OpenStack-API-Version"] == "volume 3.17"
+    assert response.headers["OpenStack-API-Version"] == "volume 3.71"
 
 
 def test_out_of_range_version_is_406(rest: Rest) -> None:
-    response = rest.call("GET", "types", headers=fresh_admin(), version="3.18")
+    response = rest.call("GET", "types", headers=fresh_admin(), version="3.72")
     assert response.status_int == 406
     assert response.json == {
         "computeFault": {
             "code": 406,
-            "message": "Version 3.18 is not supported by the API. "
-            "Minimum is 3.0 and maximum is 3.17.",
+            "message": "Version 3.72 is not supported by the API. "
+            "Minimum is 3.0 and maximum is 3.71.",
         }
     }
     assert response.headers["Vary"] == "OpenStack-API-Version"

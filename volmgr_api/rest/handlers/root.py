@@ -1,11 +1,8 @@
 """Unauthenticated documents: version discovery at ``/`` and ``/v3``, and the OpenAPI spec."""
 
-import importlib.resources
-
+from volmgr_api.rest import openapi as openapi_document
 from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import versions
-
-OPENAPI_FILE = "openapi.yaml"
 
 
 def all_versions(req: ApiRequest) -> Reply:
@@ -20,5 +17,4 @@ def v3_versions(req: ApiRequest) -> Reply:
 
 def openapi(req: ApiRequest) -> Reply:
     """``GET /openapi.yaml``: the OpenAPI 3 description of this API."""
-    text = importlib.resources.files("volmgr_api.rest").joinpath(OPENAPI_FILE).read_bytes()
-    return Reply(200, raw=text, content_type="application/yaml")
+    return Reply(200, raw=openapi_document.as_yaml(), content_type="application/yaml")

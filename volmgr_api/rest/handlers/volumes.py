@@ -2,7 +2,10 @@
 
 The API lists volumes oldest first; the database applies the Cinder filters (status,
 name, bootable, project_id, metadata), so ``limit`` and ``marker`` keep their
-meaning; ``offset`` skips matching volumes after the marker.
+meaning; ``offset`` skips matching volumes after the marker. From 3.45 ``with_count``
+adds how many volumes match in all pages; from 3.65 ``consumes_quota`` selects the
+volumes that hold quota (or not: the records of failed manages); from 3.36 the
+summary lists the distinct metadata of the volumes.
 """
 
 import itertools
@@ -25,9 +28,18 @@ LIST_PARAMS = (
 SORT_KEYS = ("created_at",)
 
 
+VERSIONED_PARAMS = (
+    ("3.4", "glance_metadata"),
+    ("3.10", "group_id"),
+    ("3.45", "with_count"),
+    ("3.65", "consumes_quota"),
+)
+"""List parameters and the first microversion that accepts each."""
+
+
 def _allowed_params(req: ApiRequest) -> tuple[str, ...]:
-    extra = ("glance_metadata",) if req.version.matches("3.4") else ()
-    return LIST_PARAMS + extra + (("group_id",) if req.version.matches("3.10") else ())
+    extra = tuple(name for first, name in VERSIONED_PARAMS if req.version.matches(first))
+    return LIST_PARAMS + extra
 
 
 def _bootable(req: ApiRequest, params: Params) -> bool:
@@ -90,27 +102,43 @@ def _scan(
         marker = page[-1]["id"]
 
 
-def _select(req: ApiRequest, params: Params, limit: int) -> list[VolumeRecord]:
+def _matching(
+    req: ApiRequest, params: Params, marker: str | None, filters: dict[str, Any]
+) -> Iterator[VolumeRecord]:
+    """Every volume after ``marker`` that the filters select, ``consumes_quota`` (3.65)
+    included."""
+    status = params.get("status")
+    scan = _scan(req, params, views.internal_status(status) if status else None, marker, filters)
+    if "consumes_quota" not in params:
+        return scan
+    consumes = params.boolean("consumes_quota")
+    return (volume for volume in scan if volume["consumes_quota"] == consumes)
+
+
+def _select(req: ApiRequest, params: Params, limit: int) -> tuple[list[VolumeRecord], int | None]:
+    """One page of volumes, and how many match in all when ``with_count`` asks (3.45)."""
     if check_sort(params.sort("created_at", "asc"), SORT_KEYS) != [("created_at", "asc")]:
         raise faults.bad_request("Volumes are listed oldest first only (sort=created_at:asc).")
     page = PageRequest(params.get("marker"), limit, params.offset())
     if page.marker is not None and not is_uuid(page.marker):
         raise faults.bad_request("marker must be the id (a UUID) of a volume.")
-    status = params.get("status")
+    with_count = params.boolean("with_count")
     filters = _filters(req, params)
-    if filters is None or limit == 0:
-        return []
-    status = views.internal_status(status) if status else None
-    scan = _scan(req, params, status, page.marker, filters)
-    return list(itertools.islice(scan, page.offset, page.offset + limit))
+    if filters is None:
+        return [], 0 if with_count else None
+    count = sum(1 for _ in _matching(req, params, None, filters)) if with_count else None
+    if limit == 0:
+        return [], count
+    scan = _matching(req, params, page.marker, filters)
+    return list(itertools.islice(scan, page.offset, page.offset + limit)), count
 
 
 def _list(req: ApiRequest, detailed: bool) -> Reply:
     req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
     params = Params(req.webob.GET, _allowed_params(req))
     limit = params.limit(req.conf.api.max_list_limit)
-    volumes = _select(req, params, limit)
-    return Reply(200, views.list_view(req, volumes, limit, detailed))
+    volumes, count = _select(req, params, limit)
+    return Reply(200, views.list_view(req, volumes, limit, detailed, count))
 
 
 def index(req: ApiRequest) -> Reply:
@@ -129,7 +157,19 @@ def summary(req: ApiRequest) -> Reply:
     params = Params(req.webob.GET, ("all_tenants",))
     all_projects = _all_projects(req, params)
     count, total = req.api.volume_summary(req.ctxt, all_projects=all_projects)
-    return Reply(200, {"volume-summary": {"total_count": count, "total_size": total}})
+    summary: dict[str, Any] = {"total_count": count, "total_size": total}
+    if req.version.matches("3.36"):
+        summary["metadata"] = _distinct_metadata(_scan(req, params, None, None))
+    return Reply(200, {"volume-summary": summary})
+
+
+def _distinct_metadata(volumes: Iterator[VolumeRecord]) -> dict[str, list[str]]:
+    """Every metadata key of the volumes and its distinct values, sorted (3.36)."""
+    values: dict[str, set[str]] = {}
+    for volume in volumes:
+        for key, value in volume["metadata"].items():
+            values.setdefault(key, set()).add(value)
+    return {key: sorted(found) for key, found in sorted(values.items())}
 
 
 def find(req: ApiRequest, volume_id: str) -> VolumeRecord:

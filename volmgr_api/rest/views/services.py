@@ -1,4 +1,5 @@
-"""The service view of ``GET os-services``: binary, host, zone, status, state, ..."""
+"""The service view of ``GET os-services``: binary, host, zone, status, state, ...;
+``cluster`` from 3.7, a volume service's ``backend_state`` from 3.49."""
 
 from typing import Any
 
@@ -22,7 +23,19 @@ def service(req: ApiRequest, svc: dict[str, Any]) -> dict[str, Any]:
         view["cluster"] = None
     if svc["binary"] == VOLUME_BINARY:
         view.update(replication_status="disabled", active_backend_id=None, frozen=False)
+        if req.version.matches("3.49"):
+            view["backend_state"] = backend_state(svc)
     return view
+
+
+def backend_state(svc: dict[str, Any]) -> str | None:
+    """The backend's state from its last capability report (3.49): the report's
+    ``backend_state``, ``up`` when the driver names none (as Cinder); None before any
+    report."""
+    capabilities = svc.get("capabilities")
+    if capabilities is None:
+        return None
+    return str(capabilities.get("backend_state", "up"))
 
 
 def list_view(req: ApiRequest, services: list[dict[str, Any]]) -> dict[str, Any]:

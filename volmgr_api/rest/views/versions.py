@@ -4,7 +4,8 @@ from typing import Any
 
 from volmgr_api.rest import microversion
 
-UPDATED = "2024-01-01T00:00:00Z"
+UPDATED = "2023-08-31T00:00:00Z"
+"""When the newest microversion served (3.71) was published, as Cinder dates it."""
 
 
 def versions(base_url: str) -> dict[str, Any]:

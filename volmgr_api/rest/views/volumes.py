@@ -2,10 +2,12 @@
 
 Internal statuses are shown as Cinder shows them (``managing`` → ``creating``,
 ``error_managing`` → ``error``, ``error_managing_deleting`` → ``deleting``), and a
-status filter is read back the same way.
+status filter is read back the same way. Fields that later microversions add are
+added by :func:`versioned_fields` (see ``microversion.py`` for the history).
 """
 
 import urllib.parse
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +23,8 @@ STATUS_MAP = {
 }
 FILTER_MAP = {shown: internal for internal, shown in STATUS_MAP.items()}
 COLLECTION = "volumes"
+SERVICE_NAMESPACE = uuid.UUID("5c0b4b5e-7a43-4f0e-9d8a-6f1c3b2a9e10")
+"""Namespace of the ``service_uuid`` of a volume: one UUID per backend ``host@backend``."""
 
 
 def status(volume: volume_record.VolumeRecord) -> str:
@@ -33,10 +37,13 @@ def internal_status(shown: str) -> str:
 
 
 def links(req: ApiRequest, project_id: str | None, collection: str, item_id: str) -> list[dict]:
+    """Cinder's self and bookmark links; with the project id only when the request's URL
+    had one (3.67 made it optional)."""
     base = req.base_url
+    project = f"/{project_id}" if req.project_in_url else ""
     return [
-        {"rel": "self", "href": f"{base}/v3/{project_id}/{collection}/{item_id}"},
-        {"rel": "bookmark", "href": f"{base}/{project_id}/{collection}/{item_id}"},
+        {"rel": "self", "href": f"{base}/v3{project}/{collection}/{item_id}"},
+        {"rel": "bookmark", "href": f"{base}{project}/{collection}/{item_id}"},
     ]
 
 
@@ -80,9 +87,40 @@ def detail(req: ApiRequest, volume: volume_record.VolumeRecord) -> dict[str, Any
         view["os-vol-host-attr:host"] = volume["host"]
         view["os-vol-mig-status-attr:migstat"] = None
         view["os-vol-mig-status-attr:name_id"] = None
-    if req.version.matches("3.13"):
-        view["group_id"] = None
+    view.update(versioned_fields(req, volume))
     return view
+
+
+def service_uuid(host: str) -> str:
+    """The UUID that stands for the volume service of ``host`` (``host@backend[#pool]``):
+    the same for every volume of one backend, as Cinder's ``service_uuid``."""
+    return str(uuid.uuid5(SERVICE_NAMESPACE, host.partition("#")[0]))
+
+
+def versioned_fields(req: ApiRequest, volume: volume_record.VolumeRecord) -> dict[str, Any]:
+    """The detail fields of microversions after 3.0, at the request's version.
+
+    volmgr exports no targets, so it cannot tell whether a host needs to lock around
+    one: ``shared_targets`` is unknown, shown as Cinder shows an unknown value (true
+    before 3.69, null from 3.69). Volumes are never encrypted, so the
+    ``encryption_key_id`` of 3.64 is never shown; no volume is in a cluster.
+    """
+    fields: dict[str, Any] = {}
+    is_admin = req.ctxt.is_admin
+    if req.version.matches("3.13"):
+        fields["group_id"] = None
+    if is_admin and req.version.matches("3.21"):
+        fields["provider_id"] = volume["backend_identity"]
+    if req.version.matches("3.48"):
+        fields["shared_targets"] = None if req.version.matches("3.69") else True
+        fields["service_uuid"] = service_uuid(volume["host"])
+    if is_admin and req.version.matches("3.61"):
+        fields["cluster_name"] = None
+    if req.version.matches("3.63"):
+        fields["volume_type_id"] = volume["volume_type_id"]
+    if req.version.matches("3.65"):
+        fields["consumes_quota"] = volume["consumes_quota"]
+    return fields
 
 
 def next_links(
@@ -93,17 +131,26 @@ def next_links(
         return []
     params = dict(req.webob.GET.items())
     params["marker"] = items[-1]["id"]
-    href = f"{req.base_url}/v3/{req.ctxt.project_id}/{collection}"
+    project = f"/{req.ctxt.project_id}" if req.project_in_url else ""
+    href = f"{req.base_url}/v3{project}/{collection}"
     return [{"rel": "next", "href": f"{href}?{urllib.parse.urlencode(params)}"}]
 
 
 def list_view(
-    req: ApiRequest, volumes: list[volume_record.VolumeRecord], limit: int, detailed: bool
+    req: ApiRequest,
+    volumes: list[volume_record.VolumeRecord],
+    limit: int,
+    detailed: bool,
+    count: int | None = None,
 ) -> dict[str, Any]:
+    """A page of volumes; ``count`` (3.45+, asked with ``with_count``) is how many match
+    in all pages."""
     build = detail if detailed else summary
     collection = f"{COLLECTION}/detail" if detailed else COLLECTION
     result: dict[str, Any] = {"volumes": [build(req, v) for v in volumes]}
     more = next_links(req, volumes, limit, collection)
     if more:
         result["volumes_links"] = more
+    if count is not None and req.version.matches("3.45"):
+        result["count"] = count
     return result

@@ -23,7 +23,7 @@ def test_header_for_another_service_only_is_the_minimum() -> None:
 
 def test_latest_is_the_maximum() -> None:
     assert microversion.negotiate("volume latest") == microversion.MAX
-    assert str(microversion.MAX) == "3.17"
+    assert str(microversion.MAX) == "3.71"
 
 
 @pytest.mark.parametrize(
@@ -34,10 +34,10 @@ def test_malformed_version_is_invalid(text: str) -> None:
         microversion.negotiate(text)
 
 
-@pytest.mark.parametrize("text", ["volume 2.0", "volume 3.18", "volume 4.0", "volume 3.100"])
+@pytest.mark.parametrize("text", ["volume 2.0", "volume 3.72", "volume 4.0", "volume 3.100"])
 def test_version_out_of_range_is_unsupported(text: str) -> None:
     with pytest.raises(
-        microversion.UnsupportedVersion, match=r"Minimum is 3\.0 and maximum is 3\.17"
+        microversion.UnsupportedVersion, match=r"Minimum is 3\.0 and maximum is 3\.71"
     ):
         microversion.negotiate(text)
 

@@ -1,13 +1,11 @@
 """The OpenAPI document describes exactly the routes the router serves."""
 
-import functools
-import importlib.resources
 import re
 from typing import Any
 
-import yaml
 from openapi_spec_validator import validate
 
+from volmgr_api.rest import openapi
 from volmgr_api.rest.routes import ROUTES
 from volmgr_api.validation import MAX_METADATA_VALUE
 from volmgr_common.conf import api as api_opts
@@ -15,10 +13,8 @@ from volmgr_common.conf import api as api_opts
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
-@functools.cache
 def document() -> dict[str, Any]:
-    text = importlib.resources.files("volmgr_api.rest").joinpath("openapi.yaml").read_text()
-    return yaml.safe_load(text)
+    return openapi.document()
 
 
 def test_document_is_valid_openapi() -> None:
