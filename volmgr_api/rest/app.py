@@ -1,9 +1,9 @@
 """The WSGI application: routing, version negotiation, authentication, faults, access log.
 
 Order of checks for a request: microversion (400/406), route (404/405), route
-version (404 below its first version; routes without the project id start at
-3.67), identity (401), project in the URL (403 unless admin; none in the URL: the
-caller's), body size (413); then the handler, whose errors become Cinder faults.
+version (404 below its first version), identity (401), project in the URL (403
+unless admin; a URL without one acts in the caller's), body size (413); then the
+handler, whose errors become Cinder faults.
 """
 
 import json

@@ -28,7 +28,8 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.63 - Volume details show ``volume_type_id``.
 * 3.65 - Volume details show ``consumes_quota``; volume lists accept it as a filter.
 * 3.67 - Every project route is also served without the project id (``/v3/volumes``),
-  in the caller's project; below 3.67 those URLs are 404.
+  in the caller's project. As in Cinder, whose router adds both forms whatever the
+  version, these URLs answer at every version: 3.67 only announces them.
 * 3.69 - ``shared_targets`` may be null (volmgr's is unknown: true before 3.69).
 * 3.71 - The maximum (Cinder 2024.1).
 

@@ -1,8 +1,9 @@
 """The OpenAPI document served at ``/openapi.yaml``: openapi.yaml, completed.
 
 openapi.yaml describes each project route once, under ``/v3/{project_id}``; the
-document adds the same path without the project id (served from microversion 3.67,
-see ``routes.py``), so that it describes exactly the route table.
+document adds the same path without the project id (announced by microversion 3.67,
+served at every version, see ``routes.py``), so that it describes exactly the route
+table.
 """
 
 import copy
@@ -45,7 +46,7 @@ def _without_project(item: dict[str, Any]) -> dict[str, Any]:
         item["parameters"] = parameters
     else:
         item.pop("parameters", None)
-    note = f"({routes.PROJECT_ID_OPTIONAL}+, in the caller's project) "
+    note = "(In the caller's project) "
     for method in HTTP_METHODS:
         if method in item:
             item[method]["summary"] = note + item[method].get("summary", "")

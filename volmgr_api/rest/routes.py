@@ -1,8 +1,10 @@
 """The route table: every URL template, its handlers per method, and its microversion.
 
 Each route that acts in a project is written once, relative to the project, and
-served twice: under ``/v3/{project_id}`` at every version and, from 3.67 (Cinder's
-"project_id optional in URL"), under ``/v3`` with the caller's project. The OpenAPI
+served twice: under ``/v3/{project_id}`` and under ``/v3`` alone, in the caller's
+project. Microversion 3.67 announces the second form; like Cinder's router, which
+adds both forms of every route whatever the version, volmgr serves it at every
+version, so that a client whose endpoint has no project id works without a header. The OpenAPI
 document (openapi.yaml, completed the same way by ``rest/openapi.py``) describes
 exactly these routes; a test checks that neither has a route the other lacks.
 """
@@ -20,28 +22,23 @@ from volmgr_api.rest.handlers import (
     volume_manage,
     volumes,
 )
-from volmgr_api.rest.microversion import APIVersion
 from volmgr_api.rest.request import Handler
 
 PROJECT = "/v3/{project_id}"
 PROJECTLESS = "/v3"
 PROJECT_ID_OPTIONAL = "3.67"
-"""From this microversion every project route is also served without the project id."""
+"""The microversion that announces routes without the project id (served at every
+version, as Cinder's router serves them)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Route:
-    """One URL template: its handlers by HTTP method and the first version that has it.
-
-    ``project_scoped`` routes act in a project: the one in the URL (``{project_id}``)
-    or, in their form without it, the caller's.
-    """
+    """One URL template: its handlers by HTTP method and the first version that has it."""
 
     template: str
     methods: Mapping[str, Handler]
     min_version: str | None = None
     public: bool = False
-    project_scoped: bool = False
 
 
 PUBLIC_ROUTES: tuple[Route, ...] = (
@@ -82,17 +79,11 @@ PROJECT_ID_PATTERN = r"(?!(?:{})(?:/|$))[^/]+".format("|".join(sorted(COLLECTION
 
 
 def _in_project(route: Route) -> Route:
-    return dataclasses.replace(route, template=PROJECT + route.template, project_scoped=True)
+    return dataclasses.replace(route, template=PROJECT + route.template)
 
 
 def _without_project(route: Route) -> Route:
-    first = max(
-        (version for version in (route.min_version, PROJECT_ID_OPTIONAL) if version),
-        key=APIVersion.parse,
-    )
-    return dataclasses.replace(
-        route, template=PROJECTLESS + route.template, min_version=first, project_scoped=True
-    )
+    return dataclasses.replace(route, template=PROJECTLESS + route.template)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -100,5 +91,4 @@ ROUTES: tuple[Route, ...] = (
     *(_in_project(route) for route in PROJECT_ROUTES),
     *(_without_project(route) for route in PROJECT_ROUTES),
 )
-"""The route table: every project route twice, with ``/v3/{project_id}`` and (from 3.67)
-with ``/v3`` alone."""
+"""The route table: every project route twice, with ``/v3/{project_id}`` and with ``/v3``."""

@@ -12,6 +12,8 @@ BOOLEAN_VALUES = [
 TRUE_VALUES = frozenset(v for v in BOOLEAN_VALUES[: BOOLEAN_VALUES.index(False)])
 
 boolean: dict[str, Any] = {"type": ["boolean", "string"], "enum": BOOLEAN_VALUES}
+nullable_boolean: dict[str, Any] = {"anyOf": [boolean, {"type": "null"}]}
+"""A boolean that a client may send as null for "not given" (false)."""
 
 
 def nullable_string(max_length: int, min_length: int = 0) -> dict[str, Any]:

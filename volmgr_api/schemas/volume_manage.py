@@ -1,7 +1,9 @@
 """Body of a manage request: ``{"volume": {"host" | "cluster", "ref", ...}}``.
 
 ``cluster`` is accepted from microversion 3.16 on. Optional fields may be null,
-as python-cinderclient sends every field it knows. The longest name and
+as python-cinderclient sends every field it knows; ``bootable`` too (false), as
+openstacksdk sends it when ``openstack volume create --remote-source`` is given
+neither ``--bootable`` nor ``--non-bootable``. The longest name and
 description are the ``[api]`` options that the RPC API applies too.
 """
 
@@ -30,7 +32,7 @@ def create(with_cluster: bool, max_name_length: int, max_description_length: int
         "volume_type": types.nullable_string(STRING_WIDTH, 1),
         "availability_zone": types.nullable_string(STRING_WIDTH, 1),
         "metadata": types.metadata,
-        "bootable": types.boolean,
+        "bootable": types.nullable_boolean,
     }
     if with_cluster:
         properties["cluster"] = HOST

@@ -81,6 +81,11 @@ def test_booleans_in_cinders_spellings() -> None:
     message(body, manage(V3_0))
 
 
+def test_bootable_may_be_null_as_openstacksdk_sends_it() -> None:
+    validate({"volume": {"host": "h@b", "ref": {"a": 1}, "bootable": None}}, manage(V3_0))
+    assert not parameter_types.to_bool(None)
+
+
 def test_unmanage_action_body() -> None:
     validate({"os-unmanage": None}, volume_actions.UNMANAGE)
     validate({"os-unmanage": {}}, volume_actions.UNMANAGE)
