@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.functional.rest.conftest import Rest, fresh_admin
+from tests.functional.rest.conftest import Rest, fresh_admin, fresh_member
 
 
 def test_root_lists_v3_with_its_range(rest: Rest) -> None:
@@ -93,3 +93,40 @@ def test_request_id_is_returned(rest: Rest) -> None:
     request_id = response.headers["x-openstack-request-id"]
     assert request_id.startswith("req-")
     assert response.headers["x-compute-request-id"] == request_id
+
+
+def test_project_routes_without_the_project_id(rest: Rest) -> None:
+    """3.67: ``/v3/volumes`` acts in the caller's project; like Cinder, at every version."""
+    member = fresh_member()
+    volume = rest.manage(headers={**member, "X-User-Id": "admin"})
+    for version in ("3.0", "3.67", "3.71"):
+        response = rest.call("GET", "/v3/volumes/detail", headers=member, version=version)
+        assert response.status_int == 200, response.text
+        [shown] = response.json["volumes"]
+        assert shown["id"] == volume["id"]
+        assert shown["links"][0]["href"] == f"http://localhost/v3/volumes/{volume['id']}"
+    response = rest.call("GET", f"/v3/volumes/{volume['id']}", headers=fresh_member())
+    assert response.status_int == 404  # another project's volume, as with the project id
+    quota = rest.call(
+        "GET", f"/v3/os-quota-sets/{member['X-Project-Id']}?usage=true", headers=member
+    )
+    assert quota.json["quota_set"]["volumes"]["in_use"] == 1
+    response = rest.call("GET", "/v3/messages", headers=member, version="3.2")
+    assert response.status_int == 404  # a route keeps its own first version
+
+
+def test_a_collection_name_is_never_read_as_a_project(rest: Rest) -> None:
+    """``/v3/os-quota-sets/volumes`` is the quota of project "volumes", not a listing."""
+    admin = fresh_admin()
+    response = rest.call("GET", "/v3/os-quota-sets/volumes", headers=admin)
+    assert response.status_int == 200
+    assert response.json["quota_set"]["id"] == "volumes"
+    response = rest.call("GET", "/v3/types/volumes", headers=admin)
+    assert response.status_int == 404
+    assert "Volume type volumes could not be found" in response.json["itemNotFound"]["message"]
+
+
+def test_openapi_document_has_both_forms_of_a_project_route(rest: Rest) -> None:
+    text = rest.call("GET", "/openapi.yaml", headers={}).text
+    assert "\n  /v3/{project_id}/volumes/{volume_id}:\n" in text
+    assert "\n  /v3/volumes/{volume_id}:\n" in text

@@ -181,3 +181,45 @@ def test_filters_of_an_admin_over_every_project(rest: Rest, owner: dict, three: 
     assert ids(mine) == [three[1]["id"]]
     nothing = rest.call("GET", "volumes?group_id=g1&name=vol-1", headers=owner, version="3.10")
     assert ids(nothing.json) == []
+
+
+def test_count_with_count_from_3_45(rest: Rest, owner: dict, three: list) -> None:
+    response = rest.call("GET", "volumes?with_count=true&limit=1", headers=owner, version="3.45")
+    assert (len(response.json["volumes"]), response.json["count"]) == (1, 3)
+    response = rest.call(
+        "GET", "volumes/detail?with_count=1&name=vol-1", headers=owner, version="3.71"
+    )
+    assert response.json["count"] == 1
+    response = rest.call("GET", "volumes?with_count=true", headers=owner, version="3.44")
+    assert response.status_int == 400  # an unknown parameter before 3.45, as in Cinder
+
+
+def test_consumes_quota_field_and_filter_from_3_65(rest: Rest) -> None:
+    owner = fresh_admin()
+    held = rest.manage(headers=owner)
+    response = rest.call("POST", "os-volume-manage", rest.manage_body("absent.img"), owner)
+    failed = rest.wait_status(response.json["volume"]["id"], headers=owner)
+    assert (held["status"], failed["status"]) == ("available", "error")
+    listed = rest.call("GET", "volumes/detail", headers=owner, version="3.65").json["volumes"]
+    assert {v["id"]: v["consumes_quota"] for v in listed} == {held["id"]: True, failed["id"]: False}
+    for value, expected in (("true", held), ("false", failed)):
+        query = f"volumes?consumes_quota={value}&with_count=1"
+        response = rest.call("GET", query, headers=owner, version="3.65")
+        assert (ids(response.json), response.json["count"]) == ([expected["id"]], 1)
+    response = rest.call("GET", "volumes?consumes_quota=maybe", headers=owner, version="3.65")
+    assert response.status_int == 400
+
+
+def test_summary_lists_distinct_metadata_from_3_36(rest: Rest) -> None:
+    owner = fresh_admin()
+    rest.manage(headers=owner, metadata={"tier": "gold", "team": "a"})
+    rest.manage(headers=owner, metadata={"tier": "silver"})
+    rest.manage(headers=owner, metadata={"tier": "gold"})
+    response = rest.call("GET", "volumes/summary", headers=owner, version="3.35")
+    assert "metadata" not in response.json["volume-summary"]
+    response = rest.call("GET", "volumes/summary", headers=owner, version="3.36")
+    assert response.json["volume-summary"] == {
+        "total_count": 3,
+        "total_size": 3,
+        "metadata": {"team": ["a"], "tier": ["gold", "silver"]},
+    }
