@@ -24,6 +24,8 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.45 - Volume lists accept ``with_count`` and then show ``count``.
 * 3.48 - Volume details show ``shared_targets`` and ``service_uuid``.
 * 3.49 - Services show a volume service's ``backend_state``.
+* 3.52 - Type lists accept ``extra_specs`` (types that have every pair; none for a
+  caller who may not see extra specs).
 * 3.61 - Volume details show ``cluster_name`` to an admin.
 * 3.63 - Volume details show ``volume_type_id``.
 * 3.65 - Volume details show ``consumes_quota``; volume lists accept it as a filter.
@@ -40,11 +42,11 @@ volume updates), 3.18 - 3.20, 3.22, 3.24 - 3.30, 3.35, 3.37, 3.38, 3.41, 3.43, 3
 transfers, clusters, workers, pools, default types: resources volmgr does not serve),
 3.23 (``force`` on delete: volmgr deletes only failed manages, never backend data, so
 there is nothing to force), 3.32 (service log levels, not served), 3.39 (limits, not
-served), 3.40, 3.42, 3.46, 3.68, 3.71's ``os-extend_volume_completion`` (volume actions
-other than ``os-unmanage``, answered 400 at every version), 3.50 (multiattach: volmgr
-volumes are never attached), 3.52 (volume type filters by ``extra_specs``), 3.53
-(schemas of volume create and update, not served), 3.64 (``encryption_key_id``:
-volmgr volumes are never encrypted), 3.70 (transfers).
+served), 3.40, 3.42, 3.46, 3.68 and 3.71's ``os-extend_volume_completion`` (volume
+actions other than ``os-unmanage``, answered 400 at every version), 3.50
+(multiattach: volmgr volumes are never attached), 3.53 (schemas of volume create and
+update, not served), 3.64 (``encryption_key_id``: volmgr volumes are never
+encrypted), 3.70 (transfers).
 """
 
 import dataclasses

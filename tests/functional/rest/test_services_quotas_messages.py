@@ -3,6 +3,7 @@
 import uuid
 
 from tests.functional.rest.conftest import Rest, fresh_admin, fresh_member
+from volmgr_common.db import volume_types
 
 
 def test_services(rest: Rest) -> None:
@@ -106,3 +107,20 @@ def test_types(rest: Rest) -> None:
     assert rest.call("GET", "types/nope", headers=fresh_member()).status_int == 404
     private = rest.call("GET", "types?is_public=false", headers=fresh_member()).json
     assert private["volume_types"] == []
+
+
+def test_types_by_extra_specs_from_3_52(rest: Rest) -> None:
+    name = f"gold-{uuid.uuid4().hex[:8]}"
+    volume_types.create(rest.db, name, {"volume_backend_name": "files", "tier": name})
+    admin = fresh_admin()
+    match = f"types?extra_specs={{'tier': '{name}'}}"
+    found = rest.call("GET", match, headers=admin, version="3.52").json["volume_types"]
+    assert [t["name"] for t in found] == [name]
+    query = f'types?extra_specs={{"tier": "{name}", "volume_backend_name": "lvm"}}'
+    assert rest.call("GET", query, headers=admin, version="3.52").json["volume_types"] == []
+    assert rest.call("GET", query, headers=admin, version="3.51").status_int == 400
+    # A member may not see extra specs, so no type matches a filter on them.
+    member_view = rest.call("GET", match, headers=fresh_member(), version="3.52").json
+    assert member_view["volume_types"] == []
+    bad = rest.call("GET", "types?extra_specs=[1]", headers=admin, version="3.52")
+    assert bad.status_int == 400 and "dict of strings" in bad.json["badRequest"]["message"]
