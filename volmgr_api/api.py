@@ -106,14 +106,15 @@ class API:
         filters: Mapping[str, Any] | None = None,
     ) -> list[volume_record.VolumeRecord]:
         """A page of volumes (at most ``[api] max_list_limit``); ``filters`` may hold
-        ``name``, ``bootable``, ``metadata`` and, for an admin listing every project,
-        ``project_id``."""
+        ``name``, ``bootable``, ``metadata``, ``consumes_quota`` and, for an admin
+        listing every project, ``project_id``."""
         max_limit = self.conf.api.max_list_limit
         limit = page.limit
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise exception.InvalidInput(reason="limit must be a non-negative integer")
         filters = dict(filters or {})
-        unknown = sorted(set(filters) - {"name", "bootable", "metadata", "project_id"})
+        known = {"name", "bootable", "metadata", "consumes_quota", "project_id"}
+        unknown = sorted(set(filters) - known)
         if unknown:
             raise exception.InvalidInput(reason=f"volumes cannot be filtered by {unknown}")
         scope = listing_scope(ctxt, all_projects)
@@ -128,6 +129,13 @@ class API:
     def volume_summary(self, ctxt: RequestContext, all_projects: bool) -> tuple[int, int]:
         """``(count, GiB)`` of the volumes the caller may list (see ``list_volumes``)."""
         return volumes_db.count_and_size(self.db, project_id=listing_scope(ctxt, all_projects))
+
+    def volume_metadata_values(
+        self, ctxt: RequestContext, all_projects: bool
+    ) -> dict[str, list[str]]:
+        """Each metadata key of the volumes the caller may list, with its distinct values."""
+        scope = listing_scope(ctxt, all_projects)
+        return volumes_db.distinct_metadata(self.db, project_id=scope)
 
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Stop managing: the row goes, the backend object stays under its current name."""

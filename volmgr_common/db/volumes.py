@@ -62,12 +62,13 @@ def list_volumes(
     name: str | None = None,
     bootable: bool | None = None,
     metadata: Mapping[str, str] | None = None,
+    consumes_quota: bool | None = None,
 ) -> list[VolumeRecord]:
     """One page of volumes ordered by creation time then id (the only order offered);
     by default, every volume.
 
-    Each filter given narrows the listing: ``name`` exactly, ``bootable``, and every
-    key and value of ``metadata``.
+    Each filter given narrows the listing: ``name`` exactly, ``bootable``, every key
+    and value of ``metadata``, and whether the volume holds quota (``consumes_quota``).
     """
     if page.sort not in ((), ((CREATED_AT, "asc"),)):
         raise exception.InvalidInput(reason="volumes are listed oldest first only")
@@ -84,6 +85,8 @@ def list_volumes(
         stmt = stmt.where(models.Volume.display_name == name)
     if bootable is not None:
         stmt = stmt.where(models.Volume.bootable == bootable)
+    if consumes_quota is not None:
+        stmt = stmt.where(models.Volume.quota_volumes == consumes_quota)
     for key, value in (metadata or {}).items():
         stmt = stmt.where(
             sa.exists().where(
@@ -113,3 +116,22 @@ def count_and_size(session: Session, project_id: str | None = None) -> tuple[int
         stmt = stmt.where(models.Volume.project_id == project_id)
     count, size = session.execute(stmt).one()
     return int(count), int(size or 0)
+
+
+@db_api.reader
+def distinct_metadata(session: Session, project_id: str | None = None) -> dict[str, list[str]]:
+    """Every metadata key of the volumes (of ``project_id``, or of every project) and
+    its distinct values, both sorted."""
+    meta = models.VolumeMetadata
+    stmt = (
+        sa.select(meta.key, meta.value)
+        .distinct()
+        .join(models.Volume, models.Volume.id == meta.volume_id)
+        .order_by(meta.key, meta.value)
+    )
+    if project_id is not None:
+        stmt = stmt.where(models.Volume.project_id == project_id)
+    found: dict[str, list[str]] = {}
+    for key, value in session.execute(stmt):
+        found.setdefault(key, []).append(value)
+    return found

@@ -1,11 +1,11 @@
 """``volumes``: list (summary and detail), summary totals (3.12+), show, delete.
 
 The API lists volumes oldest first; the database applies the Cinder filters (status,
-name, bootable, project_id, metadata), so ``limit`` and ``marker`` keep their
-meaning; ``offset`` skips matching volumes after the marker. From 3.45 ``with_count``
-adds how many volumes match in all pages; from 3.65 ``consumes_quota`` selects the
-volumes that hold quota (or not: the records of failed manages); from 3.36 the
-summary lists the distinct metadata of the volumes.
+name, bootable, project_id, metadata and, from 3.65, ``consumes_quota``: whether the
+volume holds quota, false for the records of failed manages), so ``limit`` and
+``marker`` keep their meaning; ``offset`` skips matching volumes after the marker.
+From 3.45 ``with_count`` adds how many volumes match in all pages (counted by reading
+them page by page); from 3.36 the summary lists the distinct metadata values.
 """
 
 import itertools
@@ -71,6 +71,8 @@ def _filters(req: ApiRequest, params: Params) -> dict[str, Any] | None:
         filters["bootable"] = _bootable(req, params)
     if "metadata" in params:
         filters["metadata"] = _metadata(params)
+    if "consumes_quota" in params:
+        filters["consumes_quota"] = params.boolean("consumes_quota")
     if _all_projects(req, params) and "project_id" in params:
         filters["project_id"] = params.get("project_id")
     if params.get("glance_metadata") or params.get("group_id"):
@@ -105,14 +107,9 @@ def _scan(
 def _matching(
     req: ApiRequest, params: Params, marker: str | None, filters: dict[str, Any]
 ) -> Iterator[VolumeRecord]:
-    """Every volume after ``marker`` that the filters select, ``consumes_quota`` (3.65)
-    included."""
+    """Every volume after ``marker`` that the status and the filters select."""
     status = params.get("status")
-    scan = _scan(req, params, views.internal_status(status) if status else None, marker, filters)
-    if "consumes_quota" not in params:
-        return scan
-    consumes = params.boolean("consumes_quota")
-    return (volume for volume in scan if volume["consumes_quota"] == consumes)
+    return _scan(req, params, views.internal_status(status) if status else None, marker, filters)
 
 
 def _select(req: ApiRequest, params: Params, limit: int) -> tuple[list[VolumeRecord], int | None]:
@@ -159,17 +156,8 @@ def summary(req: ApiRequest) -> Reply:
     count, total = req.api.volume_summary(req.ctxt, all_projects=all_projects)
     summary: dict[str, Any] = {"total_count": count, "total_size": total}
     if req.version.matches("3.36"):
-        summary["metadata"] = _distinct_metadata(_scan(req, params, None, None))
+        summary["metadata"] = req.api.volume_metadata_values(req.ctxt, all_projects)
     return Reply(200, {"volume-summary": summary})
-
-
-def _distinct_metadata(volumes: Iterator[VolumeRecord]) -> dict[str, list[str]]:
-    """Every metadata key of the volumes and its distinct values, sorted (3.36)."""
-    values: dict[str, set[str]] = {}
-    for volume in volumes:
-        for key, value in volume["metadata"].items():
-            values.setdefault(key, set()).add(value)
-    return {key: sorted(found) for key, found in sorted(values.items())}
 
 
 def find(req: ApiRequest, volume_id: str) -> VolumeRecord:
