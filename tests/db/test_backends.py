@@ -191,6 +191,9 @@ def test_a_batch_goes_through_every_step_together(database: db_api.Database) -> 
     listed = volumes.list_volumes(database, project_id="p1", metadata={"k": "c"}, bootable=False)
     assert [v["id"] for v in listed] == [ids[2]]
     assert volumes.count_and_size(database, "p1") == (4, 8)
+    assert volumes.distinct_metadata(database, "p1") == {"k": ["a", "b", "c", "d"]}
+    assert len(volumes.list_volumes(database, project_id="p1", consumes_quota=True)) == 4
+    assert volumes.list_volumes(database, project_id="p1", consumes_quota=False) == []
 
 
 def test_failure_compensation_twice_equals_once(database: db_api.Database) -> None:
