@@ -11,7 +11,7 @@ volmgr-api serves, the release notes from ``releasenotes/notes`` with reno.
 """
 
 project = "volmgr"
-copyright = "volmgr authors, Apache-2.0"  # noqa: A001 (Sphinx's name)
+copyright = "volmgr authors, Apache-2.0"
 extensions = [
     "oslo_config.sphinxext",
     "oslo_policy.sphinxext",
