@@ -1,4 +1,5 @@
-"""Functional tests of ``volmgr-status upgrade check`` on a real (SQLite) database.
+"""Functional tests of ``volmgr-status upgrade check`` on a real (SQLite) database,
+and of the schema check a daemon makes when it starts.
 
 What an operator runs before and after each step of a rolling upgrade: the exit
 code says go (0), look (1) or stop (2); the details say what to set.
@@ -8,9 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from oslo_config import cfg
 
-from volmgr_common.cmd import status
+from volmgr_common.cmd import open_database, status
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 
@@ -83,3 +85,21 @@ def test_a_bad_level_and_an_empty_database_fail(
     assert "volmgr-manage db sync" in checks["Database schema"][1]
     assert checks["RPC upgrade levels"][0] == 2
     assert "[upgrade_levels] scheduler: 7.0" in checks["RPC upgrade levels"][1]
+
+
+def test_a_daemon_starts_on_a_schema_ahead_of_it_and_refuses_one_behind(
+    conf: cfg.ConfigOpts, db: db_api.Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A service of the previous release keeps running, and restarting, on the schema a
+    newer release expanded; on a schema older than its own it refuses to start."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    opened = open_database(conf, "volmgr-volume")
+    opened.dispose()
+
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+    with pytest.raises(SystemExit) as exited:
+        open_database(conf, "volmgr-volume")
+    assert exited.value.code == 2
+    assert "run 'volmgr-manage db sync'" in capsys.readouterr().err
