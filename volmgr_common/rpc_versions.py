@@ -68,7 +68,13 @@ def resolve(api: str, level: str | None) -> str | None:
         return None
     if level in RELEASES:
         return RELEASES[level][api]
-    major, _minor = parse(level)
+    try:
+        major, _minor = parse(level)
+    except UnknownUpgradeLevel:
+        raise UnknownUpgradeLevel(
+            f"{level!r} is neither an RPC version (MAJOR.MINOR) nor a known release "
+            f"({', '.join(sorted(RELEASES))})"
+        ) from None
     current_major, _ = parse(current_version(api))
     if major != current_major:
         raise UnknownUpgradeLevel(
