@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up a virtualenv from the project's own files, start the local services the
 # tests need if they are down, then run the checks and every test layer:
-# lint, type checks (mypy), generated samples, unit, functional, driver contract
-# and integration.
+# lint, type checks (mypy), generated samples, the documentation site, unit,
+# functional, driver contract and integration.
 #
 #   bash tools/run-tests.sh            # everything
 #   bash tools/run-tests.sh tests/unit # only some tests (pytest arguments)
@@ -20,7 +20,7 @@ if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[test]"
+"$VENV/bin/python" -m pip install -q -e ".[test,docs]"
 
 step "local services"
 bash tools/start-services.sh
@@ -34,6 +34,11 @@ step "mypy"
 
 step "generated samples are current"
 bash tools/check-samples.sh "$VENV"
+
+step "documentation site (warnings are errors)"
+docs_out=$(mktemp -d)
+"$VENV/bin/sphinx-build" -W --keep-going -q -b html docs "$docs_out"
+rm -rf "$docs_out"
 
 step "tests"
 if [ $# -gt 0 ]; then

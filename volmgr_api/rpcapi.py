@@ -5,6 +5,8 @@ API version history:
 * 1.0 - manage_existing, get_volume, list_volumes, unmanage_volume, delete_volume,
         get_manageable_volumes (calls); manage_existing_failed (cast, the
         compensation that the scheduler and the volume services send).
+
+``[upgrade_levels] api`` caps the version sent (every method is 1.0 so far).
 """
 
 from typing import Any
@@ -17,13 +19,17 @@ from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-api"
 RPC_API_VERSION = "1.0"
+UPGRADE_LEVEL = "api"
+"""This API's option in ``[upgrade_levels]``."""
 
 
 class ApiAPI:
     """Talk to any volmgr-api worker."""
 
     def __init__(self, messaging: rpc.Messaging, timeout: int | None = None) -> None:
-        self.client = messaging.client(TOPIC, RPC_API_VERSION, timeout=timeout)
+        self.client = messaging.client(
+            TOPIC, RPC_API_VERSION, timeout=timeout, upgrade_level=UPGRADE_LEVEL
+        )
 
     def manage_existing(
         self,

@@ -19,6 +19,7 @@ def build(
     return service.Service(
         binary=BINARY,
         topic=rpcapi.TOPIC,
+        rpc_version=rpcapi.RPC_API_VERSION,
         host=conf.host,
         availability_zone=conf.storage_availability_zone,
         endpoints=[manager.ApiManager(api_obj)],

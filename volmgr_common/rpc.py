@@ -19,7 +19,7 @@ from oslo_config import cfg
 from oslo_messaging import opts as messaging_opts
 
 from volmgr_common import context as volmgr_context
-from volmgr_common import exception
+from volmgr_common import exception, rpc_versions
 
 LOG = logging.getLogger(__name__)
 
@@ -188,12 +188,31 @@ class Messaging:
         fanout: bool = False,
         timeout: int | None = None,
         retry: int | None = None,
+        upgrade_level: str | None = None,
     ) -> messaging.RPCClient:
         """An RPC client; ``retry``: how many times a cast or call tries again to reach
-        the broker before it raises (None: until it succeeds, oslo.messaging's default)."""
+        the broker before it raises (None: until it succeeds, oslo.messaging's default).
+
+        ``upgrade_level``: the RPC API's name in ``[upgrade_levels]``; the client then
+        sends nothing newer than the cap set there (see :mod:`volmgr_common.rpc_versions`).
+        """
         target = messaging.Target(topic=topic, version=version, server=server, fanout=fanout)
+        cap = rpc_versions.version_cap(self.conf, upgrade_level) if upgrade_level else None
+        if cap is not None:
+            LOG.info(
+                "%s RPC API capped at version %s ([upgrade_levels] %s = %s)",
+                topic,
+                cap,
+                upgrade_level,
+                self.conf.upgrade_levels[upgrade_level],
+            )
         return messaging.get_rpc_client(
-            self.transport, target, serializer=self.serializer, timeout=timeout, retry=retry
+            self.transport,
+            target,
+            serializer=self.serializer,
+            timeout=timeout,
+            retry=retry,
+            version_cap=cap,
         )
 
     def server(

@@ -95,6 +95,8 @@ class Service:
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # ``[DEFAULT] periodic_retry_max_interval``: the cap of a failing task's back-off.
     retry_max_interval: float = 60.0
+    # The version of the RPC API its endpoint answers, recorded in the services table.
+    rpc_version: str | None = None
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -104,7 +106,12 @@ class Service:
 
     def start(self) -> None:
         self.service_id = services_db.register(
-            self.db, self.host, self.binary, self.topic, self.availability_zone
+            self.db,
+            self.host,
+            self.binary,
+            self.topic,
+            self.availability_zone,
+            self.rpc_version,
         )
         if self.on_start is not None:
             self.on_start()

@@ -4,6 +4,9 @@ API version history:
 
 * 1.0 - manage_existing (cast), update_service_capabilities (fanout cast).
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
+
+``[upgrade_levels] scheduler`` caps the version sent; under a cap below 1.1 a
+batch goes out as one ``manage_existing`` cast per request.
 """
 
 from typing import Any
@@ -14,6 +17,8 @@ from volmgr_common.manage_request import RequestSpec
 
 TOPIC = "volmgr-scheduler"
 RPC_API_VERSION = "1.1"
+UPGRADE_LEVEL = "scheduler"
+"""This API's option in ``[upgrade_levels]``."""
 
 
 class SchedulerAPI:
@@ -21,7 +26,9 @@ class SchedulerAPI:
 
     def __init__(self, messaging: rpc.Messaging, retry: int | None = None) -> None:
         """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound)."""
-        self.client = messaging.client(TOPIC, RPC_API_VERSION, retry=retry)
+        self.client = messaging.client(
+            TOPIC, RPC_API_VERSION, retry=retry, upgrade_level=UPGRADE_LEVEL
+        )
 
     def manage_existing(
         self, ctxt: RequestContext, volume_id: str, request_spec: RequestSpec
@@ -38,10 +45,13 @@ class SchedulerAPI:
         """Cast (1.1): ``manage_existing`` for each ``(context, volume_id, request_spec)``.
 
         One message for all; each request keeps its own context (its request id,
-        user and project); the message's own context is ``ctxt``.
+        user and project); the message's own context is ``ctxt``. Under a version cap
+        below 1.1 (services of an older release still run), one 1.0 ``manage_existing``
+        cast per request.
         """
-        if len(requests) == 1:
-            self.manage_existing(*requests[0])
+        if len(requests) == 1 or not self.client.can_send_version("1.1"):
+            for request in requests:
+                self.manage_existing(*request)
             return
         cctxt = self.client.prepare(version="1.1")
         payload = [

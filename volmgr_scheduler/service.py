@@ -20,6 +20,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     return service.Service(
         binary=BINARY,
         topic=rpcapi.TOPIC,
+        rpc_version=rpcapi.RPC_API_VERSION,
         host=conf.host,
         availability_zone=conf.storage_availability_zone,
         endpoints=[manager.SchedulerManager(conf, db, messaging, hosts)],

@@ -4,6 +4,9 @@ API version history:
 
 * 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
+
+``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
+goes out as one ``manage_existing`` cast per request.
 """
 
 from typing import Any
@@ -14,6 +17,8 @@ from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
 RPC_API_VERSION = "1.1"
+UPGRADE_LEVEL = "volume"
+"""This API's option in ``[upgrade_levels]``."""
 
 
 class VolumeAPI:
@@ -23,7 +28,9 @@ class VolumeAPI:
         self, messaging: rpc.Messaging, timeout: int | None = None, retry: int | None = None
     ) -> None:
         """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound)."""
-        self.client = messaging.client(TOPIC, RPC_API_VERSION, timeout=timeout, retry=retry)
+        self.client = messaging.client(
+            TOPIC, RPC_API_VERSION, timeout=timeout, retry=retry, upgrade_level=UPGRADE_LEVEL
+        )
 
     @staticmethod
     def _server(host: str) -> str:
@@ -41,10 +48,12 @@ class VolumeAPI:
         """Cast (1.1): ``manage_existing`` for each ``(context, volume_id)``, in one message.
 
         Each request keeps its own context (its request id, user and project); the
-        message's own context is ``ctxt``.
+        message's own context is ``ctxt``. Under a version cap below 1.1 (services of
+        an older release still run), one 1.0 ``manage_existing`` cast per request.
         """
-        if len(manages) == 1:
-            self.manage_existing(manages[0][0], host, manages[0][1])
+        if len(manages) == 1 or not self.client.can_send_version("1.1"):
+            for context, volume_id in manages:
+                self.manage_existing(context, host, volume_id)
             return
         cctxt = self.client.prepare(server=self._server(host), version="1.1")
         payload = [rpc.batch_entry(context, volume_id=volume_id) for context, volume_id in manages]

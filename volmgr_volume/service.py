@@ -28,6 +28,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     svc = service.Service(
         binary=BINARY,
         topic=rpcapi.TOPIC,
+        rpc_version=rpcapi.RPC_API_VERSION,
         host=host,
         availability_zone=conf.storage_availability_zone,
         endpoints=[],

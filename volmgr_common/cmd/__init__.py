@@ -24,16 +24,33 @@ ServiceBuilder = Callable[[cfg.ConfigOpts, db_api.Database, rpc.Messaging], serv
 def open_database(
     conf: cfg.ConfigOpts, prog: str, sync: bool = False, check: bool = True
 ) -> db_api.Database:
-    """Connect and check (or, with ``sync``, bring) the schema to the newest revision."""
+    """Connect and check (or, with ``sync``, bring) the schema to the newest revision.
+
+    A schema that a newer release has already expanded is accepted (with a warning):
+    migrations only add, so the previous release runs on it during an upgrade.
+    """
     db = db_api.Database(conf)
     try:
         if sync:
             migration.sync(db)
-        elif check and not migration.is_current(db):
-            _exit(prog, "the database schema is not current; run 'volmgr-manage db sync'", 2)
+        elif check:
+            _check_schema(db, prog)
     except sa.exc.OperationalError as error:
         _exit(prog, f"cannot reach the database {db}: {str(error.orig).splitlines()[0]}", 1)
     return db
+
+
+def _check_schema(db: db_api.Database, prog: str) -> None:
+    state = migration.schema_state(db)
+    if state is migration.SchemaState.BEHIND:
+        _exit(prog, "the database schema is not current; run 'volmgr-manage db sync'", 2)
+    if state is migration.SchemaState.AHEAD:
+        LOG.warning(
+            "The database schema (revision %s) is newer than this release's (%s): "
+            "running on it, as during a rolling upgrade",
+            migration.current_revision(db),
+            migration.head_revision(db),
+        )
 
 
 def launch(prog: str, builders: Sequence[ServiceBuilder], argv: Sequence[str]) -> None:

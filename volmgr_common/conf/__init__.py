@@ -16,6 +16,7 @@ from volmgr_common.conf import (
     quota,
     recovery,
     scheduler,
+    upgrade_levels,
     volume,
 )
 
@@ -30,6 +31,7 @@ _MODULES = (
     recovery,
     lvm_backend,
     image_backend,
+    upgrade_levels,
 )
 
 TEST_ONLY_GROUPS = frozenset({file_backend.FAKE_GROUP.name})

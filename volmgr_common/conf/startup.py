@@ -13,7 +13,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import conf as volmgr_conf
-from volmgr_common import rpc
+from volmgr_common import rpc, rpc_versions
 
 PROJECT = "volmgr"
 LOCAL_STATE_DIR = "volmgr-state"
@@ -56,6 +56,10 @@ def validate(conf: cfg.ConfigOpts) -> None:
             f"[DEFAULT] service_down_time ({conf.service_down_time}) must be larger than "
             f"report_interval ({conf.report_interval})"
         )
+    try:
+        rpc_versions.validate(conf)
+    except rpc_versions.UnknownUpgradeLevel as error:
+        raise ConfigError(str(error)) from error
     try:
         messaging.TransportURL.parse(conf, conf.transport_url)
     except (messaging.InvalidTransportURL, cfg.Error) as error:

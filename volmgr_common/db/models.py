@@ -131,6 +131,9 @@ class Service(TimestampMixin, Base):
     last_heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime)
     capabilities: Mapped[str | None] = mapped_column(Text)
     capabilities_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The version of its RPC API the service answers; NULL: a service older than the
+    # column, not restarted since the schema was expanded.
+    rpc_version: Mapped[str | None] = mapped_column(String(32))
 
 
 class Quota(TimestampMixin, Base):

@@ -38,6 +38,7 @@ def to_dict(
         "disabled_reason": service.disabled_reason,
         "last_heartbeat": service.last_heartbeat.isoformat() if service.last_heartbeat else None,
         "capabilities": json.loads(service.capabilities) if service.capabilities else None,
+        "rpc_version": service.rpc_version,
     }
     if down_time is not None:
         assert now is not None, "is_up needs the database's time"
@@ -55,7 +56,9 @@ def is_up(last_heartbeat: dt.datetime | None, down_time: int, now: dt.datetime) 
 
 
 @db_api.writer
-def _upsert(session: Session, host: str, binary: str, topic: str, zone: str) -> int:
+def _upsert(
+    session: Session, host: str, binary: str, topic: str, zone: str, rpc_version: str | None
+) -> int:
     stmt = sa.select(models.Service).where(
         models.Service.host == host, models.Service.binary == binary
     )
@@ -65,17 +68,28 @@ def _upsert(session: Session, host: str, binary: str, topic: str, zone: str) -> 
         session.add(row)
     row.topic = topic
     row.availability_zone = zone
+    row.rpc_version = rpc_version
     row.last_heartbeat = clock.utc_now()
     session.flush()
     return row.id
 
 
-def register(db: db_api.Database, host: str, binary: str, topic: str, zone: str) -> int:
-    """Create or refresh the row of a starting service; returns its id."""
+def register(
+    db: db_api.Database,
+    host: str,
+    binary: str,
+    topic: str,
+    zone: str,
+    rpc_version: str | None = None,
+) -> int:
+    """Create or refresh the row of a starting service; returns its id.
+
+    ``rpc_version``: the version of its RPC API the service answers.
+    """
     try:
-        return _upsert(db, host, binary, topic, zone)
+        return _upsert(db, host, binary, topic, zone, rpc_version)
     except exc.IntegrityError:
-        return _upsert(db, host, binary, topic, zone)
+        return _upsert(db, host, binary, topic, zone, rpc_version)
 
 
 @db_api.writer

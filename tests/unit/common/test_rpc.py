@@ -66,28 +66,45 @@ class Sent:
 
 
 class RecordingClient:
-    """Stands in for ``messaging.RPCClient``: keeps what would have been sent."""
+    """Stands in for ``messaging.RPCClient``: keeps what would have been sent.
 
-    def __init__(self, log: list[Sent], **target: Any) -> None:
+    With a ``version_cap`` it answers ``can_send_version`` as oslo.messaging does
+    and refuses, as oslo.messaging does, to send a version above the cap.
+    """
+
+    def __init__(self, log: list[Sent], version_cap: str | None = None, **target: Any) -> None:
         self.log = log
+        self.version_cap = version_cap
         self.target = target
 
     def prepare(self, **overrides: Any) -> "RecordingClient":
-        return RecordingClient(self.log, **{**self.target, **overrides})
+        return RecordingClient(self.log, self.version_cap, **{**self.target, **overrides})
+
+    def can_send_version(self, version: str) -> bool:
+        return self.version_cap is None or messaging_utils.version_is_compatible(
+            self.version_cap, version
+        )
+
+    def _check_cap(self) -> None:
+        if not self.can_send_version(self.target["version"]):
+            raise messaging.RPCVersionCapError(self.target["version"], self.version_cap)
 
     def call(self, ctxt: Any, method: str, **kwargs: Any) -> Any:
+        self._check_cap()
         self.log.append(Sent("call", method, kwargs, self.target))
         return None
 
     def cast(self, ctxt: Any, method: str, **kwargs: Any) -> None:
+        self._check_cap()
         self.log.append(Sent("cast", method, kwargs, self.target))
 
 
 class RecordingMessaging:
     """Stands in for ``rpc.Messaging`` when a client is built."""
 
-    def __init__(self) -> None:
+    def __init__(self, caps: dict[str, str] | None = None) -> None:
         self.sent: list[Sent] = []
+        self.caps = caps or {}
 
     def client(
         self,
@@ -97,9 +114,11 @@ class RecordingMessaging:
         fanout: bool = False,
         timeout: int | None = None,
         retry: int | None = None,
+        upgrade_level: str | None = None,
     ) -> RecordingClient:
+        cap = self.caps.get(upgrade_level) if upgrade_level else None
         return RecordingClient(
-            self.sent, topic=topic, version=version, server=server, fanout=fanout
+            self.sent, cap, topic=topic, version=version, server=server, fanout=fanout
         )
 
 
@@ -112,15 +131,20 @@ def client_methods() -> list[tuple[Any, type, type, str]]:
     ]
 
 
-def send(client_cls: type, name: str) -> Sent:
-    """Call one client method with sample arguments; returns the one message it sent."""
-    recorder = RecordingMessaging()
+def send_all(client_cls: type, name: str, caps: dict[str, str] | None = None) -> list[Sent]:
+    """Call one client method with sample arguments; returns every message it sent."""
+    recorder = RecordingMessaging(caps)
     client = client_cls(cast(rpc.Messaging, recorder))
     method: Callable[..., Any] = getattr(client, name)
     params = list(inspect.signature(method).parameters.values())[1:]  # after ctxt
     args = {p.name: SAMPLE_ARGS.get(p.name, "x") for p in params if p.default is p.empty}
     method(CTXT, **args)
-    [message] = recorder.sent
+    return recorder.sent
+
+
+def send(client_cls: type, name: str) -> Sent:
+    """Call one client method with sample arguments; returns the one message it sent."""
+    [message] = send_all(client_cls, name)
     return message
 
 
@@ -166,6 +190,46 @@ def test_docstrings_say_call_or_cast_and_version(
         ("cast", True): "Fanout cast",
     }[(message.kind, bool(message.target.get("fanout")))]
     assert doc.startswith(f"{expected} ({message.target['version']})"), doc
+
+
+OLDEST_CAPS = {"api": "1.0", "scheduler": "1.0", "volume": "1.0"}
+
+
+@pytest.mark.parametrize(
+    ("module", "client_cls", "endpoint_cls", "name"),
+    client_methods(),
+    ids=[f"{c.__name__}.{n}" for _m, c, _e, n in client_methods()],
+)
+def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
+    module: Any, client_cls: type, endpoint_cls: type, name: str
+) -> None:
+    """A service of the first release answers 1.0 only: every client method still works
+    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods."""
+    messages = send_all(client_cls, name, OLDEST_CAPS)
+    assert messages
+    for message in messages:
+        assert message.target["version"] == "1.0"
+        handler = getattr(endpoint_cls, message.method)
+        inspect.signature(handler).bind(None, CTXT, **message.kwargs)
+
+
+@pytest.mark.parametrize(
+    ("client_cls", "name", "items"),
+    [
+        (scheduler_rpcapi.SchedulerAPI, "manage_existing_batch", "requests"),
+        (volume_rpcapi.VolumeAPI, "manage_existing_batch", "manages"),
+    ],
+)
+def test_a_capped_batch_becomes_one_1_0_cast_per_request(
+    client_cls: type, name: str, items: str
+) -> None:
+    uncapped = send_all(client_cls, name)
+    capped = send_all(client_cls, name, OLDEST_CAPS)
+    assert [(m.method, m.target["version"]) for m in uncapped] == [(name, "1.1")]
+    assert [(m.kind, m.method) for m in capped] == [("cast", "manage_existing")] * len(
+        SAMPLE_ARGS[items]
+    )
+    assert [m.kwargs["volume_id"] for m in capped] == ["vol-1", "vol-2"]
 
 
 def test_volume_messages_go_to_the_backend_not_the_pool() -> None:
