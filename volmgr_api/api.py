@@ -182,8 +182,13 @@ class API:
             stage=stage,
         )
 
-    def list_services(self, ctxt: RequestContext) -> list[dict[str, Any]]:
-        return services_db.list_all(self.db, down_time=self.conf.service_down_time)
+    def list_services(
+        self, ctxt: RequestContext, binary: str | None = None, host: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The services (of ``binary``, on ``host``) with whether each is up."""
+        return services_db.list_all(
+            self.db, binary=binary, down_time=self.conf.service_down_time, host=host
+        )
 
     def quota_usage(self, ctxt: RequestContext, project_id: str) -> dict[str, dict[str, int]]:
         scope = project_scope(ctxt)

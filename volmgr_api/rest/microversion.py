@@ -19,6 +19,17 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.13 - Volume views show ``group_id``.
 * 3.16 - A manage request may name a ``cluster`` instead of a ``host``.
 * 3.17 - Manageable listings accept ``cluster`` instead of ``host``.
+
+Listings (gated at Cinder's versions, served up to MAX):
+
+* 3.31 - Generalized filters: a user's unknown filter is a 400 instead of being
+  dropped; an administrator's ``key~`` is an inexact match.
+* 3.33 - ``GET resource_filters``: the filters a user may use, per resource.
+* 3.34 - A user's ``name~`` (a listed ``key~``) matches a part of the name.
+* 3.52 - Volume type listings take the generalized filters (``is_public``,
+  ``extra_specs``).
+* 3.60 - Volume listings filter ``created_at``/``updated_at`` by comparisons
+  (``gt:``, ``gte:``, ``eq:``, ``neq:``, ``lt:``, ``lte:``).
 """
 
 import dataclasses

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from volmgr_api.rest.handlers import (
     messages,
     quota_sets,
+    resource_filters,
     root,
     services,
     types,
@@ -57,4 +58,5 @@ ROUTES: tuple[Route, ...] = (
     Route(f"{PROJECT}/messages/{{message_id}}", {"GET": messages.show}, min_version="3.3"),
     Route(f"{PROJECT}/types", {"GET": types.index}),
     Route(f"{PROJECT}/types/{{type_id}}", {"GET": types.show}),
+    Route(f"{PROJECT}/resource_filters", {"GET": resource_filters.index}, min_version="3.33"),
 )

@@ -94,7 +94,7 @@ def _boolean(text: str) -> bool:
     raise ValueError(text)
 
 
-def _like(column: sa.Column[Any], value: Any) -> sa.ColumnElement[bool]:
+def like(column: sa.Column[Any], value: Any) -> sa.ColumnElement[bool]:
     """Cinder's inexact match: the column contains ``value`` (LIKE's wildcards escaped)."""
     text = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sa.cast(column, sa.String).like(f"%{text}%", escape="\\")
@@ -146,7 +146,7 @@ def conditions(filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
         if name == "metadata":
             found.extend(_metadata(value))
         elif name.endswith("~"):
-            found.append(_like(column_of(name[:-1]), value))
+            found.append(like(column_of(name[:-1]), value))
         elif name in TIME_FILTERS and isinstance(value, Mapping):
             found.append(_time(column_of(name), value))
         else:
