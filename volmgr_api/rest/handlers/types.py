@@ -5,7 +5,8 @@ administrator lists them all unless ``is_public`` (``None`` means all, as
 python-cinderclient sends it) says which. Filters (``is_public``, ``extra_specs``;
 an administrator may name any column, ``name`` among them) are checked by
 :mod:`volmgr_api.rest.filters`, generalized from 3.52; sort, marker, offset and
-limit are applied in SQL, newest first by default. ``GET types/{id}`` takes an id,
+limit are applied in SQL, newest first by default. Who may not read extra specs
+finds no type by them. ``GET types/{id}`` takes an id,
 ``default`` (the default type) or a name.
 """
 
@@ -34,7 +35,10 @@ def _is_public(text: str | None) -> bool | None:
         raise faults.bad_request(f"Invalid is_public filter [{text[:40]}]") from error
 
 
-def _filters(req: ApiRequest, params: Params) -> dict[str, Any]:
+def _filters(req: ApiRequest, params: Params) -> dict[str, Any] | None:
+    """The filters of the listing; None when it must be empty: a caller who may not
+    read extra specs matches no type by them (as in Cinder, which neither ignores
+    such a filter nor tells what it would have matched)."""
     found: dict[str, Any] = filters.user_filters(
         req.ctxt, req.version, "volume_type", params.filters(), generalized_since=TYPE_FILTER
     )
@@ -43,6 +47,8 @@ def _filters(req: ApiRequest, params: Params) -> dict[str, Any]:
     if is_public is not None:
         found["is_public"] = is_public
     if "extra_specs" in found:
+        if not req.allows(policy.EXTRA_SPECS, {"project_id": req.ctxt.project_id}):
+            return None
         found["extra_specs"] = filters.literal(found["extra_specs"])
     return found
 
@@ -56,7 +62,8 @@ def index(req: ApiRequest) -> Reply:
         params.offset(),
         tuple(check_sort(params.sort("created_at", "desc"), COLUMNS, max_keys=len(COLUMNS))),
     )
-    types = req.api.list_types(req.ctxt, _filters(req, params), page)
+    wanted = _filters(req, params)
+    types = [] if wanted is None else req.api.list_types(req.ctxt, wanted, page)
     return Reply(200, {"volume_types": [views.volume_type(req, t) for t in types]})
 
 
