@@ -209,6 +209,20 @@ def test_types_by_name_sorted_and_paged(rest: Rest, listing_versions: str) -> No
     assert newest[0]["id"] == made[2]["id"]
 
 
+def test_message_pages_link_the_next(rest: Rest, owner: dict, five: list) -> None:
+    for _ in range(3):
+        body = rest.manage_body("absent-file.img")
+        created = rest.call("POST", "os-volume-manage", body, headers=owner).json["volume"]
+        assert rest.wait_status(created["id"], headers=owner)["status"] == "error"
+    first = rest.call("GET", "messages?limit=2", headers=owner, version="3.5").json
+    [link] = first["messages_links"]
+    href = urllib.parse.urlsplit(link["href"])
+    assert f"marker={first['messages'][-1]['id']}" in href.query
+    rest_of = rest.call("GET", f"{href.path}?{href.query}", headers=owner, version="3.5").json
+    assert len(first["messages"] + rest_of["messages"]) == 3
+    assert "messages_links" not in rest_of
+
+
 def test_message_filters_per_version(rest: Rest, listing_versions: str) -> None:
     member = fresh_member()
     assert rest.call("GET", "messages?foo=1", headers=member, version="3.5").json == {

@@ -5,7 +5,8 @@ lists every message, newest first. From 3.5 the query holds ``marker``, ``limit`
 ``offset``, ``sort`` (or ``sort_key``/``sort_dir``) and filters (``resource_uuid``,
 ``resource_type``, ``event_id``, ``request_id``, ``message_level``), checked by
 :mod:`volmgr_api.rest.filters` (from 3.31 a user's unknown filter is a 400; before,
-it matches nothing); the database filters, sorts and pages.
+it matches nothing); the database filters, sorts and pages, and a full page
+carries ``messages_links`` with the ``next`` page, as in Cinder.
 """
 
 from volmgr_api.policies import messages as policy
@@ -13,6 +14,7 @@ from volmgr_api.rest import faults, filters
 from volmgr_api.rest.params import Params, check_sort, is_uuid
 from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import messages as views
+from volmgr_api.rest.views.volumes import next_links
 from volmgr_common.db.messages import SORT_KEYS
 from volmgr_common.page_request import PageRequest
 
@@ -38,7 +40,11 @@ def index(req: ApiRequest) -> Reply:
         sort=tuple(check_sort(params.sort("created_at"), SORT_KEYS, max_keys=len(SORT_KEYS))),
     )
     messages = req.api.list_messages(req.ctxt, found, page)
-    return Reply(200, {"messages": [views.message(req, m) for m in messages]})
+    body = {"messages": [views.message(req, m) for m in messages]}
+    more = next_links(req, messages, page.limit or limit, "messages")
+    if more:
+        body["messages_links"] = more
+    return Reply(200, body)
 
 
 def show(req: ApiRequest, message_id: str) -> Reply:
