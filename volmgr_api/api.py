@@ -105,30 +105,31 @@ class API:
         all_projects: bool = True,
         filters: Mapping[str, Any] | None = None,
     ) -> list[volume_record.VolumeRecord]:
-        """A page of volumes (at most ``[api] max_list_limit``); ``filters`` may hold
-        ``name``, ``bootable``, ``metadata``, ``consumes_quota`` and, for an admin
-        listing every project, ``project_id``."""
+        """A page of volumes (at most ``[api] max_list_limit``) with ``filters`` (see
+        :mod:`volmgr_common.db.volume_filters`); an admin listing every project may
+        name a ``project_id`` among them."""
         max_limit = self.conf.api.max_list_limit
         limit = page.limit
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise exception.InvalidInput(reason="limit must be a non-negative integer")
         filters = dict(filters or {})
-        known = {"name", "bootable", "metadata", "consumes_quota", "project_id"}
-        unknown = sorted(set(filters) - known)
-        if unknown:
-            raise exception.InvalidInput(reason=f"volumes cannot be filtered by {unknown}")
-        scope = listing_scope(ctxt, all_projects)
-        wanted_project = filters.pop("project_id", None)
-        if scope is None:
-            scope = wanted_project
+        if status is not None:
+            filters["status"] = status
         page = dataclasses.replace(
             page, limit=min(limit if limit is not None else max_limit, max_limit)
         )
-        return volumes_db.list_volumes(self.db, page, project_id=scope, status=status, **filters)
+        scope = listing_scope(ctxt, all_projects)
+        return volumes_db.list_volumes(self.db, page, project_id=scope, filters=filters)
 
-    def volume_summary(self, ctxt: RequestContext, all_projects: bool) -> tuple[int, int]:
+    def volume_summary(
+        self,
+        ctxt: RequestContext,
+        all_projects: bool,
+        filters: Mapping[str, Any] | None = None,
+    ) -> tuple[int, int]:
         """``(count, GiB)`` of the volumes the caller may list (see ``list_volumes``)."""
-        return volumes_db.count_and_size(self.db, project_id=listing_scope(ctxt, all_projects))
+        scope = listing_scope(ctxt, all_projects)
+        return volumes_db.count_and_size(self.db, project_id=scope, filters=filters)
 
     def volume_metadata_values(
         self, ctxt: RequestContext, all_projects: bool
@@ -188,8 +189,13 @@ class API:
             stage=stage,
         )
 
-    def list_services(self, ctxt: RequestContext) -> list[dict[str, Any]]:
-        return services_db.list_all(self.db, down_time=self.conf.service_down_time)
+    def list_services(
+        self, ctxt: RequestContext, binary: str | None = None, host: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The services (of ``binary``, on ``host``) with whether each is up."""
+        return services_db.list_all(
+            self.db, binary=binary, down_time=self.conf.service_down_time, host=host
+        )
 
     def quota_usage(self, ctxt: RequestContext, project_id: str) -> dict[str, dict[str, int]]:
         scope = project_scope(ctxt)
@@ -209,5 +215,27 @@ class API:
             raise exception.MessageNotFound(message_id=message_id[:40])
         return message
 
-    def list_types(self, ctxt: RequestContext) -> list[dict[str, Any]]:
-        return types_db.list_all(self.db)
+    def list_types(
+        self,
+        ctxt: RequestContext,
+        filters: Mapping[str, Any] | None = None,
+        page: PageRequest | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of volume types (see ``volume_types.list_page``), at most
+        ``[api] max_list_limit``; a caller who is not an admin sees public types only."""
+        wanted = dict(filters or {})
+        if not ctxt.is_admin:
+            wanted["is_public"] = True
+        max_limit = self.conf.api.max_list_limit
+        page = page or PageRequest()
+        limit = max_limit if page.limit is None else min(page.limit, max_limit)
+        page = dataclasses.replace(page, limit=limit)
+        return types_db.list_page(self.db, wanted, page)
+
+    def get_type(self, ctxt: RequestContext, name_or_id: str) -> dict[str, Any]:
+        """One volume type by id or name (VolumeTypeNotFound if none, or if it is
+        private and the caller not an admin)."""
+        found = types_db.get_by_name_or_id(self.db, name_or_id)
+        if not (ctxt.is_admin or found["is_public"]):
+            raise exception.VolumeTypeNotFound(volume_type=name_or_id[:40])
+        return found

@@ -43,7 +43,9 @@ class ApiManager:
         limit: int | None = None,
         marker: str | None = None,
     ) -> list[VolumeRecord]:
-        return self._api.list_volumes(ctxt, PageRequest(marker, limit), status=status)
+        # RPC 1.0 has always listed oldest first.
+        page = PageRequest(marker, limit, sort=(("created_at", "asc"),))
+        return self._api.list_volumes(ctxt, page, status=status)
 
     @rpc.remote_boundary
     def unmanage_volume(self, ctxt: RequestContext, volume_id: str) -> None:

@@ -427,8 +427,9 @@ def _messages(db: db_api.Database) -> list[dict]:
 
 
 def _expected(rows: list[dict], sort: list[tuple[str, str]]) -> list[str]:
-    """The ids in ``sort`` order (id last, in the last key's direction), by Python."""
-    keys = [*sort, ("id", sort[-1][1])] if "id" not in dict(sort) else sort
+    """The ids in ``sort`` order, then Cinder's created_at and id in the direction of
+    the first key, by Python."""
+    keys = [*sort, *((k, sort[0][1]) for k in ("created_at", "id") if k not in dict(sort))]
     ordered = list(rows)
     for key, direction in reversed(keys):
         ordered.sort(key=lambda m, k=key: m[k] or "", reverse=direction == "desc")
@@ -479,8 +480,14 @@ def test_message_filters_marker_and_project(database: db_api.Database) -> None:
         messages.list_page(
             database, "p1", {"event_id": "e1"}, PageRequest(outside, 100, sort=sorting)
         )
+    # A name that is not a filter matches nothing, as in Cinder; ~ asks for a part.
+    assert messages.list_page(database, "p1", {"detail": "x"}, PageRequest(None, 100)) == []
+    some = messages.list_page(database, "p1", {"event_id~": "1"}, PageRequest(None, 100))
+    assert {m["id"] for m in some} == {
+        m["id"] for m in rows if m["project_id"] == "p1" and "1" in m["event_id"]
+    }
     with pytest.raises(exception.InvalidInput):
-        messages.list_page(database, "p1", {"detail": "x"}, PageRequest(None, 100, sort=sorting))
+        messages.list_page(database, "p1", {}, PageRequest(None, 100, sort=(("detail", "asc"),)))
     other = next(m for m in rows if m["project_id"] == "p2")
     assert messages.get(database, other["id"], project_id="p1") is None
     assert messages.get(database, other["id"]) == other

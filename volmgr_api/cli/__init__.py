@@ -89,7 +89,7 @@ def _add_listings(sub: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(command=commands.manageable_list)
 
-    parser = _command(sub, "list", "Volumes, oldest first.")
+    parser = _command(sub, "list", "Volumes, newest first.")
     parser.add_argument(
         "--all-projects",
         action="store_true",

@@ -24,8 +24,6 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.45 - Volume lists accept ``with_count`` and then show ``count``.
 * 3.48 - Volume details show ``shared_targets`` and ``service_uuid``.
 * 3.49 - Services show a volume service's ``backend_state``.
-* 3.52 - Type lists accept ``extra_specs`` (types that have every pair; none for a
-  caller who may not see extra specs).
 * 3.61 - Volume details show ``cluster_name`` to an admin.
 * 3.63 - Volume details show ``volume_type_id``.
 * 3.65 - Volume details show ``consumes_quota``; volume lists accept it as a filter.
@@ -47,6 +45,17 @@ actions other than ``os-unmanage``, answered 400 at every version), 3.50
 (multiattach: volmgr volumes are never attached), 3.53 (schemas of volume create and
 update, not served), 3.64 (``encryption_key_id``: volmgr volumes are never
 encrypted), 3.70 (transfers).
+
+Listings (gated at Cinder's versions, served up to MAX):
+
+* 3.31 - Generalized filters: a user's unknown filter is a 400 instead of being
+  dropped; an administrator's ``key~`` is an inexact match.
+* 3.33 - ``GET resource_filters``: the filters a user may use, per resource.
+* 3.34 - A user's ``name~`` (a listed ``key~``) matches a part of the name.
+* 3.52 - Volume type listings take the generalized filters (``is_public``,
+  ``extra_specs``).
+* 3.60 - Volume listings filter ``created_at``/``updated_at`` by comparisons
+  (``gt:``, ``gte:``, ``eq:``, ``neq:``, ``lt:``, ``lte:``).
 """
 
 import dataclasses

@@ -1,8 +1,10 @@
 """Query parameters as Cinder reads them: filters, pagination, sorting, booleans.
 
-Every listing names the parameters it understands; any other is refused with 400
+A handler names the parameters it understands; any other is refused with 400
 (Cinder's "Invalid filters ... are found in query options"), and so is a parameter
-given twice, so that a typo never silently widens a listing.
+given twice, so that a typo never silently widens a listing. A listing with
+Cinder's generalized filters takes every name instead (``allowed=None``) and hands
+the rest of its query (:meth:`Params.filters`) to :mod:`volmgr_api.rest.filters`.
 """
 
 import uuid
@@ -15,14 +17,16 @@ from volmgr_api.rest import faults
 
 DB_MAX_INT = 0x7FFFFFFF
 MAX_PARAM_LENGTH = 255
+PAGING = ("marker", "limit", "offset", "sort", "sort_key", "sort_dir")
+"""The parameters of paging and sorting, which are never filters."""
 
 
 class Params:
     """The query parameters of one request, checked against what the handler accepts."""
 
-    def __init__(self, multidict: webob.multidict.MultiDict, allowed: Iterable[str]) -> None:
-        allowed = set(allowed)
-        unknown = sorted({key for key in multidict if key not in allowed})
+    def __init__(self, multidict: webob.multidict.MultiDict, allowed: Iterable[str] | None) -> None:
+        known = None if allowed is None else set(allowed)
+        unknown = sorted({key for key in multidict if known is not None and key not in known})
         if unknown:
             raise faults.bad_request(
                 f"Invalid filters {', '.join(_clip(k) for k in unknown)} are found in "
@@ -44,6 +48,11 @@ class Params:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self._values.get(key, default)
+
+    def filters(self, besides: Iterable[str] = ()) -> dict[str, str]:
+        """Every parameter but those of paging and sorting and ``besides``."""
+        taken = set(PAGING) | set(besides)
+        return {key: value for key, value in self._values.items() if key not in taken}
 
     def boolean(self, key: str, default: bool = False) -> bool:
         if key not in self._values:

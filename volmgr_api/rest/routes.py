@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from volmgr_api.rest.handlers import (
     messages,
     quota_sets,
+    resource_filters,
     root,
     services,
     types,
@@ -67,6 +68,7 @@ PROJECT_ROUTES: tuple[Route, ...] = (
     Route("/messages/{message_id}", {"GET": messages.show}, min_version="3.3"),
     Route("/types", {"GET": types.index}),
     Route("/types/{type_id}", {"GET": types.show}),
+    Route("/resource_filters", {"GET": resource_filters.index}, min_version="3.33"),
 )
 """Every route that acts in a project, relative to the project's URL."""
 

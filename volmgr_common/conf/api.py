@@ -35,8 +35,9 @@ OPTS: list[cfg.Opt] = [
         default=1000,
         min=1,
         help="Largest number of items one listing returns: volumes (REST and the "
-        "list_volumes RPC call), manageable objects and user messages. A request that "
-        "asks for more, or names no limit, gets this many.",
+        "list_volumes RPC call), volume types, manageable objects and user messages "
+        "(Cinder's osapi_max_limit). A request that asks for more, or names no limit, "
+        "gets this many.",
     ),
     cfg.HostAddressOpt(
         "bind_host",

@@ -2,19 +2,21 @@
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models, paging
+from volmgr_common.db import models, paging, volume_filters
 from volmgr_common.page_request import PageRequest
 
 # What a listing may be filtered and sorted by.
 FILTER_KEYS = ("resource_uuid", "resource_type", "event_id", "request_id", "message_level")
-SORT_KEYS = ("created_at", "id", "event_id", "resource_type", "resource_uuid", "message_level")
+SORT_KEYS = (
+    "created_at", "id", "event_id", "resource_type", "resource_uuid", "message_level",
+    "request_id",
+)  # fmt: skip
 
 
 def to_dict(row: models.Message) -> dict:
@@ -63,14 +65,6 @@ def list_for(
     return list_page(db, project_id or None, filters, PageRequest(sort=(("created_at", "asc"),)))
 
 
-def _sort_column(key: str) -> sa.ColumnElement[Any]:
-    """The column a listing sorts by; a missing value sorts as the empty string."""
-    if key not in SORT_KEYS:
-        raise exception.InvalidInput(reason=f"messages cannot be sorted by {key[:40]!r}")
-    column = models.table_of(models.Message).c[key]
-    return sa.func.coalesce(column, "") if column.nullable else column
-
-
 @db_api.reader
 def list_page(
     session: Session,
@@ -81,38 +75,35 @@ def list_page(
     """One page of messages (every one with a limit of None), filtered, sorted and
     paged by the database.
 
-    The page's ``sort`` holds ``(key, "asc"|"desc")`` pairs of :data:`SORT_KEYS`; the
-    id breaks ties, in the direction of the last key. Its ``marker`` is the id of the
-    last message of the previous page, which must itself pass the filters (else
-    :class:`~volmgr_common.exception.InvalidMarker`).
+    ``filters`` hold :data:`FILTER_KEYS` with the value to equal, or ``key~`` with
+    text the value contains; any other name matches no message (an empty page, as
+    Cinder gives). The page's ``sort`` holds ``(key, "asc"|"desc")`` pairs of
+    :data:`SORT_KEYS`, followed by Cinder's ``created_at`` and ``id`` in the
+    direction of the first key (newest first when it names none). Its ``marker`` is
+    the id of the last message of the previous page, which must itself pass the
+    filters (else :class:`~volmgr_common.exception.InvalidMarker`).
     """
     marker = page.marker
-    unknown = sorted(set(filters) - set(FILTER_KEYS))
-    if unknown:
-        raise exception.InvalidInput(reason=f"messages cannot be filtered by {unknown}")
-    conditions: list[sa.ColumnElement[bool]] = [
-        models.table_of(models.Message).c[key] == value for key, value in filters.items()
-    ]
+    table = models.table_of(models.Message)
+    conditions: list[sa.ColumnElement[bool]] = []
+    for key, value in filters.items():
+        name = key.removesuffix("~")
+        if name not in FILTER_KEYS:
+            return []
+        column = table.c[name]
+        conditions.append(volume_filters.like(column, value) if key != name else column == value)
     if project_id is not None:
         conditions.append(models.Message.project_id == project_id)
-    order = list(page.sort)
-    if "id" not in (key for key, _direction in order):
-        order.append(("id", order[-1][1] if order else "asc"))
-    columns = [
-        (_sort_column(key), paging.DESC if direction == "desc" else paging.ASC)
-        for key, direction in order
-    ]
-    stmt = sa.select(models.Message).where(*conditions).order_by(*paging.order_by(columns))
+    sortable = {key: table.c[key] for key in SORT_KEYS}
+    columns = paging.sort_columns(paging.with_default_keys(page.sort), sortable)
+    anchor = None
     if marker is not None:
         anchor = session.execute(
-            sa.select(*(column for column, _desc in columns)).where(
-                models.Message.id == marker, *conditions
-            )
+            paging.anchor_of(columns).where(models.Message.id == marker, *conditions)
         ).first()
         if anchor is None:
             raise exception.InvalidMarker(marker=marker[:40])
-        stmt = stmt.where(paging.after(columns, anchor))
-    stmt = stmt.offset(page.offset or None).limit(page.limit)
+    stmt = paging.paged(sa.select(models.Message).where(*conditions), columns, page, anchor)
     return [to_dict(r) for r in session.scalars(stmt)]
 
 

@@ -120,13 +120,19 @@ def get_by_host(session: Session, host: str, binary: str, down_time: int | None 
 
 @db_api.reader
 def list_all(
-    session: Session, binary: str | None = None, down_time: int | None = None
+    session: Session,
+    binary: str | None = None,
+    down_time: int | None = None,
+    host: str | None = None,
 ) -> list[dict]:
+    """Every service (of ``binary``, on ``host``), by binary and host."""
     stmt = sa.select(models.Service, clock.utc_now()).order_by(
         models.Service.binary, models.Service.host
     )
-    if binary:
+    if binary is not None:
         stmt = stmt.where(models.Service.binary == binary)
+    if host is not None:
+        stmt = stmt.where(models.Service.host == host)
     return [to_dict(row, down_time, now) for row, now in session.execute(stmt)]
 
 

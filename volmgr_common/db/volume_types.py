@@ -1,6 +1,8 @@
-"""Queries on volume types and their extra specs."""
+"""Queries on volume types and their extra specs; their listing is paged in SQL."""
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -8,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models
+from volmgr_common.db import models, paging
+from volmgr_common.db.volume_filters import typed_value
+from volmgr_common.page_request import PageRequest
+
+COLUMNS = {column.key: column for column in models.table_of(models.VolumeType).columns}
+"""What a listing of types may be sorted and filtered by (and ``extra_specs``)."""
 
 
 def to_dict(volume_type: models.VolumeType) -> dict:
@@ -34,10 +41,53 @@ def get_by_name_or_id(session: Session, name_or_id: str) -> dict:
 
 @db_api.reader
 def list_all(session: Session) -> list[dict]:
+    """Every type, by name."""
     return [
         to_dict(t)
         for t in session.scalars(sa.select(models.VolumeType).order_by(models.VolumeType.name))
     ]
+
+
+def _conditions(filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]] | None:
+    """The WHERE conditions of ``filters``; None when they name what no type has."""
+    found: list[sa.ColumnElement[bool]] = []
+    for key, value in filters.items():
+        if key == "extra_specs":
+            if not isinstance(value, Mapping):
+                return None
+            found.extend(
+                sa.exists().where(
+                    models.VolumeTypeExtraSpec.volume_type_id == models.VolumeType.id,
+                    models.VolumeTypeExtraSpec.key == str(spec),
+                    models.VolumeTypeExtraSpec.value == str(wanted),
+                )
+                for spec, wanted in value.items()
+            )
+        elif key in COLUMNS:
+            found.append(COLUMNS[key] == typed_value(COLUMNS[key], value))
+        else:
+            return None
+    return found
+
+
+@db_api.reader
+def list_page(session: Session, filters: Mapping[str, Any], page: PageRequest) -> list[dict]:
+    """One page of types passing ``filters`` (columns, ``extra_specs`` as a mapping
+    every pair of which the type has), in the page's order then Cinder's default
+    (``created_at``, ``id``; newest first when the page names no order)."""
+    columns = paging.sort_columns(paging.with_default_keys(page.sort), COLUMNS)
+    anchor = None
+    if page.marker is not None:
+        anchor = session.execute(
+            paging.anchor_of(columns).where(models.VolumeType.id == page.marker)
+        ).first()
+        if anchor is None:
+            raise exception.VolumeTypeNotFound(volume_type=page.marker[:40])
+    where = _conditions(filters)
+    if where is None:
+        return []
+    stmt = paging.paged(sa.select(models.VolumeType).where(*where), columns, page, anchor)
+    return [to_dict(t) for t in session.scalars(stmt)]
 
 
 @db_api.writer

@@ -7,17 +7,17 @@ The statuses and the record every query returns are in
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models, paging
+from volmgr_common.db import models, paging, volume_filters
 from volmgr_common.db.volume_record import ERROR_MANAGING, VolumeRecord, to_record
 from volmgr_common.page_request import PageRequest
 
-CREATED_AT = "created_at"
 EVERY_VOLUME = PageRequest()
 """The page of a listing that wants every volume."""
 
@@ -57,63 +57,50 @@ def list_volumes(
     session: Session,
     page: PageRequest = EVERY_VOLUME,
     project_id: str | None = None,
-    status: str | None = None,
-    host: str | None = None,
-    name: str | None = None,
-    bootable: bool | None = None,
-    metadata: Mapping[str, str] | None = None,
-    consumes_quota: bool | None = None,
+    filters: Mapping[str, Any] | None = None,
 ) -> list[VolumeRecord]:
-    """One page of volumes ordered by creation time then id (the only order offered);
-    by default, every volume.
+    """One page of volumes (of ``project_id``, or of every project) in one statement;
+    by default every volume, newest first.
 
-    Each filter given narrows the listing: ``name`` exactly, ``bootable``, every key
-    and value of ``metadata``, and whether the volume holds quota (``consumes_quota``).
+    ``filters`` are those of :mod:`volmgr_common.db.volume_filters` (a name no volume
+    has gives an empty page). The page is sorted by its keys of
+    :data:`~volmgr_common.db.volume_filters.SORT_KEYS`, then ``created_at`` and ``id``
+    (Cinder's order; by default both descending), continued after its marker (a
+    volume the caller may see, else VolumeNotFound), then offset and limited.
     """
-    if page.sort not in ((), ((CREATED_AT, "asc"),)):
-        raise exception.InvalidInput(reason="volumes are listed oldest first only")
-    columns: list[paging.SortColumn] = [
-        (models.Volume.created_at, paging.ASC),
-        (models.Volume.id, paging.ASC),
-    ]
-    stmt = sa.select(models.Volume).order_by(*paging.order_by(columns))
-    if project_id is not None:
-        stmt = stmt.where(models.Volume.project_id == project_id)
-    if status is not None:
-        stmt = stmt.where(models.Volume.status == status)
-    if name is not None:
-        stmt = stmt.where(models.Volume.display_name == name)
-    if bootable is not None:
-        stmt = stmt.where(models.Volume.bootable == bootable)
-    if consumes_quota is not None:
-        stmt = stmt.where(models.Volume.quota_volumes == consumes_quota)
-    for key, value in (metadata or {}).items():
-        stmt = stmt.where(
-            sa.exists().where(
-                models.VolumeMetadata.volume_id == models.Volume.id,
-                models.VolumeMetadata.key == key,
-                models.VolumeMetadata.value == value,
-            )
-        )
-    if host is not None:
-        stmt = stmt.where(sa.or_(models.Volume.host == host, models.Volume.host.like(f"{host}#%")))
+    sort = paging.with_default_keys(page.sort)
+    columns = paging.sort_columns(sort, volume_filters.SORT_KEYS)
+    scope = [] if project_id is None else [models.Volume.project_id == project_id]
+    anchor = None
     if page.marker is not None:
-        anchor = session.get(models.Volume, page.marker)
+        anchor = session.execute(
+            paging.anchor_of(columns).where(models.Volume.id == page.marker, *scope)
+        ).first()
         if anchor is None:
-            raise exception.VolumeNotFound(volume_id=page.marker)
-        stmt = stmt.where(paging.after(columns, (anchor.created_at, anchor.id)))
-    stmt = stmt.offset(page.offset or None).limit(page.limit)
+            raise exception.VolumeNotFound(volume_id=page.marker[:40])
+    try:
+        where = volume_filters.conditions(filters or {})
+    except volume_filters.NoMatch:
+        return []
+    stmt = paging.paged(sa.select(models.Volume).where(*scope, *where), columns, page, anchor)
     return [to_record(r) for r in session.scalars(stmt)]
 
 
 @db_api.reader
-def count_and_size(session: Session, project_id: str | None = None) -> tuple[int, int]:
-    """How many volumes (of ``project_id``, or of every project) and their GiB in all."""
+def count_and_size(
+    session: Session, project_id: str | None = None, filters: Mapping[str, Any] | None = None
+) -> tuple[int, int]:
+    """How many volumes (of ``project_id``, or of every project, passing ``filters``)
+    and their GiB in all."""
     stmt = sa.select(
         sa.func.count(models.Volume.id), sa.func.coalesce(sa.func.sum(models.Volume.size), 0)
     )
     if project_id is not None:
         stmt = stmt.where(models.Volume.project_id == project_id)
+    try:
+        stmt = stmt.where(*volume_filters.conditions(filters or {}))
+    except volume_filters.NoMatch:
+        return 0, 0
     count, size = session.execute(stmt).one()
     return int(count), int(size or 0)
 

@@ -25,6 +25,7 @@ from oslo_config import cfg
 from tests.conftest import make_conf
 from volmgr_api import service as api_service
 from volmgr_api.rest import app as rest_app
+from volmgr_api.rest import microversion
 from volmgr_api.rest.server import WsgiService
 from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
@@ -181,3 +182,18 @@ def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
         messaging.cleanup()
         db.dispose()
         patch.undo()
+
+
+LISTING_VERSION = "3.60"
+"""The newest microversion whose listing behaviour the tests check."""
+
+
+@pytest.fixture
+def listing_versions(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Serve microversions up to :data:`LISTING_VERSION` during the test, so that the
+    listing behaviour gated at Cinder's later versions (3.31, 3.33, 3.34, 3.52, 3.60)
+    can be asked for while the API's MAX is lower; a no-op once MAX reaches it."""
+    wanted = microversion.APIVersion.parse(LISTING_VERSION)
+    if wanted > microversion.MAX:
+        monkeypatch.setattr(microversion, "MAX", wanted)
+    return LISTING_VERSION

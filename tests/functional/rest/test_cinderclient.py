@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.rest.conftest import Rest, identity, unique
+from volmgr_common.db import volume_types
 
 CINDER = Path(sys.executable).with_name("cinder")
 
@@ -115,3 +116,46 @@ def test_cinder_cli_as_a_member(rest: Rest) -> None:
     assert "(HTTP 403)" in refused.stderr
     refused = cinder(rest, member, member_project, "manageable-list", rest.backend)
     assert "(HTTP 403)" in refused.stderr
+
+
+def listed_names(table: str, ids: set[str]) -> list[str]:
+    """The Name column of the rows of ``ids`` in a table that ``cinder list`` printed."""
+    names = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells and cells[0] in ids:
+            names.append(cells[2])
+    return names
+
+
+def test_cinder_list_sorted_by_name_and_filtered(rest: Rest, listing_versions: str) -> None:
+    project = unique("sorted")
+    headers = identity("admin", project)
+    made = {rest.manage(headers=headers, name=name)["id"]: name for name in ("b", "c", "a")}
+    ascending = ok(cinder(rest, "admin", project, "list", "--sort", "name:asc"))
+    assert listed_names(ascending, set(made)) == ["a", "b", "c"]
+    descending = ok(cinder(rest, "admin", project, "list", "--sort", "name:desc", "--limit", "2"))
+    assert listed_names(descending, set(made)) == ["c", "b"]
+    member = unique("member")
+    filtered = ok(
+        cinder(
+            rest, member, project, "--os-volume-api-version", "3.34",
+            "list", "--filters", "name~=b",
+        )
+    )  # fmt: skip
+    assert listed_names(filtered, set(made)) == ["b"]
+    shown = ok(cinder(rest, member, project, "--os-volume-api-version", "3.33", "list-filters"))
+    assert "name~" in shown and "volume_type" in shown
+
+
+def test_cinder_type_show_by_name(rest: Rest, project: str) -> None:
+    volume_types.get_or_create(rest.db, "__DEFAULT__")  # made by the first manage otherwise
+    listed = ok(cinder(rest, "admin", project, "type-list"))
+    assert "__DEFAULT__" in listed
+    for user in ("admin", unique("member")):
+        shown = ok(cinder(rest, user, project, "type-show", "__DEFAULT__"))
+        assert row_value(shown, "name") == "__DEFAULT__"
+        assert row_value(shown, "is_public") == "True"
+    missing = cinder(rest, "admin", project, "type-show", "no-such-type")
+    assert missing.returncode == 1
+    assert "No volumetype with a name or ID of 'no-such-type' exists." in missing.stderr

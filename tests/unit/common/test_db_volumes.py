@@ -27,6 +27,7 @@ from volmgr_common.page_request import PageRequest
 PROJECT = "project-a"
 BACKEND = "node1@files"
 LIMITS = quota.DefaultLimits(volumes=10, gigabytes=100, per_type=-1, reservation_expire=600)
+OLDEST_FIRST = PageRequest(sort=(("created_at", "asc"),))
 
 
 @pytest.fixture
@@ -416,8 +417,9 @@ def test_list_volumes_filters_in_the_database(db: db_api.Database, gold: dict[st
     b = make("b", {"tier": "fast"}, bootable=False)
     c = make("c", {"tier": "slow", "owner": "ops"}, bootable=True)
 
-    def listed(page: PageRequest = volumes_db.EVERY_VOLUME, **filters: Any) -> list[str]:
-        return [v["id"] for v in volumes_db.list_volumes(db, page, **filters)]
+    def listed(page: PageRequest = OLDEST_FIRST, **filters: Any) -> list[str]:
+        project = filters.pop("project_id", None)
+        return [v["id"] for v in volumes_db.list_volumes(db, page, project, filters)]
 
     assert listed(metadata={"tier": "fast"}) == [a, b]
     assert listed(metadata={"tier": "fast", "owner": "ops"}) == [a]
@@ -426,5 +428,7 @@ def test_list_volumes_filters_in_the_database(db: db_api.Database, gold: dict[st
     assert listed(bootable=False, name="b") == [b]
     assert listed(name="c", project_id="another-project") == []
     # Paging goes over the matching rows only.
-    assert listed(PageRequest(limit=1), bootable=True) == [a]
-    assert listed(PageRequest(marker=a, limit=1), bootable=True) == [c]
+    assert listed(PageRequest(limit=1, sort=OLDEST_FIRST.sort), bootable=True) == [a]
+    assert listed(PageRequest(marker=a, limit=1, sort=OLDEST_FIRST.sort), bootable=True) == [c]
+    # Newest first unless the page names an order.
+    assert [v["id"] for v in volumes_db.list_volumes(db)] == [c, b, a]

@@ -1,4 +1,8 @@
-"""``GET os-services``: the volmgr services, filtered by host and binary (admin only)."""
+"""``GET os-services``: the volmgr services, filtered by host and binary (admin only).
+
+As in Cinder, ``host`` and ``binary`` are the only filters and any other query
+parameter is ignored; the database applies them.
+"""
 
 from volmgr_api.policies import services as policy
 from volmgr_api.rest.params import Params
@@ -15,12 +19,9 @@ BINARY_ALIASES = {
 
 def index(req: ApiRequest) -> Reply:
     req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
-    params = Params(req.webob.GET, ("host", "binary"))
-    services = req.api.list_services(req.ctxt)
-    if "host" in params:
-        services = [s for s in services if s["host"] == params.get("host")]
-    if "binary" in params:
-        binary = params.get("binary") or ""
+    params = Params(req.webob.GET, None)
+    binary = params.get("binary")
+    if binary is not None:
         binary = BINARY_ALIASES.get(binary, binary)
-        services = [s for s in services if s["binary"] == binary]
+    services = req.api.list_services(req.ctxt, binary=binary, host=params.get("host"))
     return Reply(200, views.list_view(req, services))

@@ -1,5 +1,9 @@
 """``os-volume-manage`` and ``manageable_volumes`` (3.8+): manage, and list manageable objects.
 
+A listing takes ``host`` (or ``cluster``), ``marker``, ``limit``, ``offset`` and one
+sort key (``reference`` or ``size``; by default ``reference`` descending, as in
+Cinder); as in Cinder, any other query parameter is ignored.
+
 Every volume service is its own cluster in volmgr (there are no multi-host clusters),
 named like its host, ``host@backend``: ``cluster`` (3.16+ to manage, 3.17+ to list)
 is therefore accepted wherever a ``host`` is, and means the same backend.
@@ -19,7 +23,6 @@ from volmgr_api.schemas import parameter_types
 from volmgr_api.schemas import volume_manage as schema
 from volmgr_common.page_request import MANAGEABLE_SORT_KEYS, PageRequest
 
-LIST_PARAMS = ("host", "marker", "limit", "offset", "sort", "sort_key", "sort_dir")
 SOURCE_NAME = "source-name"
 
 
@@ -74,8 +77,9 @@ def _marker(text: str | None) -> str | None:
 def _listing(req: ApiRequest, detailed: bool) -> Reply:
     req.authorize(policy.LIST_MANAGEABLE, {"project_id": req.ctxt.project_id})
     cluster_allowed = req.version.matches("3.17")
-    params = Params(req.webob.GET, LIST_PARAMS + (("cluster",) if cluster_allowed else ()))
-    host = _one_of_host_cluster(params.get("host"), params.get("cluster"), cluster_allowed)
+    params = Params(req.webob.GET, None)
+    cluster = params.get("cluster") if cluster_allowed else None
+    host = _one_of_host_cluster(params.get("host"), cluster, cluster_allowed)
     page = PageRequest(
         marker=_marker(params.get("marker")),
         limit=params.limit(req.conf.api.max_list_limit),

@@ -1,60 +1,68 @@
 """``volumes``: list (summary and detail), summary totals (3.12+), show, delete.
 
-The API lists volumes oldest first; the database applies the Cinder filters (status,
-name, bootable, project_id, metadata and, from 3.65, ``consumes_quota``: whether the
-volume holds quota, false for the records of failed manages), so ``limit`` and
-``marker`` keep their meaning; ``offset`` skips matching volumes after the marker.
-From 3.45 ``with_count`` adds how many volumes match in all pages (counted by reading
-them page by page); from 3.36 the summary lists the distinct metadata values.
+Listings as Cinder lists them: newest first (``created_at``, then ``id``, both
+descending) unless ``sort`` (or ``sort_key``/``sort_dir``) names other keys; the
+filters are Cinder's, checked per microversion by :mod:`volmgr_api.rest.filters`;
+filters, sort, ``marker``, ``offset`` and ``limit`` all go into one SQL statement.
+From 3.45 ``with_count`` adds how many volumes match in all pages (one SQL count);
+from 3.36 the summary lists the distinct metadata values.
 """
 
-import itertools
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from volmgr_api.policies import volumes as policy
-from volmgr_api.rest import faults
+from volmgr_api.rest import faults, filters
 from volmgr_api.rest.params import Params, check_sort, is_uuid
 from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import volumes as views
+from volmgr_common import exception
+from volmgr_common.db import volume_filters
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 
-LIST_PARAMS = (
-    "all_tenants", "project_id", "name", "status", "bootable", "metadata",
-    "marker", "limit", "offset", "sort", "sort_key", "sort_dir",
-)  # fmt: skip
-SORT_KEYS = ("created_at",)
-
-
-VERSIONED_PARAMS = (
+ADDED_FILTERS = (
     ("3.4", "glance_metadata"),
     ("3.10", "group_id"),
-    ("3.45", "with_count"),
+    ("3.60", "created_at"),
+    ("3.60", "updated_at"),
     ("3.65", "consumes_quota"),
 )
-"""List parameters and the first microversion that accepts each."""
+"""Filters that came with a microversion (dropped from older requests before 3.31)."""
+NOT_FILTERS = ("all_tenants", "with_count")
+BOOTABLE_STRICT = "3.2"
+WITH_COUNT = "3.45"
+SUMMARY_METADATA = "3.36"
 
 
-def _allowed_params(req: ApiRequest) -> tuple[str, ...]:
-    extra = tuple(name for first, name in VERSIONED_PARAMS if req.version.matches(first))
-    return LIST_PARAMS + extra
-
-
-def _bootable(req: ApiRequest, params: Params) -> bool:
-    """Before 3.2 Cinder took any bootable value as true."""
-    return params.boolean("bootable") if req.version.matches("3.2") else True
-
-
-def _metadata(params: Params) -> dict[str, str]:
+def _bootable(req: ApiRequest, text: str) -> bool:
+    """From 3.2 a boolean or 400; before, Cinder took anything but 'false' as true."""
+    if not req.version.matches(BOOTABLE_STRICT):
+        return text not in ("False", "false", "FALSE") and bool(text)
     try:
-        value = json.loads(params.get("metadata") or "{}")
-    except ValueError as error:
-        raise faults.bad_request("metadata must be a JSON object of strings.") from error
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise faults.bad_request("metadata must be a JSON object of strings.")
-    return value
+        return volume_filters.typed_value(volume_filters.COLUMNS["bootable"], text)
+    except exception.InvalidInput as error:
+        raise faults.bad_request(f"'bootable = {text[:40]}'") from error
+
+
+def _typed(req: ApiRequest, key: str, text: str) -> Any:
+    """A filter's value as the database compares it."""
+    if key in volume_filters.TIME_FILTERS:
+        return filters.time_comparisons(key, text)
+    if key == "bootable":
+        return _bootable(req, text)
+    if key == "status":
+        return views.internal_status(text)
+    if key in ("metadata", "glance_metadata"):
+        return filters.literal(text)
+    return text
+
+
+def query_filters(req: ApiRequest, params: Params) -> dict[str, Any]:
+    """The filters of a volume listing, typed; 400 for a filter the caller may not use."""
+    found = filters.user_filters(
+        req.ctxt, req.version, "volume", params.filters(NOT_FILTERS), ADDED_FILTERS
+    )
+    return {key: _typed(req, key, text) for key, text in found.items()}
 
 
 def _all_projects(req: ApiRequest, params: Params) -> bool:
@@ -62,79 +70,31 @@ def _all_projects(req: ApiRequest, params: Params) -> bool:
     return bool(req.ctxt.is_admin and params.boolean("all_tenants"))
 
 
-def _filters(req: ApiRequest, params: Params) -> dict[str, Any] | None:
-    """The filters the database applies; None when no volume can match."""
-    filters: dict[str, Any] = {}
-    if "name" in params:
-        filters["name"] = params.get("name")
-    if "bootable" in params:
-        filters["bootable"] = _bootable(req, params)
-    if "metadata" in params:
-        filters["metadata"] = _metadata(params)
-    if "consumes_quota" in params:
-        filters["consumes_quota"] = params.boolean("consumes_quota")
-    if _all_projects(req, params) and "project_id" in params:
-        filters["project_id"] = params.get("project_id")
-    if params.get("glance_metadata") or params.get("group_id"):
-        return None  # volmgr volumes carry no image metadata and belong to no group
-    return filters
-
-
-def _scan(
-    req: ApiRequest,
-    params: Params,
-    status: str | None,
-    marker: str | None,
-    filters: dict[str, Any] | None = None,
-) -> Iterator[VolumeRecord]:
-    """Every volume the caller may list after ``marker``, read page by page."""
-    page_size = req.conf.api.max_list_limit
-    all_projects = _all_projects(req, params)
-    while True:
-        page = req.api.list_volumes(
-            req.ctxt,
-            PageRequest(marker, page_size),
-            status=status,
-            all_projects=all_projects,
-            filters=filters,
-        )
-        yield from page
-        if len(page) < page_size:
-            return
-        marker = page[-1]["id"]
-
-
-def _matching(
-    req: ApiRequest, params: Params, marker: str | None, filters: dict[str, Any]
-) -> Iterator[VolumeRecord]:
-    """Every volume after ``marker`` that the status and the filters select."""
-    status = params.get("status")
-    return _scan(req, params, views.internal_status(status) if status else None, marker, filters)
-
-
-def _select(req: ApiRequest, params: Params, limit: int) -> tuple[list[VolumeRecord], int | None]:
-    """One page of volumes, and how many match in all when ``with_count`` asks (3.45)."""
-    if check_sort(params.sort("created_at", "asc"), SORT_KEYS) != [("created_at", "asc")]:
-        raise faults.bad_request("Volumes are listed oldest first only (sort=created_at:asc).")
-    page = PageRequest(params.get("marker"), limit, params.offset())
-    if page.marker is not None and not is_uuid(page.marker):
-        raise faults.bad_request("marker must be the id (a UUID) of a volume.")
-    with_count = params.boolean("with_count")
-    filters = _filters(req, params)
-    if filters is None:
-        return [], 0 if with_count else None
-    count = sum(1 for _ in _matching(req, params, None, filters)) if with_count else None
-    if limit == 0:
-        return [], count
-    scan = _matching(req, params, page.marker, filters)
-    return list(itertools.islice(scan, page.offset, page.offset + limit)), count
+def _page(req: ApiRequest, params: Params, limit: int) -> PageRequest:
+    sort = check_sort(
+        params.sort("created_at", "desc"),
+        volume_filters.SORT_KEYS,
+        max_keys=len(volume_filters.SORT_KEYS),
+    )
+    marker = params.get("marker")
+    if marker is not None and not is_uuid(marker):
+        raise faults.not_found(f"Volume {marker[:40]} could not be found.")
+    return PageRequest(marker, limit, params.offset(), tuple(sort))
 
 
 def _list(req: ApiRequest, detailed: bool) -> Reply:
     req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
-    params = Params(req.webob.GET, _allowed_params(req))
+    params = Params(req.webob.GET, None)
     limit = params.limit(req.conf.api.max_list_limit)
-    volumes, count = _select(req, params, limit)
+    page = _page(req, params, limit)
+    all_projects = _all_projects(req, params)
+    wanted = query_filters(req, params)
+    volumes: list[VolumeRecord] = req.api.list_volumes(
+        req.ctxt, page, all_projects=all_projects, filters=wanted
+    )
+    count = None
+    if req.version.matches(WITH_COUNT) and params.boolean("with_count"):
+        count, _size = req.api.volume_summary(req.ctxt, all_projects=all_projects, filters=wanted)
     return Reply(200, views.list_view(req, volumes, limit, detailed, count))
 
 
@@ -149,13 +109,16 @@ def detail(req: ApiRequest) -> Reply:
 
 
 def summary(req: ApiRequest) -> Reply:
-    """``GET volumes/summary`` (3.12+): how many volumes, how many GiB."""
+    """``GET volumes/summary`` (3.12+): how many volumes, how many GiB (of those that
+    pass the listing's filters)."""
     req.authorize(policy.GET_ALL, {"project_id": req.ctxt.project_id})
-    params = Params(req.webob.GET, ("all_tenants",))
+    params = Params(req.webob.GET, None)
     all_projects = _all_projects(req, params)
-    count, total = req.api.volume_summary(req.ctxt, all_projects=all_projects)
+    count, total = req.api.volume_summary(
+        req.ctxt, all_projects=all_projects, filters=query_filters(req, params)
+    )
     summary: dict[str, Any] = {"total_count": count, "total_size": total}
-    if req.version.matches("3.36"):
+    if req.version.matches(SUMMARY_METADATA):
         summary["metadata"] = req.api.volume_metadata_values(req.ctxt, all_projects)
     return Reply(200, {"volume-summary": summary})
 

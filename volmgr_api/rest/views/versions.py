@@ -14,7 +14,7 @@ def versions(base_url: str) -> dict[str, Any]:
             {
                 "id": "v3.0",
                 "status": "CURRENT",
-                "version": microversion.MAX_VERSION,
+                "version": str(microversion.MAX),  # the version negotiate() serves up to
                 "min_version": microversion.MIN_VERSION,
                 "updated": UPDATED,
                 "links": [
