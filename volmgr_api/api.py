@@ -151,9 +151,7 @@ class API:
     ) -> list[dict[str, Any]]:
         """Objects on a backend and whether each can be managed (asks its volume service)."""
         backend, _pool = validation.parse_host(host)
-        service = services_db.get_by_host(
-            self.db, backend, "volmgr-volume", down_time=self.conf.service_down_time
-        )
+        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
         with rpc.bus_unavailable_as_503():
