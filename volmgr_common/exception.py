@@ -79,6 +79,11 @@ class VolumeTypeNotFound(NotFound):
 class ServiceNotFound(NotFound):
     message = "Service %(host)s could not be found."
 
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        if message is None and kwargs.get("binary"):
+            message = "Service %(binary)s on host %(host)s could not be found." % kwargs
+        super().__init__(message, **kwargs)
+
 
 class BackendNotFound(Invalid):
     """A host or cluster named in a request body that no volume service serves.

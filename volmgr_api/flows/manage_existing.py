@@ -96,13 +96,19 @@ class ExtractManageRequest(VolmgrTask):
     (``validation.manage_request``); what needs the database is checked here.
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: db_api.Database,
+        services: cache.ShortLivedCache[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(provides=ACCEPTED)
         self.conf = conf
         self.db = db
-        # Volume types and service rows read for one request answer the next second's.
+        # Volume types and service rows read for one request answer the next second's
+        # (``services``: the caller's, which it clears for a service it disables).
         self._types: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
-        self._services: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
+        self._services = services if services is not None else cache.ShortLivedCache()
 
     def execute(self, context: RequestContext, request: ManageRequest) -> AcceptedRequest:
         project_id = validation.request_project(context)
@@ -233,11 +239,15 @@ class ManageCast(VolmgrTask):
 
 
 def get_flow(
-    conf: cfg.ConfigOpts, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI
+    conf: cfg.ConfigOpts,
+    db: db_api.Database,
+    scheduler: scheduler_rpcapi.SchedulerAPI,
+    services: cache.ShortLivedCache[dict[str, Any]] | None = None,
 ) -> linear_flow.Flow:
-    """The API's manage-existing flow, not yet run."""
+    """The API's manage-existing flow, not yet run (``services``: the cache of service
+    rows its checks read through)."""
     return linear_flow.Flow("api_manage_existing").add(
-        ExtractManageRequest(conf, db),
+        ExtractManageRequest(conf, db, services),
         EntryCreate(conf, db),
         ManageCast(db, scheduler),
     )

@@ -1,4 +1,5 @@
-"""The service view of ``GET os-services``: binary, host, zone, status, state, ..."""
+"""The service views of ``os-services``: the listing (binary, host, zone, status, state,
+...) and the answer to a disable or enable."""
 
 from typing import Any
 
@@ -23,6 +24,19 @@ def service(req: ApiRequest, svc: dict[str, Any]) -> dict[str, Any]:
     if svc["binary"] == VOLUME_BINARY:
         view.update(replication_status="disabled", active_backend_id=None, frozen=False)
     return view
+
+
+def status_change(svc: dict[str, Any], binary: str, service: str) -> dict[str, Any]:
+    """The answer of ``PUT os-services/disable|disable-log-reason|enable``, as Cinder's:
+    ``binary`` (and ``service``) as the caller named them."""
+    return {
+        "host": svc["host"],
+        "binary": binary,
+        "service": service,
+        "status": "disabled" if svc["disabled"] else "enabled",
+        "disabled": svc["disabled"],
+        "disabled_reason": svc["disabled_reason"],
+    }
 
 
 def list_view(req: ApiRequest, services: list[dict[str, Any]]) -> dict[str, Any]:
