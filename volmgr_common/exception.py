@@ -81,7 +81,7 @@ class ServiceNotFound(NotFound):
 
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         if message is None and kwargs.get("binary"):
-            message = "Service %(binary)s on host %(host)s could not be found." % kwargs
+            message = f"Service {kwargs['binary']} on host {kwargs.get('host')} could not be found."
         super().__init__(message, **kwargs)
 
 

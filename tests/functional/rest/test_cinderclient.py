@@ -106,6 +106,40 @@ def test_cinder_cli_services_and_types(rest: Rest, project: str) -> None:
     assert "__DEFAULT__" in types
 
 
+def cells(table: str, needle: str) -> list[str]:
+    """The cells of the one row of a table that cinder printed that holds ``needle``."""
+    [line] = [line for line in table.splitlines() if needle in line]
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_cinder_cli_service_disable_and_enable(rest: Rest, project: str) -> None:
+    try:
+        disabled = ok(
+            cinder(
+                rest, "admin", project, "service-disable", rest.backend, "cinder-volume",
+                "--reason", "maintenance",
+            )
+        )  # fmt: skip
+        assert cells(disabled, rest.backend) == [
+            rest.backend,
+            "cinder-volume",
+            "disabled",
+            "maintenance",
+        ]
+        listed = ok(cinder(rest, "admin", project, "service-list", "--withreplication"))
+        row = cells(listed, "volmgr-volume")
+        assert "disabled" in row and "maintenance" in row
+        refused = cinder(rest, "admin", project, "manage", rest.backend, rest.make_file())
+        assert refused.returncode == 1
+        assert "disabled: maintenance (HTTP 400)" in refused.stderr
+    finally:
+        enabled = ok(
+            cinder(rest, "admin", project, "service-enable", rest.backend, "volmgr-volume")
+        )
+    assert cells(enabled, rest.backend) == [rest.backend, "volmgr-volume", "enabled"]
+    assert "enabled" in cells(ok(cinder(rest, "admin", project, "service-list")), "volmgr-volume")
+
+
 def test_cinder_cli_as_a_member(rest: Rest) -> None:
     member, member_project = unique("bob"), unique("bobs")
     assert "ID" in ok(cinder(rest, member, member_project, "list"))
