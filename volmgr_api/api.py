@@ -163,9 +163,7 @@ class API:
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
     ) -> None:
         """Compensation: give back the volume quota, record ``error_managing``, tell the user."""
-        volume = volume_transitions.fail_manage(
-            self.db, volume_id, reason, f"MANAGE_EXISTING_{stage.upper()}_FAILED", ctxt.request_id
-        )
+        volume = volume_transitions.fail_manage(self.db, volume_id, reason, ctxt.request_id)
         if volume is None:
             LOG.info("Volume %s: failure from %s already recorded or moot", volume_id, stage)
             return

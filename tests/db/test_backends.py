@@ -198,8 +198,8 @@ def test_failure_compensation_twice_equals_once(database: db_api.Database) -> No
     volume = volume_creation.create_managing(
         database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
     )
-    first = volume_transitions.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
-    second = volume_transitions.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
+    first = volume_transitions.fail_manage(database, volume["id"], "driver said no", "req-1")
+    second = volume_transitions.fail_manage(database, volume["id"], "driver said no", "req-1")
 
     assert first is not None and first["status"] == volume_record.ERROR_MANAGING
     assert second is None

@@ -90,7 +90,7 @@ def test_cinder_cli_failed_manage_message_and_delete(rest: Rest, project: str) -
 
     messages = ok(cinder(rest, "admin", project, "message-list"))
     [line] = [line for line in messages.splitlines() if volume_id in line]
-    assert "VOLUME" in line and "absent.img" in line
+    assert "VOLUME_VOLUME_901_901" in line and "manage existing volume: The backend" in line
 
     deleted = ok(cinder(rest, "admin", project, "delete", volume_id))
     assert f"Request to delete volume {volume_id} has been accepted." in deleted

@@ -78,7 +78,11 @@ def test_failed_manage_shows_as_error_and_leaves_a_message(rest: Rest) -> None:
     assert [(v["id"], v["size"]) for v in listed] == [(volume["id"], 0)]
     messages = rest.call("GET", "messages", headers=headers, version="3.3").json["messages"]
     assert [m["resource_uuid"] for m in messages] == [volume["id"]]
-    assert "no-such-file.img" in messages[0]["user_message"]
+    assert (messages[0]["event_id"], messages[0]["user_message"]) == (
+        "VOLUME_VOLUME_901_901",
+        "manage existing volume: "
+        "The backend reference does not name an object that can be managed.",
+    )
 
 
 @pytest.mark.parametrize(
