@@ -60,8 +60,7 @@ def test_listings_services_messages_delete(rest: Rest, capsys: pytest.CaptureFix
     volume = json.loads(out)
     assert (code, volume["status"]) == (1, "error")
     assert volume["failure_reason"] == (
-        "manage existing volume: "
-        "The backend reference does not name an object that can be managed."
+        "manage existing volume: The backend reference does not name an object that can be managed."
     )
     assert (
         err == f"volmgr: error: the manage of {volume['id']} failed: {volume['failure_reason']}\n"
