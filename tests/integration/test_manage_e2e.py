@@ -166,11 +166,11 @@ def test_fault_in_manager_task_is_reverted(
 # -- validation errors cross the wire as named exceptions -------------------------------
 
 
-def test_unknown_volume_type_raises_volume_type_not_found(
+def test_unknown_volume_type_raises_invalid_volume_type(
     cluster: Cluster, client: daemons.ApiClient, ctxt: RequestContext
 ) -> None:
     path, _ = small_file(cluster.directory, "typed.img")
-    with pytest.raises(exception.VolumeTypeNotFound, match="no-such-type"):
+    with pytest.raises(exception.InvalidVolumeType, match="'no-such-type' volume type"):
         client.manage(ctxt, cluster.backend_host, path.name, volume_type="no-such-type")
     assert path.exists()
 
