@@ -30,9 +30,8 @@ class Field:
 
 class Action:
     MANAGE_EXISTING = Field("901", "manage existing volume")  # volmgr's own
-    UNMANAGE_VOLUME = Field("006", "unmanage volume")  # Cinder's
 
-    ALL = (MANAGE_EXISTING, UNMANAGE_VOLUME)
+    ALL = (MANAGE_EXISTING,)
 
 
 class Detail:
