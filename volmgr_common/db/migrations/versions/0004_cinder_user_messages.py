@@ -9,8 +9,8 @@ is rewritten as Cinder's ``VOLUME_VOLUME_901_<detail>`` with the text
 exceptions' templates wrote (unknown error when none fits). The ids and words are
 written out here, as they were at this revision.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
