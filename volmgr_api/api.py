@@ -14,7 +14,7 @@ from oslo_log import log as logging
 
 from volmgr_api import validation
 from volmgr_api.flows import manage_existing
-from volmgr_common import exception, notifications, rpc
+from volmgr_common import cache, exception, notifications, rpc
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
@@ -63,7 +63,9 @@ class API:
         self.volume = volume_rpcapi.VolumeAPI(messaging, retry=retry)
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}", retry=retry)
         # Built once: run_flow_batch does not change a flow, so every request shares it.
-        self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler)
+        # Service rows the flow's checks read, cleared here when a service's status changes.
+        self._service_rows: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
+        self._manage_flow = manage_existing.get_flow(conf, db, self.scheduler, self._service_rows)
         # Concurrent requests run the flow together: one transaction for their rows,
         # one message to the scheduler.
         self._manages: Batcher[dict[str, Any], volume_record.VolumeRecord] = Batcher(
@@ -160,9 +162,7 @@ class API:
     ) -> list[dict[str, Any]]:
         """Objects on a backend and whether each can be managed (asks its volume service)."""
         backend, _pool = validation.parse_host(host)
-        service = services_db.get_by_host(
-            self.db, backend, "volmgr-volume", down_time=self.conf.service_down_time
-        )
+        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
         with rpc.bus_unavailable_as_503():
@@ -172,9 +172,7 @@ class API:
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
     ) -> None:
         """Compensation: give back the volume quota, record ``error_managing``, tell the user."""
-        volume = volume_transitions.fail_manage(
-            self.db, volume_id, reason, f"MANAGE_EXISTING_{stage.upper()}_FAILED", ctxt.request_id
-        )
+        volume = volume_transitions.fail_manage(self.db, volume_id, reason, ctxt.request_id)
         if volume is None:
             LOG.info("Volume %s: failure from %s already recorded or moot", volume_id, stage)
             return
@@ -196,6 +194,28 @@ class API:
         return services_db.list_all(
             self.db, binary=binary, down_time=self.conf.service_down_time, host=host
         )
+
+    def set_service_status(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        binary: str,
+        disabled: bool,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Disable (with ``reason``) or enable a service; a disabled volume service takes
+        no new manages (this API refuses them, schedulers do not place on it). Other API
+        processes see the change within ``cache.ROW_TTL`` seconds."""
+        service = services_db.set_disabled(self.db, host, binary, disabled, reason)
+        self._service_rows.forget(host)
+        LOG.info(
+            "Service %s on %s %s%s",
+            binary,
+            host,
+            "disabled" if disabled else "enabled",
+            f": {reason}" if reason else "",
+        )
+        return service
 
     def quota_usage(self, ctxt: RequestContext, project_id: str) -> dict[str, dict[str, int]]:
         scope = project_scope(ctxt)

@@ -20,6 +20,10 @@ from volmgr_common.manage_request import FIELDS, REQUIRED_FIELDS, ManageRequest
 
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}@[A-Za-z0-9._-]{1,200}(#[A-Za-z0-9._-]{1,200})?$")
 MAX_REFERENCE_BYTES = 4096
+NAMING_KEYS = ("source-name", "source-id")
+"""The keys of a reference that name the backend object (Cinder's)."""
+MAX_REFERENCE_NAME = STRING_WIDTH
+"""Longest ``source-name`` / ``source-id``, in characters."""
 MAX_METADATA_KEY = STRING_WIDTH
 """Longest metadata key, in characters."""
 MAX_METADATA_VALUE = STRING_WIDTH
@@ -43,6 +47,13 @@ def check_reference(ref: Any) -> dict[str, Any]:
         )
     if not all(isinstance(k, str) and k for k in ref):
         raise exception.InvalidInput(reason="ref keys must be non-empty strings")
+    for key in NAMING_KEYS:
+        value = ref.get(key)
+        if key in ref and not (isinstance(value, str) and 0 < len(value) <= MAX_REFERENCE_NAME):
+            raise exception.InvalidInput(
+                reason=f"ref {key} must be a non-empty string of at most "
+                f"{MAX_REFERENCE_NAME} characters"
+            )
     try:
         encoded = json.dumps(ref, sort_keys=True)
     except (TypeError, ValueError) as error:

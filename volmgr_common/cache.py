@@ -44,3 +44,8 @@ class ShortLivedCache(Generic[V]):
         with self._lock:
             self._entries[key] = value
         return value
+
+    def forget(self, key: Hashable) -> None:
+        """Drop ``key``'s entry (its row changed here), so the next ``get`` reads it again."""
+        with self._lock:
+            self._entries.pop(key, None)

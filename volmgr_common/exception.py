@@ -79,6 +79,29 @@ class VolumeTypeNotFound(NotFound):
 class ServiceNotFound(NotFound):
     message = "Service %(host)s could not be found."
 
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        if message is None and kwargs.get("binary"):
+            message = f"Service {kwargs['binary']} on host {kwargs.get('host')} could not be found."
+        super().__init__(message, **kwargs)
+
+
+class BackendNotFound(Invalid):
+    """A host or cluster named in a request body that no volume service serves.
+
+    Cinder answers a manage request for an unknown host with 400 ("Host 'x' not
+    found"), not 404: what is missing is a referenced thing, not the URL's resource.
+    """
+
+    message = "%(kind)s '%(host)s' not found"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("kind", "Host")
+        super().__init__(message, **kwargs)
+
+
+class InvalidVolumeType(Invalid):
+    message = "Invalid volume type: %(reason)s"
+
 
 class ServiceUnavailable(VolmgrException):
     message = "Service %(host)s is unavailable: %(reason)s"
@@ -165,6 +188,8 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     VolumeNotFound,
     VolumeTypeNotFound,
     ServiceNotFound,
+    BackendNotFound,
+    InvalidVolumeType,
     ServiceUnavailable,
     AvailabilityZoneNotFound,
     ManageExistingInvalidReference,

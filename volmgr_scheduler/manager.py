@@ -14,7 +14,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, flows, hooks, rpc
+from volmgr_common import exception, flows, hooks, message_field, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volume_ownership, volume_record, volume_recovery
@@ -153,7 +153,8 @@ class SchedulerManager:
         else:
             reason = f"Internal error in the scheduler (request {ctxt.request_id})."
             LOG.exception("Volume %s cannot be placed", volume_id)
-        volume_recovery.record_failure(self._db, volume_id, reason)
+        detail = message_field.detail_for(error)
+        volume_recovery.record_failure(self._db, volume_id, reason, detail=detail.id)
         self._api.manage_existing_failed(ctxt, volume_id, reason, stage="scheduler")
 
     def _load(self, volume_id: str) -> volume_record.VolumeRecord:

@@ -17,7 +17,7 @@ from oslo_log import log as logging
 from taskflow.types import failure
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, notifications, rpc
+from volmgr_common import exception, message_field, notifications, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import (
@@ -140,8 +140,9 @@ class VolumeWorker:
             LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
         try:
             self._put_back(volume)
+            detail = message_field.detail_for(outcome.exception)
             if not volume_recovery.record_failure(
-                self.db, volume["id"], reason, volume["flow_owner"]
+                self.db, volume["id"], reason, volume["flow_owner"], detail.id
             ):
                 raise exception.FlowOwnershipLost(volume_id=volume["id"])
             self.api.manage_existing_failed(ctxt, volume["id"], reason, stage="volume")

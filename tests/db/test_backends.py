@@ -188,12 +188,16 @@ def test_a_batch_goes_through_every_step_together(database: db_api.Database) -> 
     assert usage["volumes"]["in_use"] == 4
     assert usage["gigabytes"] == {"in_use": 8, "reserved": 0, "limit": 1000}
     # The listing's filters and the summary are statements of the database too.
-    listed = volumes.list_volumes(database, project_id="p1", metadata={"k": "c"}, bootable=False)
+    listed = volumes.list_volumes(
+        database, project_id="p1", filters={"metadata": {"k": "c"}, "bootable": False}
+    )
     assert [v["id"] for v in listed] == [ids[2]]
     assert volumes.count_and_size(database, "p1") == (4, 8)
     assert volumes.distinct_metadata(database, "p1") == {"k": ["a", "b", "c", "d"]}
-    assert len(volumes.list_volumes(database, project_id="p1", consumes_quota=True)) == 4
-    assert volumes.list_volumes(database, project_id="p1", consumes_quota=False) == []
+    assert (
+        len(volumes.list_volumes(database, project_id="p1", filters={"consumes_quota": True})) == 4
+    )
+    assert volumes.list_volumes(database, project_id="p1", filters={"consumes_quota": False}) == []
 
 
 def test_failure_compensation_twice_equals_once(database: db_api.Database) -> None:
@@ -201,8 +205,8 @@ def test_failure_compensation_twice_equals_once(database: db_api.Database) -> No
     volume = volume_creation.create_managing(
         database, _manage_values(vtype["id"], "disk"), {}, LIMITS, vtype["name"]
     )
-    first = volume_transitions.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
-    second = volume_transitions.fail_manage(database, volume["id"], "driver said no", "E", "req-1")
+    first = volume_transitions.fail_manage(database, volume["id"], "driver said no", "req-1")
+    second = volume_transitions.fail_manage(database, volume["id"], "driver said no", "req-1")
 
     assert first is not None and first["status"] == volume_record.ERROR_MANAGING
     assert second is None

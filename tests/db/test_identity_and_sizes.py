@@ -144,7 +144,7 @@ def test_one_identity_one_live_row_even_under_concurrency(database: db_api.Datab
     assert volume_identity.record_identities(database, [elsewhere]) == [None]
 
     # A failed manage frees the identity for the next request.
-    assert volume_transitions.fail_manage(database, winner, "no", "E", None) is not None
+    assert volume_transitions.fail_manage(database, winner, "no", None) is not None
     third = ids[-1] if ids[-1] not in (winner, loser) else ids[-2]
     claim = volume_identity.IdentityClaim(third, "node@files", "2049:4242")
     assert volume_identity.record_identities(database, [claim]) == [None]

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.functional.stack import CONTENT, GIB, PROJECT, Stack, head, make_file
-from volmgr_common import exception
+from volmgr_common import exception, message_field
 from volmgr_common.db import models, quota, reservations, volume_record
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
@@ -31,9 +31,10 @@ MANAGER_TASKS = [
 
 
 def assert_failed_cleanly(
-    stack: Stack, volume_id: str, reason: str, event_id: str
+    stack: Stack, volume_id: str, reason: str, detail: message_field.Field
 ) -> dict[str, Any]:
-    """The volume failed with ``reason``, holds nothing, and the user was told."""
+    """The volume failed with ``reason`` (the operator's), holds nothing, and the user
+    was told ``detail`` in Cinder's words."""
     volume = stack.wait_terminal(volume_id)
     assert volume["status"] == volume_record.ERROR_MANAGING
     assert volume["failure_reason"] == reason
@@ -43,7 +44,11 @@ def assert_failed_cleanly(
     )
     assert reservations.reservation_ids_for(stack.db, volume_id) == []
     [message] = stack.messages(volume_id)
-    assert (message["event_id"], message["user_message"]) == (event_id, reason)
+    action = message_field.Action.MANAGE_EXISTING
+    assert (message["event_id"], message["user_message"]) == (
+        message_field.event_id(action, detail),
+        message_field.user_message(action, detail),
+    )
     assert message["project_id"] == PROJECT
     error = stack.notifications.wait_for(volume_id, "volume.manage_existing.error")
     assert error["priority"] == "ERROR"
@@ -64,7 +69,7 @@ def test_a_failure_at_each_manager_task(stack: Stack, task: str) -> None:
     make_file(stack.files / "disk.img", GIB + GIB // 2)
     accepted = stack.manage("disk.img", metadata={"_fault": f"fail:{task}"})
     reason = f"Fault injected at {task} (fault injection is enabled)."
-    assert_failed_cleanly(stack, accepted["id"], reason, "MANAGE_EXISTING_VOLUME_FAILED")
+    assert_failed_cleanly(stack, accepted["id"], reason, message_field.Detail.UNKNOWN_ERROR)
     assert_file_untouched(stack, "disk.img", GIB + GIB // 2)
     if task == "NotifyStart":
         assert "volume.manage_existing.start" not in stack.notifications.event_types(accepted["id"])
@@ -81,7 +86,7 @@ def test_a_missing_file_fails_with_the_reason(stack: Stack) -> None:
     )
     assert "no file 'nope.img' exists" in volume["failure_reason"]
     assert_failed_cleanly(
-        stack, accepted["id"], volume["failure_reason"], "MANAGE_EXISTING_VOLUME_FAILED"
+        stack, accepted["id"], volume["failure_reason"], message_field.Detail.INVALID_REFERENCE
     )
     assert_file_untouched(stack, "other.img", GIB)
 
@@ -94,7 +99,7 @@ def test_a_type_the_backend_cannot_serve_is_no_valid_backend(stack: Stack) -> No
         f"No valid backend was found. {stack.backend}#default has storage_protocol='file', "
         "the volume type requires 'iSCSI'."
     )
-    assert_failed_cleanly(stack, accepted["id"], reason, "MANAGE_EXISTING_SCHEDULER_FAILED")
+    assert_failed_cleanly(stack, accepted["id"], reason, message_field.Detail.NO_BACKEND_AVAILABLE)
     assert_file_untouched(stack, "disk.img", GIB)
     assert stack.notifications.counts(accepted["id"]) == {"volume.manage_existing.error": 1}
 
@@ -103,7 +108,7 @@ def test_a_pool_that_does_not_exist_is_no_valid_backend(stack: Stack) -> None:
     make_file(stack.files / "disk.img", GIB)
     accepted = stack.manage("disk.img", host=f"{stack.backend}#nopool")
     reason = f"No valid backend was found. backend {stack.backend} has no pool 'nopool'"
-    assert_failed_cleanly(stack, accepted["id"], reason, "MANAGE_EXISTING_SCHEDULER_FAILED")
+    assert_failed_cleanly(stack, accepted["id"], reason, message_field.Detail.NO_BACKEND_AVAILABLE)
     assert_file_untouched(stack, "disk.img", GIB)
 
 
@@ -115,7 +120,7 @@ def test_over_quota_fails_and_keeps_the_file(stack: Stack) -> None:
         f"Requested 3 of gigabytes exceeds the quota of project {PROJECT}: "
         "limit 1, in use 0, reserved 0."
     )
-    assert_failed_cleanly(stack, accepted["id"], reason, "MANAGE_EXISTING_VOLUME_FAILED")
+    assert_failed_cleanly(stack, accepted["id"], reason, message_field.Detail.QUOTA_EXCEED)
     assert_file_untouched(stack, "big.img", 3 * GIB)
 
 
@@ -213,9 +218,10 @@ def test_a_down_volume_service_is_refused(stack: Stack) -> None:
 
 def test_a_host_that_never_registered_is_refused(stack: Stack) -> None:
     make_file(stack.files / "disk.img", GIB)
-    with pytest.raises(exception.ServiceNotFound) as raised:
+    with pytest.raises(exception.BackendNotFound) as raised:
         stack.manage("disk.img", host="ghost@nowhere#pool")
-    assert raised.value.msg == "Service ghost@nowhere could not be found."
+    assert raised.value.msg == "Host 'ghost@nowhere' not found"
+    assert raised.value.code == 400
     assert_nothing_written(stack)
 
 
@@ -233,7 +239,7 @@ def test_an_invalid_request_is_refused(stack: Stack) -> None:
         stack.manage("disk.img", host="no-at-sign")
     with pytest.raises(exception.InvalidInput):
         stack.manage("disk.img", ref={})
-    with pytest.raises(exception.VolumeTypeNotFound):
+    with pytest.raises(exception.InvalidVolumeType, match="'platinum' volume type"):
         stack.manage("disk.img", volume_type="platinum")
     with pytest.raises(exception.InvalidInput, match="availability zone"):
         stack.manage("disk.img", availability_zone="elsewhere")

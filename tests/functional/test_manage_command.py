@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 from oslo_config import cfg
 
+from tests.conftest import make_conf
 from tests.functional.stack import GIB, Stack, make_file
 from volmgr_all import cmd as all_cmd
 from volmgr_common.cmd import manage
 from volmgr_common.conf import startup
+from volmgr_common.db import api as db_api
+from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_record
 from volmgr_common.db import volume_types as types_db
 
@@ -152,3 +155,30 @@ def test_the_demo_tells_its_story_without_log_lines(tmp_path: Path) -> None:
     ]
     log = (tmp_path / startup.LOCAL_STATE_DIR / "volmgr-all.log").read_text()
     assert "error_managing" in log
+
+
+def test_service_disable_and_enable(tmp_path: Path) -> None:
+    assert run(tmp_path, "db", "sync").returncode == 0
+    state = tmp_path / startup.LOCAL_STATE_DIR
+    db = db_api.Database(make_conf(state, database__connection=f"sqlite:///{state}/volmgr.sqlite"))
+    services_db.register(db, "node1@files", "volmgr-volume", "volmgr-volume", "nova")
+
+    done = run(tmp_path, "service", "disable", "node1@files", "cinder-volume", "--reason", "disk")
+    assert done.returncode == 0, done.stderr
+    assert "| Disabled Reason | disk" in done.stdout
+    row = services_db.get_by_host(db, "node1@files", "volmgr-volume")
+    assert (row["disabled"], row["disabled_reason"]) == (True, "disk")
+
+    done = run(tmp_path, "service", "enable", "node1@files", "volmgr-volume", "-f", "json")
+    assert json.loads(done.stdout) == {
+        "Host": "node1@files",
+        "Binary": "volmgr-volume",
+        "Status": "enabled",
+        "Disabled Reason": None,
+    }
+    missing = run(tmp_path, "service", "enable", "node2@files", "volmgr-volume")
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        "volmgr-manage: error: Service volmgr-volume on host node2@files could not be found.\n",
+    )
+    db.dispose()

@@ -89,7 +89,9 @@ def assert_failed_and_put_back(
     assert_no_quota_held(db, ctxt.project_id)
     messages = daemons.user_messages(db, volume_id)
     assert messages, f"no user message for volume {volume_id}"
-    assert any(re.search(reason_pattern, m["user_message"]) for m in messages), messages
+    # The user reads Cinder's words; the particulars are the operator's (failure_reason).
+    assert all(m["event_id"].startswith("VOLUME_VOLUME_901_") for m in messages), messages
+    assert all(m["user_message"].startswith("manage existing volume: ") for m in messages)
     return volume
 
 
@@ -164,11 +166,11 @@ def test_fault_in_manager_task_is_reverted(
 # -- validation errors cross the wire as named exceptions -------------------------------
 
 
-def test_unknown_volume_type_raises_volume_type_not_found(
+def test_unknown_volume_type_raises_invalid_volume_type(
     cluster: Cluster, client: daemons.ApiClient, ctxt: RequestContext
 ) -> None:
     path, _ = small_file(cluster.directory, "typed.img")
-    with pytest.raises(exception.VolumeTypeNotFound, match="no-such-type"):
+    with pytest.raises(exception.InvalidVolumeType, match="'no-such-type' volume type"):
         client.manage(ctxt, cluster.backend_host, path.name, volume_type="no-such-type")
     assert path.exists()
 

@@ -81,6 +81,14 @@ class AcceptedRequest:
         )
 
 
+def volume_service(db: db_api.Database, backend: str, down_time: int) -> dict[str, Any]:
+    """The volume service of ``backend`` named in a request; BackendNotFound (400) if none."""
+    try:
+        return services_db.get_by_host(db, backend, VOLUME_BINARY, down_time=down_time)
+    except exception.ServiceNotFound:
+        raise exception.BackendNotFound(host=backend) from None
+
+
 class ExtractManageRequest(VolmgrTask):
     """Check the caller and resolve type, zone and target. Reversion: nothing to undo.
 
@@ -88,13 +96,19 @@ class ExtractManageRequest(VolmgrTask):
     (``validation.manage_request``); what needs the database is checked here.
     """
 
-    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: db_api.Database,
+        services: cache.ShortLivedCache[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(provides=ACCEPTED)
         self.conf = conf
         self.db = db
-        # Volume types and service rows read for one request answer the next second's.
+        # Volume types and service rows read for one request answer the next second's
+        # (``services``: the caller's, which it clears for a service it disables).
         self._types: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
-        self._services: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()
+        self._services = services if services is not None else cache.ShortLivedCache()
 
     def execute(self, context: RequestContext, request: ManageRequest) -> AcceptedRequest:
         project_id = validation.request_project(context)
@@ -115,20 +129,26 @@ class ExtractManageRequest(VolmgrTask):
             return self._types.get(default, lambda: types_db.get_or_create(self.db, default))
         if not isinstance(volume_type, str) or not volume_type:
             raise exception.InvalidInput(reason="volume_type must be a type name or id")
-        return self._types.get(
-            volume_type, lambda: types_db.get_by_name_or_id(self.db, volume_type)
-        )
+        try:
+            return self._types.get(
+                volume_type, lambda: types_db.get_by_name_or_id(self.db, volume_type)
+            )
+        except exception.VolumeTypeNotFound:
+            # A name in the body, not the URL's resource: 400 as Cinder answers.
+            raise exception.InvalidVolumeType(
+                reason=f"Cannot find requested '{volume_type}' volume type"
+            ) from None
 
     def _check_service(self, backend: str, zone: Any) -> str:
         service = self._services.get(
-            backend,
-            lambda: services_db.get_by_host(
-                self.db, backend, VOLUME_BINARY, down_time=self.conf.service_down_time
-            ),
+            backend, lambda: volume_service(self.db, backend, self.conf.service_down_time)
         )
         if service["disabled"]:
             raise exception.ServiceUnavailable(
-                host=backend, reason=f"disabled ({service['disabled_reason']})"
+                host=backend,
+                reason=f"disabled: {service['disabled_reason']}"
+                if service["disabled_reason"]
+                else "disabled",
             )
         if not service["is_up"]:
             raise exception.ServiceUnavailable(
@@ -219,11 +239,15 @@ class ManageCast(VolmgrTask):
 
 
 def get_flow(
-    conf: cfg.ConfigOpts, db: db_api.Database, scheduler: scheduler_rpcapi.SchedulerAPI
+    conf: cfg.ConfigOpts,
+    db: db_api.Database,
+    scheduler: scheduler_rpcapi.SchedulerAPI,
+    services: cache.ShortLivedCache[dict[str, Any]] | None = None,
 ) -> linear_flow.Flow:
-    """The API's manage-existing flow, not yet run."""
+    """The API's manage-existing flow, not yet run (``services``: the cache of service
+    rows its checks read through)."""
     return linear_flow.Flow("api_manage_existing").add(
-        ExtractManageRequest(conf, db),
+        ExtractManageRequest(conf, db, services),
         EntryCreate(conf, db),
         ManageCast(db, scheduler),
     )

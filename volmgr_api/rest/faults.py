@@ -4,10 +4,19 @@ Handlers raise :class:`HTTPError` (or a volmgr exception, mapped by its ``code``
 :func:`fault_response` renders either in the body Cinder clients parse. The name of
 the top-level key follows Cinder's table; codes without a name in it (406, 500)
 use Cinder's fallback ``computeFault``.
+
+An error answer never shows the server's insides: :func:`from_exception` takes a
+volmgr exception's own message (``msg``: the text of an exception raised again
+from an RPC answer also holds the remote traceback), keeps only its first line and
+puts ``<path>`` for any file path in it; a server error (500) says only that it
+happened and names the request id, while the log has the whole error. Whatever a
+handler or an exception says, :func:`fault_response` sends no line after the first
+(a traceback or a dump never follows a message into an answer).
 """
 
 import http
 import json
+import re
 from typing import Any
 
 import oslo_messaging as messaging
@@ -55,17 +64,44 @@ def forbidden(message: str) -> HTTPError:
     return HTTPError(403, message)
 
 
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/-])/[\w.@+-]+(?:/[\w.@+-]*)+")
+"""A file path of two components or more (``/srv/files/disk1.img``); not a URL."""
+PATH_PLACEHOLDER = "<path>"
+
+
+def first_line(text: str) -> str:
+    """``text`` up to its first line break: a traceback or a dump never follows it."""
+    return text.split("\n", 1)[0].rstrip()
+
+
+def public_message(error: exception.VolmgrException) -> str:
+    """What a caller may read of a volmgr exception: its own message (not ``str()``,
+    which for an exception raised again from an RPC answer ends with the remote
+    traceback), one line, with ``<path>`` for the server's file paths."""
+    return ABSOLUTE_PATH.sub(PATH_PLACEHOLDER, first_line(error.msg))
+
+
+def server_error(request_id: str | None) -> HTTPError:
+    return HTTPError(
+        500,
+        f"The server has either erred or is incapable of performing the requested "
+        f"operation (request {request_id}).",
+    )
+
+
 def from_exception(error: BaseException, request_id: str | None) -> HTTPError:
     """The HTTP error for anything a handler raised; unexpected errors are logged."""
     if isinstance(error, HTTPError):
         return error
     if isinstance(error, exception.VolmgrException) and error.code < 500:
-        return HTTPError(error.code, str(error))
+        return HTTPError(error.code, public_message(error))
     if isinstance(error, exception.VolmgrException) and not isinstance(
         error, exception.InternalError
     ):
-        LOG.warning("Request %s failed: %s", request_id, error)
-        return HTTPError(error.code, str(error))
+        LOG.warning("Request %s failed: %s", request_id, error.msg)
+        if error.code == 500:  # a driver's or a service's inside: the log has it
+            return server_error(request_id)
+        return HTTPError(error.code, public_message(error))
     if isinstance(error, messaging.MessageDeliveryFailure):
         LOG.warning("Request %s: the message bus is unavailable: %s", request_id, error)
         return HTTPError(503, "The message bus is unavailable; try again later.")
@@ -74,11 +110,7 @@ def from_exception(error: BaseException, request_id: str | None) -> HTTPError:
         return HTTPError(503, "A volmgr service did not answer in time; try again later.")
     if not isinstance(error, exception.InternalError):
         LOG.exception("Unexpected error in request %s", request_id)
-    return HTTPError(
-        500,
-        f"The server has either erred or is incapable of performing the requested "
-        f"operation (request {request_id}).",
-    )
+    return server_error(request_id)
 
 
 def fault_body(code: int, message: str) -> dict[str, Any]:
@@ -90,7 +122,7 @@ def fault_response(error: HTTPError) -> webob.Response:
         status=f"{error.code} {http.HTTPStatus(error.code).phrase}",
         content_type="application/json",
         charset="utf-8",
-        body=json.dumps(fault_body(error.code, error.message)).encode(),
+        body=json.dumps(fault_body(error.code, first_line(error.message))).encode(),
     )
     for name, value in error.headers.items():
         response.headers[name] = value

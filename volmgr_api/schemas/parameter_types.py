@@ -2,7 +2,12 @@
 
 from typing import Any
 
-from volmgr_api.validation import MAX_METADATA_KEY, MAX_METADATA_VALUE
+from volmgr_api.validation import (
+    MAX_METADATA_KEY,
+    MAX_METADATA_VALUE,
+    MAX_REFERENCE_NAME,
+    NAMING_KEYS,
+)
 
 # Cinder accepts these spellings of a boolean in request bodies.
 BOOLEAN_VALUES = [
@@ -41,7 +46,13 @@ reference: dict[str, Any] = {
     "minProperties": 1,
     "maxProperties": 32,
     "propertyNames": {"minLength": 1, "maxLength": MAX_METADATA_KEY},
+    "properties": {
+        key: {"type": "string", "minLength": 1, "maxLength": MAX_REFERENCE_NAME}
+        for key in NAMING_KEYS
+    },
 }
+"""A backend reference; its naming keys (``source-name``, ``source-id``) are
+non-empty strings, as ``validation.check_reference`` requires of an RPC caller."""
 
 
 def to_bool(value: Any) -> bool:

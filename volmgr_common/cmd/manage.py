@@ -3,7 +3,8 @@
 ``volmgr-manage [--config-file F] db sync|version``,
 ``quota show PROJECT``, ``quota set PROJECT RESOURCE LIMIT``, ``quota check``
 (exit 1 on drift), ``quota sync``,
-``type create NAME [KEY=VALUE ...]``, ``type list``, ``service list``.
+``type create NAME [KEY=VALUE ...]``, ``type list``, ``service list``,
+``service disable HOST BINARY [--reason R]``, ``service enable HOST BINARY``.
 
 Without a config file it finds the database that ``volmgr-all`` uses when run from
 the same directory (``state_path`` ``./volmgr-state``). Results print as a table,
@@ -26,6 +27,7 @@ from volmgr_common.db import migration, quota, quota_audit
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db.api import Database
+from volmgr_common.limits import STRING_WIDTH
 
 PROG = "volmgr-manage"
 USAGE_ERROR = 2
@@ -96,6 +98,18 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
     _leaf(t, "list", "List volume types.")
     s = _command(subparsers, "service", "Services.")
     _leaf(s, "list", "List services and whether they are up.")
+    sdisable = _leaf(
+        s, "disable", "Disable a service: a disabled volume service takes no new manages."
+    )
+    enable = _leaf(s, "enable", "Enable a service again (its disabled reason is cleared).")
+    for parser in (sdisable, enable):
+        parser.add_argument("service_host", metavar="HOST", help="Host, e.g. node1@files.")
+        parser.add_argument(
+            "binary", metavar="BINARY", help="volmgr-volume (or cinder-volume) and so on."
+        )
+    sdisable.add_argument(
+        "--reason", help="Why it is disabled; a manage refused for it names the reason."
+    )
 
 
 CATEGORY = cfg.SubCommandOpt("category", title="Commands", handler=_add_parsers)
@@ -168,7 +182,31 @@ def _types(db: Database, cmd: Any) -> None:
         output.emit_list(cmd, [header for _, header in TYPE_FIELDS], rows)
 
 
+SERVICE_STATUS_FIELDS = (
+    ("host", "Host"),
+    ("binary", "Binary"),
+    ("status", "Status"),
+    ("disabled_reason", "Disabled Reason"),
+)
+BINARY_ALIASES = {"cinder-volume": "volmgr-volume", "cinder-scheduler": "volmgr-scheduler"}
+
+
+def _service_status(db: Database, cmd: Any) -> None:
+    reason = cmd.reason if cmd.action == "disable" else None
+    if reason is not None and not 0 < len(reason.strip()) <= STRING_WIDTH:
+        raise UsageError(f"a reason is 1 to {STRING_WIDTH} characters, not only spaces")
+    binary = BINARY_ALIASES.get(cmd.binary, cmd.binary)
+    service = services_db.set_disabled(
+        db, cmd.service_host, binary, cmd.action == "disable", reason
+    )
+    service["status"] = "disabled" if service["disabled"] else "enabled"
+    output.emit_one(cmd, {header: service[key] for key, header in SERVICE_STATUS_FIELDS})
+
+
 def _services(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
+    if cmd.action in ("disable", "enable"):
+        _service_status(db, cmd)
+        return
     rows = [
         [
             s["binary"],

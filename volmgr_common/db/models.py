@@ -95,6 +95,8 @@ class Volume(TimestampMixin, Base):
     quota_volumes: Mapped[bool] = mapped_column(Boolean, default=False)
     quota_gigabytes: Mapped[int] = mapped_column(BigInteger, default=0)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # The user message detail id of the failure (volmgr_common.message_field).
+    failure_detail: Mapped[str | None] = mapped_column(String(16))
     request_id: Mapped[str | None] = mapped_column(String(64))
     flow_owner: Mapped[str | None] = mapped_column(String(64))
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

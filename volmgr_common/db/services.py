@@ -139,12 +139,17 @@ def list_all(
 @db_api.writer
 def set_disabled(
     session: Session, host: str, binary: str, disabled: bool, reason: str | None = None
-) -> None:
+) -> dict:
+    """Disable (with ``reason``, which a manage refused for it names) or enable the service
+    ``binary`` on ``host``; enabling clears the reason. Returns the service; raises
+    ServiceNotFound."""
     stmt = sa.select(models.Service).where(
         models.Service.host == host, models.Service.binary == binary
     )
     row = session.scalars(stmt).first()
     if row is None:
-        raise exception.ServiceNotFound(host=host)
+        raise exception.ServiceNotFound(host=host, binary=binary)
     row.disabled = disabled
     row.disabled_reason = reason if disabled else None
+    session.flush()
+    return to_dict(row)

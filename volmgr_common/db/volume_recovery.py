@@ -65,9 +65,14 @@ def touch_if_unchanged(session: Session, volume_id: str, last_change: dt.datetim
 
 @db_api.writer
 def record_failure(
-    session: Session, volume_id: str, reason: str, flow_owner: str | None = None
+    session: Session,
+    volume_id: str,
+    reason: str,
+    flow_owner: str | None = None,
+    detail: str | None = None,
 ) -> bool:
-    """Note on a ``managing`` row why a stage failed, before telling the API.
+    """Note on a ``managing`` row why a stage failed, before telling the API: ``reason``
+    for the operator, ``detail`` (a ``message_field.Detail`` id) for the user message.
 
     If the compensating message is lost, the API's recovery scan finds the reason
     here and records the failure itself. With ``flow_owner`` (a volume flow's
@@ -75,5 +80,10 @@ def record_failure(
     """
     owned = [] if flow_owner is None else [models.Volume.flow_owner == flow_owner]
     return rows_db.update_where(
-        session, volume_id, models.Volume.status == MANAGING, *owned, failure_reason=reason
+        session,
+        volume_id,
+        models.Volume.status == MANAGING,
+        *owned,
+        failure_reason=reason,
+        failure_detail=detail,
     )

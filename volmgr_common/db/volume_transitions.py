@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from volmgr_common import exception
+from volmgr_common import exception, message_field
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
 from volmgr_common.db import clock, messages, models, quota, reservations
@@ -178,13 +178,16 @@ def finish_manage(db: db_api.Database, volume_id: str, provider_location: str) -
 
 @db_api.writer
 def fail_manage(
-    session: Session, volume_id: str, reason: str, event_id: str, request_id: str | None
+    session: Session, volume_id: str, reason: str, request_id: str | None
 ) -> VolumeRecord | None:
     """``managing`` → ``error_managing``: release all quota, free the reference and the
     identity keys, tell the user.
 
-    Returns the updated volume, or None when the row was not ``managing`` (already
-    failed, finished or gone): handling the same failure twice equals once.
+    The user message is Cinder's "manage existing volume: <detail>" of the detail the
+    failing stage noted on the row (``volume_recovery.record_failure``; unknown if
+    none); ``reason`` stays on the row for the operator. Returns the updated volume,
+    or None when the row was not ``managing`` (already failed, finished or gone):
+    handling the same failure twice equals once.
     """
     row = rows_db.locked(session, volume_id)
     if row is None or row.status != MANAGING:
@@ -195,7 +198,16 @@ def fail_manage(
     row.reference_key = None
     row.identity_key = None
     row.flow_owner = None
-    messages.add_in(session, row.project_id, request_id, row.id, event_id, reason)
+    action = message_field.Action.MANAGE_EXISTING
+    detail = message_field.detail_by_id(row.failure_detail)
+    messages.add_in(
+        session,
+        row.project_id,
+        request_id,
+        row.id,
+        message_field.event_id(action, detail),
+        message_field.user_message(action, detail),
+    )
     session.flush()
     return to_record(row)
 

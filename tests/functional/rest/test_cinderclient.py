@@ -91,7 +91,7 @@ def test_cinder_cli_failed_manage_message_and_delete(rest: Rest, project: str) -
 
     messages = ok(cinder(rest, "admin", project, "message-list"))
     [line] = [line for line in messages.splitlines() if volume_id in line]
-    assert "VOLUME" in line and "absent.img" in line
+    assert "VOLUME_VOLUME_901_901" in line and "manage existing volume: The backend" in line
 
     deleted = ok(cinder(rest, "admin", project, "delete", volume_id))
     assert f"Request to delete volume {volume_id} has been accepted." in deleted
@@ -105,6 +105,40 @@ def test_cinder_cli_services_and_types(rest: Rest, project: str) -> None:
     assert rest.backend in line and "enabled" in line and "| up " in line
     types = ok(cinder(rest, "admin", project, "type-list"))
     assert "__DEFAULT__" in types
+
+
+def cells(table: str, needle: str) -> list[str]:
+    """The cells of the one row of a table that cinder printed that holds ``needle``."""
+    [line] = [line for line in table.splitlines() if needle in line]
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_cinder_cli_service_disable_and_enable(rest: Rest, project: str) -> None:
+    try:
+        disabled = ok(
+            cinder(
+                rest, "admin", project, "service-disable", rest.backend, "cinder-volume",
+                "--reason", "maintenance",
+            )
+        )  # fmt: skip
+        assert cells(disabled, rest.backend) == [
+            rest.backend,
+            "cinder-volume",
+            "disabled",
+            "maintenance",
+        ]
+        listed = ok(cinder(rest, "admin", project, "service-list", "--withreplication"))
+        row = cells(listed, "volmgr-volume")
+        assert "disabled" in row and "maintenance" in row
+        refused = cinder(rest, "admin", project, "manage", rest.backend, rest.make_file())
+        assert refused.returncode == 1
+        assert "disabled: maintenance (HTTP 400)" in refused.stderr
+    finally:
+        enabled = ok(
+            cinder(rest, "admin", project, "service-enable", rest.backend, "volmgr-volume")
+        )
+    assert cells(enabled, rest.backend) == [rest.backend, "volmgr-volume", "enabled"]
+    assert "enabled" in cells(ok(cinder(rest, "admin", project, "service-list")), "volmgr-volume")
 
 
 def test_cinder_cli_as_a_member(rest: Rest) -> None:

@@ -59,12 +59,14 @@ def test_listings_services_messages_delete(rest: Rest, capsys: pytest.CaptureFix
     )
     volume = json.loads(out)
     assert (code, volume["status"]) == (1, "error")
-    assert "gone.img" in volume["failure_reason"]
+    assert volume["failure_reason"] == (
+        "manage existing volume: The backend reference does not name an object that can be managed."
+    )
     assert (
         err == f"volmgr: error: the manage of {volume['id']} failed: {volume['failure_reason']}\n"
     )
     code, out = run(rest, capsys, project, "messages", "--volume", volume["id"])
-    assert "gone.img" in out
+    assert "VOLUME_VOLUME_901_901" in out and "manage existing volume" in out
     code, out = run(rest, capsys, project, "delete", volume["id"])
     assert (code, out.strip()) == (0, f"{volume['id']}: record deleted")
 

@@ -34,7 +34,9 @@ def test_manage_answers_202_with_cinders_volume_view(rest: Rest) -> None:
     response = rest.call("POST", "os-volume-manage", body, headers=headers)
     assert response.status_int == 202
     volume = response.json["volume"]
-    assert volume["status"] == "creating"
+    assert (volume["status"], volume["size"]) == ("creating", 0)
+    listed = rest.call("GET", "volumes/detail", headers=headers).json["volumes"]
+    assert [v["size"] for v in listed if v["status"] == "creating"] in ([], [0])
     assert volume["name"] == "vol-a"
     assert volume["bootable"] == "true"
     assert volume["metadata"] == {"k": "v"}
@@ -71,10 +73,16 @@ def test_failed_manage_shows_as_error_and_leaves_a_message(rest: Rest) -> None:
     response = rest.call("POST", "os-volume-manage", body, headers=headers)
     assert response.status_int == 202
     volume = rest.wait_status(response.json["volume"]["id"], headers=headers)
-    assert volume["status"] == "error"
+    assert (volume["status"], volume["size"]) == ("error", 0)
+    listed = rest.call("GET", "volumes/detail", headers=headers).json["volumes"]
+    assert [(v["id"], v["size"]) for v in listed] == [(volume["id"], 0)]
     messages = rest.call("GET", "messages", headers=headers, version="3.3").json["messages"]
     assert [m["resource_uuid"] for m in messages] == [volume["id"]]
-    assert "no-such-file.img" in messages[0]["user_message"]
+    assert (messages[0]["event_id"], messages[0]["user_message"]) == (
+        "VOLUME_VOLUME_901_901",
+        "manage existing volume: "
+        "The backend reference does not name an object that can be managed.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,6 +102,11 @@ def test_failed_manage_shows_as_error_and_leaves_a_message(rest: Rest) -> None:
             "'cluster' was unexpected",
         ),
         ({"volume": {"ref": {"a": 1}}}, "Host field is missing."),
+        ({"volume": {"host": "h@b", "ref": {"source-name": ""}}}, "volume/ref/source-name"),
+        ({"volume": {"host": "h@b", "ref": {"source-name": 7}}}, "is not of type 'string'"),
+        ({"volume": {"host": "h@b", "ref": {"source-id": None}}}, "volume/ref/source-id"),
+        ({"volume": {"host": "h@b", "ref": {"source-id": []}}}, "is not of type 'string'"),
+        ({"volume": {"host": "h@b", "ref": {"source-name": "n" * 256}}}, "longer than 255"),
         ([1, 2], "is not of type 'object'"),
     ],
 )
@@ -127,9 +140,16 @@ def test_unknown_host_type_and_bad_host(rest: Rest) -> None:
     name = rest.make_file()
     body = rest.manage_body(name)
     body["volume"]["host"] = "nowhere@files"
-    assert "itemNotFound" in refused(rest, 404, body, headers=headers)
+    assert refused(rest, 400, body, headers=headers) == "badRequest: Host 'nowhere@files' not found"
+    cluster_body = {"volume": {"cluster": "nowhere@files", "ref": {"source-name": name}}}
+    assert (
+        refused(rest, 400, cluster_body, headers=headers, version="3.16")
+        == "badRequest: Cluster 'nowhere@files' not found"
+    )
     body = rest.manage_body(name, volume_type="no-such-type")
-    assert "no-such-type could not be found" in refused(rest, 404, body, headers=headers)
+    assert "Cannot find requested 'no-such-type' volume type" in refused(
+        rest, 400, body, headers=headers
+    )
     body["volume"]["host"] = "not a host"
     assert "badRequest: Invalid host" in refused(rest, 400, body, headers=headers)
 
@@ -230,8 +250,12 @@ def test_manageable_listing_ignores_other_parameters(rest: Rest) -> None:
     assert listing(rest, colour="red").json == plain.json
 
 
-def test_manageable_listing_of_unknown_backend_is_404(rest: Rest) -> None:
+def test_manageable_listing_of_unknown_backend_is_400(rest: Rest) -> None:
     response = rest.call("GET", "os-volume-manage?host=nowhere@files", headers=fresh_admin())
-    assert response.status_int == 404
+    assert response.json["badRequest"]["message"] == "Host 'nowhere@files' not found"
+    response = rest.call(
+        "GET", "manageable_volumes?cluster=nowhere@files", headers=fresh_admin(), version="3.17"
+    )
+    assert response.json["badRequest"]["message"] == "Cluster 'nowhere@files' not found"
     response = rest.call("GET", "os-volume-manage", headers=fresh_admin())
     assert response.json["badRequest"]["message"] == "Host field is missing."

@@ -67,8 +67,12 @@ def test_check_reference_returns_a_good_reference() -> None:
         (["source-name", "disk1"], "ref must be a non-empty object"),
         ({"": "disk1"}, "ref keys must be non-empty strings"),
         ({1: "disk1"}, "ref keys must be non-empty strings"),
-        ({"source-name": {1, 2}}, "ref is not plain JSON data"),
-        ({"source-name": "x" * 5000}, "ref is larger than 4096 bytes"),
+        ({"source-name": "d", "opts": {1, 2}}, "ref is not plain JSON data"),
+        ({"source-name": "d", "opts": "x" * 5000}, "ref is larger than 4096 bytes"),
+        ({"source-name": ""}, "ref source-name must be a non-empty string"),
+        ({"source-name": 3}, "ref source-name must be a non-empty string"),
+        ({"source-id": None}, "ref source-id must be a non-empty string"),
+        ({"source-id": "x" * 256}, "ref source-id must be a non-empty string of at most 255"),
     ],
 )
 def test_check_reference_refuses_bad_references(ref: Any, reason: str) -> None:

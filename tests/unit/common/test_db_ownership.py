@@ -114,7 +114,7 @@ def test_a_flow_taken_over_can_change_nothing(db: db_api.Database, gold: dict[st
 
 def test_a_decided_row_is_no_longer_any_flows(db: db_api.Database, gold: dict[str, Any]) -> None:
     volume = claimed(db, gold)
-    volume_transitions.fail_manage(db, volume["id"], "gave up", "E", None)
+    volume_transitions.fail_manage(db, volume["id"], "gave up", None)
     with pytest.raises(exception.FlowOwnershipLost):
         volume_ownership.fenced(db, volume["id"], volume["flow_owner"], lambda: None, lambda _: {})
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from volmgr_common import exception
+from volmgr_common import exception, message_field
 from volmgr_common.db import api as db_api
 from volmgr_common.db import messages as messages_db
 from volmgr_common.db import (
@@ -18,6 +18,7 @@ from volmgr_common.db import (
     volume_creation,
     volume_ownership,
     volume_record,
+    volume_recovery,
     volume_transitions,
 )
 from volmgr_common.db import volume_types as types_db
@@ -77,9 +78,7 @@ def commit_size(db: db_api.Database, volume_id: str, size: int) -> bool:
 
 
 def fail(db: db_api.Database, volume_id: str, reason: str = "it broke") -> dict[str, Any] | None:
-    return volume_transitions.fail_manage(
-        db, volume_id, reason, "MANAGE_EXISTING_VOLUME_FAILED", "req-1"
-    )
+    return volume_transitions.fail_manage(db, volume_id, reason, "req-1")
 
 
 def test_reference_key_ignores_key_order_and_depends_on_the_backend() -> None:
@@ -154,10 +153,24 @@ def test_fail_manage_records_the_failure_and_releases_all_quota(
     assert failed["failure_reason"] == "the disk is gone"
     assert in_use(db) == {}
     [message] = messages_db.list_for(db, resource_uuid=volume["id"])
-    assert message["user_message"] == "the disk is gone"
-    assert message["event_id"] == "MANAGE_EXISTING_VOLUME_FAILED"
+    assert message["user_message"] == "manage existing volume: An unknown error occurred."
+    assert message["event_id"] == "VOLUME_VOLUME_901_001"
     assert message["request_id"] == "req-1"
     assert message["project_id"] == PROJECT
+
+
+def test_fail_manage_tells_the_user_the_detail_its_stage_noted(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    volume = create(db, gold)
+    detail = message_field.detail_for(exception.NoValidBackend(reason="/srv/x is full"))
+    assert volume_recovery.record_failure(db, volume["id"], "/srv/x is full", detail=detail.id)
+    assert fail(db, volume["id"], "/srv/x is full") is not None
+    [message] = messages_db.list_for(db, resource_uuid=volume["id"])
+    assert message["event_id"] == "VOLUME_VOLUME_901_003"
+    assert message["user_message"] == (
+        "manage existing volume: Could not find any available weighted backend."
+    )
 
 
 def test_fail_manage_twice_equals_once(db: db_api.Database, gold: dict[str, Any]) -> None:

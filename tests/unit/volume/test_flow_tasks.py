@@ -490,7 +490,7 @@ def test_on_finish_refuses_a_volume_no_longer_managing(
     vconf: cfg.ConfigOpts, db: db_api.Database, notifier: messaging.Notifier
 ) -> None:
     volume = new_volume(vconf, db, {"source-name": "lun1"})
-    volume_transitions.fail_manage(db, volume["id"], "gave up", "X", None)
+    volume_transitions.fail_manage(db, volume["id"], "gave up", None)
     # A row decided meanwhile is no longer the flow's: it ends as a lost claim.
     with pytest.raises(exception.FlowOwnershipLost):
         flow_mod.OnFinish(vconf, db, notifier).execute(CTXT, volume, 1, "volume-x")

@@ -9,7 +9,9 @@ named like its host, ``host@backend``: ``cluster`` (3.16+ to manage, 3.17+ to li
 is therefore accepted wherever a ``host`` is, and means the same backend.
 """
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from volmgr_api import validation
@@ -21,26 +23,38 @@ from volmgr_api.rest.views import manageable
 from volmgr_api.rest.views import volumes as volume_views
 from volmgr_api.schemas import parameter_types
 from volmgr_api.schemas import volume_manage as schema
+from volmgr_common import exception
 from volmgr_common.page_request import MANAGEABLE_SORT_KEYS, PageRequest
 
 SOURCE_NAME = "source-name"
 
 
-def _one_of_host_cluster(host: Any, cluster: Any, cluster_allowed: bool) -> str:
+def _one_of_host_cluster(host: Any, cluster: Any, cluster_allowed: bool) -> tuple[str, str]:
+    """The backend named and whether it was named as a ``Host`` or a ``Cluster``."""
     if not cluster_allowed:
         if not host:
             raise faults.bad_request("Host field is missing.")
-        return host
+        return host, "Host"
     if bool(host) == bool(cluster):
         raise faults.bad_request("One and only one of cluster and host must be set.")
-    return host or cluster
+    return (host, "Host") if host else (cluster, "Cluster")
+
+
+@contextlib.contextmanager
+def _named_as(kind: str) -> Iterator[None]:
+    """Cinder's wording for an unknown backend: "Cluster 'x' not found" when a cluster
+    was named."""
+    try:
+        yield
+    except exception.BackendNotFound as error:
+        raise exception.BackendNotFound(kind=kind, host=error.kwargs.get("host")) from None
 
 
 def create(req: ApiRequest) -> Reply:
     """``POST os-volume-manage`` (and ``POST manageable_volumes``): 202 with the volume."""
     req.authorize(policy.MANAGE, {"project_id": req.ctxt.project_id})
     volume = req.json_body(schema.validator(req.version, req.conf))["volume"]
-    host = _one_of_host_cluster(
+    host, kind = _one_of_host_cluster(
         volume.get("host"), volume.get("cluster"), req.version.matches("3.16")
     )
     validation.request_project(req.ctxt)
@@ -57,7 +71,8 @@ def create(req: ApiRequest) -> Reply:
             "bootable": parameter_types.to_bool(volume.get("bootable", False)),
         },
     )
-    created = req.api.manage_existing(req.ctxt, request)
+    with _named_as(kind):
+        created = req.api.manage_existing(req.ctxt, request)
     return Reply(202, {"volume": volume_views.detail(req, created)})
 
 
@@ -79,14 +94,15 @@ def _listing(req: ApiRequest, detailed: bool) -> Reply:
     cluster_allowed = req.version.matches("3.17")
     params = Params(req.webob.GET, None)
     cluster = params.get("cluster") if cluster_allowed else None
-    host = _one_of_host_cluster(params.get("host"), cluster, cluster_allowed)
+    host, kind = _one_of_host_cluster(params.get("host"), cluster, cluster_allowed)
     page = PageRequest(
         marker=_marker(params.get("marker")),
         limit=params.limit(req.conf.api.max_list_limit),
         offset=params.offset(),
         sort=tuple(check_sort(params.sort("reference"), MANAGEABLE_SORT_KEYS)),
     )
-    entries = req.api.get_manageable_volumes(req.ctxt, host, page)
+    with _named_as(kind):
+        entries = req.api.get_manageable_volumes(req.ctxt, host, page)
     return Reply(200, manageable.list_view(entries, detailed))
 
 

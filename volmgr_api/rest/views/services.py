@@ -1,5 +1,6 @@
-"""The service view of ``GET os-services``: binary, host, zone, status, state, ...;
-``cluster`` from 3.7, a volume service's ``backend_state`` from 3.49."""
+"""The service views of ``os-services``: the listing (binary, host, zone, status, state,
+...; ``cluster`` from 3.7, a volume service's ``backend_state`` from 3.49) and the
+answer to a disable or enable."""
 
 from typing import Any
 
@@ -36,6 +37,19 @@ def backend_state(svc: dict[str, Any]) -> str | None:
     if capabilities is None:
         return None
     return str(capabilities.get("backend_state", "up"))
+
+
+def status_change(svc: dict[str, Any], binary: str, service: str) -> dict[str, Any]:
+    """The answer of ``PUT os-services/disable|disable-log-reason|enable``, as Cinder's:
+    ``binary`` (and ``service``) as the caller named them."""
+    return {
+        "host": svc["host"],
+        "binary": binary,
+        "service": service,
+        "status": "disabled" if svc["disabled"] else "enabled",
+        "disabled": svc["disabled"],
+        "disabled_reason": svc["disabled_reason"],
+    }
 
 
 def list_view(req: ApiRequest, services: list[dict[str, Any]]) -> dict[str, Any]:

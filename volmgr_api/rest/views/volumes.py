@@ -3,7 +3,8 @@
 Internal statuses are shown as Cinder shows them (``managing`` → ``creating``,
 ``error_managing`` → ``error``, ``error_managing_deleting`` → ``deleting``), and a
 status filter is read back the same way. Fields that later microversions add are
-added by :func:`versioned_fields` (see ``microversion.py`` for the history).
+added by :func:`versioned_fields` (see ``microversion.py`` for the history). A size not known
+yet is shown as 0, as Cinder shows it while it manages a volume.
 """
 
 import urllib.parse
@@ -29,6 +30,14 @@ SERVICE_NAMESPACE = uuid.UUID("5c0b4b5e-7a43-4f0e-9d8a-6f1c3b2a9e10")
 
 def status(volume: volume_record.VolumeRecord) -> str:
     return STATUS_MAP.get(volume["status"], volume["status"])
+
+
+def size(volume: volume_record.VolumeRecord) -> int:
+    """The size in GiB: 0 while the volume is being managed, as Cinder shows it, and
+    for a failed manage whose size the backend never reported."""
+    if volume["status"] == volume_record.MANAGING or volume["size"] is None:
+        return 0
+    return volume["size"]
 
 
 def internal_status(shown: str) -> str:
@@ -59,7 +68,7 @@ def detail(req: ApiRequest, volume: volume_record.VolumeRecord) -> dict[str, Any
     view: dict[str, Any] = {
         "id": volume["id"],
         "status": status(volume),
-        "size": volume["size"],
+        "size": size(volume),
         "availability_zone": volume["availability_zone"],
         "created_at": timestamp(volume["created_at"]),
         "updated_at": timestamp(volume["updated_at"]),

@@ -62,3 +62,31 @@ def test_a_message_bus_that_is_away_is_a_503() -> None:
     status, body = answer(messaging.MessageDeliveryFailure("Unable to connect to AMQP server"))
     assert status == 503
     assert "AMQP" not in body["serviceUnavailable"]["message"]
+
+
+def test_a_driver_error_is_a_500_that_names_only_the_request() -> None:
+    status, body = answer(exception.VolumeDriverException(reason="cannot open /srv/volmgr/files"))
+    assert status == 500
+    message = body["computeFault"]["message"]
+    assert "req-1" in message and "/srv" not in message and "driver" not in message
+
+
+def test_server_paths_in_a_message_become_a_placeholder() -> None:
+    error = exception.ManageExistingInvalidReference(
+        ref={"source-name": "a.img"}, reason="no file 'a.img' exists in /srv/volmgr/files"
+    )
+    status, body = answer(error)
+    assert status == 400
+    assert body["badRequest"]["message"].endswith("no file 'a.img' exists in <path>")
+    assert faults.ABSOLUTE_PATH.findall("see http://x/y/z and a/b/c") == []
+
+
+def test_nothing_after_the_first_line_is_answered() -> None:
+    error = exception.InvalidInput(reason="marker 'm' not found")
+    error.msg += '\nTraceback (most recent call last):\n  File "/x.py", line 1'
+    assert answer(error) == (
+        400,
+        {"badRequest": {"code": 400, "message": "Invalid input: marker 'm' not found"}},
+    )
+    response = faults.fault_response(faults.HTTPError(400, "first\nsecond"))
+    assert json.loads(response.body) == {"badRequest": {"code": 400, "message": "first"}}
