@@ -8,6 +8,7 @@ in-process (:meth:`Rest.call`) or over HTTP (:attr:`Rest.url`), and keep apart b
 using projects and file names of their own.
 """
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -144,15 +145,17 @@ def reset_memory_broker() -> None:
     memory.Transport.global_state.clear()
 
 
-@pytest.fixture(scope="module")
-def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
-    """The three services and the REST API, for every test of a module."""
-    tmp_path = tmp_path_factory.mktemp("rest")
+@contextlib.contextmanager
+def running_stack(tmp_path: Path, database_url: str | None = None) -> Iterator[Rest]:
+    """The three services and the REST API on ``database_url`` (default: SQLite under
+    ``tmp_path``), stopped when the block ends."""
+    overrides: dict[str, Any] = {"database__connection": database_url} if database_url else {}
     conf = make_conf(
         tmp_path,
         transport_url=f"kombu+memory:////{uuid.uuid4().hex}",
         api__bind_port=0,
         api__threads=4,
+        **overrides,
     )
     patch = pytest.MonkeyPatch()
     patch.setattr(futurist_thread.ThreadWorker, "MAX_IDLE_FOR", 0.05)
@@ -181,3 +184,10 @@ def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
         messaging.cleanup()
         db.dispose()
         patch.undo()
+
+
+@pytest.fixture(scope="module")
+def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
+    """The three services and the REST API on SQLite, for every test of a module."""
+    with running_stack(tmp_path_factory.mktemp("rest")) as stack:
+        yield stack
