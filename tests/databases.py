@@ -34,14 +34,16 @@ def server_url(backend: str) -> str:
 
 
 @contextlib.contextmanager
-def throwaway(backend: str) -> Iterator[str]:
-    """The URL of a new, empty database on ``backend``'s server, dropped afterwards."""
+def throwaway(backend: str, charset: str | None = None) -> Iterator[str]:
+    """The URL of a new, empty database on ``backend``'s server, dropped afterwards
+    (``charset``: its default character set, MySQL/MariaDB only)."""
     url = sa.make_url(server_url(backend))
     name = f"volmgr_tmp_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+            suffix = f" CHARACTER SET {charset}" if charset else ""
+            conn.exec_driver_sql(f"CREATE DATABASE {name}{suffix}")
     except sa.exc.OperationalError as error:
         admin.dispose()
         pytest.fail(
