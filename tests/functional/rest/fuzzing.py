@@ -115,10 +115,10 @@ def call(
     environ["QUERY_STRING"] = wsgi_text(query)
     for name, value in {**ADMIN, **(headers or {})}.items():
         key = name.upper().replace("-", "_")
-        environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+        environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
     if body is not None:
         environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.setdefault("CONTENT_LENGTH", str(len(body)))
         if content_type is not None:
             environ.setdefault("CONTENT_TYPE", content_type)
     return request.get_response(app)
@@ -278,6 +278,14 @@ def edge_header_requests(path: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 ODD_METHODS = ("PATCH", "PUT", "HEAD", "OPTIONS", "TRACE", "CONNECT", "FOO", "GET\x00")
+ODD_BODY_HEADERS = [
+    {"Content-Length": length}
+    for length in ("abc", "-1", "", "1e3", " 5", "99999999999999999999999", "0")
+] + [
+    {"Content-Type": kind}
+    for kind in ("text/plain", "application/json; charset=\x00", "\xff", "a/b/c", ";;", "")
+]
+"""Lying or odd Content-Length and Content-Type headers of a JSON body."""
 ODD_PATHS = {
     "invalid-utf8": b"/v3/\xff/volumes",
     "nul": b"/v3/\x00/volumes",

@@ -51,6 +51,10 @@ def test_hostile_inputs_get_no_5xx(any_rest: Rest) -> None:
         requests.append(
             (f"method {method!r}", {"method": method, "path": b"/v3/admin-project/volumes"})
         )
+    for headers in fuzzing.ODD_BODY_HEADERS:
+        manage = {"method": "POST", "path": b"/v3/admin-project/os-volume-manage"}
+        body = b'{"volume": {"host": "h@b", "ref": {"source-name": "x"}}}'
+        requests.append((f"body headers {headers!r}", {**manage, "headers": headers, "body": body}))
     for label, path in fuzzing.ODD_PATHS.items():
         requests.append((f"path {label}", {"method": "GET", "path": path}))
     failures = []
