@@ -1,6 +1,7 @@
 """The WSGI application: routing, version negotiation, authentication, faults, access log.
 
-Order of checks for a request: microversion (400/406), route (404/405), route
+Order of checks for a request: microversion (400/406), path and query text (400,
+:mod:`volmgr_api.rest.inputs`), route (404/405), route
 version (404 below its first version), identity (401), project in the URL (403
 unless admin; a URL without one acts in the caller's), body size (413); then the
 handler, whose errors become Cinder faults.
@@ -17,7 +18,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api.api import API
-from volmgr_api.rest import auth, faults, microversion
+from volmgr_api.rest import auth, faults, inputs, microversion
 from volmgr_api.rest.policy import Enforcer
 from volmgr_api.rest.request import ApiRequest, AppState, Reply
 from volmgr_api.rest.routes import PROJECT_ID_PATTERN, ROUTES, Route
@@ -48,7 +49,7 @@ class RestApp:
             '%s "%s %s" status: %s len: %s time: %.4f request: %s',
             request.remote_addr,
             request.method,
-            request.path_qs,
+            inputs.loggable_target(request.environ),
             response.status_int,
             response.content_length,
             time.monotonic() - started,
@@ -58,7 +59,10 @@ class RestApp:
 
     def _respond(self, request: webob.Request) -> tuple[webob.Response, str | None]:
         try:
-            version = microversion.negotiate(request.headers.get(microversion.HEADER))
+            headers = inputs.TextHeaders(request.headers)
+            version = microversion.negotiate(headers.get(microversion.HEADER))
+        except faults.HTTPError as error:
+            return faults.fault_response(error), None
         except microversion.InvalidVersion as error:
             return faults.fault_response(faults.bad_request(str(error))), None
         except microversion.UnsupportedVersion as error:
@@ -92,11 +96,12 @@ class RestApp:
         return route, match
 
     def _dispatch(self, req: ApiRequest) -> webob.Response:
+        inputs.check_url(req.webob.environ)
         route, args = self._match(req.webob)
         if route.min_version and not req.version.matches(route.min_version):
             raise faults.not_found()
         if not route.public:
-            req.context = auth.context_for(self.strategy, req.webob.environ, req.webob.headers)
+            req.context = auth.context_for(self.strategy, req.webob.environ, req.headers)
             req.context.update_store()
             url_project = args.pop("project_id", None)
             if url_project is None:

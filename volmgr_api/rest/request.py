@@ -16,7 +16,7 @@ from jsonschema.protocols import Validator
 from oslo_config import cfg
 
 from volmgr_api.api import API
-from volmgr_api.rest import faults
+from volmgr_api.rest import faults, inputs
 from volmgr_api.rest.microversion import APIVersion
 from volmgr_api.rest.policy import Enforcer
 from volmgr_common.context import RequestContext
@@ -70,6 +70,11 @@ class ApiRequest:
         return self.state.conf
 
     @property
+    def headers(self) -> inputs.TextHeaders:
+        """The request's headers as checked UTF-8 text (a 400 when one read is not)."""
+        return inputs.TextHeaders(self.webob.headers)
+
+    @property
     def base_url(self) -> str:
         """Scheme, host and script name, without a trailing slash."""
         return self.webob.application_url.rstrip("/")
@@ -81,26 +86,14 @@ class ApiRequest:
         return self.state.enforcer.allows(self.ctxt, rule, target)
 
     def json_body(self, validator: Validator) -> Any:
-        """The body decoded and checked by a compiled schema; 400/415 otherwise."""
+        """The body decoded (:func:`inputs.parse_json`) and checked by a compiled schema;
+        400/415 otherwise."""
         content_type = self.webob.content_type
         if content_type and content_type not in JSON_TYPES:
             raise faults.HTTPError(415, "Unsupported Content-Type")
-        body = _decode(self.webob.body)
+        body = inputs.parse_json(self.webob.body)
         validate(body, validator)
         return body
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _decode(raw: bytes) -> Any:
-    if not raw:
-        raise faults.bad_request("The request has no body; a JSON object is expected.")
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise faults.bad_request(f"Malformed request body: {error}") from error
 
 
 def _shorten(value: Any) -> str:

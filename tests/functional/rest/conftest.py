@@ -8,6 +8,7 @@ in-process (:meth:`Rest.call`) or over HTTP (:attr:`Rest.url`), and keep apart b
 using projects and file names of their own.
 """
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -25,7 +26,6 @@ from oslo_config import cfg
 from tests.conftest import make_conf
 from volmgr_api import service as api_service
 from volmgr_api.rest import app as rest_app
-from volmgr_api.rest import microversion
 from volmgr_api.rest.server import WsgiService
 from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
@@ -145,15 +145,17 @@ def reset_memory_broker() -> None:
     memory.Transport.global_state.clear()
 
 
-@pytest.fixture(scope="module")
-def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
-    """The three services and the REST API, for every test of a module."""
-    tmp_path = tmp_path_factory.mktemp("rest")
+@contextlib.contextmanager
+def running_stack(tmp_path: Path, database_url: str | None = None) -> Iterator[Rest]:
+    """The three services and the REST API on ``database_url`` (default: SQLite under
+    ``tmp_path``), stopped when the block ends."""
+    overrides: dict[str, Any] = {"database__connection": database_url} if database_url else {}
     conf = make_conf(
         tmp_path,
         transport_url=f"kombu+memory:////{uuid.uuid4().hex}",
         api__bind_port=0,
         api__threads=4,
+        **overrides,
     )
     patch = pytest.MonkeyPatch()
     patch.setattr(futurist_thread.ThreadWorker, "MAX_IDLE_FOR", 0.05)
@@ -184,16 +186,8 @@ def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
         patch.undo()
 
 
-LISTING_VERSION = "3.60"
-"""The newest microversion whose listing behaviour the tests check."""
-
-
-@pytest.fixture
-def listing_versions(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Serve microversions up to :data:`LISTING_VERSION` during the test, so that the
-    listing behaviour gated at Cinder's later versions (3.31, 3.33, 3.34, 3.52, 3.60)
-    can be asked for while the API's MAX is lower; a no-op once MAX reaches it."""
-    wanted = microversion.APIVersion.parse(LISTING_VERSION)
-    if wanted > microversion.MAX:
-        monkeypatch.setattr(microversion, "MAX", wanted)
-    return LISTING_VERSION
+@pytest.fixture(scope="module")
+def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
+    """The three services and the REST API on SQLite, for every test of a module."""
+    with running_stack(tmp_path_factory.mktemp("rest")) as stack:
+        yield stack

@@ -162,7 +162,7 @@ def listed_names(table: str, ids: set[str]) -> list[str]:
     return names
 
 
-def test_cinder_list_sorted_by_name_and_filtered(rest: Rest, listing_versions: str) -> None:
+def test_cinder_list_sorted_by_name_and_filtered(rest: Rest) -> None:
     project = unique("sorted")
     headers = identity("admin", project)
     made = {rest.manage(headers=headers, name=name)["id"]: name for name in ("b", "c", "a")}

@@ -97,9 +97,7 @@ def test_offset_is_read_in_sql(rest: Rest, owner: dict, five: list) -> None:
     assert {1, 3} <= set(parameters)
 
 
-def test_unknown_filters_per_version_and_role(
-    rest: Rest, owner: dict, five: list, listing_versions: str
-) -> None:
+def test_unknown_filters_per_version_and_role(rest: Rest, owner: dict, five: list) -> None:
     member = member_of(owner)
     everything = sorted(v["id"] for v in five)
     # Before 3.31 a user's unknown filter is dropped, and all_tenants with it.
@@ -121,7 +119,7 @@ def test_unknown_filters_per_version_and_role(
     assert sorted(ids(older)) == everything
 
 
-def test_inexact_names(rest: Rest, owner: dict, five: list, listing_versions: str) -> None:
+def test_inexact_names(rest: Rest, owner: dict, five: list) -> None:
     member = member_of(owner)
     xs = sorted(five[i]["id"] for i in (0, 2, 4))
     for headers, version in ((member, "3.34"), (owner, "3.31")):
@@ -135,7 +133,7 @@ def test_inexact_names(rest: Rest, owner: dict, five: list, listing_versions: st
     assert ids(rest.call("GET", "volumes?name~=_", headers=owner, version="3.34")) == []
 
 
-def test_time_comparisons(rest: Rest, owner: dict, five: list, listing_versions: str) -> None:
+def test_time_comparisons(rest: Rest, owner: dict, five: list) -> None:
     middle = five[2]["created_at"]
     query = f"volumes?created_at=gt:{middle}&sort=created_at:asc"
     assert ids(rest.call("GET", query, headers=owner, version="3.60")) == [
@@ -160,7 +158,7 @@ def test_summary_takes_the_filters(rest: Rest, owner: dict, five: list) -> None:
     assert response.json == {"volume-summary": {"total_count": 3, "total_size": 3}}
 
 
-def test_resource_filters(rest: Rest, listing_versions: str) -> None:
+def test_resource_filters(rest: Rest) -> None:
     headers = fresh_member()
     assert rest.call("GET", "resource_filters", headers=headers, version="3.32").status_int == 404
     listed = rest.call("GET", "resource_filters", headers=headers, version="3.33").json
@@ -177,7 +175,7 @@ def test_resource_filters(rest: Rest, listing_versions: str) -> None:
     assert none.json == {"resource_filters": []}
 
 
-def test_types_by_name_sorted_and_paged(rest: Rest, listing_versions: str) -> None:
+def test_types_by_name_sorted_and_paged(rest: Rest) -> None:
     prefix = fresh_member()["X-User-Id"]
     made = [
         types_db.create(rest.db, f"{prefix}-{i}", {"tier": "fast"} if i else {}) for i in range(3)
@@ -222,7 +220,7 @@ def test_message_pages_link_the_next(rest: Rest, owner: dict, five: list) -> Non
     assert "messages_links" not in rest_of
 
 
-def test_message_filters_per_version(rest: Rest, listing_versions: str) -> None:
+def test_message_filters_per_version(rest: Rest) -> None:
     member = fresh_member()
     assert rest.call("GET", "messages?foo=1", headers=member, version="3.5").json == {
         "messages": []

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from volmgr_common.db import models
+from volmgr_common.db import models, mysql_charset
 
 config = context.config
 target_metadata = models.Base.metadata
@@ -11,6 +11,7 @@ target_metadata = models.Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes["engine"]
     with engine.connect() as connection:
+        mysql_charset.ensure_utf8mb4(connection)
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
