@@ -24,7 +24,7 @@ from oslo_config import cfg
 
 from tests.conftest import make_conf
 from volmgr_api import service as api_service
-from volmgr_api.rest import app as rest_app
+from volmgr_api.rest import deploy
 from volmgr_api.rest.server import WsgiService
 from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
@@ -170,7 +170,7 @@ def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
         yield Rest(
             conf=conf,
             db=db,
-            app=rest_app.build_app(conf, api_obj),
+            app=deploy.build_pipeline(conf, api_obj),
             http=http,
             files=Path(conf.file_backend.directory),
             backend=volume_service.backend_host(conf),
