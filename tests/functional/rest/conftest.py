@@ -24,6 +24,7 @@ from oslo_config import cfg
 
 from tests.conftest import make_conf
 from volmgr_api import service as api_service
+from volmgr_api.api import API
 from volmgr_api.rest import deploy
 from volmgr_api.rest.server import WsgiService
 from volmgr_common import rpc, service
@@ -65,6 +66,7 @@ class Rest:
 
     conf: cfg.ConfigOpts
     db: db_api.Database
+    api: API
     app: Any
     http: WsgiService
     files: Path
@@ -170,6 +172,7 @@ def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
         yield Rest(
             conf=conf,
             db=db,
+            api=api_obj,
             app=deploy.build_pipeline(conf, api_obj),
             http=http,
             files=Path(conf.file_backend.directory),
