@@ -1,5 +1,8 @@
 """Process start-up: parse the command line and config files, set up logging.
 
+Every program takes ``--version`` (the installed package's version) and
+``--config-file``/``--config-dir``.
+
 A bad or missing config file ends the process with exit code 2 and one line that
 says what is wrong, before any connection is opened.
 """
@@ -14,6 +17,7 @@ from oslo_log import log as logging
 
 from volmgr_common import conf as volmgr_conf
 from volmgr_common import rpc
+from volmgr_common.version import version_string
 
 PROJECT = "volmgr"
 LOCAL_STATE_DIR = "volmgr-state"
@@ -69,7 +73,7 @@ def parse_args(
     if default_transport_url:
         conf.set_default("transport_url", default_transport_url)
     try:
-        conf(list(argv), project=PROJECT, prog=prog)
+        conf(list(argv), project=PROJECT, prog=prog, version=version_string())
         validate(conf)
     except cfg.ConfigFilesNotFoundError as error:
         _fail(prog, f"config file not found: {', '.join(error.config_files)}")
