@@ -54,7 +54,7 @@ def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], syn
         db.dispose()
 
     try:
-        service.serve(services, cleanup)
+        service.serve(services, cleanup, on_reload=lambda: startup.reload_mutable(conf))
     except OSError as error:  # e.g. the REST port is taken
         _exit(prog, f"cannot start: {error}", 1)
 

@@ -18,6 +18,7 @@ OPTS: list[cfg.Opt] = [
         default=STRING_WIDTH,
         min=1,
         max=STRING_WIDTH,
+        mutable=True,
         help="Longest volume name, in characters, that a manage request may give, over "
         f"REST and RPC alike. At most {STRING_WIDTH}, the width of the name column.",
     ),
@@ -26,6 +27,7 @@ OPTS: list[cfg.Opt] = [
         default=STRING_WIDTH,
         min=1,
         max=STRING_WIDTH,
+        mutable=True,
         help="Longest volume description, in characters, that a manage request may give, "
         f"over REST and RPC alike. At most {STRING_WIDTH}, the width of the description "
         "column.",
@@ -34,12 +36,14 @@ OPTS: list[cfg.Opt] = [
         "max_metadata_items",
         default=128,
         min=0,
+        mutable=True,
         help="Largest number of metadata items a manage request may carry.",
     ),
     cfg.IntOpt(
         "max_list_limit",
         default=1000,
         min=1,
+        mutable=True,
         help="Largest number of items one listing returns: volumes (REST and the "
         "list_volumes RPC call), manageable objects and user messages. A request that "
         "asks for more, or names no limit, gets this many.",

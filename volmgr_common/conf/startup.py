@@ -19,6 +19,7 @@ from volmgr_common import conf as volmgr_conf
 from volmgr_common import rpc
 from volmgr_common.version import version_string
 
+LOG = logging.getLogger(__name__)
 PROJECT = "volmgr"
 LOCAL_STATE_DIR = "volmgr-state"
 """``state_path`` of the programs that run without a config file (volmgr-all,
@@ -80,6 +81,21 @@ def parse_args(
     except (cfg.Error, ConfigError, ValueError) as error:
         _fail(prog, str(error).splitlines()[0] if str(error) else repr(error))
     logging.setup(conf, PROJECT)
+
+
+def reload_mutable(conf: cfg.ConfigOpts) -> None:
+    """Re-read the config files and apply the options marked mutable (SIGHUP).
+
+    oslo.config logs each option that changed, and warns about the changes of
+    options that are not mutable, which wait for a restart; oslo.log applies a
+    changed ``debug`` (the log level) at once. A file that no longer parses changes
+    nothing: the error is logged and the running values stay.
+    """
+    LOG.info("Reloading the mutable options from %s", ", ".join(conf.config_file) or "defaults")
+    try:
+        conf.mutate_config_files()
+    except (cfg.Error, ValueError, OSError) as error:
+        LOG.error("The configuration was not reloaded: %s", error)
 
 
 def _fail(prog: str, reason: str) -> None:
