@@ -16,7 +16,9 @@ calls the volume services. It runs no RPC server and no periodic task: the
 ``volmgr-api`` daemon still runs somewhere in the deployment for its RPC topic
 (``manage_existing_failed`` from the volume services, manages over RPC), its
 heartbeat and its recovery scans, with ``[api] builtin_server = false`` when it
-should leave REST to the WSGI server. Do not preload the app in a forking server's
+should leave REST to the WSGI server. With ``[metrics] enabled`` the workers serve
+the metrics under ``[metrics] path`` (set ``PROMETHEUS_MULTIPROC_DIR`` to add up
+the workers' counts). Do not preload the app in a forking server's
 master (gunicorn's ``--preload``): connections must be opened in each worker.
 """
 
@@ -27,7 +29,7 @@ from typing import Any
 
 from volmgr_api import api
 from volmgr_api.rest import deploy
-from volmgr_common import rpc
+from volmgr_common import metrics, rpc
 from volmgr_common.cmd import open_database
 from volmgr_common.conf import startup
 
@@ -59,7 +61,8 @@ def init_application() -> Any:
         db.dispose()
 
     atexit.register(cleanup)
-    return deploy.build_pipeline(conf, api.API(conf, db, messaging, conf.host))
+    extra_apps = {conf.metrics.path: metrics.wsgi_app()} if conf.metrics.enabled else {}
+    return deploy.build_pipeline(conf, api.API(conf, db, messaging, conf.host), extra_apps)
 
 
 def __getattr__(name: str) -> Any:

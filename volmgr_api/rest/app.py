@@ -22,6 +22,7 @@ from volmgr_api.rest import auth, faults, microversion
 from volmgr_api.rest.policy import Enforcer
 from volmgr_api.rest.request import ApiRequest, AppState, Reply
 from volmgr_api.rest.routes import ROUTES, Route
+from volmgr_common import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ class RestApp:
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> webob.Response:
         started = time.monotonic()
-        response = self._respond(request)
+        with metrics.api_request(request.method) as answer:
+            response = self._respond(request)
+            answer["status"] = response.status_int
         response.headers["Vary"] = microversion.HEADER
         LOG.info(
             '%s "%s %s" status: %s len: %s time: %.4f request: %s',
