@@ -1,7 +1,7 @@
 """Prometheus metrics of the daemons and the REST API (prometheus-client), opt-in.
 
-The metrics are counted whether or not they are served (a counter costs well under
-a microsecond); ``[metrics] enabled`` decides whether a process serves them:
+The metrics are counted in every process, in memory; ``[metrics] enabled`` decides
+whether a process serves them:
 
 * ``volmgr_manages_total{stage, outcome}``: manage requests by where they were
   decided and how: ``stage="api"`` ``accepted`` (row written, sent on) or

@@ -9,11 +9,14 @@ request ids. A manage through gunicorn to real daemons on RabbitMQ is in
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import webob
 
 from tests import wsgi_support
 from tests.conftest import make_conf
+from volmgr_api import wsgi
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
 
@@ -67,3 +70,32 @@ def test_error_answers_carry_a_request_id_and_a_cinder_fault(gunicorn: str) -> N
     status, headers, _ = wsgi_support.request(f"{gunicorn}/v3/wsgi-project/volumes")
     assert status == 401
     assert headers["x-openstack-request-id"].startswith("req-")
+
+
+def test_application_is_built_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = f"sqlite:///{tmp_path / 'volmgr.sqlite'}"
+    db = db_api.Database(make_conf(tmp_path, database__connection=database))
+    migration.sync(db)
+    db.dispose()
+    config = tmp_path / "volmgr.conf"
+    config.write_text(
+        f"[DEFAULT]\ntransport_url = kombu+memory:////\n[database]\nconnection = {database}\n"
+    )
+    monkeypatch.setenv(wsgi.CONFIG_FILES_ENV, str(config))
+    monkeypatch.setattr(wsgi, "_application", None)
+    first = wsgi.application
+    assert wsgi.application is first
+    response = webob.Request.blank("/healthcheck").get_response(first)
+    assert response.status_int == 200
+
+
+def test_a_missing_config_file_ends_the_worker_with_code_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(wsgi.CONFIG_FILES_ENV, str(tmp_path / "absent.conf"))
+    with pytest.raises(SystemExit) as exited:
+        wsgi.init_application()
+    assert exited.value.code == 2
+    assert "config file not found" in capsys.readouterr().err
