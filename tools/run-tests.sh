@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up a virtualenv from the project's own files, start the local services the
 # tests need if they are down, then run the checks and every test layer:
-# lint, type checks (mypy), generated samples, the documentation site, unit,
-# functional, driver contract and integration.
+# lint, type checks (mypy), generated samples, the documentation site, the container
+# image (when a container engine is present), unit, functional, driver contract and
+# integration.
 #
 #   bash tools/run-tests.sh            # everything
 #   bash tools/run-tests.sh tests/unit # only some tests (pytest arguments)
@@ -39,6 +40,17 @@ step "documentation site (warnings are errors)"
 docs_out=$(mktemp -d)
 "$VENV/bin/sphinx-build" -W --keep-going -q -b html docs "$docs_out"
 rm -rf "$docs_out"
+
+step "container image"
+# Built only where a container engine runs; tests/unit/test_deployment_files.py checks
+# the Dockerfile's commands against the console scripts everywhere else.
+engine=$(command -v docker || command -v podman || true)
+if [ -n "$engine" ] && "$engine" info >/dev/null 2>&1; then
+    "$engine" build -q -t volmgr:ci .
+    "$engine" run --rm volmgr:ci volmgr-manage --version
+else
+    echo "no container engine: image not built"
+fi
 
 step "tests"
 if [ $# -gt 0 ]; then

@@ -14,7 +14,7 @@ from oslo_log import log as logging
 
 from volmgr_api import validation
 from volmgr_api.flows import manage_existing
-from volmgr_common import cache, exception, notifications, rpc
+from volmgr_common import cache, exception, metrics, notifications, rpc
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
@@ -88,6 +88,9 @@ class API:
     def _run_manages(self, stores: Sequence[dict[str, Any]]) -> list[Any]:
         """The manage flow for a batch of requests: each its new volume or its error."""
         outcomes = run_flow_batch(self._manage_flow, stores, enter=make_context_current)
+        for outcome in outcomes:
+            accepted = isinstance(outcome, dict)
+            metrics.MANAGES.labels("api", "accepted" if accepted else "refused").inc()
         return [
             outcome[manage_existing.VOLUME]
             if isinstance(outcome, dict)

@@ -7,4 +7,4 @@ from volmgr_common.cmd import launch
 
 
 def main() -> None:
-    launch("volmgr-api", [service.build], sys.argv[1:])
+    launch("volmgr-api", [service.build_daemon], sys.argv[1:])

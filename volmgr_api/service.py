@@ -15,6 +15,20 @@ def build(
 ) -> service.Service:
     """The API's service, not yet started. Several may run at once, each REST server on
     its own ``[api] bind_host:bind_port``; ``rest=False`` builds the RPC server alone."""
+    return _build(conf, db, messaging, rest)
+
+
+def build_daemon(
+    conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging
+) -> service.Service:
+    """The service of the volmgr-api daemon: REST too unless ``[api] builtin_server`` is off
+    (a WSGI server serves it, ``volmgr_api.wsgi``)."""
+    return _build(conf, db, messaging, conf.api.builtin_server)
+
+
+def _build(
+    conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging, rest: bool
+) -> service.Service:
     api_obj = api.API(conf, db, messaging, conf.host)
     return service.Service(
         binary=BINARY,

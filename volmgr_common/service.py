@@ -3,7 +3,8 @@
 A :class:`Service` registers itself in the services table, serves its RPC endpoints
 with oslo.messaging's threading executor and runs periodic tasks in threads. On
 SIGTERM or SIGINT, :func:`serve` stops taking new messages, waits for the requests
-in progress to finish, then closes the connections.
+in progress to finish, then closes the connections. On SIGHUP it re-reads the
+options marked mutable (``volmgr_common.conf.startup.reload_mutable``).
 
 A periodic task that keeps failing (the scheduler away, the broker or the database
 unavailable) says so in one line — what failed, why, when it runs again — repeated
@@ -199,9 +200,18 @@ class Service:
         LOG.info("%s on %s stopped", self.binary, self.host)
 
 
-def serve(services: Sequence[Service], cleanup: Callable[[], None]) -> None:
-    """Start ``services``, block until SIGTERM/SIGINT, then stop them and ``cleanup``."""
+def serve(
+    services: Sequence[Service],
+    cleanup: Callable[[], None],
+    on_reload: Callable[[], None] | None = None,
+) -> None:
+    """Start ``services``, block until SIGTERM/SIGINT, then stop them and ``cleanup``.
+
+    SIGHUP calls ``on_reload`` (re-reading the mutable options) in the main loop,
+    never inside the signal handler; the services keep running.
+    """
     stopping = threading.Event()
+    reloading = threading.Event()
 
     def _on_signal(signum: int, _frame: Any) -> None:
         LOG.info("Received %s, stopping", signal.Signals(signum).name)
@@ -210,16 +220,30 @@ def serve(services: Sequence[Service], cleanup: Callable[[], None]) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    def _on_hangup(_signum: int, _frame: Any) -> None:
+        reloading.set()
+
+    previous = {
+        signum: signal.signal(signum, handler)
+        for signum, handler in (
+            (signal.SIGTERM, _on_signal),
+            (signal.SIGINT, _on_signal),
+            (signal.SIGHUP, _on_hangup),
+        )
+    }
     started: list[Service] = []
     try:
         for service in services:
             service.start()
             started.append(service)
-        while not stopping.wait(1.0):
-            pass
+        while not stopping.wait(0.5):
+            if reloading.is_set():
+                reloading.clear()
+                if on_reload is not None:
+                    on_reload()
     finally:
         for service in reversed(started):
             service.stop()
         cleanup()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

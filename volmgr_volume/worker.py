@@ -17,7 +17,7 @@ from oslo_log import log as logging
 from taskflow.types import failure
 
 from volmgr_api import rpcapi as api_rpcapi
-from volmgr_common import exception, message_field, notifications, rpc
+from volmgr_common import exception, message_field, metrics, notifications, rpc
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import (
@@ -108,11 +108,14 @@ class VolumeWorker:
                 "Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id
             )
             stores.append({manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume})
-        outcomes = run_flow_batch(self._manage_flow, stores, enter=make_context_current)
+        with metrics.manage_flows(len(stores)):
+            outcomes = run_flow_batch(self._manage_flow, stores, enter=make_context_current)
         for store, outcome in zip(stores, outcomes, strict=True):
             if isinstance(outcome, failure.Failure):
                 make_context_current(store)
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
+            else:
+                metrics.MANAGES.labels("volume", "available").inc()
 
     def _fail(
         self, ctxt: RequestContext, volume: volume_record.ClaimedVolume, outcome: failure.Failure
@@ -122,6 +125,7 @@ class VolumeWorker:
         Nothing of it when the flow lost its row: whoever owns it now decides.
         """
         if outcome.check(exception.FlowOwnershipLost):
+            metrics.MANAGES.labels("volume", "taken_over").inc()
             LOG.warning(
                 "Volume %s: another process took this manage over; this flow stopped and "
                 "left the backend and the row alone",
@@ -145,6 +149,7 @@ class VolumeWorker:
                 self.db, volume["id"], reason, volume["flow_owner"], detail.id
             ):
                 raise exception.FlowOwnershipLost(volume_id=volume["id"])
+            metrics.MANAGES.labels("volume", "error_managing").inc()
             self.api.manage_existing_failed(ctxt, volume["id"], reason, stage="volume")
         except exception.FlowOwnershipLost:
             LOG.warning(

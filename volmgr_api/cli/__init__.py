@@ -17,6 +17,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from volmgr_api.cli import commands, identity
 from volmgr_api.cli.client import ApiError, Client
 from volmgr_common import output
+from volmgr_common.version import version_string
 
 DESCRIPTION = "The command-line client of the volmgr REST API."
 Command = Callable[[argparse.Namespace, Client], int]
@@ -143,6 +144,7 @@ def _command(sub: argparse._SubParsersAction, name: str, text: str) -> argparse.
 def parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser of ``volmgr``; ``argv`` decides which keystoneauth options it offers."""
     main_parser = argparse.ArgumentParser(prog="volmgr", description=DESCRIPTION)
+    main_parser.add_argument("--version", action="version", version=version_string())
     identity.add_options(main_parser, argv)
     output.add_options(main_parser)
     sub = main_parser.add_subparsers(dest="name", required=True, metavar="COMMAND")

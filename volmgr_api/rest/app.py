@@ -1,30 +1,32 @@
-"""The WSGI application: routing, version negotiation, authentication, faults, access log.
+"""The volmgr WSGI app: routing, version negotiation, authentication, faults, access log.
 
 Order of checks for a request: microversion (400/406), path and query text (400,
 :mod:`volmgr_api.rest.inputs`), route (404/405), route
 version (404 below its first version), identity (401), project in the URL (403
-unless admin; a URL without one acts in the caller's), body size (413); then the
-handler, whose errors become Cinder faults.
+unless admin; a URL without one acts in the caller's); then the handler, whose
+errors become Cinder faults. The request id, proxy headers, CORS, the body size
+limit (413) and ``/healthcheck`` are oslo.middleware's, in front of this app
+(``volmgr_api.rest.deploy``).
 """
 
 import json
 import time
-from typing import Any
 
 import routes as routes_lib
 import webob
 import webob.dec
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_middleware import request_id as oslo_request_id
 
 from volmgr_api.api import API
 from volmgr_api.rest import auth, faults, inputs, microversion
 from volmgr_api.rest.policy import Enforcer
 from volmgr_api.rest.request import ApiRequest, AppState, Reply
 from volmgr_api.rest.routes import PROJECT_ID_PATTERN, ROUTES, Route
+from volmgr_common import metrics
 
 LOG = logging.getLogger(__name__)
-REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
 
 
 class RestApp:
@@ -33,7 +35,6 @@ class RestApp:
     def __init__(self, conf: cfg.ConfigOpts, api: API) -> None:
         self.state = AppState(conf=conf, api=api, enforcer=Enforcer(conf))
         self.strategy = conf.api.auth_strategy
-        self.max_body = conf.api.max_request_body_size
         self.mapper = routes_lib.Mapper(explicit=True)
         self.mapper.minimization = False
         for index, route in enumerate(ROUTES):
@@ -43,7 +44,9 @@ class RestApp:
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> webob.Response:
         started = time.monotonic()
-        response, request_id = self._respond(request)
+        with metrics.api_request(request.method) as answer:
+            response = self._respond(request)
+            answer["status"] = response.status_int
         response.headers["Vary"] = microversion.HEADER
         LOG.info(
             '%s "%s %s" status: %s len: %s time: %.4f request: %s',
@@ -53,32 +56,28 @@ class RestApp:
             response.status_int,
             response.content_length,
             time.monotonic() - started,
-            request_id,
+            request.environ.get(oslo_request_id.ENV_REQUEST_ID),
         )
         return response
 
-    def _respond(self, request: webob.Request) -> tuple[webob.Response, str | None]:
+    def _respond(self, request: webob.Request) -> webob.Response:
         try:
             headers = inputs.TextHeaders(request.headers)
             version = microversion.negotiate(headers.get(microversion.HEADER))
         except faults.HTTPError as error:
-            return faults.fault_response(error), None
+            return faults.fault_response(error)
         except microversion.InvalidVersion as error:
-            return faults.fault_response(faults.bad_request(str(error))), None
+            return faults.fault_response(faults.bad_request(str(error)))
         except microversion.UnsupportedVersion as error:
-            return faults.fault_response(faults.HTTPError(406, str(error))), None
+            return faults.fault_response(faults.HTTPError(406, str(error)))
         req = ApiRequest(webob=request, state=self.state, version=version)
         try:
             response = self._dispatch(req)
         except Exception as error:
-            request_id = req.context.request_id if req.context else None
+            request_id = request.environ.get(oslo_request_id.ENV_REQUEST_ID)
             response = faults.fault_response(faults.from_exception(error, request_id))
         response.headers[microversion.HEADER] = f"{microversion.SERVICE} {version}"
-        request_id = req.context.request_id if req.context else None
-        if request_id:
-            for name in REQUEST_ID_HEADERS:
-                response.headers[name] = request_id
-        return response, request_id
+        return response
 
     def _match(self, request: webob.Request) -> tuple[Route, dict[str, str]]:
         path = request.path_info
@@ -108,7 +107,6 @@ class RestApp:
                 req.project_in_url = False
             else:
                 self._check_project(req, url_project)
-        self._read_body(req.webob)
         reply = route.methods[req.webob.method](req, **args)
         return _render(reply)
 
@@ -118,16 +116,6 @@ class RestApp:
             raise faults.forbidden(
                 f"Project {url_project[:64]} in the URL is not the project of the caller."
             )
-
-    def _read_body(self, request: webob.Request) -> None:
-        too_large = faults.HTTPError(413, "Request is too large.")
-        if request.content_length is not None and request.content_length > self.max_body:
-            raise too_large
-        if request.is_body_readable:
-            raw = request.body_file.read(self.max_body + 1)
-            if len(raw) > self.max_body:
-                raise too_large
-            request.body = raw
 
 
 def _render(reply: Reply) -> webob.Response:
@@ -144,8 +132,3 @@ def _render(reply: Reply) -> webob.Response:
         response.body = b""
     response.headers.update(reply.headers.items())
     return response
-
-
-def build_app(conf: cfg.ConfigOpts, api: API) -> Any:
-    """The WSGI application of the REST API, without the server's auth middleware."""
-    return RestApp(conf, api)

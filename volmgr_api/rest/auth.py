@@ -10,12 +10,18 @@ a caller is an admin only when its user id is ``admin`` or ``X-Roles`` names
 ``keystone``: keystonemiddleware (wrapped around the app by the server) validates
 the token and sets ``X-Identity-Status: Confirmed`` with the user, project and
 roles; a request without a confirmed identity is refused.
+
+Either way the context carries the request id that oslo.middleware's ``RequestId``
+gave the request (and answers in ``x-openstack-request-id``), and the caller's
+``X-OpenStack-Request-Id`` as its global request id when it is well formed.
 """
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from oslo_context import context as oslo_context
+from oslo_middleware import request_id as oslo_request_id
 
 from volmgr_api.rest import faults
 from volmgr_common.context import RequestContext
@@ -24,7 +30,6 @@ ADMIN = "admin"
 NOAUTH = "noauth"
 KEYSTONE = "keystone"
 _ID_PATTERN = re.compile(r"^[^\s:,]{1,255}$")
-_REQUEST_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _roles(headers: Mapping[str, str]) -> list[str]:
@@ -41,12 +46,20 @@ def _check_id(kind: str, value: str | None) -> str:
     return value
 
 
-def _global_request_id(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("X-OpenStack-Request-Id")
-    return value if value and _REQUEST_ID.match(value) else None
+def request_ids(environ: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's own id and the caller's global request id, as oslo.middleware's
+    ``RequestId`` set them in the WSGI environment (it keeps a global id only when it
+    is well formed); without that middleware, a new request id."""
+    return {
+        "request_id": environ.get(oslo_request_id.ENV_REQUEST_ID)
+        or oslo_context.generate_request_id(),
+        "global_request_id": environ.get(oslo_request_id.GLOBAL_REQ_ID),
+    }
 
 
-def noauth_context(headers: Mapping[str, str]) -> RequestContext:
+def noauth_context(
+    headers: Mapping[str, str], environ: Mapping[str, Any] | None = None
+) -> RequestContext:
     """The caller as the noauth headers name it; raises a 401 HTTPError."""
     token = headers.get("X-Auth-Token", "")
     token_user, has_project, token_project = token.partition(":")
@@ -66,8 +79,8 @@ def noauth_context(headers: Mapping[str, str]) -> RequestContext:
         user_id=user_id,
         project_id=project_id,
         roles=roles,
-        global_request_id=_global_request_id(headers),
         overwrite=False,
+        **request_ids(environ or {}),
     )
 
 
@@ -82,12 +95,12 @@ def keystone_context(environ: dict) -> RequestContext:
         roles=list(confirmed.roles or []),
         user_name=confirmed.user_name,
         project_name=confirmed.project_name,
-        global_request_id=confirmed.global_request_id,
         overwrite=False,
+        **request_ids(environ),
     )
 
 
 def context_for(strategy: str, environ: dict, headers: Mapping[str, str]) -> RequestContext:
     if strategy == KEYSTONE:
         return keystone_context(environ)
-    return noauth_context(headers)
+    return noauth_context(headers, environ)

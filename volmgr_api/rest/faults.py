@@ -3,7 +3,9 @@
 Handlers raise :class:`HTTPError` (or a volmgr exception, mapped by its ``code``);
 :func:`fault_response` renders either in the body Cinder clients parse. The name of
 the top-level key follows Cinder's table; codes without a name in it (406, 500)
-use Cinder's fallback ``computeFault``.
+use Cinder's fallback ``computeFault``. :class:`FaultBodies` gives the same shape to
+the error answers of the middleware in front of the app (oslo.middleware's body size
+limit answers 413 in plain text or HTML).
 
 An error answer never shows the server's insides: :func:`from_exception` takes a
 volmgr exception's own message (``msg``: the text of an exception raised again
@@ -21,6 +23,8 @@ from typing import Any
 
 import oslo_messaging as messaging
 import webob
+import webob.dec
+import webob.exc
 from oslo_log import log as logging
 
 from volmgr_common import exception
@@ -40,6 +44,8 @@ FAULT_NAMES = {
     503: "serviceUnavailable",
 }
 FALLBACK_NAME = "computeFault"
+MESSAGES = {413: "Request is too large."}
+"""The message of an error answered by a middleware, by code (else the status phrase)."""
 
 
 class HTTPError(Exception):
@@ -93,6 +99,8 @@ def from_exception(error: BaseException, request_id: str | None) -> HTTPError:
     """The HTTP error for anything a handler raised; unexpected errors are logged."""
     if isinstance(error, HTTPError):
         return error
+    if isinstance(error, webob.exc.WSGIHTTPException) and error.code < 500:
+        return HTTPError(error.code, MESSAGES.get(error.code, error.title))
     if isinstance(error, exception.VolmgrException) and error.code < 500:
         return HTTPError(error.code, public_message(error))
     if isinstance(error, exception.VolmgrException) and not isinstance(
@@ -127,3 +135,27 @@ def fault_response(error: HTTPError) -> webob.Response:
     for name, value in error.headers.items():
         response.headers[name] = value
     return response
+
+
+class FaultBodies:
+    """WSGI middleware: an error answer that is not JSON gets Cinder's fault body.
+
+    The app's own faults are JSON already; this shapes those of the middleware
+    between it and the client (the body size limit), keeping status and headers.
+    """
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    @webob.dec.wsgify
+    def __call__(self, request: webob.Request) -> webob.Response:
+        response = request.get_response(self.application)
+        if response.status_int < 400 or response.content_type == "application/json":
+            return response
+        code = response.status_int
+        message = MESSAGES.get(code) or http.HTTPStatus(code).phrase
+        fault = fault_response(HTTPError(code, message))
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-type", "content-length"):
+                fault.headers[name] = value
+        return fault

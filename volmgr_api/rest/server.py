@@ -1,9 +1,11 @@
-"""The HTTP server of the REST API: cheroot's threaded WSGI server, run beside the RPC server.
+"""The built-in HTTP server of the REST API: cheroot's threaded WSGI server beside the RPC server.
 
 :func:`build_wsgi_service` returns an object with ``start()`` and ``stop()`` that
 ``volmgr_common.service.Service`` starts after its RPC server and stops before it.
-With ``[api] auth_strategy = keystone`` the app is wrapped in keystonemiddleware's
-``auth_token`` (an optional dependency, configured in ``[keystone_authtoken]``).
+It serves the whole pipeline of ``volmgr_api.rest.deploy`` (oslo.middleware,
+``/healthcheck``, keystonemiddleware with ``[api] auth_strategy = keystone``) with
+``[api] threads`` threads behind a listen queue of ``[api] backlog``. Under a WSGI
+server (gunicorn, uwsgi) ``volmgr_api.wsgi`` serves the same pipeline instead.
 """
 
 import threading
@@ -14,27 +16,10 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api.api import API
-from volmgr_api.rest import app as rest_app
-from volmgr_api.rest import auth
+from volmgr_api.rest import deploy
 
 LOG = logging.getLogger(__name__)
 SERVER_NAME = "volmgr-api"
-
-
-class KeystoneMissing(RuntimeError):
-    """auth_strategy is keystone but keystonemiddleware is not installed."""
-
-
-def wrap_keystone(app: Any, conf: cfg.ConfigOpts) -> Any:
-    """``app`` behind keystonemiddleware's auth_token, configured from ``conf``."""
-    try:
-        from keystonemiddleware import auth_token
-    except ImportError as error:
-        raise KeystoneMissing(
-            "[api] auth_strategy = keystone needs keystonemiddleware: "
-            "pip install keystonemiddleware"
-        ) from error
-    return auth_token.AuthProtocol(app, {"oslo_config_config": conf})
 
 
 class WsgiService:
@@ -83,8 +68,6 @@ class WsgiService:
 
 def build_wsgi_service(conf: cfg.ConfigOpts, api_obj: API) -> WsgiService:
     """The REST API server for ``[api] bind_host:bind_port``, not yet started."""
-    app = rest_app.build_app(conf, api_obj)
-    if conf.api.auth_strategy == auth.KEYSTONE:
-        app = wrap_keystone(app, conf)
+    app = deploy.build_pipeline(conf, api_obj)
     api = conf.api
     return WsgiService(app, api.bind_host, api.bind_port, api.threads, api.backlog)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_common import rpc, service
+from volmgr_common import metrics, rpc, service
 from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
@@ -65,13 +65,23 @@ def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], syn
     db = open_database(conf, prog, sync=sync)
     messaging = rpc.Messaging(conf, publisher=prog)
     services = [build(conf, db, messaging) for build in builders]
+    metrics_server = None
+    if conf.metrics.enabled:
+        queues = [name for s in services for name in (s.topic, f"{s.topic}.{s.host}")]
+        metrics_server = metrics.MetricsServer(conf, queues)
+        try:
+            metrics_server.start()
+        except OSError as error:
+            _exit(prog, f"cannot serve metrics: {error}", 1)
 
     def cleanup() -> None:
+        if metrics_server is not None:
+            metrics_server.stop()
         messaging.cleanup()
         db.dispose()
 
     try:
-        service.serve(services, cleanup)
+        service.serve(services, cleanup, on_reload=lambda: startup.reload_mutable(conf))
     except OSError as error:  # e.g. the REST port is taken
         _exit(prog, f"cannot start: {error}", 1)
 

@@ -26,6 +26,7 @@ from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
 from volmgr_common.db import services as services_db
+from volmgr_common.version import version_string
 
 PROG = "volmgr-status"
 Code = upgradecheck.Code
@@ -157,7 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     checks = UpgradeChecks(conf)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return upgradecheck.main(conf, startup.PROJECT, checks, argv=args)
+        # upgradecheck.main() without its conf() call, so that --version is answered.
+        upgradecheck.register_cli_options(conf, checks)
+        conf(args, project=startup.PROJECT, version=version_string())
+        upgradecheck.CONF = conf  # what its commands read (--json)
+        return upgradecheck.run(conf)
     finally:
         checks.close()
 

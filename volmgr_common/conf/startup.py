@@ -1,5 +1,8 @@
 """Process start-up: parse the command line and config files, set up logging.
 
+Every program takes ``--version`` (the installed package's version) and
+``--config-file``/``--config-dir``.
+
 A bad or missing config file ends the process with exit code 2 and one line that
 says what is wrong, before any connection is opened.
 """
@@ -14,7 +17,9 @@ from oslo_log import log as logging
 
 from volmgr_common import conf as volmgr_conf
 from volmgr_common import rpc, rpc_versions
+from volmgr_common.version import version_string
 
+LOG = logging.getLogger(__name__)
 PROJECT = "volmgr"
 LOCAL_STATE_DIR = "volmgr-state"
 """``state_path`` of the programs that run without a config file (volmgr-all,
@@ -73,13 +78,28 @@ def parse_args(
     if default_transport_url:
         conf.set_default("transport_url", default_transport_url)
     try:
-        conf(list(argv), project=PROJECT, prog=prog)
+        conf(list(argv), project=PROJECT, prog=prog, version=version_string())
         validate(conf)
     except cfg.ConfigFilesNotFoundError as error:
         _fail(prog, f"config file not found: {', '.join(error.config_files)}")
     except (cfg.Error, ConfigError, ValueError) as error:
         _fail(prog, str(error).splitlines()[0] if str(error) else repr(error))
     logging.setup(conf, PROJECT)
+
+
+def reload_mutable(conf: cfg.ConfigOpts) -> None:
+    """Re-read the config files and apply the options marked mutable (SIGHUP).
+
+    oslo.config logs each option that changed, and warns about the changes of
+    options that are not mutable, which wait for a restart; oslo.log applies a
+    changed ``debug`` (the log level) at once. A file that no longer parses changes
+    nothing: the error is logged and the running values stay.
+    """
+    LOG.info("Reloading the mutable options from %s", ", ".join(conf.config_file) or "defaults")
+    try:
+        conf.mutate_config_files()
+    except (cfg.Error, ValueError, OSError) as error:
+        LOG.error("The configuration was not reloaded: %s", error)
 
 
 def _fail(prog: str, reason: str) -> None:

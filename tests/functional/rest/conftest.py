@@ -25,7 +25,8 @@ from oslo_config import cfg
 
 from tests.conftest import make_conf
 from volmgr_api import service as api_service
-from volmgr_api.rest import app as rest_app
+from volmgr_api.api import API
+from volmgr_api.rest import deploy
 from volmgr_api.rest.server import WsgiService
 from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
@@ -66,6 +67,7 @@ class Rest:
 
     conf: cfg.ConfigOpts
     db: db_api.Database
+    api: API
     app: Any
     http: WsgiService
     files: Path
@@ -173,7 +175,8 @@ def running_stack(tmp_path: Path, database_url: str | None = None) -> Iterator[R
         yield Rest(
             conf=conf,
             db=db,
-            app=rest_app.build_app(conf, api_obj),
+            api=api_obj,
+            app=deploy.build_pipeline(conf, api_obj),
             http=http,
             files=Path(conf.file_backend.directory),
             backend=volume_service.backend_host(conf),

@@ -89,7 +89,7 @@ def test_an_unknown_remote_exception_is_a_plain_500(
             'Traceback (most recent call last):\n  File "/usr/lib/x.py", line 1\nKeyError',
         )
 
-    monkeypatch.setattr(rest.app.state.api.volume, "get_manageable_volumes", remote_failure)
+    monkeypatch.setattr(rest.api.volume, "get_manageable_volumes", remote_failure)
     path = f"os-volume-manage?host={rest.backend}"
     message = assert_clean(rest.call("GET", path, headers=fresh_admin()), 500)
     assert "request req-" in message

@@ -30,7 +30,7 @@ def helps(argv: list[str]) -> list[tuple[str, str]]:
     found = []
     for parser in parsers:
         for action in parser._actions:
-            if action.option_strings and action.dest != "help":
+            if action.option_strings and action.dest not in ("help", "version"):
                 found.append((action.option_strings[-1], action.help or ""))
     return found
 

@@ -1,6 +1,9 @@
 """Who the REST API takes a caller to be, under noauth and behind keystonemiddleware."""
 
 import pytest
+import webob
+import webob.dec
+from oslo_middleware import request_id
 
 from volmgr_api.rest import auth, faults
 
@@ -48,12 +51,22 @@ def test_noauth_without_a_usable_identity_is_401(headers: dict[str, str]) -> Non
     assert raised.value.code == 401
 
 
-def test_global_request_id_is_kept_only_when_well_formed() -> None:
+def test_request_ids_come_from_oslo_request_id_middleware() -> None:
     good = "req-12345678-1234-1234-1234-123456789abc"
+    seen: dict[str, auth.RequestContext] = {}
+
+    @webob.dec.wsgify
+    def app(request: webob.Request) -> webob.Response:
+        seen["ctxt"] = auth.noauth_context(request.headers, request.environ)
+        return webob.Response()
+
     headers = {"X-User-Id": "u", "X-Project-Id": "p", "X-OpenStack-Request-Id": good}
-    assert auth.noauth_context(headers).global_request_id == good
+    response = webob.Request.blank("/", headers=headers).get_response(request_id.RequestId(app))
+    assert seen["ctxt"].global_request_id == good
+    assert seen["ctxt"].request_id == response.headers["x-openstack-request-id"] != good
     headers["X-OpenStack-Request-Id"] = "anything"
-    assert auth.noauth_context(headers).global_request_id is None
+    webob.Request.blank("/", headers=headers).get_response(request_id.RequestId(app))
+    assert seen["ctxt"].global_request_id is None
 
 
 def test_keystone_refuses_an_unconfirmed_identity() -> None:
