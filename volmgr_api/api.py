@@ -150,14 +150,14 @@ class API:
         self, ctxt: RequestContext, host: Any, page: PageRequest
     ) -> list[dict[str, Any]]:
         """Objects on a backend and whether each can be managed (asks its volume service)."""
-        backend, _pool = validation.parse_host(host)
-        service = services_db.get_by_host(
-            self.db, backend, "volmgr-volume", down_time=self.conf.service_down_time
+        name, _pool = validation.parse_host(host)
+        service = services_db.get_backend(
+            self.db, name, "volmgr-volume", down_time=self.conf.service_down_time
         )
         if not service["is_up"]:
-            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        with rpc.bus_unavailable_as_503():
-            return self.volume.get_manageable_volumes(ctxt, backend, page)
+            raise exception.ServiceUnavailable(host=name, reason="no recent heartbeat")
+        with rpc.bus_unavailable_as_503():  # a cluster's listing: any member answers
+            return self.volume.get_manageable_volumes(ctxt, service["backend"], page)
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str

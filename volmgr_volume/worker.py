@@ -44,7 +44,12 @@ def failure_reason(error: BaseException, ctxt: RequestContext) -> str:
 
 
 class VolumeWorker:
-    """Runs the requests of one backend (``host@backend``)."""
+    """Runs the requests of one backend (``host@backend``, or a cluster's ``cluster@backend``).
+
+    ``backend`` is the name the backend's rows are placed on; a member of a cluster
+    is given the cluster's, and its ``own_host`` too: rows placed on the member's
+    own name before it joined the cluster are still its to resume and to list.
+    """
 
     def __init__(
         self,
@@ -54,13 +59,18 @@ class VolumeWorker:
         driver: VolumeDriver,
         backend: str,
         owner: str,
+        own_host: str | None = None,
     ) -> None:
         self.conf = conf
         self.db = db
         self.driver = driver
         self.backend = backend
+        self.backends = tuple(dict.fromkeys([backend, own_host or backend]))
         self.owner = owner
-        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.volume.{backend}")
+        # Published as the member that did the work (its own host), as Cinder's are.
+        self.notifier = messaging.notifier.prepare(
+            publisher_id=f"volmgr.volume.{own_host or backend}"
+        )
         self.api = api_rpcapi.ApiAPI(messaging)
         # Built once: run_flow does not change a flow, so every request shares it.
         self._manage_flow = manage_existing.get_flow(conf, db, driver, self.notifier)
@@ -198,7 +208,7 @@ class VolumeWorker:
             notifications.notify(self.notifier, ctxt, "unmanage.end", removed)
 
     def list_manageable(self, page: PageRequest) -> list[dict[str, Any]]:
-        managed = volumes_db.managed_objects(self.db, self.backend)
+        managed = volumes_db.managed_objects(self.db, self.backends)
         return self.driver.list_manageable(managed, page)
 
     def recover(self) -> None:
@@ -216,7 +226,7 @@ class VolumeWorker:
         rows = volume_recovery.transitional(
             self.db,
             (volume_record.MANAGING, volume_record.UNMANAGING),
-            backend=self.backend,
+            backend=self.backends,
             scheduled=True,
             still_for=None if first else self.conf.recovery.stale_after,
         )
