@@ -230,21 +230,24 @@ class VolumeWorker:
             scheduled=True,
             still_for=None if first else self.conf.recovery.stale_after,
         )
-        for volume in rows:
-            self._recover_one(volume)
+        resumed = [request for volume in rows if (request := self._recover_one(volume))]
+        if resumed:
+            # One batch: the flows of a member that died resume together, as they ran.
+            self.manage_many(resumed)
 
     def _is_running(self, token: str) -> bool:
         with self._running_lock:
             return token in self._running
 
-    def _recover_one(self, volume: volume_record.RecoveryRow) -> None:
+    def _recover_one(self, volume: volume_record.RecoveryRow) -> tuple[RequestContext, str] | None:
+        """Finish an ``unmanaging`` row; the manage request to resume, if any."""
         ctxt = get_admin_context(request_id=volume["request_id"])
         ctxt.update_store()  # this thread's log lines carry the request's id
         owner = volume["flow_owner"]
         if volume["status"] == volume_record.UNMANAGING:
             self.unmanage(ctxt, volume["id"])
         elif volume["failure_reason"]:
-            return  # failed and reverted: the API's scan records it
+            return None  # failed and reverted: the API's scan records it
         elif owner is not None and not self._is_running(owner):
             if volume_ownership.take_over_flow(
                 self.db, volume["id"], owner, self.conf.recovery.stale_after
@@ -255,7 +258,8 @@ class VolumeWorker:
                     volume_ownership.instance_of(owner),
                 )
                 reservations.rollback_for_volume(self.db, volume["id"])
-                self.manage(ctxt, volume["id"])
+                return ctxt, volume["id"]
         elif owner is None:
             LOG.warning("Resuming volume %s, whose manage message was lost", volume["id"])
-            self.manage(ctxt, volume["id"])
+            return ctxt, volume["id"]
+        return None
