@@ -20,6 +20,8 @@ from tests.functional.stack import GIB, Stack, make_file
 from volmgr_all import cmd as all_cmd
 from volmgr_common.cmd import manage
 from volmgr_common.conf import startup
+from volmgr_common.db import api as db_api
+from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_record
 from volmgr_common.db import volume_types as types_db
 
@@ -152,3 +154,21 @@ def test_the_demo_tells_its_story_without_log_lines(tmp_path: Path) -> None:
     ]
     log = (tmp_path / startup.LOCAL_STATE_DIR / "volmgr-all.log").read_text()
     assert "error_managing" in log
+
+
+def test_service_list_shows_the_cluster_of_each_member(
+    tmp_path: Path, conf_factory: Callable[..., cfg.ConfigOpts]
+) -> None:
+    assert run(tmp_path, "db", "sync").returncode == 0
+    path = tmp_path / startup.LOCAL_STATE_DIR / "volmgr.sqlite"
+    db = db_api.Database(conf_factory(database__connection=f"sqlite:///{path}"))
+    try:
+        for host, cluster in (("node1@files", "c1@files"), ("lone@files", None)):
+            services_db.register(db, host, "volmgr-volume", "volmgr-volume", "nova", cluster)
+    finally:
+        db.dispose()
+    listed = json.loads(run(tmp_path, "service", "list", "-f", "json").stdout)
+    assert {s["Host"]: s["Cluster"] for s in listed} == {
+        "lone@files": "",
+        "node1@files": "c1@files",
+    }
