@@ -168,8 +168,8 @@ class API:
         service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        with rpc.bus_unavailable_as_503():
-            return self.volume.get_manageable_volumes(ctxt, backend, page)
+        with rpc.bus_unavailable_as_503():  # a cluster's listing: any member answers
+            return self.volume.get_manageable_volumes(ctxt, service["backend"], page)
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str

@@ -1,7 +1,10 @@
 """Daemon lifecycle: RPC server, heartbeat, periodic tasks, clean stop on SIGTERM.
 
 A :class:`Service` registers itself in the services table, serves its RPC endpoints
-with oslo.messaging's threading executor and runs periodic tasks in threads. On
+with oslo.messaging's threading executor and runs periodic tasks in threads. A
+member of a cluster serves the same endpoints under the cluster's name too (a
+second server on the same topic), so that each message sent to the cluster is
+taken by one of its members. On
 SIGTERM or SIGINT, :func:`serve` stops taking new messages, waits for the requests
 in progress to finish, then closes the connections. On SIGHUP it re-reads the
 options marked mutable (``volmgr_common.conf.startup.reload_mutable``).
@@ -98,11 +101,13 @@ class Service:
     retry_max_interval: float = 60.0
     # The version of the RPC API its endpoint answers, recorded in the services table.
     rpc_version: str | None = None
+    # The server name of the cluster this service is a member of (None: none).
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._server: Any = None
+        self._servers: list[Any] = []
         self.service_id: int | None = None
 
     def start(self) -> None:
@@ -113,11 +118,15 @@ class Service:
             self.topic,
             self.availability_zone,
             self.rpc_version,
+            self.cluster,
         )
         if self.on_start is not None:
             self.on_start()
-        self._server = self.messaging.server(self.topic, self.host, self.endpoints)
-        self._server.start(override_pool_size=self.executor_threads)
+        names = [self.host] if self.cluster in (None, self.host) else [self.host, self.cluster]
+        for name in names:
+            server = self.messaging.server(self.topic, name, self.endpoints)
+            server.start(override_pool_size=self.executor_threads)
+            self._servers.append(server)
         self._start_extra_servers()
         heartbeat = PeriodicTask("heartbeat", self.report_interval, self._heartbeat, False)
         for task in [heartbeat, *self.periodic_tasks]:
@@ -126,7 +135,15 @@ class Service:
             )
             thread.start()
             self._threads.append(thread)
-        LOG.info("%s started on %s (topic %s)", self.binary, self.host, self.topic)
+        cluster = f", cluster {self.cluster}" if self.cluster else ""
+        LOG.info(
+            "%s started on %s (topic %s%s, instance %s)",
+            self.binary,
+            self.host,
+            self.topic,
+            cluster,
+            self.instance_id,
+        )
 
     def _start_extra_servers(self) -> None:
         started: list[Any] = []
@@ -137,9 +154,15 @@ class Service:
         except Exception:
             for server in reversed(started):
                 server.stop()
-            self._server.stop()
-            self._server.wait()
+            self._stop_rpc_servers()
             raise
+
+    def _stop_rpc_servers(self) -> None:
+        for server in self._servers:
+            server.stop()
+        for server in self._servers:
+            server.wait()
+        self._servers.clear()
 
     def _heartbeat(self) -> None:
         assert self.service_id is not None
@@ -192,9 +215,7 @@ class Service:
         self._stop.set()
         for server in reversed(self.extra_servers):
             server.stop()
-        if self._server is not None:
-            self._server.stop()
-            self._server.wait()
+        self._stop_rpc_servers()
         for thread in self._threads:
             thread.join(timeout=60)  # a recovery flow in progress finishes
         LOG.info("%s on %s stopped", self.binary, self.host)

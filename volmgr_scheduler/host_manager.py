@@ -5,6 +5,10 @@ scheduler that has not heard from a backend yet reads the last report the servic
 stored in the database, so a freshly started scheduler can decide at once. The
 service row (heartbeat, disabled) read for a backend serves the requests of the
 next second too (:mod:`volmgr_common.cache`).
+
+A cluster (``cluster@backend``) is one backend: its members report under the
+cluster's name, and it is up while any enabled member is
+(``services.get_backend``).
 """
 
 import dataclasses
@@ -65,7 +69,7 @@ class HostManager:
         """The backend's service row, read at most once per ``cache.ROW_TTL``."""
         return self._services.get(
             backend,
-            lambda: services_db.get_by_host(
+            lambda: services_db.get_backend(
                 self._db, backend, VOLUME_BINARY, down_time=self._conf.service_down_time
             ),
         )

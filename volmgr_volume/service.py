@@ -1,4 +1,9 @@
-"""Builds the volmgr-volume service of one backend: endpoint, driver, periodic reports."""
+"""Builds the volmgr-volume service of one backend: endpoint, driver, periodic reports.
+
+A service answers on ``host@backend``; a member of a cluster (``[DEFAULT] cluster``)
+answers on the cluster's ``cluster@backend`` too, and works for the cluster: its
+requests, recovery scans, capability reports and listings are the cluster's.
+"""
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -19,11 +24,19 @@ def backend_host(conf: cfg.ConfigOpts) -> str:
     return f"{conf.host}@{conf.volume.backend_name}"
 
 
+def cluster_backend(conf: cfg.ConfigOpts) -> str | None:
+    """``cluster@backend``: the cluster's name of a member of a cluster (None: not one)."""
+    return f"{conf.cluster}@{conf.volume.backend_name}" if conf.cluster else None
+
+
 def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -> service.Service:
     """The volume service for ``[volume] backend_name``, not yet started."""
     driver = drivers.load_driver(conf)
     driver.do_setup()
     host = backend_host(conf)
+    cluster = cluster_backend(conf)
+    # What the requests, the claims and the object keys of this backend are recorded as.
+    backend = cluster or host
     scheduler = scheduler_rpcapi.SchedulerAPI(messaging)
     svc = service.Service(
         binary=BINARY,
@@ -36,8 +49,11 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         db=db,
         report_interval=conf.report_interval,
         retry_max_interval=conf.periodic_retry_max_interval,
+        cluster=cluster,
     )
-    volume_worker = worker.VolumeWorker(conf, db, messaging, driver, host, svc.instance_id)
+    volume_worker = worker.VolumeWorker(
+        conf, db, messaging, driver, backend, svc.instance_id, own_host=host
+    )
     batcher: manager.ManageBatcher = batching.Batcher(
         "volmgr-volume-manage-batches", volume_worker.manage_many, conf.manage_batch_size
     )
@@ -54,7 +70,7 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         )
         assert svc.service_id is not None
         services_db.heartbeat(db, svc.service_id, capabilities)
-        scheduler.update_service_capabilities(get_admin_context(), host, capabilities)
+        scheduler.update_service_capabilities(get_admin_context(), backend, capabilities)
 
     svc.on_start = report_capabilities
     svc.periodic_tasks.append(

@@ -43,8 +43,24 @@ def failure_reason(error: BaseException, ctxt: RequestContext) -> str:
     return f"Internal error in the volume service (request {ctxt.request_id})."
 
 
+Resumed = tuple[RequestContext, str]
+"""A request recovery resumes: its context and volume id."""
+
+
+def _resumed(volume: volume_record.RecoveryRow) -> Resumed:
+    """The request of a row recovery resumes, its log lines carrying its request id."""
+    ctxt = get_admin_context(request_id=volume["request_id"])
+    ctxt.update_store()
+    return ctxt, volume["id"]
+
+
 class VolumeWorker:
-    """Runs the requests of one backend (``host@backend``)."""
+    """Runs the requests of one backend (``host@backend``, or a cluster's ``cluster@backend``).
+
+    ``backend`` is the name the backend's rows are placed on; a member of a cluster
+    is given the cluster's, and its ``own_host`` too: rows placed on the member's
+    own name before it joined the cluster are still its to resume and to list.
+    """
 
     def __init__(
         self,
@@ -54,13 +70,18 @@ class VolumeWorker:
         driver: VolumeDriver,
         backend: str,
         owner: str,
+        own_host: str | None = None,
     ) -> None:
         self.conf = conf
         self.db = db
         self.driver = driver
         self.backend = backend
+        self.backends = tuple(dict.fromkeys([backend, own_host or backend]))
         self.owner = owner
-        self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.volume.{backend}")
+        # Published as the member that did the work (its own host), as Cinder's are.
+        self.notifier = messaging.notifier.prepare(
+            publisher_id=f"volmgr.volume.{own_host or backend}"
+        )
         self.api = api_rpcapi.ApiAPI(messaging)
         # Built once: run_flow does not change a flow, so every request shares it.
         self._manage_flow = manage_existing.get_flow(conf, db, driver, self.notifier)
@@ -204,7 +225,7 @@ class VolumeWorker:
             notifications.notify(self.notifier, ctxt, "unmanage.end", removed)
 
     def list_manageable(self, page: PageRequest) -> list[dict[str, Any]]:
-        managed = volumes_db.managed_objects(self.db, self.backend)
+        managed = volumes_db.managed_objects(self.db, self.backends)
         return self.driver.list_manageable(managed, page)
 
     def recover(self) -> None:
@@ -217,41 +238,80 @@ class VolumeWorker:
         scan after start also resumes requests nobody owns, whatever their age;
         later scans those that have been still for ``stale_after`` seconds (their
         message was lost).
+
+        Taken-over flows resume first, together (a member that died: its flows as
+        they ran); requests whose message was lost follow in batches of
+        ``[DEFAULT] manage_batch_size``, and claims that went stale meanwhile are
+        taken over between two of those batches, so that a long backlog does not
+        delay a takeover.
         """
         first, self._recovered_once = not self._recovered_once, True
         rows = volume_recovery.transitional(
             self.db,
             (volume_record.MANAGING, volume_record.UNMANAGING),
-            backend=self.backend,
+            backend=self.backends,
             scheduled=True,
             still_for=None if first else self.conf.recovery.stale_after,
         )
+        taken: list[Resumed] = []
+        lost: list[Resumed] = []
         for volume in rows:
-            self._recover_one(volume)
+            if volume["status"] == volume_record.UNMANAGING:
+                self._finish_unmanage(volume)
+            elif volume["flow_owner"] is not None:
+                taken += self._take_over([volume])
+            elif not volume["failure_reason"]:  # failed rows: the API's scan records them
+                LOG.warning("Resuming volume %s, whose manage message was lost", volume["id"])
+                lost.append(_resumed(volume))
+        self._resume(taken)
+        size = self.conf.manage_batch_size
+        for start in range(0, len(lost), size):
+            self._resume(lost[start : start + size])
+            self._resume(self._take_over(self._stale_claims()))
+
+    def _stale_claims(self) -> list[volume_record.RecoveryRow]:
+        """The claimed ``managing`` rows of this backend still for ``stale_after``."""
+        return volume_recovery.transitional(
+            self.db,
+            (volume_record.MANAGING,),
+            backend=self.backends,
+            scheduled=True,
+            still_for=self.conf.recovery.stale_after,
+            owned=True,
+        )
+
+    def _resume(self, requests: list[Resumed]) -> None:
+        if requests:
+            self.manage_many(requests)
 
     def _is_running(self, token: str) -> bool:
         with self._running_lock:
             return token in self._running
 
-    def _recover_one(self, volume: volume_record.RecoveryRow) -> None:
-        ctxt = get_admin_context(request_id=volume["request_id"])
-        ctxt.update_store()  # this thread's log lines carry the request's id
-        owner = volume["flow_owner"]
-        if volume["status"] == volume_record.UNMANAGING:
-            self.unmanage(ctxt, volume["id"])
-        elif volume["failure_reason"]:
-            return  # failed and reverted: the API's scan records it
-        elif owner is not None and not self._is_running(owner):
+    def _finish_unmanage(self, volume: volume_record.RecoveryRow) -> None:
+        ctxt, volume_id = _resumed(volume)
+        self.unmanage(ctxt, volume_id)
+
+    def _take_over(self, rows: Sequence[volume_record.RecoveryRow]) -> list[Resumed]:
+        """Free the rows among ``rows`` whose claim went unrenewed; the requests to resume.
+
+        A claim of a flow running in this process is its own, renewed: never taken;
+        a row whose flow noted a failure is left to the API's scan.
+        """
+        taken = []
+        for volume in rows:
+            owner = volume["flow_owner"]
+            if owner is None or volume["failure_reason"] or self._is_running(owner):
+                continue
             if volume_ownership.take_over_flow(
                 self.db, volume["id"], owner, self.conf.recovery.stale_after
             ):
+                request = _resumed(volume)
                 LOG.warning(
                     "Resuming volume %s: the claim of process %s went unrenewed",
                     volume["id"],
                     volume_ownership.instance_of(owner),
                 )
                 reservations.rollback_for_volume(self.db, volume["id"])
-                self.manage(ctxt, volume["id"])
-        elif owner is None:
-            LOG.warning("Resuming volume %s, whose manage message was lost", volume["id"])
-            self.manage(ctxt, volume["id"])
+                taken.append(request)
+        return taken

@@ -182,3 +182,23 @@ def test_service_disable_and_enable(tmp_path: Path) -> None:
         "volmgr-manage: error: Service volmgr-volume on host node2@files could not be found.\n",
     )
     db.dispose()
+
+
+def test_service_list_shows_the_cluster_of_each_member(
+    tmp_path: Path, conf_factory: Callable[..., cfg.ConfigOpts]
+) -> None:
+    assert run(tmp_path, "db", "sync").returncode == 0
+    path = tmp_path / startup.LOCAL_STATE_DIR / "volmgr.sqlite"
+    db = db_api.Database(conf_factory(database__connection=f"sqlite:///{path}"))
+    try:
+        for host, cluster in (("node1@files", "c1@files"), ("lone@files", None)):
+            services_db.register(
+                db, host, "volmgr-volume", "volmgr-volume", "nova", cluster_name=cluster
+            )
+    finally:
+        db.dispose()
+    listed = json.loads(run(tmp_path, "service", "list", "-f", "json").stdout)
+    assert {s["Host"]: s["Cluster"] for s in listed} == {
+        "lone@files": "",
+        "node1@files": "c1@files",
+    }

@@ -55,21 +55,37 @@ class AcceptedRequest:
     availability_zone: str
     volume_type: dict[str, Any]
     """The volume type's row: ``id``, ``name``, ``extra_specs``."""
+    cluster_name: str | None = None
+    """The cluster (``cluster@backend``) the named backend belongs to, if any."""
+
+    @property
+    def host(self) -> str:
+        """Where the row is placed: the cluster of a member (keeping the pool), else as named.
+
+        A cluster's members share one backend: its requests, claims and object keys
+        are the cluster's, whichever name (the cluster's, a member's) the caller used.
+        """
+        if self.cluster_name is None:
+            return self.request.host
+        pool = self.request.host.partition("#")[2]
+        return f"{self.cluster_name}#{pool}" if pool else self.cluster_name
 
     def new_volume(self) -> volume_creation.NewVolume:
         """The ``managing`` row to write (with its metadata and type name)."""
         request = self.request
+        backend = self.host.partition("#")[0]
         values = {
             "project_id": self.project_id,
             "user_id": self.user_id,
             "display_name": request.name,
             "display_description": request.description,
-            "host": request.host,
+            "host": self.host,
+            "cluster_name": self.cluster_name,
             "availability_zone": self.availability_zone,
             "volume_type_id": self.volume_type["id"],
             "bootable": request.bootable,
             "reference": json.dumps(request.ref, sort_keys=True),
-            "reference_key": volume_creation.reference_key(request.backend, request.ref),
+            "reference_key": volume_creation.reference_key(backend, request.ref),
             "request_id": self.request_id,
         }
         return volume_creation.NewVolume(values, dict(request.metadata), self.volume_type["name"])
@@ -77,14 +93,15 @@ class AcceptedRequest:
     def request_spec(self, volume_id: str) -> RequestSpec:
         """What the scheduler needs to place the row ``volume_id``."""
         return RequestSpec.for_manage(
-            self.request.host, self.availability_zone, self.volume_type, volume_id
+            self.host, self.availability_zone, self.volume_type, volume_id
         )
 
 
 def volume_service(db: db_api.Database, backend: str, down_time: int) -> dict[str, Any]:
-    """The volume service of ``backend`` named in a request; BackendNotFound (400) if none."""
+    """The volume service (or cluster, see ``services.get_backend``) of ``backend``
+    named in a request; BackendNotFound (400) if none."""
     try:
-        return services_db.get_by_host(db, backend, VOLUME_BINARY, down_time=down_time)
+        return services_db.get_backend(db, backend, VOLUME_BINARY, down_time=down_time)
     except exception.ServiceNotFound:
         raise exception.BackendNotFound(host=backend) from None
 
@@ -112,15 +129,16 @@ class ExtractManageRequest(VolmgrTask):
 
     def execute(self, context: RequestContext, request: ManageRequest) -> AcceptedRequest:
         project_id = validation.request_project(context)
-        zone = self._check_service(request.backend, request.availability_zone)
+        service = self._check_service(request.backend, request.availability_zone)
         vtype = self._volume_type(request.volume_type)
         return AcceptedRequest(
             request=request,
             project_id=project_id,
             user_id=context.user_id,
             request_id=context.request_id,
-            availability_zone=zone,
+            availability_zone=service["availability_zone"],
             volume_type=vtype,
+            cluster_name=service["cluster_name"],
         )
 
     def _volume_type(self, volume_type: Any) -> dict[str, Any]:
@@ -139,7 +157,8 @@ class ExtractManageRequest(VolmgrTask):
                 reason=f"Cannot find requested '{volume_type}' volume type"
             ) from None
 
-    def _check_service(self, backend: str, zone: Any) -> str:
+    def _check_service(self, backend: str, zone: Any) -> dict[str, Any]:
+        """The service (or cluster, up when a member is) that ``backend`` names, if usable."""
         service = self._services.get(
             backend, lambda: volume_service(self.db, backend, self.conf.service_down_time)
         )
@@ -159,7 +178,7 @@ class ExtractManageRequest(VolmgrTask):
             raise exception.InvalidInput(
                 reason=f"{backend} is in availability zone {service_zone!r}, not {zone!r}"
             )
-        return service_zone
+        return service
 
 
 class EntryCreate(VolmgrTask):

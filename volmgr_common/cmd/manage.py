@@ -211,6 +211,7 @@ def _services(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
         [
             s["binary"],
             s["host"],
+            s["cluster_name"] or "",
             s["availability_zone"],
             "disabled" if s["disabled"] else "enabled",
             "up" if s["is_up"] else "down",
@@ -219,7 +220,16 @@ def _services(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
         ]
         for s in services_db.list_all(db, down_time=conf.service_down_time)
     ]
-    headers = ["Binary", "Host", "Zone", "Status", "State", "Last Heartbeat", "Disabled Reason"]
+    headers = [
+        "Binary",
+        "Host",
+        "Cluster",
+        "Zone",
+        "Status",
+        "State",
+        "Last Heartbeat",
+        "Disabled Reason",
+    ]
     output.emit_list(cmd, headers, rows)
 
 

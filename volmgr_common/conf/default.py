@@ -28,6 +28,18 @@ OPTS: list[cfg.Opt] = [
         "'<host>@<backend_name>', and manage requests name that target.",
     ),
     cfg.StrOpt(
+        "cluster",
+        help="Name of the cluster this volume service is a member of (unset: none). "
+        "Volume services of several nodes that run the same backend (the same "
+        "backend_name, over storage they share: a directory on a shared file system, "
+        "a volume group on shared storage) form one cluster when they set the same "
+        "name: the backend is then '<cluster>@<backend_name>', manage requests and "
+        "listings may name it, and any live member answers them; a member's own "
+        "'<host>@<backend_name>' leads to the cluster too. The members resume each "
+        "other's interrupted requests once a claim has not been renewed for "
+        "[recovery] stale_after seconds.",
+    ),
+    cfg.StrOpt(
         "state_path",
         default="/var/lib/volmgr",
         help="Directory where volmgr keeps its state: the embedded SQLite database and, "

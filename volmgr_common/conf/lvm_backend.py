@@ -32,6 +32,19 @@ OPTS: list[cfg.Opt] = [
         help="Name of the single pool the LVM driver reports. Empty reports the volume "
         "group's name.",
     ),
+    cfg.StrOpt(
+        "shared_lock_path",
+        default="",
+        help="Directory, on a file system every member of the cluster mounts and that "
+        "supports POSIX (fcntl) locks across hosts (NFSv4, CephFS, GFS2, ...), where "
+        "the driver takes a file lock around the checks and the rename of each "
+        "request, so that volume services of several hosts that manage one volume "
+        "group on shared storage ([DEFAULT] cluster) never rename in it at the same "
+        "time. Empty: the lock is held within this process only, enough for a "
+        "volume group that one volume service manages. The volume group itself must "
+        "still be a shared VG of lvmlockd (or be changed by one host at a time) for "
+        "LVM's own metadata to stay consistent across hosts.",
+    ),
     cfg.IntOpt(
         "command_timeout",
         default=120,

@@ -14,6 +14,18 @@ from sqlalchemy.orm import Session
 from volmgr_common.db import clock, models, quota
 
 
+def placed_on(backends: str | Sequence[str]) -> sa.ColumnElement[bool]:
+    """The row is placed on one of ``backends`` (``host@backend``, any pool of it)."""
+    names = [backends] if isinstance(backends, str) else list(backends)
+    return sa.or_(
+        *(
+            condition
+            for name in names
+            for condition in (models.Volume.host == name, models.Volume.host.like(f"{name}#%"))
+        )
+    )
+
+
 def locked(session: Session, volume_id: str) -> models.Volume | None:
     """The row, locked for this transaction."""
     stmt = (

@@ -80,6 +80,9 @@ class Volume(TimestampMixin, Base):
     display_description: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     status: Mapped[str] = mapped_column(String(32), index=True)
     host: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    # ``cluster@backend`` of a volume managed through a cluster (its host then names
+    # the cluster too, with the pool); None on a backend of one service.
+    cluster_name: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     availability_zone: Mapped[str] = mapped_column(String(STRING_WIDTH))
     volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"))
     size: Mapped[int | None] = mapped_column(BigInteger)
@@ -125,6 +128,8 @@ class Service(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     host: Mapped[str] = mapped_column(String(STRING_WIDTH))
     binary: Mapped[str] = mapped_column(String(64))
+    # ``cluster@backend`` of a volume service that is a member of a cluster.
+    cluster_name: Mapped[str | None] = mapped_column(String(STRING_WIDTH), index=True)
     topic: Mapped[str] = mapped_column(String(64))
     availability_zone: Mapped[str] = mapped_column(String(STRING_WIDTH))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -5,6 +5,12 @@ Heartbeats are stamped by the database's clock and read together with it
 host's service is up: a service is up when its last heartbeat is at most
 ``service_down_time`` seconds old, and not from the future beyond
 :data:`CLOCK_TOLERANCE` (a stamp the database's clock never wrote: counted down).
+
+A volume service that is a member of a cluster records the cluster's backend name
+(``cluster@backend``) as its ``cluster_name``. :func:`get_backend` answers for a
+name that a request targets, a service's host or a cluster: a cluster is up when
+any enabled member is up, and every dict says which ``backend`` the name leads to
+(the cluster of a member, else its host).
 """
 
 import datetime as dt
@@ -32,6 +38,8 @@ def to_dict(
         "id": service.id,
         "host": service.host,
         "binary": service.binary,
+        "cluster_name": service.cluster_name,
+        "backend": service.cluster_name or service.host,
         "topic": service.topic,
         "availability_zone": service.availability_zone,
         "disabled": service.disabled,
@@ -57,7 +65,13 @@ def is_up(last_heartbeat: dt.datetime | None, down_time: int, now: dt.datetime) 
 
 @db_api.writer
 def _upsert(
-    session: Session, host: str, binary: str, topic: str, zone: str, rpc_version: str | None
+    session: Session,
+    host: str,
+    binary: str,
+    topic: str,
+    zone: str,
+    rpc_version: str | None,
+    cluster_name: str | None,
 ) -> int:
     stmt = sa.select(models.Service).where(
         models.Service.host == host, models.Service.binary == binary
@@ -69,6 +83,7 @@ def _upsert(
     row.topic = topic
     row.availability_zone = zone
     row.rpc_version = rpc_version
+    row.cluster_name = cluster_name
     row.last_heartbeat = clock.utc_now()
     session.flush()
     return row.id
@@ -81,15 +96,17 @@ def register(
     topic: str,
     zone: str,
     rpc_version: str | None = None,
+    cluster_name: str | None = None,
 ) -> int:
     """Create or refresh the row of a starting service; returns its id.
 
-    ``rpc_version``: the version of its RPC API the service answers.
+    ``rpc_version``: the version of its RPC API the service answers;
+    ``cluster_name``: the cluster's backend name of a member of a cluster (None: none).
     """
     try:
-        return _upsert(db, host, binary, topic, zone, rpc_version)
+        return _upsert(db, host, binary, topic, zone, rpc_version, cluster_name)
     except exc.IntegrityError:
-        return _upsert(db, host, binary, topic, zone, rpc_version)
+        return _upsert(db, host, binary, topic, zone, rpc_version, cluster_name)
 
 
 @db_api.writer
@@ -116,6 +133,35 @@ def get_by_host(session: Session, host: str, binary: str, down_time: int | None 
         raise exception.ServiceNotFound(host=host)
     row, now = found
     return to_dict(row, down_time, now)
+
+
+@db_api.reader
+def get_backend(session: Session, name: str, binary: str, down_time: int) -> dict:
+    """The service a request naming ``name`` (a host or a cluster) is for, with ``is_up``.
+
+    A service whose host is ``name`` answers first (its ``backend`` is its cluster
+    if it is a member of one). Otherwise ``name`` is a cluster: the answer is its
+    member that serves best (enabled and up, else up, else the newest heartbeat),
+    named as the cluster (``host`` and ``backend`` are ``name``), with that member's
+    zone and capabilities. Raises ServiceNotFound when ``name`` is neither.
+    """
+    own = sa.select(models.Service, clock.utc_now()).where(
+        models.Service.host == name, models.Service.binary == binary
+    )
+    found = session.execute(own).first()
+    if found is not None:
+        return to_dict(found[0], down_time, found[1])
+    members = sa.select(models.Service, clock.utc_now()).where(
+        models.Service.cluster_name == name, models.Service.binary == binary
+    )
+    candidates = [to_dict(row, down_time, now) for row, now in session.execute(members)]
+    if not candidates:
+        raise exception.ServiceNotFound(host=name)
+    best = max(
+        candidates,
+        key=lambda s: (s["is_up"] and not s["disabled"], s["is_up"], s["last_heartbeat"] or ""),
+    )
+    return {**best, "host": name}
 
 
 @db_api.reader

@@ -6,6 +6,7 @@ services that scan at once, one wins each row (:func:`touch_if_unchanged`).
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,28 +26,31 @@ def _last_change() -> sa.ColumnElement[Any]:
 def transitional(
     session: Session,
     statuses: tuple[str, ...],
-    backend: str | None = None,
+    backend: str | Sequence[str] | None = None,
     scheduled: bool | None = None,
     still_for: float | None = None,
     limit: int = 1000,
+    owned: bool | None = None,
 ) -> list[RecoveryRow]:
     """Rows in ``statuses`` for recovery scans, oldest change first.
 
-    ``backend`` keeps rows placed on ``host@backend``; ``scheduled`` keeps rows the
-    scheduler has (or has not) placed; ``still_for`` keeps rows unchanged for that
-    many seconds by the database's clock (which stamped their last change).
+    ``backend`` keeps rows placed on ``host@backend`` (or on any of several names);
+    ``scheduled`` keeps rows the scheduler has (or has not) placed; ``still_for``
+    keeps rows unchanged for that many seconds by the database's clock (which
+    stamped their last change); ``owned`` keeps rows a flow has (or has not) claimed.
     Each row carries ``last_change`` for :func:`touch_if_unchanged`.
     """
     stmt = sa.select(models.Volume, _last_change()).where(models.Volume.status.in_(statuses))
     if backend is not None:
-        stmt = stmt.where(
-            sa.or_(models.Volume.host == backend, models.Volume.host.like(f"{backend}#%"))
-        )
+        stmt = stmt.where(rows_db.placed_on(backend))
     if scheduled is not None:
         placed = models.Volume.scheduled_at.is_not(None)
         stmt = stmt.where(placed if scheduled else sa.not_(placed))
     if still_for is not None:
         stmt = stmt.where(_last_change() < clock.utc_now(-still_for))
+    if owned is not None:
+        claimed = models.Volume.flow_owner.is_not(None)
+        stmt = stmt.where(claimed if owned else sa.not_(claimed))
     rows = session.execute(stmt.order_by(_last_change()).limit(limit)).all()
     return [
         {**to_record(row), "flow_owner": row.flow_owner, "last_change": changed}

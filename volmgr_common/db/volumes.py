@@ -6,13 +6,14 @@ The statuses and the record every query returns are in
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from volmgr_common import exception
+from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models, paging, volume_filters
 from volmgr_common.db.volume_record import ERROR_MANAGING, VolumeRecord, to_record
@@ -32,8 +33,9 @@ def get(session: Session, volume_id: str, project_id: str | None = None) -> Volu
 
 
 @db_api.reader
-def managed_objects(session: Session, backend: str) -> dict[str, str]:
-    """``{provider_location: volume_id}`` of the volumes placed on ``backend``.
+def managed_objects(session: Session, backend: str | Sequence[str]) -> dict[str, str]:
+    """``{provider_location: volume_id}`` of the volumes placed on ``backend`` (or on
+    any of several names of one backend: a cluster's and a member's own).
 
     Rows still ``managing`` have no provider location yet; they are keyed by the
     reference's ``source-name`` so that a listing does not offer them as safe.
@@ -41,7 +43,7 @@ def managed_objects(session: Session, backend: str) -> dict[str, str]:
     stmt = sa.select(
         models.Volume.provider_location, models.Volume.reference, models.Volume.id
     ).where(
-        sa.or_(models.Volume.host == backend, models.Volume.host.like(f"{backend}#%")),
+        rows_db.placed_on(backend),
         models.Volume.status != ERROR_MANAGING,
     )
     managed: dict[str, str] = {}

@@ -26,8 +26,10 @@ Every command is an argument list run through ``processutils.execute`` (never a
 shell) behind ``[lvm_backend] root_helper``, as ``env LC_ALL=C LVM_SYSTEM_DIR=...
 lvs ...`` so the variables survive ``sudo``, and is ended after ``[lvm_backend]
 command_timeout`` seconds. Reports are read as JSON. Checks and
-renames of one VG run under an in-process lock; another process racing for the
-same LV makes ``lvrename`` fail, which is reported as a clear invalid reference.
+renames of one VG run under an in-process lock, and under a file lock in
+``[lvm_backend] shared_lock_path`` when set (the members of a cluster on one shared
+VG); another process racing for the same LV makes ``lvrename`` fail, which is
+reported as a clear invalid reference.
 
 An LV's identity is its uuid. ``lvrename`` takes names, so another process could
 rename LVs between the checks and the rename: after each rename the driver reads
@@ -308,6 +310,7 @@ class LvmDriver(VolumeDriver):
         super().__init__(conf)
         options = conf.lvm_backend
         self.vg: str = options.volume_group
+        self.shared_lock_path: str = options.shared_lock_path
         self.pool_name: str = options.pool_name or self.vg
         self.commands = LvmCommands(
             options.root_helper, options.lvm_conf_dir, options.command_timeout
@@ -333,7 +336,13 @@ class LvmDriver(VolumeDriver):
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        with lockutils.lock(f"volmgr-lvm-driver-{self.vg}"):
+        """The VG's rename lock: in this process, and in the shared lock path if set."""
+        name = f"volmgr-lvm-driver-{self.vg}"
+        if self.shared_lock_path:
+            lock = lockutils.lock(name, external=True, lock_path=self.shared_lock_path)
+        else:
+            lock = lockutils.lock(name)
+        with lock:
             yield
 
     def _lvs(self, reference: Any = None) -> list[LogicalVolume]:

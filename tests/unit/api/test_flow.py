@@ -137,6 +137,7 @@ def test_extract_resolves_type_zone_and_target(conf: cfg.ConfigOpts, db: db_api.
         "display_name": "disk1",
         "display_description": None,
         "host": f"{BACKEND}#pool0",
+        "cluster_name": None,
         "availability_zone": "nova",
         "volume_type_id": types_db.get_by_name_or_id(db, "__DEFAULT__")["id"],
         "bootable": False,

@@ -4,9 +4,11 @@ A listing takes ``host`` (or ``cluster``), ``marker``, ``limit``, ``offset`` and
 sort key (``reference`` or ``size``; by default ``reference`` descending, as in
 Cinder); as in Cinder, any other query parameter is ignored.
 
-Every volume service is its own cluster in volmgr (there are no multi-host clusters),
-named like its host, ``host@backend``: ``cluster`` (3.16+ to manage, 3.17+ to list)
-is therefore accepted wherever a ``host`` is, and means the same backend.
+``cluster`` (3.16+ to manage, 3.17+ to list) names a cluster of volume services,
+``cluster@backend`` (``[DEFAULT] cluster`` of its members), instead of one
+``host@backend``; any live member answers. Either name is resolved the same way
+(``services.get_backend``): a member's own host leads to its cluster, and a
+service outside any cluster is its own.
 """
 
 import contextlib

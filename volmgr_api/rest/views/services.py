@@ -21,7 +21,7 @@ def service(req: ApiRequest, svc: dict[str, Any]) -> dict[str, Any]:
         "disabled_reason": svc["disabled_reason"],
     }
     if req.version.matches("3.7"):
-        view["cluster"] = None
+        view["cluster"] = svc.get("cluster_name")
     if svc["binary"] == VOLUME_BINARY:
         view.update(replication_status="disabled", active_backend_id=None, frozen=False)
         if req.version.matches("3.49"):

@@ -1,0 +1,121 @@
+"""Functional tests of the REST API against a cluster of two volume services.
+
+``node1@files`` and ``node2@files`` are members of the cluster ``c1`` (one backend
+directory); a manage request names the cluster (3.16), a listing names it (3.17),
+and the services listing shows each member's cluster (3.7).
+"""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from futurist import _thread as futurist_thread
+
+from tests.conftest import make_conf
+from tests.functional.rest.conftest import Rest, fresh_admin, reset_memory_broker
+from volmgr_api import service as api_service
+from volmgr_api.rest import deploy
+from volmgr_common import rpc, service
+from volmgr_common.db import api as db_api
+from volmgr_common.db import migration
+from volmgr_scheduler import service as scheduler_service
+from volmgr_volume import service as volume_service
+
+CLUSTER = "c1@files"
+MEMBERS = ("node1@files", "node2@files")
+
+
+@pytest.fixture(scope="module")
+def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
+    """The API, a scheduler and two members of the cluster ``c1`` on one directory."""
+    tmp_path = tmp_path_factory.mktemp("rest-cluster")
+    settings = {
+        "transport_url": f"kombu+memory:////{uuid.uuid4().hex}",
+        "api__bind_port": 0,
+        "api__threads": 4,
+        "cluster": "c1",
+    }
+    conf = make_conf(tmp_path, host="node1", **settings)
+    second = make_conf(tmp_path, host="node2", **settings)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(futurist_thread.ThreadWorker, "MAX_IDLE_FOR", 0.05)
+    reset_memory_broker()
+    db = db_api.Database(conf)
+    migration.sync(db)
+    messaging = rpc.Messaging(conf, publisher="volmgr-rest-cluster-tests")
+    services: list[service.Service] = []
+    try:
+        for build, member_conf in (
+            (api_service.build, conf),
+            (scheduler_service.build, conf),
+            (volume_service.build, conf),
+            (volume_service.build, second),
+        ):
+            services.append(build(member_conf, db, messaging))
+            services[-1].start()
+        [http] = services[0].extra_servers
+        api_obj = services[0].endpoints[0]._api
+        yield Rest(
+            conf=conf,
+            db=db,
+            api=api_obj,
+            app=deploy.build_pipeline(conf, api_obj),
+            http=http,
+            files=Path(conf.file_backend.directory),
+            backend=CLUSTER,
+        )
+    finally:
+        for svc in reversed(services):
+            svc.stop()
+        messaging.cleanup()
+        db.dispose()
+        patch.undo()
+
+
+def test_manage_by_cluster_places_the_volume_on_the_cluster(rest: Rest) -> None:
+    headers = fresh_admin()
+    body = {"volume": {"cluster": CLUSTER, "ref": {"source-name": rest.make_file()}}}
+    response = rest.call("POST", "os-volume-manage", body, headers=headers, version="3.16")
+    assert response.status_int == 202, response.text
+    volume = rest.wait_status(response.json["volume"]["id"], headers=headers)
+    assert volume["status"] == "available"
+    assert volume["os-vol-host-attr:host"] == f"{CLUSTER}#default"
+
+
+def test_manage_by_a_member_host_leads_to_its_cluster(rest: Rest) -> None:
+    headers = fresh_admin()
+    name = rest.make_file()
+    body = {"volume": {"host": MEMBERS[1], "ref": {"source-name": name}}}
+    response = rest.call("POST", "os-volume-manage", body, headers=headers)
+    assert response.status_int == 202, response.text
+    volume = rest.wait_status(response.json["volume"]["id"], headers=headers)
+    assert volume["os-vol-host-attr:host"] == f"{CLUSTER}#default"
+    again = {"volume": {"cluster": CLUSTER, "ref": {"source-name": name}}}
+    response = rest.call("POST", "os-volume-manage", again, headers=headers, version="3.16")
+    assert response.status_int == 409, response.text
+    assert volume["id"] in response.json["conflictingRequest"]["message"]
+
+
+def test_an_unknown_cluster_is_400(rest: Rest) -> None:
+    body = {"volume": {"cluster": "c9@files", "ref": {"source-name": rest.make_file()}}}
+    response = rest.call("POST", "os-volume-manage", body, headers=fresh_admin(), version="3.16")
+    assert response.status_int == 400, response.text
+
+
+def test_manageable_listing_by_cluster(rest: Rest) -> None:
+    name = rest.make_file()
+    response = rest.call(
+        "GET", f"manageable_volumes?cluster={CLUSTER}", headers=fresh_admin(), version="3.17"
+    )
+    assert response.status_int == 200, response.text
+    listed = [entry["reference"]["source-name"] for entry in response.json["manageable-volumes"]]
+    assert name in listed
+
+
+def test_services_show_their_cluster(rest: Rest) -> None:
+    services = rest.call("GET", "os-services", headers=fresh_admin(), version="3.7").json
+    clusters = {
+        s["host"]: s["cluster"] for s in services["services"] if s["binary"] == "volmgr-volume"
+    }
+    assert clusters == {host: CLUSTER for host in MEMBERS}
