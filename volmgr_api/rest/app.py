@@ -25,6 +25,7 @@ from volmgr_api.rest.policy import Enforcer
 from volmgr_api.rest.request import ApiRequest, AppState, Reply
 from volmgr_api.rest.routes import PROJECT_ID_PATTERN, ROUTES, Route
 from volmgr_common import metrics
+from volmgr_common.context import RequestContext
 
 LOG = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class RestApp:
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> webob.Response:
         started = time.monotonic()
+        # Until its identity is read, the request's log lines name only its id, never
+        # the caller of the thread's previous request.
+        RequestContext(request_id=request.environ.get(oslo_request_id.ENV_REQUEST_ID))
         with metrics.api_request(request.method) as answer:
             response = self._respond(request)
             answer["status"] = response.status_int

@@ -1,8 +1,10 @@
 """Version discovery and microversion negotiation, both ways, over the whole app."""
 
 import pytest
+import webob
+from oslo_context import context as oslo_context
 
-from tests.functional.rest.conftest import Rest, fresh_admin, fresh_member
+from tests.functional.rest.conftest import Rest, fresh_admin, fresh_member, identity
 
 
 def test_root_lists_v3_with_its_range(rest: Rest) -> None:
@@ -130,3 +132,11 @@ def test_openapi_document_has_both_forms_of_a_project_route(rest: Rest) -> None:
     text = rest.call("GET", "/openapi.yaml", headers={}).text
     assert "\n  /v3/{project_id}/volumes/{volume_id}:\n" in text
     assert "\n  /v3/volumes/{volume_id}:\n" in text
+
+
+def test_a_public_request_logs_no_identity_of_an_earlier_caller(rest: Rest) -> None:
+    rest.call("GET", "volumes", headers=identity("someone", "their-project"))
+    assert oslo_context.get_current().user_id == "someone"
+    webob.Request.blank("/v3").get_response(rest.app)
+    current = oslo_context.get_current()
+    assert current.user_id is None and current.request_id.startswith("req-")
