@@ -22,6 +22,9 @@ def make_conf(state_path: Path, **overrides: Any) -> cfg.ConfigOpts:
     return conf
 
 
-def vol(volume_id: str) -> dict[str, Any]:
-    """The part of a volume row the drivers read."""
-    return {"id": volume_id}
+def vol(volume_id: str, identity: str | None = None) -> dict[str, Any]:
+    """The part of a volume row the drivers read; ``identity`` is the one RecordIdentity
+    recorded (a resumed flow's volume holds it)."""
+    return (
+        {"id": volume_id} if identity is None else {"id": volume_id, "backend_identity": identity}
+    )

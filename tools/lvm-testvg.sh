@@ -9,6 +9,8 @@
 #   tools/lvm-testvg.sh check                  prerequisites, with the fix if missing
 #   tools/lvm-testvg.sh create [SIZE] [VG]     prints KEY=VALUE lines to eval/source:
 #        VOLMGR_LVM_WORKDIR, LVM_SYSTEM_DIR, VOLMGR_LVM_LOOP, VOLMGR_LVM_VG
+#        (VOLMGR_LVM_METADATASIZE=64m in the environment: a larger metadata area,
+#        for thousands of LVs)
 #   tools/lvm-testvg.sh destroy WORKDIR        removes VG, PV, loop device and files
 #   tools/lvm-testvg.sh cleanup-stale          destroys every work directory of this tool
 #                                              (only while no test run is using one)
@@ -70,7 +72,7 @@ setup_vg() { # WORKDIR SIZE VG: loop device, lvm.conf, PV and VG (each step chec
     loop=$(losetup -f --show "$1/pv.img") || return 1
     printf 'LOOP=%s\nVG=%s\n' "$loop" "$3" >"$1/state" || return 1
     write_conf "$1" "$loop" || return 1
-    LVM_SYSTEM_DIR="$1/etc" lvm pvcreate -q "$loop" >&2 || return 1
+    LVM_SYSTEM_DIR="$1/etc" lvm pvcreate -q ${VOLMGR_LVM_METADATASIZE:+--metadatasize "$VOLMGR_LVM_METADATASIZE"} "$loop" >&2 || return 1
     LVM_SYSTEM_DIR="$1/etc" lvm vgcreate -q "$3" "$loop" >&2 || return 1
     printf 'VOLMGR_LVM_WORKDIR=%s\nLVM_SYSTEM_DIR=%s\nVOLMGR_LVM_LOOP=%s\nVOLMGR_LVM_VG=%s\n' \
         "$1" "$1/etc" "$loop" "$3"

@@ -52,11 +52,14 @@ def test_manage_renames_and_returns_the_provider_location(backend: Backend) -> N
 
 def test_manage_is_idempotent_and_size_is_still_reported(backend: Backend) -> None:
     reference = backend.make("disk1", 2 * GIB)
-    first = backend.driver.manage(vol(VOLUME_ID), reference)
+    identity = backend.driver.get_identity(vol(VOLUME_ID), reference)
+    first = backend.driver.manage(vol(VOLUME_ID), reference, identity=identity)
     after_first = backend.fingerprint(MANAGED)
-    assert backend.driver.manage(vol(VOLUME_ID), reference) == first
+    # A resumed flow: its volume holds the identity recorded before the rename.
+    resumed = vol(VOLUME_ID, identity)
+    assert backend.driver.manage(resumed, reference, identity=identity) == first
     assert backend.fingerprint(MANAGED) == after_first
-    assert backend.driver.get_size(vol(VOLUME_ID), reference) == 2
+    assert backend.driver.get_size(resumed, reference) == 2
 
 
 def manage_recorded(backend: Backend, volume_id: str, reference: dict[str, Any]) -> str:
@@ -92,7 +95,7 @@ def test_identity_names_the_object_before_and_after_the_rename(backend: Backend)
     identity = backend.driver.get_identity(vol(VOLUME_ID), reference)
     assert identity != backend.driver.get_identity(vol(VOLUME_ID), other)
     backend.driver.manage(vol(VOLUME_ID), reference, identity=identity)
-    assert backend.driver.get_identity(vol(VOLUME_ID), reference) == identity
+    assert backend.driver.get_identity(vol(VOLUME_ID, identity), reference) == identity
 
 
 def test_manage_and_undo_move_only_the_identified_object(backend: Backend) -> None:

@@ -61,10 +61,10 @@ def test_every_allowed_character_survives_the_round_trip(
     vg: ScratchVolumeGroup, driver: LvmDriver
 ) -> None:
     name = "A.z+0_9-x"
-    vg.create_lv(name, GIB)
-    driver.manage(vol(VOLUME_ID), {"source-name": name})
-    assert vg.lvs()[MANAGED]["lv_tags"] == origin_tag(VOLUME_ID, name)
-    driver.undo_manage(vol(VOLUME_ID), {"source-name": name})
+    uuid = vg.create_lv(name, GIB)
+    driver.manage(vol(VOLUME_ID), {"source-name": name}, identity=uuid)
+    assert vg.lvs()[MANAGED]["lv_tags"] == ""  # the reference is the name: no tag needed
+    driver.undo_manage(vol(VOLUME_ID), {"source-name": name}, identity=uuid)
     assert set(vg.lvs()) == {name}
 
 
@@ -101,3 +101,41 @@ def test_a_race_lost_to_another_process(
     monkeypatch.undo()
     driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"})
     assert vg.lvs() == winner
+
+
+def test_a_batch_is_renamed_and_checked_on_one_read_and_a_swap_is_undone(
+    vg: ScratchVolumeGroup, driver: LvmDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uuids = {name: vg.create_lv(name, GIB) for name in ("a", "b", "c", "spare")}
+    ids = [f"{n}1111111-2222-3333-4444-555555555555" for n in (1, 2, 3)]
+    calls = [
+        (
+            vol(volume_id),
+            {"source-name": name},
+            driver.get_identity(vol(volume_id), {"source-name": name}),
+        )
+        for volume_id, name in zip(ids, "abc", strict=True)
+    ]
+    commands: list[str] = []
+    run = driver.commands.run
+
+    def counted(*args: str) -> str:
+        commands.append(args[0])
+        if args[:3] == ("lvrename", "--yes", vg.name) and args[3] == "b":
+            # Another process swaps b and spare between the check and the rename.
+            vg.lvm("lvrename", "-q", vg.name, "b", "tmp")
+            vg.lvm("lvrename", "-q", vg.name, "spare", "b")
+            vg.lvm("lvrename", "-q", vg.name, "tmp", "spare")
+        return run(*args)
+
+    monkeypatch.setattr(driver.commands, "run", counted)
+    results = driver.manage_many(calls)
+    assert results[0] == f"volume-{ids[0]}" and results[2] == f"volume-{ids[2]}"
+    assert isinstance(results[1], exception.ManageExistingInvalidReference)
+    assert "rename was undone" in str(results[1])
+    # One read for the whole batch, after its renames; one more rename: the put-back.
+    assert commands == ["lvrename"] * 3 + ["lvs", "lvrename"]
+    lvs = vg.lvs()
+    assert lvs[f"volume-{ids[0]}"]["lv_uuid"] == uuids["a"]
+    assert lvs[f"volume-{ids[2]}"]["lv_uuid"] == uuids["c"]
+    assert (lvs["b"]["lv_uuid"], lvs["spare"]["lv_uuid"]) == (uuids["spare"], uuids["b"])

@@ -52,6 +52,18 @@ OPTS: list[cfg.Opt] = [
         max=3600,
         help="Seconds an LVM command may run before it is killed and the call fails.",
     ),
+    cfg.FloatOpt(
+        "report_max_age",
+        default=5.0,
+        min=0.0,
+        max=60.0,
+        help="Seconds the LVM driver may check a request (its size, its identity, and "
+        "before the rename) against the volume group's latest report instead of reading "
+        "it again, so that close requests share one read. A refusal is always checked on "
+        "a fresh read, and every rename is checked on a read made after it (the LV's "
+        "uuid, kind and state), whatever this is. 0 reads the volume group for every "
+        "check.",
+    ),
 ]
 
 

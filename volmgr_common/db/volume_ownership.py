@@ -156,6 +156,51 @@ def fenced(
 
 
 @db_api.writer
+def fenced_many(
+    session: Session,
+    owners: Sequence[tuple[str, str]],
+    step: Callable[[Sequence[int]], Sequence[T | Exception]],
+    record: Callable[[T], Mapping[str, Any]],
+) -> list[T | Exception]:
+    """:func:`fenced` for several ``(volume_id, token)`` in one transaction.
+
+    Locks the rows still ``managing`` under their tokens, runs ``step`` once with the
+    positions of those (it gives, for each, its result or the exception it met),
+    writes ``record(result)`` on each row whose step succeeded and commits. Gives,
+    for each owner in order, its result, its exception, or FlowOwnershipLost when
+    its row was gone, decided or owned by another claim (its step did not run).
+    """
+    tokens = {volume_id: token for volume_id, token in owners}
+    rows = session.execute(
+        sa.select(models.Volume.id, models.Volume.flow_owner)
+        .where(
+            models.Volume.id.in_(sorted(tokens)),
+            models.Volume.status == MANAGING,
+            models.Volume.flow_owner.in_(sorted(set(tokens.values()))),
+        )
+        .order_by(models.Volume.id)
+        .with_for_update()
+    )
+    owned = {volume_id for volume_id, token in rows if tokens[volume_id] == token}
+    results: list[T | Exception] = [
+        exception.FlowOwnershipLost(volume_id=volume_id) for volume_id, _ in owners
+    ]
+    positions = [p for p, (volume_id, _) in enumerate(owners) if volume_id in owned]
+    if not positions:
+        return results
+    outcomes = list(step(positions))
+    if len(outcomes) != len(positions):
+        raise RuntimeError(f"a fenced step gave {len(outcomes)} results for {len(positions)}")
+    changes: list[tuple[str, dict[str, Any]]] = []
+    for position, outcome in zip(positions, outcomes, strict=True):
+        results[position] = outcome
+        if not isinstance(outcome, Exception):
+            changes.append((owners[position][0], dict(record(outcome))))
+    rows_db.write_each(session, changes)
+    return results
+
+
+@db_api.writer
 def renew_claims(session: Session, tokens: Sequence[str]) -> int:
     """Mark the ``managing`` rows owned under ``tokens`` as changed now; how many.
 

@@ -8,7 +8,9 @@ name: a file's device and inode, an LV's uuid), gives it a managed name
 and ``undo_manage`` must be idempotent: a flow resumed after a crash may call them
 again for the same volume. Given an identity, both move only the object that has
 it: whatever races them, what ends under the new name is that object, or the
-rename is undone and the call fails.
+rename is undone and the call fails. ``manage_many`` manages the objects of a
+batch of requests in one call (a driver may share its reads among them); each
+gets what ``manage`` would have given it.
 
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
@@ -31,6 +33,9 @@ SOURCE_NAME = "source-name"
 SORT_DIRS = ("asc", "desc")
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 T = TypeVar("T")
+
+ManageCall = tuple[VolumeRecord, dict[str, Any], str | None]
+"""One request of :meth:`VolumeDriver.manage_many`: ``(volume, reference, identity)``."""
 
 
 def managed_name_pattern(template: str) -> re.Pattern[str]:
@@ -127,7 +132,8 @@ class VolumeDriver(abc.ABC):
         """Size in whole GiB (rounded up) of the referenced object.
 
         Raises ManageExistingInvalidReference if the reference is unusable. If the
-        object already carries this volume's managed name (a resumed flow), its size
+        object already carries this volume's managed name (a resumed flow, whose
+        volume holds the ``backend_identity`` recorded before the rename), its size
         is reported too.
         """
 
@@ -136,8 +142,9 @@ class VolumeDriver(abc.ABC):
         """Which object the reference names, as a string that no other object of the
         backend has (and that names do not change), checked as ``get_size`` checks it.
 
-        If the object already carries this volume's managed name (a resumed flow),
-        that object's identity is reported.
+        If the object already carries this volume's managed name (a resumed flow,
+        whose volume holds the ``backend_identity`` recorded before the rename), that
+        object's identity is reported.
         """
 
     @abc.abstractmethod
@@ -150,6 +157,17 @@ class VolumeDriver(abc.ABC):
         renamed: a different object under the reference is refused, and one that
         takes its place during the rename is put back and refused.
         """
+
+    def manage_many(self, calls: Sequence[ManageCall]) -> list[str | Exception]:
+        """:meth:`manage` for each ``(volume, reference, identity)``: for each, in order,
+        its provider location or the error its ``manage`` would have raised."""
+        results: list[str | Exception] = []
+        for volume, reference, identity in calls:
+            try:
+                results.append(self.manage(volume, reference, identity=identity))
+            except Exception as error:
+                results.append(error)
+        return results
 
     @abc.abstractmethod
     def undo_manage(

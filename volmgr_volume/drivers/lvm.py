@@ -5,12 +5,15 @@ a logical volume of ``[lvm_backend] volume_group``. Managing it renames it with
 ``lvrename`` to the volume's managed name (``[volume] volume_name_template``);
 undoing renames it back. No data is ever copied, written or removed.
 
-Before the rename, ``manage`` tags the LV ``volmgr-origin:<volume id>:<original
-name>``: the tag tells ``undo_manage`` the name to restore (a ``source-id``
-reference does not carry it) and proves, when a resumed flow finds the managed name
-already taken, that it holds this reference's LV. ``undo_manage`` renames back first
-and drops the tag last, so a crash at any point leaves a state that a repeated call
-completes. ``unmanage`` changes nothing: the LV keeps its managed name and its tag.
+One metadata commit per manage: the rename. The LV's identity (its uuid) is in the
+database before the rename (RecordIdentity), so a resumed flow that finds the
+managed name taken knows the LV by its uuid, and ``undo_manage`` moves only that
+LV back to the reference's name. Only a ``source-id`` reference, which does not
+carry the original name, costs a second commit: the LV is first tagged
+``volmgr-origin:<volume id>:<original name>`` so that ``undo_manage`` knows the name
+to restore. ``undo_manage`` renames back first and drops a tag last, so a crash at
+any point leaves a state that a repeated call completes. ``unmanage`` changes
+nothing: the LV keeps its managed name (and a tag it has).
 
 Refused with ManageExistingInvalidReference: a missing volume group or LV; names
 outside ``^[A-Za-z0-9+_.-]{1,127}$``, starting with ``-``, ``.``/``..`` or LVM's
@@ -22,32 +25,29 @@ or virtual LVs; LVs with missing PVs; LVs that are open (6th ``lv_attr`` charact
 ``o``). With ``activation = 0`` LVM reports the open state as unknown (``X``), which
 is accepted.
 
-Every command is an argument list run through ``processutils.execute`` (never a
-shell) behind ``[lvm_backend] root_helper``, as ``env LC_ALL=C LVM_SYSTEM_DIR=...
-lvs ...`` so the variables survive ``sudo``, and is ended after ``[lvm_backend]
-command_timeout`` seconds. Reports are read as JSON. Checks and
-renames of one VG run under an in-process lock, and under a file lock in
-``[lvm_backend] shared_lock_path`` when set (the members of a cluster on one shared
-VG); another process racing for the same LV makes ``lvrename`` fail, which is
-reported as a clear invalid reference.
-
-An LV's identity is its uuid. ``lvrename`` takes names, so another process could
-rename LVs between the checks and the rename: after each rename the driver reads
-the VG again and, unless the LV under the new name has the uuid that was checked,
-renames it back at once and fails the request; ``undo_manage`` moves only the LV
-whose uuid the volume recorded.
+Reads. Every ``lvs`` the driver runs is kept as the VG's latest report. The checks
+of ``get_size``, ``get_identity`` and ``manage`` use a report at most ``[lvm_backend]
+report_max_age`` seconds old, so that a batch of requests (and requests close in
+time) share one read; a refusal is only ever given after a fresh read. A batch's
+renames (``manage_many``) are followed by ONE fresh read that checks every renamed
+LV again, as the rename left it: the uuid that was checked, and still a kind and
+state that may be managed. An LV that fails it is renamed back at once and its
+request fails. ``lvrename`` takes names, so another process could swap LVs between
+a check and a rename; that read is what makes the identity hold at the rename.
+No lock is held across reads; renames, put-backs and the read that checks them run
+under an in-process lock per VG (and a file lock in ``[lvm_backend]
+shared_lock_path`` when set: the members of a cluster on one shared VG), and LVM's
+own VG lock orders them against other processes. Another process racing for the
+same LV makes ``lvrename`` fail, which is reported as a clear invalid reference.
 """
 
-import dataclasses
-import json
-import re
-import shlex
-import subprocess
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from oslo_concurrency import lockutils, processutils
+from oslo_concurrency import lockutils, processutils  # noqa: F401 - tests patch execute
 from oslo_config import cfg
 from oslo_log import log as logging
 
@@ -56,6 +56,7 @@ from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
+    ManageCall,
     VolumeDriver,
     check_page_parameters,
     gib_floor,
@@ -64,231 +65,24 @@ from volmgr_volume.drivers.base import (
     paginate,
     size_in_gib,
 )
+from volmgr_volume.drivers.lvm_commands import (  # noqa: F401 - the driver's vocabulary
+    LV_FIELDS,
+    LV_UUID_RE,
+    SOURCE_ID,
+    TAG_PREFIX,
+    LogicalVolume,
+    LvmCommandError,
+    LvmCommands,
+    by_name,
+    by_uuid,
+    kind_problem,
+    lv_name_problem,
+    origin_tag,
+    parse_bytes,
+    parse_report,
+)
 
 LOG = logging.getLogger(__name__)
-
-SOURCE_ID = "source-id"
-TAG_PREFIX = "volmgr-origin:"
-LV_NAME_RE = re.compile(r"[A-Za-z0-9+_.-]{1,127}")
-LV_UUID_RE = re.compile(r"[A-Za-z0-9]{6}(?:-[A-Za-z0-9]{4}){5}-[A-Za-z0-9]{6}")
-RESERVED_NAMES = ("snapshot", "pvmove")
-RESERVED_PARTS = (
-    "_cdata", "_cmeta", "_corig", "_iorig", "_imeta", "_mimage", "_mlog", "_pmspare",
-    "_rimage", "_rmeta", "_tdata", "_tmeta", "_vdata", "_vorigin", "_wcorig",
-)  # fmt: skip
-LV_FIELDS = ("lv_name", "lv_uuid", "lv_size", "lv_attr", "lv_tags", "origin", "lv_role")
-VG_FIELDS = ("vg_name", "vg_uuid", "vg_size", "vg_free")
-# First lv_attr character: the kinds of LV that may be managed.
-MANAGEABLE_KINDS = frozenset("-VmMrRCw")
-KIND_NAMES = {
-    "s": "a snapshot",
-    "S": "a merging snapshot",
-    "o": "the origin of a snapshot",
-    "O": "the origin of a merging snapshot",
-    "t": "a thin pool",
-    "T": "thin pool data",
-    "e": "RAID or pool metadata",
-    "i": "a mirror or RAID image",
-    "I": "a mirror or RAID image out of sync",
-    "l": "a mirror log",
-    "p": "a pvmove",
-    "v": "a virtual volume",
-    "c": "an LV under conversion",
-    "d": "a VDO pool",
-    "D": "VDO pool data",
-}
-
-
-class LvmCommandError(Exception):
-    """An LVM command failed; ``stderr`` says why."""
-
-    def __init__(self, command: str, exit_code: int | str | None, stderr: str) -> None:
-        self.command, self.exit_code, self.stderr = command, exit_code, stderr.strip()
-        super().__init__(f"{command} failed (exit {exit_code}): {self.stderr}")
-
-    @property
-    def vg_missing(self) -> bool:
-        return 'Volume group "' in self.stderr and "not found" in self.stderr
-
-    @property
-    def lv_missing(self) -> bool:
-        text = self.stderr.lower()
-        return "logical volume" in text and ("not found" in text or "failed to find" in text)
-
-
-def lv_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a plain LV name that LVM accepts (None if it is)."""
-    if not LV_NAME_RE.fullmatch(name):
-        return "an LV name has 1 to 127 characters among A-Z a-z 0-9 + _ . -"
-    if name.startswith("-"):
-        return "an LV name must not start with '-'"
-    if name in (".", "..") or name in RESERVED_NAMES:
-        return f"{name!r} is reserved by LVM"
-    reserved = next((part for part in RESERVED_PARTS if part in name), None)
-    if reserved:
-        return f"names containing {reserved!r} are reserved for LVM's internal volumes"
-    return None
-
-
-def parse_report(output: str, section: str) -> list[dict[str, str]]:
-    """Rows of section ``lv``/``vg`` of ``--reportformat json`` output.
-
-    Text around the JSON document (warnings on stdout) is ignored; anything that is
-    not a report of string fields raises VolumeDriverException.
-    """
-    start = output.find("{")
-    try:
-        document, _ = json.JSONDecoder().raw_decode(output, max(start, 0))
-        rows = [row for report in document["report"] for row in report.get(section, [])]
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise exception.VolumeDriverException(
-            reason=f"cannot parse the LVM {section} report: {error}: {output[:200]!r}"
-        ) from error
-    for row in rows:
-        if not isinstance(row, dict) or not all(isinstance(v, str) for v in row.values()):
-            raise exception.VolumeDriverException(reason=f"malformed LVM {section} row {row!r}")
-    return rows
-
-
-def parse_bytes(text: str) -> int:
-    """A size printed with ``--units b --nosuffix`` (a trailing ``B`` is tolerated)."""
-    digits = text.strip().removesuffix("B").removesuffix("b")
-    if not digits.isdigit():
-        raise exception.VolumeDriverException(reason=f"unexpected LVM size {text!r}")
-    return int(digits)
-
-
-@dataclasses.dataclass(frozen=True)
-class LogicalVolume:
-    """One row of ``lvs``."""
-
-    name: str
-    uuid: str
-    size: int
-    attr: str
-    tags: tuple[str, ...]
-    origin: str
-    role: str
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, str]) -> "LogicalVolume":
-        missing = [field for field in LV_FIELDS if field not in row]
-        if missing:
-            raise exception.VolumeDriverException(reason=f"lvs row lacks {missing}: {row!r}")
-        return cls(
-            name=row["lv_name"],
-            uuid=row["lv_uuid"],
-            size=parse_bytes(row["lv_size"]),
-            attr=row["lv_attr"].ljust(10, "-"),
-            tags=tuple(tag for tag in row["lv_tags"].split(",") if tag),
-            origin=row["origin"],
-            role=row["lv_role"],
-        )
-
-    @property
-    def is_open(self) -> bool:
-        return self.attr[5] == "o"
-
-    def origin_of(self, volume_id: str) -> str | None:
-        """The original name recorded by the manage of ``volume_id``, if any."""
-        prefix = f"{TAG_PREFIX}{volume_id}:"
-        return next((t.removeprefix(prefix) for t in self.tags if t.startswith(prefix)), None)
-
-
-def origin_tag(volume_id: str, name: str) -> str:
-    return f"{TAG_PREFIX}{volume_id}:{name}"
-
-
-def kind_problem(lv: LogicalVolume, origins: set[str]) -> str | None:
-    """Why the kind or state of ``lv`` forbids managing it (None if it may be managed)."""
-    kind = lv.attr[0]
-    if kind not in MANAGEABLE_KINDS:
-        return f"the LV is {KIND_NAMES.get(kind, f'of unsupported type {kind!r}')}"
-    if lv.origin:
-        return f"the LV is a snapshot of {lv.origin}"
-    if lv.name in origins:
-        return "the LV is the origin of a snapshot; remove or merge the snapshot first"
-    if "private" in lv.role.split(","):
-        return "the LV is internal to LVM"
-    if lv.attr[8] == "p":
-        return "the LV is partial: some of its physical volumes are missing"
-    if lv.is_open:
-        return "the LV is open (in use); close it before managing it"
-    return None
-
-
-class LvmCommands:
-    """Runs LVM commands as argument lists, with the root helper and lvm.conf dir."""
-
-    def __init__(self, root_helper: str, conf_dir: str, timeout: int) -> None:
-        self._prefix = [*shlex.split(root_helper), "env", "LC_ALL=C"]
-        self._prefix.append("LVM_SUPPRESS_FD_WARNINGS=1")
-        if conf_dir:
-            self._prefix.append(f"LVM_SYSTEM_DIR={conf_dir}")
-        self._timeout = timeout
-
-    def run(self, *args: str) -> str:
-        """stdout of the command; LvmCommandError if it fails, hangs or cannot start."""
-        started: list[subprocess.Popen[Any]] = []
-        try:
-            stdout, _ = processutils.execute(
-                *self._prefix, *args, timeout=self._timeout, on_execute=started.append
-            )
-        except subprocess.TimeoutExpired as error:
-            _stop(started)
-            raise LvmCommandError(args[0], None, f"timed out after {self._timeout} s") from error
-        except processutils.ProcessExecutionError as error:
-            stderr = error.stderr or ""
-            if error.exit_code == 127:
-                stderr = f"{args[0]} not found: install lvm2 ({stderr.strip()})"
-            raise LvmCommandError(args[0], error.exit_code, stderr) from error
-        except OSError as error:
-            raise LvmCommandError(args[0], None, str(error)) from error
-        return str(stdout)
-
-    def lvs(self, vg: str) -> list[LogicalVolume]:
-        output = self.run(*_report_args("lvs", LV_FIELDS), vg)
-        return [LogicalVolume.from_row(row) for row in parse_report(output, "lv")]
-
-    def vgs(self, vg: str) -> dict[str, str]:
-        rows = parse_report(self.run(*_report_args("vgs", VG_FIELDS), vg), "vg")
-        if len(rows) != 1:
-            raise LvmCommandError("vgs", None, f'Volume group "{vg}" not found')
-        return rows[0]
-
-    def rename(self, vg: str, old: str, new: str) -> None:
-        self.run("lvrename", "--yes", vg, old, new)
-
-    def change_tags(
-        self, vg: str, lv: str, add: Sequence[str] = (), delete: Sequence[str] = ()
-    ) -> None:
-        options = [o for tag in add for o in ("--addtag", tag)]
-        options += [o for tag in delete for o in ("--deltag", tag)]
-        self.run("lvchange", *options, f"{vg}/{lv}")
-
-
-def _stop(processes: Sequence[subprocess.Popen[Any]]) -> None:
-    """End commands that timed out (processutils leaves them running)."""
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _report_args(command: str, fields: Sequence[str]) -> list[str]:
-    fields_arg = ",".join(fields)
-    return [command, "--reportformat", "json", "--units", "b", "--nosuffix", "-o", fields_arg]
-
-
-def _by_name(lvs: Sequence[LogicalVolume], name: str) -> LogicalVolume | None:
-    return next((lv for lv in lvs if lv.name == name), None)
-
-
-def _by_uuid(lvs: Sequence[LogicalVolume], uuid: str) -> LogicalVolume | None:
-    return next((lv for lv in lvs if lv.uuid == uuid), None)
 
 
 def _invalid(reference: Any, reason: str) -> NoReturn:
@@ -315,7 +109,10 @@ class LvmDriver(VolumeDriver):
         self.commands = LvmCommands(
             options.root_helper, options.lvm_conf_dir, options.command_timeout
         )
+        self.report_max_age: float = options.report_max_age
         self._managed_re = managed_name_pattern(conf.volume.volume_name_template)
+        self._report_lock = threading.Lock()
+        self._report: tuple[float, list[LogicalVolume]] | None = None
 
     # -- setup and helpers ---------------------------------------------------------------
 
@@ -346,13 +143,27 @@ class LvmDriver(VolumeDriver):
             yield
 
     def _lvs(self, reference: Any = None) -> list[LogicalVolume]:
-        """The VG's LVs; a missing VG is an invalid reference when one is given."""
+        """The VG's LVs, read now (and kept as the latest report); a missing VG is an
+        invalid reference when one is given."""
+        started = time.monotonic()
         try:
-            return self.commands.lvs(self.vg)
+            lvs = self.commands.lvs(self.vg)
         except LvmCommandError as error:
             if error.vg_missing and reference is not None:
                 _invalid(reference, f"volume group {self.vg} does not exist")
             _driver_error(str(error))
+        with self._report_lock:
+            if self._report is None or self._report[0] <= started:
+                self._report = (started, lvs)
+        return lvs
+
+    def _recent_lvs(self, reference: Any = None) -> tuple[list[LogicalVolume], bool]:
+        """The latest report if it is young enough, else a fresh one; and whether it was kept."""
+        with self._report_lock:
+            report = self._report
+        if report is not None and time.monotonic() - report[0] <= self.report_max_age:
+            return report[1], True
+        return self._lvs(reference), False
 
     def _reference(self, reference: Any) -> tuple[str, str]:
         """``(key, value)`` of a valid reference, or ManageExistingInvalidReference."""
@@ -381,14 +192,19 @@ class LvmDriver(VolumeDriver):
     def _locate(
         self, lvs: Sequence[LogicalVolume], ref: tuple[str, str], volume: Mapping[str, Any]
     ) -> LogicalVolume | None:
-        """The referenced LV, or this volume's managed LV if it was renamed from it."""
+        """The referenced LV, or this volume's managed LV if it was renamed from it
+        (its origin tag names the reference, or it is the LV the volume recorded)."""
         key, value = ref
         if key == SOURCE_ID:
-            return _by_uuid(lvs, value)
-        found = _by_name(lvs, value)
+            return by_uuid(lvs, value)
+        found = by_name(lvs, value)
         if found is None:
-            managed = _by_name(lvs, self._target_name(volume))
-            if managed is not None and managed.origin_of(volume["id"]) == value:
+            managed = by_name(lvs, self._target_name(volume))
+            recorded = volume.get("backend_identity")
+            if managed is not None and (
+                managed.origin_of(volume["id"]) == value
+                or (recorded is not None and managed.uuid == recorded)
+            ):
                 found = managed
         return found
 
@@ -397,12 +213,16 @@ class LvmDriver(VolumeDriver):
         lvs: Sequence[LogicalVolume],
         volume: Mapping[str, Any],
         reference: Any,
+        identity: str | None = None,
     ) -> LogicalVolume:
-        """The referenced LV if it may be managed (or is already this volume's)."""
+        """The referenced LV if it may be managed (or is already this volume's) and, with
+        ``identity``, is that LV."""
         ref = self._reference(reference)  # cheap; callers may have checked it already
         lv = self._locate(lvs, ref, volume)
         if lv is None:
             _invalid(reference, f"no logical volume {ref[1]!r} exists in {self.vg}")
+        if identity is not None and lv.uuid != identity:
+            _invalid(reference, f"LV {lv.name} is {lv.uuid}, not the LV {identity} checked")
         if lv.name == self._target_name(volume):
             return lv
         if self.is_managed_form(lv.name):
@@ -412,65 +232,105 @@ class LvmDriver(VolumeDriver):
             _invalid(reference, problem)
         return lv
 
+    def _checked_recently(
+        self, volume: Mapping[str, Any], reference: Any, identity: str | None = None
+    ) -> LogicalVolume:
+        """:meth:`_checked` on a recent report; what it refuses is checked again on a fresh one."""
+        lvs, kept = self._recent_lvs(reference)
+        if kept:
+            try:
+                return self._checked(lvs, volume, reference, identity)
+            except exception.ManageExistingInvalidReference:
+                lvs = self._lvs(reference)
+        return self._checked(lvs, volume, reference, identity)
+
     # -- the contract --------------------------------------------------------------------
 
     def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
         self._reference(reference)
-        return size_in_gib(self._checked(self._lvs(reference), volume, reference).size)
+        return size_in_gib(self._checked_recently(volume, reference).size)
 
     def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         self._reference(reference)
-        return self._checked(self._lvs(reference), volume, reference).uuid
+        return self._checked_recently(volume, reference).uuid
 
     def manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
     ) -> str:
+        (result,) = self.manage_many([(volume, reference, identity)])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def manage_many(self, calls: Sequence[ManageCall]) -> list[str | Exception]:
+        """Check each LV on a recent report, rename each, then check all on one fresh read."""
+        results: list[str | Exception] = [
+            exception.VolumeDriverException(reason="not managed") for _ in calls
+        ]
+        checked: dict[int, LogicalVolume] = {}
+        for position, (volume, reference, identity) in enumerate(calls):
+            try:
+                checked[position] = self._checked_for_rename(volume, reference, identity)
+            except exception.VolmgrException as error:
+                results[position] = error
+        if not checked:
+            return results
+        with self._locked():
+            renamed: dict[int, LogicalVolume] = {}
+            for position, lv in checked.items():
+                volume, reference, _ = calls[position]
+                try:
+                    renamed[position] = self._rename_for_manage(volume, lv, reference)
+                except exception.VolmgrException as error:
+                    results[position] = error
+            if renamed:
+                after = self._lvs()
+                for position, lv in renamed.items():
+                    volume, reference, _ = calls[position]
+                    try:
+                        results[position] = self._check_managed(after, volume, lv, reference)
+                    except exception.VolmgrException as error:
+                        results[position] = error
+        return results
+
+    def _checked_for_rename(
+        self, volume: Mapping[str, Any], reference: Any, identity: str | None
+    ) -> LogicalVolume:
+        """The LV to rename, checked on a recent report (a refusal on a fresh one): the
+        reference's LV, with ``identity``, and its managed name free or its own."""
         self._reference(reference)
         target = self._target_name(volume)
-        with self._locked():
-            lvs = self._lvs(reference)
-            lv = self._checked(lvs, volume, reference)
-            if identity is not None and lv.uuid != identity:
-                _invalid(reference, f"LV {lv.name} is {lv.uuid}, not the LV {identity} checked")
-            if lv.name == target:
-                LOG.info("Volume %s: LV %s is already managed as %s", volume["id"], lv.uuid, target)
-                return target
-            if _by_name(lvs, target) is not None:
-                _driver_error(f"{target} already exists while {lv.name} is still there")
-            self._rename_for_manage(volume, lv, target, reference)
-            self._check_renamed(volume, lv, target, reference)
-        LOG.info("Volume %s: renamed LV %s to %s", volume["id"], lv.name, target)
-        return target
-
-    def _check_renamed(
-        self, volume: Mapping[str, Any], lv: LogicalVolume, new: str, reference: Any = None
-    ) -> None:
-        """After renaming ``lv`` to ``new``: unless ``new`` is that LV (its uuid), rename
-        it back at once, drop the origin tag the manage gave it, and fail."""
-        renamed = _by_name(self._lvs(), new)
-        if renamed is not None and renamed.uuid == lv.uuid:
-            return
-        found = "nothing" if renamed is None else f"LV {renamed.uuid}"
-        what = f"{lv.name} was replaced during its rename to {new}: found {found}, not {lv.uuid}"
-        if renamed is not None:
-            self._run(self.commands.rename, self.vg, new, lv.name)
-            tag = origin_tag(volume["id"], lv.name)
-            if tag in renamed.tags and reference is not None:
-                self._run(self.commands.change_tags, self.vg, lv.name, delete=[tag])
-        LOG.warning("Volume %s: %s; renamed it back", volume["id"], what)
-        if reference is not None:
-            _invalid(reference, f"{what}; the rename was undone")
-        _driver_error(f"{what}; the rename was undone")
+        lvs, kept = self._recent_lvs(reference)
+        while True:
+            try:
+                lv = self._checked(lvs, volume, reference, identity)
+                holder = by_name(lvs, target)
+                if holder is not None and holder.uuid != lv.uuid:
+                    _driver_error(f"{target} already exists while {lv.name} is still there")
+                return lv
+            except exception.VolmgrException:
+                if not kept:
+                    raise
+            lvs, kept = self._lvs(reference), False
 
     def _rename_for_manage(
-        self, volume: Mapping[str, Any], lv: LogicalVolume, target: str, reference: Any
-    ) -> None:
-        """Tag the LV with its original name, then rename it; races become clear errors."""
+        self, volume: Mapping[str, Any], lv: LogicalVolume, reference: Any
+    ) -> LogicalVolume:
+        """Rename ``lv`` to its managed name (tagging it first for a ``source-id``
+        reference); the LV as checked. When the rename fails, a fresh read decides:
+        the LV already under the managed name (a resumed flow), or a clear error."""
+        target = self._target_name(volume)
+        if lv.name == target:
+            return lv
         try:
-            if lv.origin_of(volume["id"]) != lv.name:
+            key, _ = self._reference(reference)
+            if key == SOURCE_ID and lv.origin_of(volume["id"]) != lv.name:
                 self.commands.change_tags(self.vg, lv.name, add=[origin_tag(volume["id"], lv.name)])
             self.commands.rename(self.vg, lv.name, target)
         except LvmCommandError as error:
+            managed = by_name(self._lvs(reference), target)
+            if managed is not None and managed.uuid == lv.uuid:
+                return lv  # renamed already, after the report this check used
             if error.lv_missing:
                 _invalid(
                     reference,
@@ -478,6 +338,44 @@ class LvmDriver(VolumeDriver):
                     "(a concurrent manage of the same LV?) renamed or removed it",
                 )
             _driver_error(f"cannot rename {lv.name} to {target}: {error}")
+        LOG.info("Volume %s: renamed LV %s to %s", volume["id"], lv.name, target)
+        return lv
+
+    def _check_managed(
+        self,
+        after: Sequence[LogicalVolume],
+        volume: Mapping[str, Any],
+        lv: LogicalVolume,
+        reference: Any,
+    ) -> str:
+        """After the rename of ``lv``: its managed name, if ``after`` shows that LV (its
+        uuid) there, still of a kind that may be managed; otherwise rename it back at
+        once, drop the tag the manage gave it and fail."""
+        target = self._target_name(volume)
+        renamed = by_name(after, target)
+        if renamed is not None and renamed.uuid == lv.uuid:
+            problem = kind_problem(renamed, {x.origin for x in after})
+            if problem is None:
+                return target
+            what = f"{lv.name} changed during its rename to {target}: {problem}"
+        else:
+            found = "nothing" if renamed is None else f"LV {renamed.uuid}"
+            what = f"{lv.name} was replaced during its rename to {target}: found {found}"
+            what += f", not {lv.uuid}"
+        self._rename_back(volume, renamed, target, lv.name)
+        LOG.warning("Volume %s: %s; renamed it back", volume["id"], what)
+        _invalid(reference, f"{what}; the rename was undone")
+
+    def _rename_back(
+        self, volume: Mapping[str, Any], renamed: LogicalVolume | None, new: str, old: str
+    ) -> None:
+        """Rename ``renamed`` (found under ``new``) back to ``old``, dropping this volume's tag."""
+        if renamed is None:
+            return
+        self._run(self.commands.rename, self.vg, new, old)
+        tag = origin_tag(volume["id"], old)
+        if tag in renamed.tags:
+            self._run(self.commands.change_tags, self.vg, old, delete=[tag])
 
     def undo_manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
@@ -487,7 +385,7 @@ class LvmDriver(VolumeDriver):
         identity = identity or volume.get("backend_identity")
         with self._locked():
             lvs = self._lvs()
-            managed = _by_name(lvs, target)
+            managed = by_name(lvs, target)
             if managed is None:
                 self._drop_tags(lvs, volume["id"])
                 return
@@ -496,23 +394,38 @@ class LvmDriver(VolumeDriver):
                     f"{target} is LV {managed.uuid}, not the LV {identity} volume "
                     f"{volume['id']} recorded; leaving it where it is"
                 )
-            original = self._original_name(managed, volume["id"], ref)
-            if _by_name(lvs, original) is not None:
+            original = self._original_name(managed, volume["id"], ref, identity)
+            if by_name(lvs, original) is not None:
                 _driver_error(f"cannot put {target} back as {original}: that name is taken")
             self._run(self.commands.rename, self.vg, target, original)
-            self._check_renamed(volume, managed, original)
+            back = by_name(self._lvs(), original)
+            if back is None or back.uuid != managed.uuid:
+                found = "nothing" if back is None else f"LV {back.uuid}"
+                what = f"{target} was replaced during its rename to {original}: found {found}"
+                self._rename_back(volume, back, original, target)
+                LOG.warning("Volume %s: %s; renamed it back", volume["id"], what)
+                _driver_error(f"{what}, not {managed.uuid}; the rename was undone")
             tag = origin_tag(volume["id"], original)
-            self._run(self.commands.change_tags, self.vg, original, delete=[tag])
+            if tag in managed.tags:
+                self._run(self.commands.change_tags, self.vg, original, delete=[tag])
         LOG.info("Volume %s: renamed LV %s back to %s", volume["id"], target, original)
 
-    def _original_name(self, lv: LogicalVolume, volume_id: str, ref: tuple[str, str]) -> str:
-        """The name ``lv`` had before this volume's manage, checked against ``ref``."""
+    def _original_name(
+        self, lv: LogicalVolume, volume_id: str, ref: tuple[str, str], identity: str | None
+    ) -> str:
+        """The name ``lv`` had before this volume's manage, checked against ``ref``: the
+        name its origin tag records, or, untagged, the ``source-name`` of the LV whose
+        identity the volume recorded."""
         key, value = ref
         original = lv.origin_of(volume_id)
-        if original is None:
-            _driver_error(f"{lv.name} carries no {TAG_PREFIX}{volume_id} tag; leaving it alone")
-        if (key == SOURCE_ID and lv.uuid != value) or (key == SOURCE_NAME and original != value):
+        if (key == SOURCE_ID and lv.uuid != value) or (
+            key == SOURCE_NAME and original not in (None, value)
+        ):
             _driver_error(f"{lv.name} holds LV {lv.uuid} ({original}), not {value}")
+        if original is None:
+            if key == SOURCE_NAME and identity is not None and lv.uuid == identity:
+                return value
+            _driver_error(f"{lv.name} carries no {TAG_PREFIX}{volume_id} tag; leaving it alone")
         return original
 
     def _drop_tags(self, lvs: Sequence[LogicalVolume], volume_id: str) -> None:
@@ -533,7 +446,7 @@ class LvmDriver(VolumeDriver):
 
     def unmanage(self, volume: VolumeRecord) -> None:
         name = volume.get("provider_location") or self.managed_name(volume["id"])
-        if _by_name(self._lvs(), name) is None:
+        if by_name(self._lvs(), name) is None:
             LOG.warning("Volume %s: LV %s is missing from %s", volume["id"], name, self.vg)
         else:
             LOG.info("Volume %s: unmanaged; LV %s stays in %s", volume["id"], name, self.vg)
@@ -562,7 +475,8 @@ class LvmDriver(VolumeDriver):
             vg = self.commands.vgs(self.vg)
         except LvmCommandError as error:
             _driver_error(str(error))
-        allocated = sum(size_in_gib(lv.size) for lv in self._lvs() if self.is_managed_form(lv.name))
+        lvs, _ = self._recent_lvs()
+        allocated = sum(size_in_gib(lv.size) for lv in lvs if self.is_managed_form(lv.name))
         pool = {
             "pool_name": self.pool_name,
             "total_capacity_gb": gib_floor(parse_bytes(vg["vg_size"])),

@@ -5,10 +5,12 @@ ManageExisting → QuotaCommit → OnFinish. When a task fails, the tasks before
 order, each undoing only its own side effect; the worker then tells the API, which
 records the failure (see ``volmgr_volume.worker``).
 
-The four tasks that write to the database also run for a batch of requests at
-once (``execute_batch``, see :func:`volmgr_common.flows.run_flow_batch`): one
+The tasks that write to the database also run for a batch of requests at once
+(``execute_batch``, see :func:`volmgr_common.flows.run_flow_batch`): one
 transaction for the whole batch, and for each request the result or the failure
-its own ``execute`` would have had. ``execute`` is the batch of one.
+its own ``execute`` would have had. ``execute`` is the batch of one. ManageExisting
+hands the whole batch to the driver (``manage_many``) inside one fenced
+transaction.
 
 Every step runs under the flow's ownership token (``volume["flow_owner"]``, written
 by the claim): the driver's rename and every put-back run inside
@@ -225,20 +227,44 @@ class ManageExisting(_Task):
         self.driver = driver
 
     def execute(self, volume: volume_record.ClaimedVolume, backend_identity: str) -> str:
-        self._hook_point(volume)
+        return self.alone(self.execute_batch([{"volume": volume, IDENTITY: backend_identity}]))
 
-        def rename() -> str:
-            location = self.driver.manage(volume, volume["reference"], identity=backend_identity)
-            hooks.point(hooks.MANAGE_EXISTING_AFTER, volume)
-            return location
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """One fenced transaction renames every request's object (``manage_many``, one
+        call, so that the driver may share its reads) and records each managed name."""
+        results: list[Any] = [self._passes_hook_point(call["volume"]) for call in calls]
+        going = [call for call, result in zip(calls, results, strict=True) if result is None]
+        if not going:
+            return results
 
-        return volume_ownership.fenced(
-            self.db,
-            volume["id"],
-            volume["flow_owner"],
-            rename,
-            lambda location: {"provider_location": location},
+        def rename(positions: Sequence[int]) -> list[str | Exception]:
+            chosen = [going[p] for p in positions]
+            made = self.driver.manage_many(
+                [(call["volume"], call["volume"]["reference"], call[IDENTITY]) for call in chosen]
+            )
+            for index, (call, location) in enumerate(zip(chosen, made, strict=True)):
+                if isinstance(location, Exception):
+                    continue
+                try:
+                    hooks.point(hooks.MANAGE_EXISTING_AFTER, call["volume"])
+                except Exception as error:
+                    made[index] = error
+            return made
+
+        outcomes = iter(
+            volume_ownership.fenced_many(
+                self.db,
+                [(call["volume"]["id"], call["volume"]["flow_owner"]) for call in going],
+                rename,
+                lambda location: {"provider_location": location},
+            )
         )
+        for position, result in enumerate(results):
+            if result is None:
+                outcome = next(outcomes)
+                failed = isinstance(outcome, Exception)
+                results[position] = failure.Failure.from_exception(outcome) if failed else outcome
+        return results
 
     def revert(
         self,

@@ -138,3 +138,44 @@ def test_renew_claims_leaves_failed_and_other_claims_alone(
     assert volume_ownership.renew_claims(db, [mine["flow_owner"], failed["flow_owner"]]) == 1
     assert volume_ownership.renew_claims(db, ["nobody:0"]) == 0
     assert owner_of(db, mine["id"]) == mine["flow_owner"]
+
+
+def test_fenced_many_runs_one_step_for_the_rows_still_owned(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    kept = claimed(db, gold, source="disk1")
+    failing = claimed(db, gold, source="disk2")
+    lost = claimed(db, gold, source="disk3")
+    taken_over(db, lost, "worker-2")
+    owners = [(v["id"], v["flow_owner"]) for v in (kept, failing, lost)]
+    seen: list[list[int]] = []
+
+    def step(positions: Any) -> list[Any]:
+        seen.append(list(positions))
+        return ["volume-kept", RuntimeError("the driver failed")]
+
+    results = volume_ownership.fenced_many(
+        db, owners, step, lambda location: {"provider_location": location}
+    )
+    assert seen == [[0, 1]]  # the row taken over is not handed to the step
+    assert results[0] == "volume-kept"
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], exception.FlowOwnershipLost)
+    assert volumes_db.get(db, kept["id"])["provider_location"] == "volume-kept"
+    assert volumes_db.get(db, failing["id"])["provider_location"] is None
+    assert volumes_db.get(db, lost["id"])["provider_location"] is None
+
+
+def test_fenced_many_with_no_row_owned_runs_nothing(
+    db: db_api.Database, gold: dict[str, Any]
+) -> None:
+    volume = claimed(db, gold)
+    taken_over(db, volume, "worker-2")
+
+    def step(positions: Any) -> list[Any]:
+        raise AssertionError("must not run")
+
+    (result,) = volume_ownership.fenced_many(
+        db, [(volume["id"], volume["flow_owner"])], step, lambda _: {}
+    )
+    assert isinstance(result, exception.FlowOwnershipLost)

@@ -392,6 +392,42 @@ def test_manage_existing_revert_with_the_fake_driver(
     assert fake.get_capabilities()["pools"][0]["allocated_capacity_gb"] == 0
 
 
+def test_manage_existing_renames_a_batch_in_one_driver_call(
+    vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver
+) -> None:
+    volumes, identities = [], []
+    for name in ("a.img", "b.img", "c.img"):
+        make_file(Path(files.directory) / name, GIB // 4)
+        volume = new_volume(vconf, db, {"source-name": name})
+        volumes.append(volume)
+        identities.append(recorded(vconf, db, files, volume))
+    # The second request names another object than the one it identified: refused alone.
+    calls = [
+        {"volume": volumes[0], "backend_identity": identities[0]},
+        {"volume": volumes[1], "backend_identity": identities[2]},
+        {"volume": volumes[2], "backend_identity": identities[2]},
+    ]
+    batches: list[int] = []
+    manage_many = files.manage_many
+
+    def counted(requests: Any) -> list[Any]:
+        batches.append(len(requests))
+        return manage_many(requests)
+
+    files.manage_many = counted  # type: ignore[method-assign]
+    task = flow_mod.ManageExisting(vconf, db, files)
+    results = task.execute_batch(calls)
+    assert batches == [3]
+    assert results[0] == f"volume-{volumes[0]['id']}"
+    assert isinstance(results[1], failure.Failure)
+    assert results[1].check(exception.ManageExistingInvalidReference)
+    assert results[2] == f"volume-{volumes[2]['id']}"
+    for volume, result in zip(volumes, results, strict=True):
+        location = None if isinstance(result, failure.Failure) else result
+        assert volumes_db.get(db, volume["id"])["provider_location"] == location
+    assert (Path(files.directory) / "b.img").exists()
+
+
 # -- QuotaCommit -----------------------------------------------------------------------
 
 

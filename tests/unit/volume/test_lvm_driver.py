@@ -114,6 +114,16 @@ def driver(tmp_path: Path, fake_lvm: FakeLvm) -> LvmDriver:
     return make_driver(tmp_path)
 
 
+def recorded(volume_id: str, identity: str | None = None) -> dict[str, Any]:
+    """A volume as the flow holds it: with the identity RecordIdentity recorded."""
+    return dict(vol(volume_id), backend_identity=identity)
+
+
+def command_of(call: tuple[str, ...]) -> str:
+    args = list(call[call.index("env") + 1 :])
+    return next(arg for arg in args if "=" not in arg)
+
+
 def names(fake: FakeLvm) -> list[str]:
     return [row["lv_name"] for row in fake.rows]
 
@@ -341,30 +351,67 @@ def test_manage_tags_then_renames_and_undo_reverses_both(
     driver: LvmDriver, fake_lvm: FakeLvm, reference: dict[str, str]
 ) -> None:
     original = json.dumps(fake_lvm.rows)
-    assert driver.get_size(vol(VOLUME_ID), reference) == 4
-    assert driver.manage(vol(VOLUME_ID), reference) == MANAGED
+    volume = recorded(VOLUME_ID, UUID_A)
+    assert driver.get_size(volume, reference) == 4
+    assert driver.manage(volume, reference, identity=UUID_A) == MANAGED
     row = fake_lvm.rows[0]
-    assert (row["lv_name"], row["lv_tags"]) == (MANAGED, f"volmgr-origin:{VOLUME_ID}:data")
-    assert driver.get_size(vol(VOLUME_ID), reference) == 4
-    assert driver.manage(vol(VOLUME_ID), reference) == MANAGED
-    driver.undo_manage(vol(VOLUME_ID), reference)
+    # Only a source-id reference needs the tag: a source-name reference is the name.
+    tags = f"volmgr-origin:{VOLUME_ID}:data" if "source-id" in reference else ""
+    assert (row["lv_name"], row["lv_tags"]) == (MANAGED, tags)
+    assert driver.get_size(volume, reference) == 4
+    assert driver.manage(volume, reference, identity=UUID_A) == MANAGED
+    driver.undo_manage(volume, reference)
     assert json.dumps(fake_lvm.rows) == original
+
+
+def test_one_metadata_commit_per_manage_and_one_read_for_a_batch(
+    driver: LvmDriver, fake_lvm: FakeLvm
+) -> None:
+    fake_lvm.rows[:] = [lv_row(f"lv{n}", uuid=f"UUID{n:02d}-{UUID_A[7:]}") for n in range(9)]
+    calls = [
+        (recorded(f"{n:08d}-2222-3333-4444-555555555555"), {"source-name": f"lv{n}"}, None)
+        for n in range(8)
+    ]
+    fake_lvm.calls.clear()
+    assert driver.manage_many(calls) == [f"volume-{v['id']}" for v, _, _ in calls]
+    commands = [command_of(call) for call in fake_lvm.calls]
+    assert commands == ["lvs"] + ["lvrename"] * 8 + ["lvs"]
+    fake_lvm.calls.clear()  # the read after the renames serves the next checks
+    assert driver.get_size(recorded(VOLUME_ID), {"source-name": "lv8"}) == 1
+    assert fake_lvm.calls == []
+    # ... but never a refusal: an LV the report does not show is looked for again.
+    fake_lvm.rows.append(lv_row("late"))
+    assert driver.get_size(recorded(VOLUME_ID), {"source-name": "late"}) == 1
+    assert [command_of(call) for call in fake_lvm.calls] == ["lvs"]
 
 
 def test_a_manage_interrupted_after_tagging_is_completed_or_undone(
     driver: LvmDriver, fake_lvm: FakeLvm
 ) -> None:
+    reference = {"source-id": UUID_A}
     fake_lvm.stderr["lvrename"] = (5, "  simulated crash\n")
     with pytest.raises(exception.VolumeDriverException, match="simulated crash"):
-        driver.manage(vol(VOLUME_ID), {"source-name": "data"})
+        driver.manage(vol(VOLUME_ID), reference)
     assert fake_lvm.rows[0]["lv_tags"] == f"volmgr-origin:{VOLUME_ID}:data"
-    driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"})
+    driver.undo_manage(vol(VOLUME_ID), reference)
     assert (fake_lvm.rows[0]["lv_name"], fake_lvm.rows[0]["lv_tags"]) == ("data", "")
     fake_lvm.stderr["lvrename"] = (5, "  simulated crash\n")
     with pytest.raises(exception.VolumeDriverException):
-        driver.manage(vol(VOLUME_ID), {"source-name": "data"})
-    assert driver.manage(vol(VOLUME_ID), {"source-name": "data"}) == MANAGED
+        driver.manage(vol(VOLUME_ID), reference)
+    assert driver.manage(vol(VOLUME_ID), reference) == MANAGED
     assert fake_lvm.rows[0]["lv_tags"] == f"volmgr-origin:{VOLUME_ID}:data"
+
+
+def test_a_source_name_manage_interrupted_at_the_rename_leaves_nothing(
+    driver: LvmDriver, fake_lvm: FakeLvm
+) -> None:
+    original = json.dumps(fake_lvm.rows)
+    fake_lvm.stderr["lvrename"] = (5, "  simulated crash\n")
+    with pytest.raises(exception.VolumeDriverException, match="simulated crash"):
+        driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
+    assert json.dumps(fake_lvm.rows) == original
+    driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
+    assert json.dumps(fake_lvm.rows) == original
 
 
 def test_a_lost_race_for_the_lv_is_a_clear_invalid_reference(
@@ -408,17 +455,17 @@ def test_undo_leaves_alone_a_managed_name_it_did_not_tag(
 def test_undo_refuses_to_put_back_another_lv(
     driver: LvmDriver, fake_lvm: FakeLvm, reference: dict[str, str]
 ) -> None:
-    driver.manage(vol(VOLUME_ID), {"source-name": "data"})
+    driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
     with pytest.raises(exception.VolumeDriverException, match="not"):
-        driver.undo_manage(vol(VOLUME_ID), reference)
+        driver.undo_manage(vol(VOLUME_ID), reference, identity=UUID_A)
     assert names(fake_lvm) == [MANAGED, "other"]
 
 
 def test_undo_refuses_when_the_original_name_is_taken(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
-    driver.manage(vol(VOLUME_ID), {"source-name": "data"})
+    driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
     fake_lvm.rows.append(lv_row("data"))
     with pytest.raises(exception.VolumeDriverException, match="name is taken"):
-        driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"})
+        driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
 
 
 def test_unmanage_runs_no_command_that_changes_anything(
@@ -518,13 +565,14 @@ def test_fuzzed_references_never_reach_outside_the_volume_group(
         reference = {key: value}
         volume = vol(f"{i:08d}-2222-3333-4444-555555555555")
         fake_lvm.calls.clear()
-        try:
-            driver.manage(volume, reference)
+        try:  # as the flow does: identify, then manage that LV
+            identity = driver.get_identity(volume, reference)
+            driver.manage(volume, reference, identity=identity)
         except exception.ManageExistingInvalidReference:
             assert sorted(names(fake_lvm)) == before, reference
         else:
             accepted.add(value)
-            driver.undo_manage(volume, reference)
+            driver.undo_manage(volume, reference, identity=identity)
             assert sorted(names(fake_lvm)) == before, reference
         for call in fake_lvm.calls:
             assert_names_only_vg0(call, reference)
@@ -563,7 +611,10 @@ def test_get_identity_is_the_lv_uuid(driver: LvmDriver, fake_lvm: FakeLvm) -> No
     assert driver.get_identity(vol(VOLUME_ID), {"source-name": "data"}) == UUID_A
     assert driver.get_identity(vol(VOLUME_ID), {"source-id": UUID_B}) == UUID_B
     driver.manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
-    assert driver.get_identity(vol(VOLUME_ID), {"source-name": "data"}) == UUID_A
+    # A resumed flow: the row holds the identity recorded before the rename.
+    assert driver.get_identity(recorded(VOLUME_ID, UUID_A), {"source-name": "data"}) == UUID_A
+    with pytest.raises(exception.ManageExistingInvalidReference, match="no logical volume"):
+        driver.get_identity(recorded(VOLUME_ID, UUID_B), {"source-name": "data"})
 
 
 def test_manage_refuses_another_lv_than_the_one_identified(
