@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import kombu
 import oslo_messaging as messaging
 import prometheus_client
 from oslo_config import cfg
@@ -34,6 +33,8 @@ from oslo_log import log as logging
 from prometheus_client import multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
+
+from volmgr_common import rpc
 
 LOG = logging.getLogger(__name__)
 
@@ -96,9 +97,9 @@ class QueueDepthCollector(Collector):
     """``volmgr_rpc_queue_messages``: messages waiting in RabbitMQ queues, read on scrape."""
 
     def __init__(self, conf: cfg.ConfigOpts, queues: Iterable[str]) -> None:
+        self._conf = conf
         self._url = messaging.TransportURL.parse(conf, conf.transport_url)
         self._queues = sorted(set(queues))
-        self._ssl = bool(conf.oslo_messaging_rabbit.ssl)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
@@ -111,15 +112,7 @@ class QueueDepthCollector(Collector):
 
     def _depths(self) -> list[tuple[str, int]]:
         host = self._url.hosts[0]
-        connection = kombu.Connection(
-            hostname=host.hostname,
-            port=host.port or 5672,
-            userid=host.username or "guest",
-            password=host.password or "guest",
-            virtual_host=self._url.virtual_host or "/",
-            ssl=self._ssl,
-            connect_timeout=2,
-        )
+        connection = rpc.broker_connection(self._conf, self._url, host, timeout=2)
         depths = []
         try:
             for queue in self._queues:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import kombu
 import oslo_messaging as messaging
 from kombu import exceptions as kombu_exceptions
 from oslo_config import cfg
@@ -148,6 +149,28 @@ class RequestContextSerializer(messaging.Serializer):
     def deserialize_context(self, ctxt: dict[str, Any]) -> volmgr_context.RequestContext:
         # overwrite=True makes it the thread's current context, which oslo.log reads.
         return volmgr_context.RequestContext.from_dict(ctxt, overwrite=True)
+
+
+def broker_connection(
+    conf: cfg.ConfigOpts,
+    url: messaging.TransportURL,
+    host: messaging.TransportHost,
+    timeout: float,
+    **options: Any,
+) -> kombu.Connection:
+    """A plain AMQP connection (not yet open) to one RabbitMQ host of ``url``, with the
+    credentials, vhost and TLS setting the daemons use: for probes and queue reads
+    that oslo.messaging has no public call for (the health check, queue depths)."""
+    return kombu.Connection(
+        hostname=host.hostname,
+        port=host.port or 5672,
+        userid=host.username or "guest",
+        password=host.password or "guest",
+        virtual_host=url.virtual_host or "/",
+        ssl=bool(conf.oslo_messaging_rabbit.ssl),
+        connect_timeout=timeout,
+        **options,
+    )
 
 
 def batch_entry(ctxt: volmgr_context.RequestContext, **fields: Any) -> dict[str, Any]:

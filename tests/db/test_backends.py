@@ -9,9 +9,9 @@ outage of the server.
 """
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import json
-import os
 import threading
 import uuid
 from collections import Counter
@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from tests import databases
 from tests.integration import daemons
 from volmgr_common import exception
 from volmgr_common.conf import startup
@@ -42,53 +43,27 @@ from volmgr_common.db import (
 )
 from volmgr_common.page_request import PageRequest
 
-PG_URL = os.environ.get("VOLMGR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MYSQL_URL = os.environ.get("VOLMGR_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
-HOW_TO_START = {
-    "postgresql": "start it with: pg_ctlcluster --skip-systemctl-redirect "
-    "$(ls /etc/postgresql) main start (or set VOLMGR_TEST_PG_URL)",
-    "mysql": "start it with: start-stop-daemon --start --oknodo --background "
-    "--exec /usr/sbin/mariadbd (or set VOLMGR_TEST_MYSQL_URL)",
-}
+PG_URL = databases.server_url("postgresql")
+MYSQL_URL = databases.server_url("mysql")
 LIMITS = quota.DefaultLimits(volumes=30, gigabytes=1000, per_type=-1, reservation_expire=60)
 
 
-def _throwaway(server_url: str) -> Iterator[str]:
-    url = sa.make_url(server_url)
-    backend = url.get_backend_name()
-    name = f"volmgr_dbt_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sa.exc.OperationalError as error:
-        pytest.fail(
-            f"cannot reach {backend} at {url.render_as_string()}: {error.orig}; "
-            f"{HOW_TO_START[backend]}"
-        )
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            force = " WITH (FORCE)" if backend == "postgresql" else ""
-            conn.exec_driver_sql(f"DROP DATABASE {name}{force}")
-        admin.dispose()
+def database_url(backend: str, tmp_path: Path, stack: contextlib.ExitStack) -> str:
+    """A new SQLite file, or a throwaway database on the server, dropped when ``stack`` closes."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/volmgr.sqlite"
+    return stack.enter_context(databases.throwaway(backend))
 
 
 def _synced(backend: str, tmp_path: Path) -> Iterator[db_api.Database]:
-    if backend == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path}/volmgr.sqlite"])
-    else:
-        urls = _throwaway(PG_URL if backend == "postgresql" else MYSQL_URL)
-    url = next(urls)
-    conf: cfg.ConfigOpts = startup.new_conf()
-    conf([], project="volmgr", default_config_files=[])
-    conf.set_override("connection", url, group="database")
-    db = db_api.Database(conf)
-    migration.sync(db)
-    yield db
-    db.dispose()
-    next(urls, None)
+    with contextlib.ExitStack() as stack:
+        conf: cfg.ConfigOpts = startup.new_conf()
+        conf([], project="volmgr", default_config_files=[])
+        conf.set_override("connection", database_url(backend, tmp_path, stack), group="database")
+        db = db_api.Database(conf)
+        migration.sync(db)
+        yield db
+        db.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])

@@ -9,6 +9,7 @@
 """
 
 import concurrent.futures
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
-from tests.db.test_backends import LIMITS, MYSQL_URL, PG_URL, _manage_values, _throwaway
+from tests.db.test_backends import LIMITS, _manage_values, database_url
 from volmgr_common import exception
 from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
@@ -38,17 +39,13 @@ HUGE_GIB = 2**62 // 2**30  # a qcow2 header may claim 2^62 bytes
 
 
 def _database(backend: str, tmp_path: Path) -> Iterator[db_api.Database]:
-    if backend == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path}/volmgr.sqlite"])
-    else:
-        urls = _throwaway(PG_URL if backend == "postgresql" else MYSQL_URL)
-    conf: cfg.ConfigOpts = startup.new_conf()
-    conf([], project="volmgr", default_config_files=[])
-    conf.set_override("connection", next(urls), group="database")
-    db = db_api.Database(conf)
-    yield db
-    db.dispose()
-    next(urls, None)
+    with contextlib.ExitStack() as stack:
+        conf: cfg.ConfigOpts = startup.new_conf()
+        conf([], project="volmgr", default_config_files=[])
+        conf.set_override("connection", database_url(backend, tmp_path, stack), group="database")
+        db = db_api.Database(conf)
+        yield db
+        db.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])

@@ -16,12 +16,13 @@ A probe waits at most ``[api] healthcheck_timeout`` seconds.
 
 from typing import Any
 
-import kombu
 import oslo_messaging as messaging
 import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_middleware.healthcheck import pluginbase
+
+from volmgr_common import rpc
 
 LOG = logging.getLogger(__name__)
 IN_PROCESS_TRANSPORTS = frozenset({"kombu+memory", "fake"})
@@ -64,8 +65,8 @@ class MessageBusCheck(pluginbase.HealthcheckBaseExtension):
     def __init__(self, oslo_conf: cfg.ConfigOpts, conf: dict[str, Any]) -> None:
         super().__init__(oslo_conf, conf)
         self._timeout = oslo_conf.api.healthcheck_timeout
+        self._conf = oslo_conf
         self._url = messaging.TransportURL.parse(oslo_conf, oslo_conf.transport_url)
-        self._ssl = bool(oslo_conf.oslo_messaging_rabbit.ssl)
 
     def healthcheck(self, server_port: int) -> pluginbase.HealthcheckResult:
         transport = self._url.transport
@@ -86,15 +87,8 @@ class MessageBusCheck(pluginbase.HealthcheckBaseExtension):
         return _failure(f"the message bus ({transport})", error)
 
     def _connect(self, host: messaging.TransportHost) -> None:
-        connection = kombu.Connection(
-            hostname=host.hostname,
-            port=host.port or 5672,
-            userid=host.username or "guest",
-            password=host.password or "guest",
-            virtual_host=self._url.virtual_host or "/",
-            ssl=self._ssl,
-            connect_timeout=self._timeout,
-            transport_options={"max_retries": 0},
+        connection = rpc.broker_connection(
+            self._conf, self._url, host, self._timeout, transport_options={"max_retries": 0}
         )
         try:
             connection.connect()
