@@ -54,6 +54,9 @@ def test_the_readmes_administration_examples_run_as_written(tmp_path: Path) -> N
         assert program == "volmgr-manage"
         done = run(tmp_path, *args)
         assert done.returncode == 0, f"{command}: {done.stderr}"
+        if args[:2] in (["quota", "check"], ["quota", "sync"]):
+            assert done.stdout.strip() == ""  # no drift: no rows, and a line that says so
+            assert done.stderr == "quota usage matches the volumes: no drift\n"
     types = json.loads(run(tmp_path, "type", "list", "-f", "json").stdout)
     assert [(t["Name"], t["Extra Specs"]) for t in types] == [
         ("gold", {"volume_backend_name": "files"})

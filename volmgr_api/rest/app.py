@@ -102,7 +102,12 @@ class RestApp:
         inputs.check_url(req.webob.environ)
         route, args = self._match(req.webob)
         if route.min_version and not req.version.matches(route.min_version):
-            raise faults.not_found()
+            raise faults.not_found(
+                f"API version {req.version} is not supported on this method: it needs"
+                f" {route.min_version} or later ({microversion.HEADER}:"
+                f" {microversion.SERVICE} {route.min_version}; in the clients"
+                f" --os-volume-api-version {route.min_version})."
+            )
         if not route.public:
             req.context = auth.context_for(self.strategy, req.webob.environ, req.headers)
             req.context.update_store()

@@ -2,7 +2,7 @@
 
 ``volmgr-manage [--config-file F] db sync|version``,
 ``quota show PROJECT``, ``quota set PROJECT RESOURCE LIMIT``, ``quota check``
-(exit 1 on drift), ``quota sync``,
+(exit 1 on drift; one line on stderr when there is none), ``quota sync``,
 ``type create NAME [KEY=VALUE ...]``, ``type list``, ``service list``,
 ``service disable HOST BINARY [--reason R]``, ``service enable HOST BINARY``.
 
@@ -169,7 +169,9 @@ def _quota(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
         drifts = quota_audit.check(db) if cmd.action == "check" else quota_audit.sync(db)
         rows = [[d.as_dict()[c] for c in DRIFT_COLUMNS] for d in drifts]
         output.emit_list(cmd, DRIFT_HEADERS, rows)
-        if drifts and cmd.action == "check":
+        if not drifts:  # an empty table prints nothing: say so, beside the results
+            print("quota usage matches the volumes: no drift", file=sys.stderr)
+        elif cmd.action == "check":
             raise SystemExit(1)
 
 

@@ -104,3 +104,17 @@ def test_a_member_sees_only_its_project_and_no_services(rest: Rest) -> None:
     refused = openstack(rest, member, member_project, "volume", "service", "list")
     assert refused.returncode == 1
     assert "volume_extension:services:index" in refused.stderr
+
+
+def test_manageable_list_needs_a_microversion_and_says_which(rest: Rest, project: str) -> None:
+    """openstacksdk sends no microversion for this 3.8 route: the 404 names the one needed."""
+    source = rest.make_file(f"{unique('osc')}.img")
+    command = ["block", "storage", "volume", "manageable", "list", rest.backend]
+    refused = openstack(rest, "admin", project, *command)
+    assert refused.returncode == 1
+    assert "API version 3.0 is not supported on this method" in refused.stderr
+    assert "--os-volume-api-version 3.8" in refused.stderr
+    latest = ["--os-volume-api-version", "3.71"]
+    listed = printed(openstack(rest, "admin", project, *latest, *command, "--long", "-f", "json"))
+    [row] = [r for r in listed if r["reference"] == {"source-name": source}]
+    assert (row["safe_to_manage"], row["reason_not_safe"], row["cinder_id"]) == (True, None, None)

@@ -68,7 +68,11 @@ def test_routes_appear_at_their_microversion(rest: Rest, path: str, first: str) 
     path = path.format(backend=rest.backend)
     major, minor = first.split(".")
     before = f"{major}.{int(minor) - 1}"
-    assert rest.call("GET", path, headers=headers, version=before).status_int == 404
+    refused = rest.call("GET", path, headers=headers, version=before)
+    assert refused.status_int == 404
+    message = refused.json["itemNotFound"]["message"]
+    assert message.startswith(f"API version {before} is not supported on this method")
+    assert f"--os-volume-api-version {first})" in message  # the client's user knows what to do
     assert rest.call("GET", path, headers=headers, version=first).status_int == 200
 
 
