@@ -57,7 +57,11 @@ if [ $# -gt 0 ]; then
     "$VENV/bin/pytest" -p no:cacheprovider --durations=10 "$@"
     exit
 fi
-"$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests --ignore=tests/faults
+# Driver contract tests share one loop-device VG: they run alone; the rest on two
+# workers, a module per worker (a module's tests keep their order and fixtures).
+"$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests/contract
+"$VENV/bin/pytest" -p no:cacheprovider --durations=10 -n "${VOLMGR_TEST_WORKERS:-2}" \
+    --dist loadfile tests --ignore=tests/faults --ignore=tests/contract
 
 step "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"
 # Each module has its cluster (a throwaway vhost and database, or the worker's shared
