@@ -222,7 +222,10 @@ class VolumeWorker:
                 volume_id,
                 removed["provider_location"],
             )
-            notifications.notify(self.notifier, ctxt, "unmanage.end", removed)
+            # The row is gone: this notification is what remains of its provenance.
+            notifications.notify(
+                self.notifier, ctxt, "unmanage.end", removed, provenance=removed["provenance"]
+            )
 
     def list_manageable(self, page: PageRequest) -> list[dict[str, Any]]:
         managed = volumes_db.managed_objects(self.db, self.backends)

@@ -99,10 +99,18 @@ def test_the_same_file_is_never_managed_twice(stack: Stack) -> None:
 
 def test_unmanage_keeps_the_file_under_its_managed_name(stack: Stack) -> None:
     make_file(stack.files / "disk.img", GIB)
+    st = (stack.files / "disk.img").stat()
     volume_id = stack.manage("disk.img")["id"]
     stack.wait_terminal(volume_id)
     stack.api.unmanage_volume(stack.ctxt, volume_id)
-    stack.notifications.wait_for(volume_id, "volume.unmanage.end")
+    end = stack.notifications.wait_for(volume_id, "volume.unmanage.end")
+    # The row is gone; the notification keeps where the object came from.
+    origin = end["payload"]["provenance"]
+    assert (origin["reference"], origin["original_name"]) == (
+        {"source-name": "disk.img"},
+        "disk.img",
+    )
+    assert (origin["size_bytes"], origin["backend_identity"]) == (GIB, f"{st.st_dev}:{st.st_ino}")
     with pytest.raises(exception.VolumeNotFound):
         stack.api.get_volume(stack.ctxt, volume_id)
     assert stack.listing() == [f"volume-{volume_id}"]

@@ -9,6 +9,7 @@ GET_ALL = "volume:get_all"
 DELETE = "volume:delete"
 HOST_ATTRIBUTE = "volume_extension:volume_host_attribute"
 TENANT_ATTRIBUTE = "volume_extension:volume_tenant_attribute"
+PROVENANCE_ATTRIBUTE = "volume_extension:volume_provenance_attribute"
 
 rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
@@ -47,6 +48,17 @@ rules: list[policy.RuleDefault] = [
         name=TENANT_ATTRIBUTE,
         check_str=base.RULE_ADMIN_OR_OWNER,
         description="Show the os-vol-tenant-attr:tenant_id attribute of a volume.",
+        operations=[
+            {"method": "GET", "path": "/volumes/{volume_id}"},
+            {"method": "GET", "path": "/volumes/detail"},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=PROVENANCE_ATTRIBUTE,
+        check_str=base.RULE_ADMIN_API,
+        description="Show the os-vol-provenance-attr:provenance attribute of a volume: "
+        "where its backend object came from (reference, original name, size in bytes, "
+        "backend identity) and who managed it when.",
         operations=[
             {"method": "GET", "path": "/volumes/{volume_id}"},
             {"method": "GET", "path": "/volumes/detail"},

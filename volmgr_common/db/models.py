@@ -10,8 +10,10 @@ sizes beyond 2^31 GiB.
 """
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -94,6 +96,9 @@ class Volume(TimestampMixin, Base):
     # live rows, so one object is never held by two.
     backend_identity: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     identity_key: Mapped[str | None] = mapped_column(String(64))
+    # Where the object came from, recorded once with its identity (see
+    # volmgr_common.provenance); kept whole, never queried by its keys.
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     provider_location: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     quota_volumes: Mapped[bool] = mapped_column(Boolean, default=False)
     quota_gigabytes: Mapped[int] = mapped_column(BigInteger, default=0)

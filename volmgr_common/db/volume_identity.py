@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -39,6 +40,8 @@ class IdentityClaim:
     volume_id: str
     backend: str
     identity: str
+    # Where the object came from (volmgr_common.provenance), recorded with the identity.
+    provenance: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
@@ -96,14 +99,22 @@ def _record(session: Session, claims: Sequence[IdentityClaim]) -> list[Refusal |
         if refusal is None and holders.get(claim.key) != claim.volume_id:
             holders[claim.key] = claim.volume_id
             writes.append(
-                (claim.volume_id, {"backend_identity": claim.identity, "identity_key": claim.key})
+                (
+                    claim.volume_id,
+                    {
+                        "backend_identity": claim.identity,
+                        "identity_key": claim.key,
+                        "provenance": claim.provenance,
+                    },
+                )
             )
     rows_db.write_each(session, writes)
     return outcomes
 
 
 def record_identities(db: db_api.Database, claims: Sequence[IdentityClaim]) -> list[Refusal | None]:
-    """Record each claim's identity on its ``managing`` row, in one transaction.
+    """Record each claim's identity (and provenance) on its ``managing`` row, in one
+    transaction.
 
     For each in order: None when the row now holds the identity (or already held
     it: a resumed flow), else why not — ManageExistingAlreadyManaged when another

@@ -37,6 +37,7 @@ class VolumeRecord(TypedDict):
     reference: dict[str, Any]
     provider_location: str | None
     backend_identity: str | None
+    provenance: dict[str, Any] | None
     consumes_quota: bool
     metadata: dict[str, str]
     failure_reason: str | None
@@ -90,6 +91,7 @@ def as_record(
         "reference": json.loads(columns["reference"]),
         "provider_location": columns["provider_location"],
         "backend_identity": columns["backend_identity"],
+        "provenance": columns["provenance"],
         "consumes_quota": bool(columns["quota_volumes"]),
         "metadata": dict(metadata),
         "failure_reason": columns["failure_reason"],

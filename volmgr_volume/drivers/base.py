@@ -18,6 +18,7 @@ only the page it returns) and the entry shape of :func:`manageable_entry`.
 """
 
 import abc
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -36,6 +37,20 @@ T = TypeVar("T")
 
 ManageCall = tuple[VolumeRecord, dict[str, Any], str | None]
 """One request of :meth:`VolumeDriver.manage_many`: ``(volume, reference, identity)``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendObject:
+    """What :meth:`VolumeDriver.describe` found: the object a reference names.
+
+    ``identity`` is :meth:`VolumeDriver.get_identity`'s; ``name`` the object's name
+    before volmgr renamed it; ``size_bytes`` its exact size (None when the driver
+    cannot tell bytes).
+    """
+
+    identity: str
+    name: str | None
+    size_bytes: int | None
 
 
 def managed_name_pattern(template: str) -> re.Pattern[str]:
@@ -146,6 +161,14 @@ class VolumeDriver(abc.ABC):
         whose volume holds the ``backend_identity`` recorded before the rename), that
         object's identity is reported.
         """
+
+    def describe(self, volume: VolumeRecord, reference: dict[str, Any]) -> BackendObject:
+        """:meth:`get_identity` with the object's original name and size in bytes, in
+        one look at the backend. This default knows only the identity and the name
+        the reference gives; drivers that can tell more override it."""
+        name = reference.get(SOURCE_NAME) if isinstance(reference, dict) else None
+        identity = self.get_identity(volume, reference)
+        return BackendObject(identity, name if isinstance(name, str) else None, None)
 
     @abc.abstractmethod
     def manage(

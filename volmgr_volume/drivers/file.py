@@ -45,6 +45,7 @@ from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     UUID_PATTERN,
+    BackendObject,
     VolumeDriver,
     check_page_parameters,
     gib_floor,
@@ -358,14 +359,23 @@ class FileDriver(VolumeDriver):
             return size_in_gib(self._volume_bytes(fd, found, st, reference))
 
     def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
+        return self.describe(volume, reference).identity
+
+    def describe(self, volume: VolumeRecord, reference: dict[str, Any]) -> BackendObject:
+        """The file's ``device:inode``, its name as referenced and its volume's size in
+        bytes (an image's virtual size), from one lstat."""
         name = self._source_name(reference)
         with self._opened_dir() as fd:
             st = self._source_stat(fd, name, reference)
+            found = name
             if st is None:
-                st = self._managed_stat(fd, self._target_name(volume))
+                found = self._target_name(volume)
+                st = self._managed_stat(fd, found)
             if st is None:
                 self._invalid(reference, f"no file {name!r} exists in {self.directory}")
-            return file_identity(st)
+            return BackendObject(
+                file_identity(st), name, self._volume_bytes(fd, found, st, reference)
+            )
 
     def manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None

@@ -56,6 +56,7 @@ from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
+    BackendObject,
     ManageCall,
     VolumeDriver,
     check_page_parameters,
@@ -253,6 +254,17 @@ class LvmDriver(VolumeDriver):
     def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
         self._reference(reference)
         return self._checked_recently(volume, reference).uuid
+
+    def describe(self, volume: VolumeRecord, reference: dict[str, Any]) -> BackendObject:
+        """The LV's uuid, its name before the rename and its size in bytes."""
+        key, value = self._reference(reference)
+        lv = self._checked_recently(volume, reference)
+        if key == SOURCE_NAME:
+            name: str | None = value
+        else:
+            # A resumed flow by uuid finds the LV already renamed: its old name is gone.
+            name = None if lv.name == self.managed_name(volume["id"]) else lv.name
+        return BackendObject(lv.uuid, name, lv.size)
 
     def manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None

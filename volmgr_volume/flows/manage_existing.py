@@ -27,7 +27,7 @@ from oslo_log import log as logging
 from taskflow.patterns import linear_flow
 from taskflow.types import failure
 
-from volmgr_common import exception, flows, hooks, notifications
+from volmgr_common import exception, flows, hooks, notifications, provenance
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import (
@@ -143,7 +143,8 @@ class QuotaReserve(_Task):
 
 
 class RecordIdentity(_Task):
-    """Ask the driver which object the reference names and record it on the row.
+    """Ask the driver which object the reference names and record it on the row,
+    with the volume's provenance (original name, size in bytes, who and when).
 
     The identity (a file's device and inode, an LV's uuid) is recorded before the
     rename, in one transaction for a batch; the database's unique identity key
@@ -171,12 +172,17 @@ class RecordIdentity(_Task):
             if results[position] is not None:
                 continue
             try:
-                identity = self.driver.get_identity(volume, volume["reference"])
+                found = self.driver.describe(volume, volume["reference"])
             except Exception:
                 results[position] = failure.Failure()
                 continue
             backend = volume["host"].partition("#")[0]
-            claims[position] = volume_identity.IdentityClaim(volume["id"], backend, identity)
+            origin = provenance.record(
+                volume, backend, found.identity, found.name, found.size_bytes
+            )
+            claims[position] = volume_identity.IdentityClaim(
+                volume["id"], backend, found.identity, origin
+            )
         if claims:
             refusals = volume_identity.record_identities(self.db, list(claims.values()))
             for position, refusal in zip(claims, refusals, strict=True):

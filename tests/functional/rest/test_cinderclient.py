@@ -68,6 +68,8 @@ def test_cinder_cli_end_to_end(rest: Rest, project: str) -> None:
     assert row_value(shown, "status") == "available"
     assert row_value(shown, "size") == "1"
     assert row_value(shown, "bootable") == "false"
+    # The admin-only provenance attribute reaches the unchanged client, printed as is.
+    assert "os-vol-provenance-attr:provenance" in shown and f"'original_name': '{name}'" in shown
 
     listed = ok(cinder(rest, "admin", project, "list"))
     [line] = [line for line in listed.splitlines() if volume_id in line]

@@ -39,6 +39,9 @@ def test_manage_show_list_unmanage(rest: Rest, capsys: pytest.CaptureFixture) ->
     assert (volume["Name"], volume["Status"]) == ("c1", "available")
     code, out = run(rest, capsys, project, "show", volume["ID"])
     assert code == 0 and "| name " in out and "c1" in out
+    code, out = run(rest, capsys, project, "--json", "show", volume["ID"])
+    origin = json.loads(out)["os-vol-provenance-attr:provenance"]
+    assert (origin["original_name"], origin["size_bytes"]) == (name, 1024**3)
     code, out = run(rest, capsys, project, "list")
     assert out.splitlines()[1].split("|")[1].strip() == "ID"
     code, out = run(rest, capsys, project, "quota-usage")

@@ -298,6 +298,40 @@ def disk(files: FileDriver) -> Path:
     return path
 
 
+def test_record_identity_records_the_provenance_once(
+    vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
+) -> None:
+    volume = new_volume(vconf, db, {"source-name": "disk.img"})
+    identity = recorded(vconf, db, files, volume)
+    origin = volumes_db.get(db, volume["id"])["provenance"]
+    assert origin is not None
+    st = disk.stat()
+    assert identity == f"{st.st_dev}:{st.st_ino}"
+    assert {k: origin[k] for k in ("reference", "original_name", "size_bytes")} == {
+        "reference": {"source-name": "disk.img"},
+        "original_name": "disk.img",
+        "size_bytes": GIB // 2,
+    }
+    assert (origin["backend"], origin["backend_identity"]) == (BACKEND, identity)
+    assert (origin["user_id"], origin["project_id"]) == ("user-a", PROJECT)
+    assert (origin["request_id"], origin["adoption_job_id"]) == (CTXT.request_id, None)
+    # A resumed flow (the object already renamed) finds the same object; nothing changes.
+    flow_mod.ManageExisting(vconf, db, files).execute(volume, identity)
+    resumed = volumes_db.get(db, volume["id"])
+    assert recorded(vconf, db, files, resumed | {"flow_owner": volume["flow_owner"]}) == identity
+    assert volumes_db.get(db, volume["id"])["provenance"] == origin
+
+
+def test_a_driver_that_cannot_tell_bytes_records_null(
+    vconf: cfg.ConfigOpts, db: db_api.Database, fake: FakeDriver
+) -> None:
+    volume = new_volume(vconf, db, {"source-name": "lun1"})
+    recorded(vconf, db, fake, volume)
+    origin = volumes_db.get(db, volume["id"])["provenance"]
+    assert (origin["original_name"], origin["size_bytes"]) == ("lun1", None)
+    assert origin["backend_identity"] == "fake:lun1"
+
+
 def test_manage_existing_renames_and_revert_renames_back(
     vconf: cfg.ConfigOpts, db: db_api.Database, files: FileDriver, disk: Path
 ) -> None:

@@ -114,6 +114,9 @@ def test_format_comes_from_content_never_from_the_name(driver: ImageDriver, imag
     assert driver.get_size(vol(VOLUME_ID), {"source-name": "disk.qcow2"}) == 2
     assert driver.get_size(vol(VOLUME_ID), {"source-name": "disk.raw"}) == 3
     assert driver.get_size(vol(VOLUME_ID), {"source-name": "disk.vmdk"}) == 1
+    # The size in bytes of the provenance is the image's virtual size too.
+    described = driver.describe(vol(VOLUME_ID), {"source-name": "disk.raw"})
+    assert (described.name, described.size_bytes) == ("disk.raw", 3 * GIB)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from tests.driver_support import make_conf, vol
 from volmgr_common import exception
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import load_driver, lvm
+from volmgr_volume.drivers.base import BackendObject
 from volmgr_volume.drivers.lvm import LogicalVolume, LvmDriver
 
 GIB = 1024**3
@@ -615,6 +616,19 @@ def test_get_identity_is_the_lv_uuid(driver: LvmDriver, fake_lvm: FakeLvm) -> No
     assert driver.get_identity(recorded(VOLUME_ID, UUID_A), {"source-name": "data"}) == UUID_A
     with pytest.raises(exception.ManageExistingInvalidReference, match="no logical volume"):
         driver.get_identity(recorded(VOLUME_ID, UUID_B), {"source-name": "data"})
+
+
+def test_describe_gives_the_uuid_original_name_and_bytes(
+    driver: LvmDriver, fake_lvm: FakeLvm
+) -> None:
+    by_name = driver.describe(vol(VOLUME_ID), {"source-name": "data"})
+    assert by_name == BackendObject(UUID_A, "data", 3 * GIB + 1)
+    by_uuid = driver.describe(vol(VOLUME_ID), {"source-id": UUID_B})
+    assert by_uuid == BackendObject(UUID_B, "other", GIB)
+    driver.manage(vol(VOLUME_ID), {"source-id": UUID_B}, identity=UUID_B)
+    # A resumed flow by uuid finds the LV renamed: its old name is no longer known.
+    resumed = driver.describe(recorded(VOLUME_ID, UUID_B), {"source-id": UUID_B})
+    assert resumed == BackendObject(UUID_B, None, GIB)
 
 
 def test_manage_refuses_another_lv_than_the_one_identified(

@@ -26,6 +26,9 @@ FILTER_MAP = {shown: internal for internal, shown in STATUS_MAP.items()}
 COLLECTION = "volumes"
 SERVICE_NAMESPACE = uuid.UUID("5c0b4b5e-7a43-4f0e-9d8a-6f1c3b2a9e10")
 """Namespace of the ``service_uuid`` of a volume: one UUID per backend ``host@backend``."""
+PROVENANCE_ATTRIBUTE = "os-vol-provenance-attr:provenance"
+"""Where the volume's object came from (volmgr_common.provenance); null for a volume
+managed before volmgr recorded provenance, or whose manage failed before it."""
 
 
 def status(volume: volume_record.VolumeRecord) -> str:
@@ -96,6 +99,9 @@ def detail(req: ApiRequest, volume: volume_record.VolumeRecord) -> dict[str, Any
         view["os-vol-host-attr:host"] = volume["host"]
         view["os-vol-mig-status-attr:migstat"] = None
         view["os-vol-mig-status-attr:name_id"] = None
+    if req.allows(policy.PROVENANCE_ATTRIBUTE, target):
+        # Extension attributes are not versioned (as in Cinder): shown from 3.0.
+        view[PROVENANCE_ATTRIBUTE] = volume["provenance"]
     view.update(versioned_fields(req, volume))
     return view
 

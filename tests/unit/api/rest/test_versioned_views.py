@@ -51,6 +51,7 @@ def volume(**changes: Any) -> VolumeRecord:
         "reference": {"source-name": "disk1.img"},
         "provider_location": "volume-8a3e",
         "backend_identity": "2049:1234",
+        "provenance": None,
         "consumes_quota": True,
         "metadata": {},
         "failure_reason": None,
@@ -92,6 +93,16 @@ def test_detail_fields_appear_at_their_version(
 def test_admin_only_fields_are_hidden_from_members(state: AppState, field: str) -> None:
     assert field not in shown(state, "3.71", MEMBER)
     assert field in shown(state, "3.71", ADMIN)
+
+
+def test_provenance_is_an_unversioned_admin_only_attribute(state: AppState) -> None:
+    origin = {"original_name": "disk1.img", "size_bytes": 1234, "adoption_job_id": None}
+    attribute = volume_views.PROVENANCE_ATTRIBUTE
+    for version in ("3.0", "3.71"):
+        assert shown(state, version, provenance=origin)[attribute] == origin
+        assert attribute not in shown(state, version, MEMBER, provenance=origin)
+    # A volume managed before provenance was recorded shows it as null.
+    assert shown(state, "3.0")[attribute] is None
 
 
 def test_shared_targets_is_true_before_3_69_and_null_from_it(state: AppState) -> None:
