@@ -4,6 +4,7 @@
 the services and serve them; each daemon package's ``cmd.py`` names its builders.
 """
 
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -84,6 +85,10 @@ def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], syn
         service.serve(services, cleanup, on_reload=lambda: startup.reload_mutable(conf))
     except OSError as error:  # e.g. the REST port is taken
         _exit(prog, f"cannot start: {error}", 1)
+    # Stopped cleanly: the process only exits now. A further SIGTERM or SIGINT (a
+    # supervisor repeating itself) must not turn that clean stop into a signal death.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _exit(prog: str, reason: str, code: int) -> None:
