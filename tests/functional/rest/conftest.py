@@ -148,17 +148,26 @@ def reset_memory_broker() -> None:
 
 
 @contextlib.contextmanager
-def running_stack(tmp_path: Path, database_url: str | None = None) -> Iterator[Rest]:
+def running_stack(
+    tmp_path: Path,
+    database_url: str | None = None,
+    more_volume_hosts: tuple[str, ...] = (),
+    **settings: Any,
+) -> Iterator[Rest]:
     """The three services and the REST API on ``database_url`` (default: SQLite under
-    ``tmp_path``), stopped when the block ends."""
-    overrides: dict[str, Any] = {"database__connection": database_url} if database_url else {}
-    conf = make_conf(
-        tmp_path,
-        transport_url=f"kombu+memory:////{uuid.uuid4().hex}",
-        api__bind_port=0,
-        api__threads=4,
-        **overrides,
-    )
+    ``tmp_path``), stopped when the block ends. ``settings`` override options (as
+    ``make_conf`` takes them); ``more_volume_hosts`` start more volume services, on
+    these hosts, with the same settings and backend directory (members of a cluster)."""
+    if database_url:
+        settings["database__connection"] = database_url
+    settings = {
+        "transport_url": f"kombu+memory:////{uuid.uuid4().hex}",
+        "api__bind_port": 0,
+        "api__threads": 4,
+        **settings,
+    }
+    conf = make_conf(tmp_path, **settings)
+    members = [make_conf(tmp_path, **{**settings, "host": host}) for host in more_volume_hosts]
     patch = pytest.MonkeyPatch()
     patch.setattr(futurist_thread.ThreadWorker, "MAX_IDLE_FOR", 0.05)
     reset_memory_broker()
@@ -167,8 +176,14 @@ def running_stack(tmp_path: Path, database_url: str | None = None) -> Iterator[R
     messaging = rpc.Messaging(conf, publisher="volmgr-rest-tests")
     services: list[service.Service] = []
     try:
-        for build in (api_service.build, scheduler_service.build, volume_service.build):
-            services.append(build(conf, db, messaging))
+        builds = [
+            (api_service.build, conf),
+            (scheduler_service.build, conf),
+            (volume_service.build, conf),
+            *((volume_service.build, member) for member in members),
+        ]
+        for build, service_conf in builds:
+            services.append(build(service_conf, db, messaging))
             services[-1].start()
         [http] = services[0].extra_servers
         api_obj = services[0].endpoints[0]._api

@@ -5,22 +5,12 @@ directory); a manage request names the cluster (3.16), a listing names it (3.17)
 and the services listing shows each member's cluster (3.7).
 """
 
-import uuid
+import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from futurist import _thread as futurist_thread
 
-from tests.conftest import make_conf
-from tests.functional.rest.conftest import Rest, fresh_admin, reset_memory_broker
-from volmgr_api import service as api_service
-from volmgr_api.rest import deploy
-from volmgr_common import rpc, service
-from volmgr_common.db import api as db_api
-from volmgr_common.db import migration
-from volmgr_scheduler import service as scheduler_service
-from volmgr_volume import service as volume_service
+from tests.functional.rest.conftest import Rest, fresh_admin, running_stack
 
 CLUSTER = "c1@files"
 MEMBERS = ("node1@files", "node2@files")
@@ -30,47 +20,8 @@ MEMBERS = ("node1@files", "node2@files")
 def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rest]:
     """The API, a scheduler and two members of the cluster ``c1`` on one directory."""
     tmp_path = tmp_path_factory.mktemp("rest-cluster")
-    settings = {
-        "transport_url": f"kombu+memory:////{uuid.uuid4().hex}",
-        "api__bind_port": 0,
-        "api__threads": 4,
-        "cluster": "c1",
-    }
-    conf = make_conf(tmp_path, host="node1", **settings)
-    second = make_conf(tmp_path, host="node2", **settings)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(futurist_thread.ThreadWorker, "MAX_IDLE_FOR", 0.05)
-    reset_memory_broker()
-    db = db_api.Database(conf)
-    migration.sync(db)
-    messaging = rpc.Messaging(conf, publisher="volmgr-rest-cluster-tests")
-    services: list[service.Service] = []
-    try:
-        for build, member_conf in (
-            (api_service.build, conf),
-            (scheduler_service.build, conf),
-            (volume_service.build, conf),
-            (volume_service.build, second),
-        ):
-            services.append(build(member_conf, db, messaging))
-            services[-1].start()
-        [http] = services[0].extra_servers
-        api_obj = services[0].endpoints[0]._api
-        yield Rest(
-            conf=conf,
-            db=db,
-            api=api_obj,
-            app=deploy.build_pipeline(conf, api_obj),
-            http=http,
-            files=Path(conf.file_backend.directory),
-            backend=CLUSTER,
-        )
-    finally:
-        for svc in reversed(services):
-            svc.stop()
-        messaging.cleanup()
-        db.dispose()
-        patch.undo()
+    with running_stack(tmp_path, more_volume_hosts=("node2",), host="node1", cluster="c1") as stack:
+        yield dataclasses.replace(stack, backend=CLUSTER)
 
 
 def test_manage_by_cluster_places_the_volume_on_the_cluster(rest: Rest) -> None:
