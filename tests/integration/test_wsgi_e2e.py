@@ -1,5 +1,7 @@
 """A manage through gunicorn: the WSGI workers take REST, the daemons do the rest.
 
+The real ``openstack`` and ``cinder`` commands manage, list and unmanage through it too.
+
 gunicorn serves ``volmgr_api.wsgi`` with the deployment's config (RabbitMQ vhost,
 PostgreSQL); its workers run the REST app and the RPC clients only. The manage it
 accepts travels to the running scheduler and volume daemons and ends ``available``;
@@ -9,8 +11,12 @@ accepts travels to the running scheduler and volume daemons and ends ``available
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +64,43 @@ def test_a_manage_through_gunicorn_ends_available(gunicorn: str, cluster: Cluste
     assert volume["status"] == "available", volume
     assert (cluster.directory / f"volume-{volume_id}").exists()
     assert request_id in cluster.volume.log_text()  # the request id travelled with the cast
+
+
+def _client(program: str, auth: list[str], *args: str) -> str:
+    """What the real ``cinder`` or ``openstack`` command printed (exit 0 required)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "CINDER"))}
+    env["OS_CLIENT_CONFIG_FILE"] = os.devnull  # no clouds.yaml of the machine
+    command = [str(Path(sys.executable).with_name(program)), *auth, *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, f"{command}: {done.stderr}"
+    return done.stdout
+
+
+def test_the_real_clients_manage_list_and_unmanage_on_the_daemons(
+    gunicorn: str, cluster: Cluster
+) -> None:
+    project = daemons.unique_name("clients")
+    name = f"{daemons.unique_name('osc')}.img"
+    with (cluster.directory / name).open("wb") as image:
+        image.truncate(1024**3)
+    osc = ["--os-auth-type", "volmgr-noauth", "--os-endpoint", f"{gunicorn}/v3",
+           "--os-user-id", "admin", "--os-project-id", project]  # fmt: skip
+    cinder = ["--os-auth-type", "noauth", "--os-user-id", "admin", "--os-project-id", project,
+              "--os-endpoint", f"{gunicorn}/v3/{project}"]  # fmt: skip
+    create = ["volume", "create", "--remote-source", f"source-name={name}",
+              "--host", cluster.backend_host, "adopted", "-f", "json"]  # fmt: skip
+    created = json.loads(_client("openstack", osc, *create))
+    deadline = time.monotonic() + WAIT_SECONDS
+    status = created["status"]
+    while status == "creating" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = _client(
+            "openstack", osc, "volume", "show", "adopted", "-f", "value", "-c", "status"
+        )
+        status = status.strip()
+    assert status == "available"
+    listed = _client("cinder", cinder, "list")
+    assert created["id"] in listed and "adopted" in listed and "available" in listed
+    _client("openstack", osc, "volume", "delete", "--remote", "adopted")
+    assert created["id"] not in _client("cinder", cinder, "list")
+    assert (cluster.directory / f"volume-{created['id']}").exists()  # unmanaged, not deleted
