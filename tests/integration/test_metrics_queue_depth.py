@@ -15,7 +15,9 @@ def test_queue_depth_is_read_from_rabbitmq(transport_url: str, tmp_path: Path) -
     queue_name = daemons.unique_name("volmgr-depth-")
     conf = make_conf(tmp_path, transport_url=transport_url)
     url = transport_url.replace("rabbit://", "amqp://", 1)
-    with kombu.Connection(url) as connection:
+    # Publisher confirms: each publish returns once the broker holds the message,
+    # so the depth read afterwards is the depth published.
+    with kombu.Connection(url, transport_options={"confirm_publish": True}) as connection:
         queue = kombu.Queue(queue_name, auto_delete=False)
         producer = connection.Producer()
         for number in range(3):
