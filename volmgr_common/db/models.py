@@ -195,6 +195,108 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class AdoptionPlan(TimestampMixin, Base):
+    """A stored preview of adopting a backend's objects (see volmgr_common.adoption).
+
+    ``job_id`` is set once, by the apply that starts the plan's job: a plan applies
+    once. ``values`` holds what each manage of the plan takes (name template,
+    description, metadata, bootable); ``filters`` what selected the objects;
+    ``totals`` the summary shown with the plan (objects, GiB, quota after).
+    """
+
+    __tablename__ = "adoption_plans"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    # The host or cluster as the request named it, and the backend rows go on.
+    host: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    backend: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    target_project_id: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    volume_type_id: Mapped[str] = mapped_column(String(36))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    totals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    job_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+
+
+class AdoptionPlanItem(Base):
+    """One backend object of a plan, with its verdict and the fingerprint seen."""
+
+    __tablename__ = "adoption_plan_items"
+    __table_args__ = (UniqueConstraint("plan_id", "position", name="uniq_plan_item_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(
+        ForeignKey("adoption_plans.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(Text)
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # name, size and identity of the object when planned (device+inode+mtime for a
+    # file, uuid+size for an LV): apply compares it with the backend's.
+    fingerprint: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verdict: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    volume_name: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+
+
+class AdoptionJob(TimestampMixin, Base):
+    """A durable adoption (``kind`` adopt) or its undo (``kind`` undo).
+
+    The job is run by a volume service of its backend: ``owner`` is the service
+    instance running it and ``heartbeat_at`` (database clock) when it last said so;
+    another instance takes a job whose heartbeat is stale. Counters are counted
+    from the items, never kept apart from them.
+    """
+
+    __tablename__ = "adoption_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    plan_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    undo_of: Mapped[str | None] = mapped_column(String(36), index=True)
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    backend: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    strict: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_in_flight: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AdoptionJobItem(Base):
+    """One object of a job: its status (pending, managing, available, skipped, stale,
+    failed, undone), the volume it became and why it ended as it did."""
+
+    __tablename__ = "adoption_job_items"
+    __table_args__ = (
+        UniqueConstraint("job_id", "position", name="uniq_job_item_position"),
+        Index("ix_adoption_job_items_job_status", "job_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("adoption_jobs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    plan_item_id: Mapped[int | None] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(Text)
+    volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # What changed since the plan (a stale item), or what an undo found.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime, default=utcnow, onupdate=utc_now()
+    )
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class, for Core statements (typed as a ``Table``)."""
     table = model.__table__
