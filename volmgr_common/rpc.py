@@ -20,7 +20,7 @@ from oslo_config import cfg
 from oslo_messaging import opts as messaging_opts
 
 from volmgr_common import context as volmgr_context
-from volmgr_common import exception, rpc_versions
+from volmgr_common import exception, rpc_versions, storable
 
 LOG = logging.getLogger(__name__)
 
@@ -272,17 +272,37 @@ def bus_unavailable_as_503() -> Iterator[None]:
         raise exception.MessagingUnavailable(reason="a message could not be sent") from error
 
 
+def _check_storable(
+    ctxt: volmgr_context.RequestContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    found = storable.first_problem(
+        [
+            ("the caller's user id", getattr(ctxt, "user_id", None)),
+            ("the caller's project id", getattr(ctxt, "project_id", None)),
+            *((f"argument {index}", value) for index, value in enumerate(args)),
+            *kwargs.items(),
+        ]
+    )
+    if found is not None:
+        raise exception.InvalidInput(reason=found)
+
+
 def remote_boundary(func: F) -> F:
     """Mark an RPC endpoint method: only whitelisted exceptions leave it.
 
     A whitelisted exception is expected (no traceback in the server log); anything
     else is logged with its traceback and replaced by ``InternalError`` that names
     the request id, so a caller never sees internals of this service.
+
+    Every argument, and the caller's user and project, must be text a database can
+    store (:mod:`volmgr_common.storable`): otherwise the call is refused with
+    ``InvalidInput`` before the method runs, as the REST API refuses it with a 400.
     """
 
     @functools.wraps(func)
     def wrapper(self: Any, ctxt: volmgr_context.RequestContext, *args: Any, **kwargs: Any) -> Any:
         try:
+            _check_storable(ctxt, args, kwargs)
             return func(self, ctxt, *args, **kwargs)
         except exception.REMOTE_EXCEPTIONS:
             # ExpectedException captures the exception being handled and sends it.
