@@ -38,8 +38,10 @@ SNAPSHOT = "snapshot"
 
 
 class CheckSnapshotTarget(VolmgrTask):
-    """The volume exists in the caller's scope and its backend's service is up (as
-    Cinder's ``_get_service_by_host_cluster``). Reversion: nothing to undo."""
+    """The volume exists in the caller's own project (an administrator's too: the
+    snapshot joins its volume's project, and a volume of another project is not
+    found) and its backend's service is up (as Cinder's
+    ``_get_service_by_host_cluster``). Reversion: nothing to undo."""
 
     def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database) -> None:
         super().__init__(provides=BACKEND)
@@ -47,8 +49,7 @@ class CheckSnapshotTarget(VolmgrTask):
         self.db = db
 
     def execute(self, context: RequestContext, request: SnapshotRequest) -> str:
-        scope = None if context.is_admin else context.project_id
-        volume = volumes_db.get(self.db, request.volume_id, project_id=scope)
+        volume = volumes_db.get(self.db, request.volume_id, project_id=context.project_id)
         backend = volume["host"].partition("#")[0]
         service = volume_service(self.db, backend, self.conf.service_down_time)
         if not service["is_up"]:
@@ -71,7 +72,7 @@ class CreateSnapshotEntry(VolmgrTask):
     def execute(self, context: RequestContext, request: SnapshotRequest) -> SnapshotRecord:
         new = snapshot_creation.NewSnapshot(
             volume_id=request.volume_id,
-            project_id=None if context.is_admin else context.project_id,
+            project_id=context.project_id,
             user_id=context.user_id,
             reference=request.ref,
             name=request.name,
