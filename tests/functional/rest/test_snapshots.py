@@ -6,7 +6,7 @@ shown, unmanaged; refusals answer 4xx (or end in ``error`` with a user message w
 only the volume service can tell) and rename nothing; quota counts ``snapshots`` and
 their gigabytes. python-cinderclient's ``snapshot-manageable-list``,
 ``snapshot-manage``, ``snapshot-list``, ``snapshot-show`` and ``snapshot-unmanage``
-work unchanged.
+work unchanged, and so do volmgr's own snapshot commands.
 """
 
 import json
@@ -19,6 +19,7 @@ import pytest
 
 from tests.functional.rest.conftest import WAIT_SECONDS, Rest, fresh_admin, running_stack, unique
 from tests.functional.rest.test_cinderclient import cinder, ok, row_value
+from tests.functional.rest.test_cli import run_apart
 from tests.image_support import qemu_img
 
 
@@ -226,3 +227,36 @@ def test_the_real_cinder_snapshot_commands(images: Rest) -> None:
     ok(cinder(images, "admin", project, "snapshot-unmanage", snapshot_id))
     assert wait_snapshot(images, snapshot_id, headers)["status"] == "gone"
     assert (images.files / f"snapshot-{snapshot_id}").exists()
+
+
+def test_the_volmgr_snapshot_commands(images: Rest, capsys: pytest.CaptureFixture) -> None:
+    headers = fresh_admin()
+    project = headers["X-Project-Id"]
+    volume = managed_volume(images, headers)
+    name = overlay(images, f"volume-{volume['id']}")
+
+    def volmgr(*args: str) -> tuple[int, str]:
+        code, out, err = run_apart(images, capsys, project, *args)
+        return code, out if code == 0 else out + err
+
+    code, out = volmgr("--json", "snapshot-manageable-list", images.backend)
+    [entry] = [e for e in json.loads(out) if e["reference"] == {"source-name": name}]
+    assert (code, entry["safe_to_manage"]) == (0, True)
+    assert entry["source_reference"] == {"source-name": f"volume-{volume['id']}"}
+    code, out = volmgr(
+        "--json", "snapshot-manage", volume["id"], name, "--name", "s1", "--metadata", "a=b",
+        "--wait",
+    )  # fmt: skip
+    assert code == 0, out
+    snapshot = json.loads(out)
+    assert (snapshot["status"], snapshot["metadata"]) == ("available", {"a": "b"})
+    code, out = volmgr("--json", "snapshot-list", "--volume-id", volume["id"])
+    [listed] = json.loads(out)
+    assert (listed["ID"], listed["Status"], listed["Name"]) == (snapshot["id"], "available", "s1")
+    code, out = volmgr("snapshot-show", snapshot["id"])
+    assert code == 0 and "| name " in out and "s1" in out
+    code, out = volmgr("snapshot-unmanage", snapshot["id"], "--wait")
+    assert (code, out.strip()) == (0, f"{snapshot['id']}: unmanaged")
+    # A reference that is not a snapshot of the volume: the reason, exit code 1.
+    code, out = volmgr("snapshot-manage", volume["id"], f"volume-{volume['id']}", "--wait")
+    assert code == 1 and "manage existing snapshot" in out
