@@ -260,3 +260,37 @@ def test_the_volmgr_snapshot_commands(images: Rest, capsys: pytest.CaptureFixtur
     # A reference that is not a snapshot of the volume: the reason, exit code 1.
     code, out = volmgr("snapshot-manage", volume["id"], f"volume-{volume['id']}", "--wait")
     assert code == 1 and "manage existing snapshot" in out
+
+
+def test_views_by_microversion_and_by_who_asks(images: Rest) -> None:
+    headers = fresh_admin()
+    volume = managed_volume(images, headers)
+    request = body(volume["id"], overlay(images, f"volume-{volume['id']}"))
+    created = images.call("POST", "manageable_snapshots", request, headers=headers, version="3.8")
+    assert created.status_int == 202, created.text
+    snapshot = wait_snapshot(images, created.json["snapshot"]["id"], headers)
+    path = f"snapshots/{snapshot['id']}"
+    old = images.call("GET", path, headers=headers, version="3.0").json["snapshot"]
+    new = images.call("GET", path, headers=headers, version="3.65").json["snapshot"]
+    added = {"group_snapshot_id", "user_id", "consumes_quota"}
+    assert not added & set(old) and added <= set(new)
+    assert (new["group_snapshot_id"], new["user_id"], new["consumes_quota"]) == (
+        None, "admin", True
+    )  # fmt: skip
+    extended = "os-extended-snapshot-attributes:project_id"
+    summary = images.call("GET", "snapshots", headers=headers).json["snapshots"]
+    detailed = images.call("GET", "snapshots/detail", headers=headers).json["snapshots"]
+    assert extended not in summary[0] and detailed[0][extended] == headers["X-Project-Id"]
+    projectless = images.call("GET", f"/v3/{path}", headers=headers)
+    assert projectless.json["snapshot"]["id"] == snapshot["id"]
+    member = {"X-User-Id": "u1", "X-Project-Id": headers["X-Project-Id"], "X-Roles": "member"}
+    assert images.call("GET", path, headers=member).json["snapshot"][extended]
+    stranger = {"X-User-Id": "u2", "X-Project-Id": unique("p"), "X-Roles": "member"}
+    assert images.call("GET", path, headers=stranger).status_int == 404
+    action = {"os-unmanage": None}
+    assert images.call("POST", f"{path}/action", action, headers=member).status_int == 403
+    assert (
+        images.call("POST", f"{path}/action", {"os-bogus": None}, headers=headers).status_int == 400
+    )
+    assert images.call("GET", "snapshots?sort=bogus", headers=headers).status_int == 400
+    assert images.call("GET", "snapshots?marker=nope", headers=headers).status_int == 404
