@@ -6,6 +6,8 @@ code says go (0), look (1) or stop (2); the details say what to set.
 """
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,25 @@ from volmgr_common.cmd import open_database, status
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
 from volmgr_common.db import services as services_db
+from volmgr_volume import rpcapi as volume_rpcapi
 
 VOLUME = ("node1@files", "volmgr-volume", "volmgr-volume", "nova")
+CURRENT = volume_rpcapi.RPC_API_VERSION
+"""The volume RPC version this release's volume services answer."""
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """The command sets up oslo.log, whose handlers write to the ``sys.stderr`` of that
+    moment: pytest's capture of this test. Put the loggers back as they were, so that
+    later tests in this process do not log into a closed capture."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def check(
@@ -37,7 +56,7 @@ def check(
 def test_a_current_deployment_passes(
     conf: cfg.ConfigOpts, db: db_api.Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    services_db.register(db, *VOLUME, rpc_version="1.1")
+    services_db.register(db, *VOLUME, rpc_version=CURRENT)
     code, checks = check(conf, tmp_path, capsys)
     assert code == 0
     head = migration.head_revision(db)
@@ -63,7 +82,7 @@ def test_an_older_volume_service_needs_a_cap(
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
     assert code == 0
     assert checks["RPC upgrade levels"] == (0, "Caps: volume = auto (now 1.0).")
-    services_db.register(db, *VOLUME, rpc_version="1.1")
+    services_db.register(db, *VOLUME, rpc_version=CURRENT)
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
     assert (code, checks["RPC upgrade levels"]) == (0, (0, "Caps: volume = auto (now no cap)."))
 
@@ -71,7 +90,7 @@ def test_an_older_volume_service_needs_a_cap(
 def test_a_cap_no_service_needs_is_a_warning(
     conf: cfg.ConfigOpts, db: db_api.Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    services_db.register(db, *VOLUME, rpc_version="1.1")
+    services_db.register(db, *VOLUME, rpc_version=CURRENT)
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = 1.0\n")
     assert code == 1
     assert "remove [upgrade_levels] volume (now 1.0)" in checks["RPC versions of the services"][1]

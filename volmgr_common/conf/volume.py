@@ -25,6 +25,13 @@ OPTS: list[cfg.Opt] = [
         default="volume-%s",
         help="Template of the managed name an object gets on the backend; %s is the volume id.",
     ),
+    cfg.StrOpt(
+        "snapshot_name_template",
+        default="snapshot-%s",
+        help="Template of the managed name a snapshot object gets on the backend; %s is "
+        "the snapshot id. LVM reserves names that start with 'snapshot': the LVM driver "
+        "puts an underscore before such a name, as Cinder's does.",
+    ),
 ]
 
 
