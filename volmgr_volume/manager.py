@@ -9,6 +9,7 @@ from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
+from volmgr_volume.audit import Auditor
 from volmgr_volume.worker import VolumeWorker
 
 ManageBatcher = Batcher[tuple[RequestContext, str], None]
@@ -20,9 +21,10 @@ class VolumeManager:
 
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
-    def __init__(self, worker: VolumeWorker, batcher: ManageBatcher) -> None:
+    def __init__(self, worker: VolumeWorker, batcher: ManageBatcher, auditor: Auditor) -> None:
         self._worker = worker
         self._batcher = batcher
+        self._auditor = auditor
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -54,3 +56,8 @@ class VolumeManager:
             raise exception.InvalidInput(reason="limit and offset must be non-negative integers")
         page = PageRequest.from_rpc(marker, limit, offset, sort_key, sort_dir)
         return self._worker.list_manageable(page)
+
+    @rpc.remote_boundary
+    def audit(self, ctxt: RequestContext) -> dict[str, Any]:
+        """Audit the backend now (1.2); the summary of what was found."""
+        return self._auditor.run(ctxt).as_dict()

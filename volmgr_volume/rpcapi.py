@@ -4,19 +4,21 @@ API version history:
 
 * 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
+* 1.2 - audit (call): check every managed volume against the backend.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
-goes out as one ``manage_existing`` cast per request.
+goes out as one ``manage_existing`` cast per request; under a cap below 1.2 an
+audit is refused (ServiceUnavailable: the services cannot audit yet).
 """
 
 from typing import Any
 
-from volmgr_common import rpc
+from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.1"
+RPC_API_VERSION = "1.2"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -79,3 +81,14 @@ class VolumeAPI:
         return cctxt.call(
             ctxt, "get_manageable_volumes", **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT)
         )
+
+    def audit(self, ctxt: RequestContext, host: str, timeout: int) -> dict[str, Any]:
+        """Call (1.2): audit the backend ``host`` now; its summary (see
+        ``volmgr_volume.audit.AuditSummary``). Waits up to ``timeout`` seconds."""
+        if not self.client.can_send_version("1.2"):
+            raise exception.ServiceUnavailable(
+                host=self._server(host),
+                reason="the volume services run a release without audits ([upgrade_levels] volume)",
+            )
+        cctxt = self.client.prepare(server=self._server(host), version="1.2", timeout=timeout)
+        return cctxt.call(ctxt, "audit")

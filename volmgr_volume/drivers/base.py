@@ -12,6 +12,11 @@ rename is undone and the call fails. ``manage_many`` manages the objects of a
 batch of requests in one call (a driver may share its reads among them); each
 gets what ``manage`` would have given it.
 
+An audit (:meth:`VolumeDriver.start_audit`) reads the backend once and returns a
+:class:`BackendAudit` that checks any number of managed volumes, a page at a
+time, against that one reading: each is found as recorded, or with a
+:class:`~volmgr_common.drift.Drift`. An audit never changes a backend object.
+
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
 only the page it returns) and the entry shape of :func:`manageable_entry`.
@@ -27,6 +32,7 @@ from oslo_config import cfg
 
 from volmgr_common import exception
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.drift import AuditedVolume, Drift
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, MANAGEABLE_SORT_KEYS, PageRequest
 
 GIB = 1024**3
@@ -129,6 +135,29 @@ def manageable_entry(
     }
 
 
+class BackendAudit(abc.ABC):
+    """One reading of a backend, against which managed volumes are checked.
+
+    Made by :meth:`VolumeDriver.start_audit` from a single look at the backend (one
+    directory scan, one ``lvs`` report); :meth:`check` may look again at the
+    objects of the volumes it checks (their size, their header) but never lists
+    the backend again and never changes anything on it.
+    """
+
+    @abc.abstractmethod
+    def check(self, volume: AuditedVolume) -> Drift | None:
+        """None when the volume's object is as recorded, else the most serious drift."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Let go of what the reading holds (a directory descriptor)."""
+
+    def __enter__(self) -> "BackendAudit":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 class VolumeDriver(abc.ABC):
     """Abstract backend driver. ``volume`` arguments are volume records (db.volume_record)."""
 
@@ -212,6 +241,12 @@ class VolumeDriver(abc.ABC):
         """One page of the objects on the backend (sorted by ``reference`` or ``size``),
         as ``{reference, size, safe_to_manage, reason_not_safe, cinder_id,
         extra_info}``; ``managed`` maps managed names to volume ids."""
+
+    @abc.abstractmethod
+    def start_audit(self) -> BackendAudit:
+        """Read the backend once for an audit; the reading checks volumes (see
+        :class:`BackendAudit`). Raises VolumeDriverException when the backend cannot
+        be read."""
 
     @abc.abstractmethod
     def get_capabilities(self) -> dict[str, Any]:

@@ -193,6 +193,9 @@ def test_docstrings_say_call_or_cast_and_version(
 
 
 OLDEST_CAPS = {"api": "1.0", "scheduler": "1.0", "volume": "1.0"}
+WITHOUT_FALLBACK = {(volume_rpcapi.VolumeAPI, "audit"): "1.2"}
+"""Client methods that an older server cannot do at all, with the version they need:
+under a lower cap they are refused (ServiceUnavailable) and send nothing."""
 
 
 @pytest.mark.parametrize(
@@ -204,7 +207,12 @@ def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
     module: Any, client_cls: type, endpoint_cls: type, name: str
 ) -> None:
     """A service of the first release answers 1.0 only: every client method still works
-    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods."""
+    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods (or, for a method
+    without a fallback, is refused and sends nothing)."""
+    if (client_cls, name) in WITHOUT_FALLBACK:
+        with pytest.raises(exception.ServiceUnavailable):
+            send_all(client_cls, name, OLDEST_CAPS)
+        return
     messages = send_all(client_cls, name, OLDEST_CAPS)
     assert messages
     for message in messages:
@@ -230,6 +238,15 @@ def test_a_capped_batch_becomes_one_1_0_cast_per_request(
         SAMPLE_ARGS[items]
     )
     assert [m.kwargs["volume_id"] for m in capped] == ["vol-1", "vol-2"]
+
+
+@pytest.mark.parametrize(("client_method", "version"), sorted(WITHOUT_FALLBACK.items(), key=str))
+def test_a_method_without_fallback_is_sent_at_the_cap_that_allows_it(
+    client_method: tuple[type, str], version: str
+) -> None:
+    client_cls, name = client_method
+    [message] = send_all(client_cls, name, {"volume": version, "api": "1.0", "scheduler": "1.1"})
+    assert (message.method, message.target["version"]) == (name, version)
 
 
 def test_volume_messages_go_to_the_backend_not_the_pool() -> None:
