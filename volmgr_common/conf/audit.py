@@ -35,7 +35,7 @@ OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
         "page_size",
         default=1000,
-        min=10,
+        min=1,
         max=10000,
         help="Volumes read from the database at a time during an audit: what an audit "
         "holds in memory does not grow with the number of volumes.",
