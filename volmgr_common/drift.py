@@ -28,6 +28,8 @@ object.
 """
 
 import dataclasses
+import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,12 +59,14 @@ class Drift:
         return {"kind": self.kind, "expected": self.expected, "found": self.found, "since": since}
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class AuditedVolume:
     """What an audit knows of one managed volume: the little it reads of its row.
 
     ``size_bytes`` is the exact size the provenance recorded (None for a volume
-    managed before provenance, whose ``size_gib`` is compared instead).
+    managed before provenance, whose ``size_gib`` is compared instead). The
+    reference is kept as the row stores it (JSON text) and decoded only by a
+    driver that asks for it.
     """
 
     id: str
@@ -70,9 +74,15 @@ class AuditedVolume:
     identity: str | None
     size_gib: int | None
     size_bytes: int | None
-    reference: Mapping[str, Any]
+    reference_json: str
     original_name: str | None
     drift: dict[str, Any] | None = None
+
+    @functools.cached_property
+    def reference(self) -> Mapping[str, Any]:
+        """The reference the volume was managed by."""
+        decoded = json.loads(self.reference_json)
+        return decoded if isinstance(decoded, dict) else {}
 
     @property
     def drift_kind(self) -> str | None:

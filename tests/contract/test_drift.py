@@ -52,7 +52,7 @@ def managed(
         identity=found.identity,
         size_gib=-(-found.size_bytes // GIB),
         size_bytes=found.size_bytes,
-        reference=reference,
+        reference_json=json.dumps(reference),
         original_name=found.name,
     )
 

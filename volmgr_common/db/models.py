@@ -73,7 +73,11 @@ class VolumeTypeExtraSpec(Base):
 
 class Volume(TimestampMixin, Base):
     __tablename__ = "volumes"
-    __table_args__ = (Index("uq_volumes_identity_key", "identity_key", unique=True),)
+    __table_args__ = (
+        Index("uq_volumes_identity_key", "identity_key", unique=True),
+        # The audit's pages: the volumes of one status in id order.
+        Index("ix_volumes_status_id", "status", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)

@@ -164,7 +164,9 @@ class DirectoryAudit(BackendAudit):
             self._fd = -1
 
     def _lstat(self, name: str) -> os.stat_result | None:
-        if plain_name_problem(name):
+        """lstat of ``name`` in the directory; None if it is not there, or is not a plain
+        name (a provider location is never followed out of the directory)."""
+        if not name or "/" in name or "\x00" in name or name in (".", ".."):
             return None
         try:
             return os.lstat(name, dir_fd=self._fd)

@@ -7,7 +7,9 @@ belongs on the row. ``drift_kind`` (indexed) is what a listing filters on and wh
 the audit compares to decide whether anything changed; ``drift`` holds the whole
 record (kind, expected, found, since) as JSON and is never queried by its keys.
 Rows from before this revision have no drift: both columns are nullable and
-nothing is backfilled.
+nothing is backfilled. The index on ``(status, id)`` lets the audit read the
+available volumes a page at a time in id order without sorting them all for
+every page.
 
 Revision ID: 0008
 Revises: 0006
@@ -30,9 +32,11 @@ def upgrade() -> None:
     op.add_column("volumes", sa.Column("drift_kind", sa.String(length=32), nullable=True))
     op.create_index("ix_volumes_drift_kind", "volumes", ["drift_kind"])
     op.add_column("volumes", sa.Column("drift", sa.JSON(none_as_null=True), nullable=True))
+    op.create_index("ix_volumes_status_id", "volumes", ["status", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_volumes_status_id", table_name="volumes")
     op.drop_index("ix_volumes_drift_kind", table_name="volumes")
     with op.batch_alter_table("volumes") as batch_op:
         batch_op.drop_column("drift")
