@@ -236,12 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="volmgr-bench-", dir=args.dir) as state:
         result = run(args, Path(state))
     print(f"{'audit':<8} {'seconds':>8} {'RSS growth MiB':>15}")
-    print(
-        f"{'first':<8} {result['first_audit_s']:>8.2f} {result['first_audit_rss_growth_mib']:>15}"
-    )
-    print(
-        f"{'second':<8} {result['second_audit_s']:>8.2f} {result['second_audit_rss_growth_mib']:>15}"
-    )
+    for which in ("first", "second"):
+        seconds, growth = result[f"{which}_audit_s"], result[f"{which}_audit_rss_growth_mib"]
+        print(f"{which:<8} {seconds:>8.2f} {growth:>15}")
     print(json.dumps(result))
     return 0
 
