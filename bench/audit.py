@@ -3,7 +3,8 @@
 Makes N real sparse files under their managed names (``volume-<uuid>``) in a
 temporary directory, inserts their N volume rows in bulk (identity, provenance,
 provider location, as a manage leaves them) into the database the bench uses
-(SQLite in the temporary directory unless ``--database-url`` names another), then
+(SQLite in the temporary directory, or with ``--db postgresql`` a throwaway
+database on the local PostgreSQL, dropped at the end), then
 changes some objects by hand (deleted, grown, renamed back) and runs the audit of
 ``volmgr_volume.audit`` twice: the first records the drift, the second (nothing
 changed) writes nothing. While an audit runs, a thread samples the process's
@@ -12,7 +13,7 @@ before the audit. A manageable listing page is timed while the first audit runs,
 to show that it does not wait for the audit. Prints a table and, last, one JSON
 line.
 
-    python -m bench.audit --objects 100000 [--drift 300] [--database-url URL]
+    python -m bench.audit --objects 100000 [--drift 300] [--db sqlite|postgresql]
 """
 
 import argparse
@@ -31,6 +32,7 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from bench._daemons import cleanup_on_exit, make_pg_database
 from tests.driver_support import make_conf
 from volmgr_common import provenance
 from volmgr_common.context import get_admin_context
@@ -181,10 +183,10 @@ def listing_during(auditor: Auditor, driver: VolumeDriver) -> tuple[Any, float, 
     return result, listing[0], 0.0
 
 
-def run(args: argparse.Namespace, state: Path) -> dict[str, Any]:
+def run(args: argparse.Namespace, state: Path, database_url: str | None) -> dict[str, Any]:
     overrides: dict[str, Any] = {"volume__backend_name": "files"}
-    if args.database_url:
-        overrides["database__connection"] = args.database_url
+    if database_url:
+        overrides["database__connection"] = database_url
     conf: cfg.ConfigOpts = make_conf(state, **overrides)
     conf.set_override("host", "bench")
     db = db_api.Database(conf)
@@ -227,14 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=100_000, help="managed files")
     parser.add_argument("--drift", type=int, default=300, help="objects changed by hand")
-    parser.add_argument("--database-url", default=None, help="default: SQLite in the temp dir")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--dir", default=None, help="where to make the temporary directory")
     args = parser.parse_args(argv)
     if not 0 < args.drift <= args.objects:
         parser.error("need 0 < --drift <= --objects")
     logging.getLogger("volmgr_volume").logger.setLevel("ERROR")
-    with tempfile.TemporaryDirectory(prefix="volmgr-bench-", dir=args.dir) as state:
-        result = run(args, Path(state))
+    with (
+        cleanup_on_exit() as cleanup,
+        tempfile.TemporaryDirectory(prefix="volmgr-bench-", dir=args.dir) as state,
+    ):
+        database_url = make_pg_database(cleanup) if args.db == "postgresql" else None
+        result = run(args, Path(state), database_url)
     print(f"{'audit':<8} {'seconds':>8} {'RSS growth MiB':>15}")
     for which in ("first", "second"):
         seconds, growth = result[f"{which}_audit_s"], result[f"{which}_audit_rss_growth_mib"]
