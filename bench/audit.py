@@ -111,6 +111,13 @@ def insert_rows(db: db_api.Database, objects: list[tuple[str, str]]) -> None:
             )  # fmt: skip
 
 
+def analyze(db: db_api.Database) -> None:
+    """Statistics of the loaded table, as PostgreSQL's autovacuum gathers them after a
+    bulk change (without them its planner sorts every remaining row for each page)."""
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE volumes" if db.engine.name != "sqlite" else "ANALYZE")
+
+
 def row(volume_id: str, identity: str, type_id: str, now: Any) -> dict[str, Any]:
     name = f"disk-{volume_id[:8]}.img"
     origin = {key: None for key in provenance.KEYS}
@@ -197,6 +204,7 @@ def run(args: argparse.Namespace, state: Path, database_url: str | None) -> dict
     start = time.perf_counter()
     objects = make_objects(directory, args.objects)
     insert_rows(db, objects)
+    analyze(db)
     db.dispose()  # the audit reads on connections of its own, as in a volume service
     setup = round(time.perf_counter() - start, 1)
     changed = drift_by_hand(directory, objects, args.drift)
