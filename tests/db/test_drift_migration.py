@@ -7,15 +7,10 @@ change whose row no longer has the kind the audit read is not made; downgrading
 drops the columns and keeps the rows.
 """
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from tests.db.drift_rows import insert_volume
-from tests.db.test_identity_and_sizes import _database
+from tests.db.test_identity_and_sizes import empty_database, insert_old_volume  # noqa: F401
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration, volume_drift, volumes
 from volmgr_common.db.migration import _alembic_config
@@ -29,23 +24,18 @@ DRIFT = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[db_api.Database]:
-    yield from _database(request.param, tmp_path)
-
-
 def test_0008_adds_drift_that_the_audit_records_and_listings_filter_on(
-    empty_database: db_api.Database,
+    empty_database: db_api.Database,  # noqa: F811
 ) -> None:
     db = empty_database
-    migration.sync(db, "0006")
-    old_id = insert_volume(db, "n@b#p", "available", "old.img")
+    migration.sync(db, "0007")
+    old_id = insert_old_volume(db, "n@b#p", "available", "old.img")
     migration.sync(db)
     assert volumes.get(db, old_id)["drift"] is None
 
-    ids = sorted(insert_volume(db, "n@b#p", "available", f"d{i}.img") for i in range(3))
-    insert_volume(db, "n@b#p", "error_managing", "failed.img")
-    insert_volume(db, "other@b", "available", "elsewhere.img")
+    ids = sorted(insert_old_volume(db, "n@b#p", "available", f"d{i}.img") for i in range(3))
+    insert_old_volume(db, "n@b#p", "error_managing", "failed.img")
+    insert_old_volume(db, "other@b", "available", "elsewhere.img")
     everything = sorted([old_id, *ids])
     first = volume_drift.audit_page(db, ["n@b"], TEMPLATE, None, 2)
     rest = volume_drift.audit_page(db, ["n@b"], TEMPLATE, first[-1].id, 10)
@@ -73,8 +63,8 @@ def test_0008_adds_drift_that_the_audit_records_and_listings_filter_on(
     assert volumes.list_volumes(db, filters={"drifted": True}) == []
 
     volume_drift.record_changes(db, [change], "req-3")
-    command.downgrade(_alembic_config(db), "0006")
-    assert migration.current_revision(db) == "0006"
+    command.downgrade(_alembic_config(db), "0007")
+    assert migration.current_revision(db) == "0007"
     with db.engine.connect() as connection:
         columns = {c["name"] for c in sa.inspect(connection).get_columns("volumes")}
         count = connection.execute(sa.text("SELECT COUNT(*) FROM volumes")).scalar_one()
