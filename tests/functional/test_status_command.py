@@ -66,7 +66,7 @@ def test_an_older_volume_service_needs_a_cap(
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
     assert code == 0
     assert checks["RPC upgrade levels"] == (0, "Caps: volume = auto (now 1.0).")
-    services_db.register(db, *VOLUME, rpc_version="1.1")
+    services_db.register(db, *VOLUME, rpc_version=CURRENT)
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
     assert (code, checks["RPC upgrade levels"]) == (0, (0, "Caps: volume = auto (now no cap)."))
 

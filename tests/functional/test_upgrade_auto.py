@@ -27,13 +27,15 @@ from volmgr_common.db import services as services_db
 from volmgr_volume import rpcapi as volume_rpcapi
 
 VOLUME = "volmgr-volume"
+CURRENT = volume_rpcapi.RPC_API_VERSION
+"""The volume RPC version of a service of this release."""
 
 
 def test_auto_caps_at_the_oldest_recorded_service_and_lifts_on_reload(
     conf_factory: Callable[..., cfg.ConfigOpts], db: db_api.Database
 ) -> None:
     services_db.register(db, "old@files", VOLUME, VOLUME, "nova", rpc_version="1.0")
-    services_db.register(db, "new@files", VOLUME, VOLUME, "nova", rpc_version="1.1")
+    services_db.register(db, "new@files", VOLUME, VOLUME, "nova", rpc_version=CURRENT)
     conf = conf_factory(upgrade_levels__volume="auto")
     messaging = common_cmd.connect_messaging(conf, db, "volmgr-api")
     try:
@@ -42,7 +44,7 @@ def test_auto_caps_at_the_oldest_recorded_service_and_lifts_on_reload(
         assert not client.can_send_version("1.1")  # a batch goes out as single casts
 
         # The old service is upgraded: it records its new version when it starts.
-        services_db.register(db, "old@files", VOLUME, VOLUME, "nova", rpc_version="1.1")
+        services_db.register(db, "old@files", VOLUME, VOLUME, "nova", rpc_version=CURRENT)
         assert client.version_cap == "1.0"  # read at start, not on every message
         common_cmd._reload(conf, messaging)  # what SIGHUP runs
         assert client.version_cap is None
@@ -72,14 +74,14 @@ def test_a_database_away_on_reload_keeps_the_caps(
 
 def test_auto_cap_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rpc_versions.auto_cap("volume", []) is None  # no service recorded: no cap
-    assert rpc_versions.auto_cap("volume", ["1.1", "1.1"]) is None  # all current
-    assert rpc_versions.auto_cap("volume", ["1.1", "1.0"]) == "1.0"
+    assert rpc_versions.auto_cap("volume", [CURRENT, CURRENT]) is None  # all current
+    assert rpc_versions.auto_cap("volume", [CURRENT, "1.0"]) == "1.0"
     assert rpc_versions.auto_cap("volume", ["1.7"]) is None  # a newer release's service
     # A service that recorded no version speaks the oldest known release's version.
     monkeypatch.setitem(
         rpc_versions.RELEASES, "0.0.9", {"api": "1.0", "scheduler": "1.0", "volume": "1.0"}
     )
-    assert rpc_versions.auto_cap("volume", ["1.1", None]) == "1.0"
+    assert rpc_versions.auto_cap("volume", [CURRENT, None]) == "1.0"
     with pytest.raises(rpc_versions.UnknownUpgradeLevel, match="needs the services table"):
         rpc_versions.version_cap(_conf_with_auto(), "volume")
 
@@ -100,7 +102,7 @@ def test_service_remove_forgets_a_retired_service_and_refuses_a_live_one(
     db = db_api.Database(make_conf(state, database__connection=f"sqlite:///{state}/volmgr.sqlite"))
     try:
         services_db.register(db, "retired@files", VOLUME, VOLUME, "nova", rpc_version="1.0")
-        services_db.register(db, "live@files", VOLUME, VOLUME, "nova", rpc_version="1.1")
+        services_db.register(db, "live@files", VOLUME, VOLUME, "nova", rpc_version=CURRENT)
         with db.session(write=True) as session:
             session.execute(
                 sa.update(models.Service)
@@ -119,7 +121,7 @@ def test_service_remove_forgets_a_retired_service_and_refuses_a_live_one(
             "Host": "retired@files",
             "Removed": True,
         }
-        assert services_db.rpc_versions(db, VOLUME) == ["1.1"]
+        assert services_db.rpc_versions(db, VOLUME) == [CURRENT]
 
         again = run(tmp_path, "service", "remove", "retired@files", VOLUME)
         assert again.returncode == 1
