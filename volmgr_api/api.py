@@ -158,6 +158,16 @@ class API:
         with rpc.bus_unavailable_as_503():  # a cluster's listing: any member answers
             return self.volume.get_manageable_volumes(ctxt, service["backend"], page)
 
+    def audit(self, ctxt: RequestContext, host: Any) -> dict[str, Any]:
+        """Audit the backend ``host`` now (its volume service does); the summary."""
+        backend, _pool = validation.parse_host(host)
+        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
+        if not service["is_up"]:
+            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
+        LOG.info("Audit of %s asked for", service["backend"])
+        with rpc.bus_unavailable_as_503():
+            return self.volume.audit(ctxt, service["backend"], self.conf.audit.call_timeout)
+
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
     ) -> None:

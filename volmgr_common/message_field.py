@@ -32,8 +32,9 @@ class Field:
 class Action:
     MANAGE_EXISTING = Field("901", "manage existing volume")  # volmgr's own
     MANAGE_EXISTING_SNAPSHOT = Field("902", "manage existing snapshot")  # volmgr's own
+    AUDIT = Field("903", "audit volume")  # volmgr's own
 
-    ALL = (MANAGE_EXISTING, MANAGE_EXISTING_SNAPSHOT)
+    ALL = (MANAGE_EXISTING, MANAGE_EXISTING_SNAPSHOT, AUDIT)
 
 
 class Detail:
@@ -47,6 +48,13 @@ class Detail:
     ALREADY_MANAGED = Field("902", "The backend object is already managed or being managed.")
     DRIVER_FAILED_MANAGE = Field("903", "The volume driver failed to manage the backend object.")
     SERVICE_UNAVAILABLE = Field("904", "The volume service of the backend is unavailable.")
+    # What an audit found (volmgr_common.drift), one detail per kind of drift:
+    DRIFT_MISSING = Field("905", "The backend object of the volume is missing.")
+    DRIFT_RENAMED = Field("906", "The backend object of the volume was renamed on the backend.")
+    DRIFT_REPLACED = Field("907", "Another backend object has taken the volume's name.")
+    DRIFT_RESIZED = Field("908", "The size of the volume's backend object changed.")
+    DRIFT_MARK_MISSING = Field("909", "The ownership mark of the volume's backend object is gone.")
+    DRIFT_CLEARED = Field("910", "The volume's backend object matches its record again.")
 
     ALL = (
         UNKNOWN_ERROR,
@@ -56,7 +64,22 @@ class Detail:
         ALREADY_MANAGED,
         DRIVER_FAILED_MANAGE,
         SERVICE_UNAVAILABLE,
+        DRIFT_MISSING,
+        DRIFT_RENAMED,
+        DRIFT_REPLACED,
+        DRIFT_RESIZED,
+        DRIFT_MARK_MISSING,
+        DRIFT_CLEARED,
     )
+
+    DRIFT = {
+        "missing": DRIFT_MISSING,
+        "renamed": DRIFT_RENAMED,
+        "replaced": DRIFT_REPLACED,
+        "resized": DRIFT_RESIZED,
+        "mark_missing": DRIFT_MARK_MISSING,
+    }
+    """The detail of each kind of drift (volmgr_common.drift.KINDS)."""
 
 
 # The detail of each failure volmgr records, by exception class (the first match wins).

@@ -19,6 +19,7 @@ sick infrastructure is logged once per streak of failures; the expected ones (a
 volmgr error, a messaging error) need none.
 """
 
+import random
 import signal
 import threading
 import time
@@ -47,6 +48,9 @@ EXPECTED_FAILURES: tuple[type[BaseException], ...] = (
 class PeriodicTask:
     """A function called every ``interval`` seconds (first call at start if ``run_at_start``).
 
+    With ``jitter``, a random number of seconds up to it is added to each wait, so
+    that the services of many hosts do not run the task at the same moment.
+
     With ``backoff``, the wait after each failure in a row doubles, up to the
     service's ``retry_max_interval``; without, the task keeps its interval (the
     heartbeat must not fall silent longer than the failure lasts).
@@ -57,6 +61,11 @@ class PeriodicTask:
     function: Callable[[], None]
     run_at_start: bool = True
     backoff: bool = False
+    jitter: float = 0.0
+
+    def jittered(self, wait: float) -> float:
+        """``wait`` plus this task's jitter, chosen at random."""
+        return wait + random.uniform(0, self.jitter) if self.jitter > 0 else wait
 
 
 @dataclass
@@ -170,9 +179,9 @@ class Service:
 
     def _loop(self, task: PeriodicTask) -> None:
         streak = _Streak()
-        wait = 0.0 if task.run_at_start else task.interval
+        wait = 0.0 if task.run_at_start else task.jittered(task.interval)
         while not self._stop.wait(wait):
-            wait = self._run_once(task, streak)
+            wait = task.jittered(self._run_once(task, streak))
 
     def _run_once(self, task: PeriodicTask, streak: _Streak) -> float:
         """Run ``task`` once; returns the seconds to wait before its next run."""

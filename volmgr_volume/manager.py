@@ -9,6 +9,7 @@ from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
+from volmgr_volume.audit import Auditor
 from volmgr_volume.snapshot_worker import SnapshotWorker
 from volmgr_volume.worker import VolumeWorker
 
@@ -22,11 +23,16 @@ class VolumeManager:
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
     def __init__(
-        self, worker: VolumeWorker, batcher: ManageBatcher, snapshots: SnapshotWorker
+        self,
+        worker: VolumeWorker,
+        batcher: ManageBatcher,
+        snapshots: SnapshotWorker,
+        auditor: Auditor,
     ) -> None:
         self._worker = worker
         self._batcher = batcher
         self._snapshots = snapshots
+        self._auditor = auditor
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -75,6 +81,11 @@ class VolumeManager:
         sort_dir: str,
     ) -> list[dict[str, Any]]:
         return self._snapshots.list_manageable(_page(marker, limit, offset, sort_key, sort_dir))
+
+    @rpc.remote_boundary
+    def audit(self, ctxt: RequestContext) -> dict[str, Any]:
+        """Audit the backend now (1.3); the summary of what was found."""
+        return self._auditor.run(ctxt).as_dict()
 
 
 def _page(marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str) -> PageRequest:

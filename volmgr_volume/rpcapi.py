@@ -6,11 +6,13 @@ API version history:
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
 * 1.2 - manage_existing_snapshot (cast), unmanage_snapshot (cast),
         get_manageable_snapshots (call).
+* 1.3 - audit (call): check every managed volume against the backend.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
 goes out as one ``manage_existing`` cast per request; under a cap below 1.2 the
 snapshot methods raise SnapshotsNotSupported (a volume service of an older release
-does not know them) before anything is sent.
+does not know them) before anything is sent; under a cap below 1.3 an audit is
+refused (ServiceUnavailable: the services cannot audit yet).
 """
 
 from typing import Any
@@ -20,7 +22,7 @@ from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.2"
+RPC_API_VERSION = "1.3"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -111,3 +113,14 @@ class VolumeAPI:
         return self._snapshot_context(host).call(
             ctxt, "get_manageable_snapshots", **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT)
         )
+
+    def audit(self, ctxt: RequestContext, host: str, timeout: int) -> dict[str, Any]:
+        """Call (1.3): audit the backend ``host`` now; its summary (see
+        ``volmgr_volume.audit.AuditSummary``). Waits up to ``timeout`` seconds."""
+        if not self.client.can_send_version("1.3"):
+            raise exception.ServiceUnavailable(
+                host=self._server(host),
+                reason="the volume services run a release without audits ([upgrade_levels] volume)",
+            )
+        cctxt = self.client.prepare(server=self._server(host), version="1.3", timeout=timeout)
+        return cctxt.call(ctxt, "audit")

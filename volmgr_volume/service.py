@@ -13,7 +13,7 @@ from volmgr_common.context import get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
-from volmgr_volume import drivers, manager, rpcapi, snapshot_worker, worker
+from volmgr_volume import audit, drivers, manager, rpcapi, snapshot_worker, worker
 
 LOG = logging.getLogger(__name__)
 BINARY = "volmgr-volume"
@@ -66,7 +66,8 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         svc.instance_id,
         volume_worker.notifier,
     )
-    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher, snapshots))
+    auditor = audit.Auditor(conf, db, driver, volume_worker.backends, volume_worker.notifier)
+    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher, snapshots, auditor))
     svc.executor_threads = batching.handler_threads(conf)
 
     def report_capabilities() -> None:
@@ -108,4 +109,14 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
             "snapshot-claims", conf.recovery.stale_after / 3, snapshots.renew_claims, False
         )
     )
+    if conf.audit.enabled:
+        svc.periodic_tasks.append(
+            service.PeriodicTask(
+                "audit",
+                conf.audit.interval,
+                auditor.run_periodic,
+                run_at_start=False,
+                jitter=conf.audit.jitter,
+            )
+        )
     return svc

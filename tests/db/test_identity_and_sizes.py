@@ -53,29 +53,35 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[d
     yield from _database(request.param, tmp_path)
 
 
-def insert_old_volume(db: db_api.Database) -> str:
+def insert_old_volume(
+    db: db_api.Database, host: str = "n@b#p", status: str = "available", name: str = "old.img"
+) -> str:
     """Insert, with plain SQL, a volume row as revision 0001 wrote it (size 7 GiB, no
-    identity); returns its id."""
+    identity; on ``host``, in ``status``, referencing ``name``, with a volume type of
+    its own); returns its id."""
     type_id, volume_id = str(uuid.uuid4()), str(uuid.uuid4())
     with db.engine.begin() as connection:
         connection.execute(
             sa.text(
                 "INSERT INTO volume_types (id, name, is_public, created_at) "
-                "VALUES (:id, 'old', :true, :now)"
+                "VALUES (:id, :name, :true, :now)"
             ),
-            {"id": type_id, "true": True, "now": models.utcnow()},
+            {"id": type_id, "name": f"old-{type_id}", "true": True, "now": models.utcnow()},
         )
         connection.execute(
             sa.text(
                 "INSERT INTO volumes (id, project_id, status, host, availability_zone, "
                 "volume_type_id, size, bootable, reference, reference_key, quota_volumes, "
-                "quota_gigabytes, created_at) VALUES (:id, 'p1', 'available', 'n@b#p', 'nova', "
-                ":type_id, 7, :false, :ref, 'k1', :true, 7, :now)"
+                "quota_gigabytes, created_at) VALUES (:id, 'p1', :status, :host, 'nova', "
+                ":type_id, 7, :false, :ref, :key, :true, 7, :now)"
             ),
             {
                 "id": volume_id,
+                "status": status,
+                "host": host,
                 "type_id": type_id,
-                "ref": json.dumps({"source-name": "old.img"}),
+                "ref": json.dumps({"source-name": name}),
+                "key": volume_id,
                 "true": True,
                 "false": False,
                 "now": models.utcnow(),

@@ -15,7 +15,7 @@ from volmgr_common.db import api as db_api
 from volmgr_common.db import migration, volumes
 
 SNAPSHOT_TABLES = {"snapshots", "snapshot_metadata"}
-PREVIOUS = "0007"
+PREVIOUS = "0008"
 """The revision before 0009."""
 
 

@@ -1,6 +1,7 @@
 """A manage through gunicorn: the WSGI workers take REST, the daemons do the rest.
 
-The real ``openstack`` and ``cinder`` commands manage, list and unmanage through it too.
+The real ``openstack`` and ``cinder`` commands manage, list and unmanage through it
+too, and ``volmgr audit`` finds and clears drift through it.
 
 gunicorn serves ``volmgr_api.wsgi`` with the deployment's config (RabbitMQ vhost,
 PostgreSQL); its workers run the REST app and the RPC clients only. The manage it
@@ -104,3 +105,40 @@ def test_the_real_clients_manage_list_and_unmanage_on_the_daemons(
     _client("openstack", osc, "volume", "delete", "--remote", "adopted")
     assert created["id"] not in _client("cinder", cinder, "list")
     assert (cluster.directory / f"volume-{created['id']}").exists()  # unmanaged, not deleted
+
+
+def test_volmgr_audit_finds_and_clears_drift_on_the_daemons(
+    gunicorn: str, cluster: Cluster, tmp_path: Path
+) -> None:
+    """``volmgr audit`` through gunicorn: the volume daemon audits its directory (RPC
+    1.2 over RabbitMQ), records the drift in PostgreSQL, and clears it once the file
+    is back."""
+    project = daemons.unique_name("audit")
+    volmgr = [str(Path(sys.executable).with_name("volmgr")), "--endpoint", f"{gunicorn}/v3",
+              "--user", "admin", "--project", project, "-f", "json"]  # fmt: skip
+    name = f"{daemons.unique_name('audit')}.img"
+    with (cluster.directory / name).open("wb") as image:
+        image.truncate(1024**3)
+
+    def run(*args: str) -> object:
+        done = subprocess.run([*volmgr, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    volume = run("manage", cluster.backend_host, name, "--wait")
+    assert isinstance(volume, dict) and volume["status"] == "available", volume
+    managed = cluster.directory / f"volume-{volume['id']}"
+    managed.rename(tmp_path / "aside.img")
+    summary = run("audit", cluster.backend_host)
+    assert isinstance(summary, dict)
+    assert {
+        "volume_id": volume["id"],
+        "kind": "missing",
+        "found": {"name": None, "identity": None},
+    } in summary["drifts"]
+    drifted = run("list", "--drifted")
+    assert [row["ID"] for row in drifted] == [volume["id"]]  # type: ignore[index, union-attr]
+    (tmp_path / "aside.img").rename(managed)
+    summary = run("audit", cluster.backend_host)
+    assert isinstance(summary, dict) and summary["cleared"] >= 1
+    assert run("list", "--drifted") == []

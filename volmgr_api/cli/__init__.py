@@ -100,7 +100,31 @@ def _add_listings(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", help="Only volumes of this name (default: any).")
     parser.add_argument("--limit", type=int, help="At most this many (default: the API's).")
     parser.add_argument("--marker", help="Start after this volume id (default: at the first).")
+    parser.add_argument(
+        "--drifted",
+        action="store_true",
+        help="Only volumes the last audit found with drift (admin; default: any volume).",
+    )
+    parser.add_argument(
+        "--drift-kind",
+        help="Only volumes with this kind of drift: missing, renamed, replaced, resized or "
+        "mark_missing (admin; default: any).",
+    )
     parser.set_defaults(command=commands.list_volumes)
+
+
+def _add_audit(sub: argparse._SubParsersAction) -> None:
+    text = "Audit a backend now: check every volume it manages against the backend (which is "
+    text += "only read); list the drift found."
+    parser = _command(sub, "audit", text)
+    parser.add_argument("host", help="Backend: host@backend.")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="Seconds to wait for the audit to end (default: 600).",
+    )
+    parser.set_defaults(command=commands.audit)
 
 
 def _add_volume_commands(sub: argparse._SubParsersAction) -> None:
@@ -152,6 +176,7 @@ def parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     _add_listings(sub)
     _add_volume_commands(sub)
     snapshots.add_commands(sub, _command)
+    _add_audit(sub)
     return main_parser
 
 

@@ -137,6 +137,8 @@ def list_volumes(args: argparse.Namespace, client: Client) -> int:
         "name": args.name,
         "limit": args.limit,
         "marker": args.marker,
+        "drifted": "true" if args.drifted else None,
+        "drift_kind": args.drift_kind,
     }
     data = client.get("volumes/detail", **params)
     columns, headers = list(VOLUME_COLUMNS), list(VOLUME_HEADERS)
@@ -193,6 +195,30 @@ def messages(args: argparse.Namespace, client: Client) -> int:
     data = client.get("messages", resource_uuid=args.volume)
     columns = ["created_at", "resource_uuid", "event_id", "user_message"]
     output.emit_rows(args, columns, data["messages"])
+    return 0
+
+
+AUDIT_COLUMNS = ["volume_id", "kind", "found"]
+
+
+def audit(args: argparse.Namespace, client: Client) -> int:
+    """Audit a backend: a summary line and a table of the drifted volumes (or, in
+    another format, the whole summary)."""
+    client.timeout = max(client.timeout, args.timeout)
+    summary = client.post("os-audit", {"audit": {"host": args.host}})["audit"]
+    if args.formatter != output.DEFAULT_FORMAT or args.columns:
+        output.emit_one(args, summary)
+        return 0
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(summary["kinds"].items()))
+    print(
+        f"{summary['host']}: {summary['checked']} volumes checked in {summary['seconds']}s, "
+        f"{summary['drifted']} with drift{f' ({kinds})' if kinds else ''}; "
+        f"{summary['detected']} new, {summary['cleared']} cleared"
+    )
+    if summary["drifts"]:
+        output.emit_rows(args, AUDIT_COLUMNS, summary["drifts"])
+    if summary.get("drifts_truncated"):
+        print(f"(the first {len(summary['drifts'])} drifted volumes are listed)")
     return 0
 
 

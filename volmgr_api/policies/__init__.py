@@ -10,6 +10,7 @@ import itertools
 from oslo_policy import policy
 
 from volmgr_api.policies import (
+    audit,
     base,
     manageable_volumes,
     messages,
@@ -33,5 +34,6 @@ def list_rules() -> list[policy.RuleDefault]:
             quotas.list_rules(),
             messages.list_rules(),
             volume_types.list_rules(),
+            audit.list_rules(),
         )
     )

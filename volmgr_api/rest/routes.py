@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from volmgr_api.rest.handlers import (
+    audit,
     messages,
     quota_sets,
     resource_filters,
@@ -81,6 +82,7 @@ PROJECT_ROUTES: tuple[Route, ...] = (
     Route("/os-services/disable-log-reason", {"PUT": services.disable_log_reason}),
     Route("/os-services/enable", {"PUT": services.enable}),
     Route("/os-quota-sets/{target_project_id}", {"GET": quota_sets.show}),
+    Route("/os-audit", {"POST": audit.create}),
     Route("/messages", {"GET": messages.index}, min_version="3.3"),
     Route("/messages/{message_id}", {"GET": messages.show}, min_version="3.3"),
     Route("/types", {"GET": types.index}),

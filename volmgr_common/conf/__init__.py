@@ -8,6 +8,7 @@ from oslo_config import cfg
 
 from volmgr_common.conf import (
     api,
+    audit,
     database,
     default,
     file_backend,
@@ -33,6 +34,7 @@ _MODULES = (
     file_backend,
     quota,
     recovery,
+    audit,
     lvm_backend,
     image_backend,
     upgrade_levels,

@@ -73,7 +73,11 @@ class VolumeTypeExtraSpec(Base):
 
 class Volume(TimestampMixin, Base):
     __tablename__ = "volumes"
-    __table_args__ = (Index("uq_volumes_identity_key", "identity_key", unique=True),)
+    __table_args__ = (
+        Index("uq_volumes_identity_key", "identity_key", unique=True),
+        # The audit's pages: the volumes of one status in id order.
+        Index("ix_volumes_status_id", "status", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
@@ -99,6 +103,10 @@ class Volume(TimestampMixin, Base):
     # Where the object came from, recorded once with its identity (see
     # volmgr_common.provenance); kept whole, never queried by its keys.
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # What the last audit found different on the backend (volmgr_common.drift): the
+    # kind, indexed for listings, and the whole record; both None while none is.
+    drift_kind: Mapped[str | None] = mapped_column(String(32), index=True)
+    drift: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     provider_location: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
     quota_volumes: Mapped[bool] = mapped_column(Boolean, default=False)
     quota_gigabytes: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -7,7 +7,9 @@ A listing's filters are a mapping from a filter name to its value:
 * the same name ending in ``~`` with text the column must contain (SQL LIKE);
 * ``created_at`` or ``updated_at`` with ``{operator: datetime}`` (gt, gte, eq, neq,
   lt, lte); the row passes if it passes any of them, as in Cinder;
-* ``metadata`` with a mapping every key and value of which the volume carries.
+* ``metadata`` with a mapping every key and value of which the volume carries;
+* ``drifted`` with a boolean: whether the last audit found the volume's backend
+  object different from its record (``drift_kind``, a column, names the kind).
 
 A name that is none of these matches no volume: an empty listing, as Cinder gives
 an administrator (who may pass any filter) for a key its volumes do not have.
@@ -37,6 +39,8 @@ HIDDEN = frozenset(
         "failure_reason",
         "request_id",
         "flow_owner",
+        "provenance",
+        "drift",
     }
 )
 """Columns of volmgr's own bookkeeping: neither filters nor sort keys."""
@@ -59,6 +63,21 @@ class NoMatch(Exception):
 
 FILTER_ONLY: dict[str, sa.Column[Any]] = {"consumes_quota": _TABLE.c.quota_volumes}
 """Filters on bookkeeping columns, under Cinder's name (3.65): whether a volume holds quota."""
+
+
+DRIFTED = "drifted"
+"""The filter on whether a volume has drift (any ``drift_kind``)."""
+
+
+def _drifted(value: Any) -> sa.ColumnElement[bool]:
+    try:
+        wanted = value if isinstance(value, bool) else _boolean(str(value))
+    except ValueError as error:
+        raise exception.InvalidInput(
+            reason=f"Invalid value {str(value)[:40]!r} for filter {DRIFTED}."
+        ) from error
+    column = _TABLE.c.drift_kind
+    return column.is_not(None) if wanted else column.is_(None)
 
 
 def column_of(name: str) -> sa.Column[Any]:
@@ -153,6 +172,8 @@ def conditions(filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
             found.extend(_metadata(value))
         elif name.endswith("~"):
             found.append(like(column_of(name[:-1]), value))
+        elif name == DRIFTED:
+            found.append(_drifted(value))
         elif name in TIME_FILTERS and isinstance(value, Mapping):
             found.append(_time(column_of(name), value))
         else:

@@ -38,6 +38,7 @@ class VolumeRecord(TypedDict):
     provider_location: str | None
     backend_identity: str | None
     provenance: dict[str, Any] | None
+    drift: dict[str, Any] | None
     consumes_quota: bool
     metadata: dict[str, str]
     failure_reason: str | None
@@ -92,6 +93,7 @@ def as_record(
         "provider_location": columns["provider_location"],
         "backend_identity": columns["backend_identity"],
         "provenance": columns["provenance"],
+        "drift": columns["drift"],
         "consumes_quota": bool(columns["quota_volumes"]),
         "metadata": dict(metadata),
         "failure_reason": columns["failure_reason"],

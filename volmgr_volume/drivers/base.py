@@ -27,6 +27,10 @@ each entry a ``source_reference`` naming its origin. Signatures (stable):
 ``undo_manage_snapshot(volume, snapshot, reference, *, identity) -> None``,
 ``unmanage_snapshot(snapshot) -> None``,
 ``list_manageable_snapshots(managed, page) -> list[dict]``.
+An audit (:meth:`VolumeDriver.start_audit`) reads the backend once and returns a
+:class:`BackendAudit` that checks any number of managed volumes, a page at a
+time, against that one reading: each is found as recorded, or with a
+:class:`~volmgr_common.drift.Drift`. An audit never changes a backend object.
 
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
@@ -44,6 +48,7 @@ from oslo_config import cfg
 from volmgr_common import exception
 from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.drift import AuditedVolume, Drift
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, MANAGEABLE_SORT_KEYS, PageRequest
 
 GIB = 1024**3
@@ -168,6 +173,29 @@ def manageable_snapshot_entry(
     entry = manageable_entry(name, size, reason_not_safe, cinder_id, extra_info)
     entry["source_reference"] = {SOURCE_NAME: source_name}
     return entry
+
+
+class BackendAudit(abc.ABC):
+    """One reading of a backend, against which managed volumes are checked.
+
+    Made by :meth:`VolumeDriver.start_audit` from a single look at the backend (one
+    directory scan, one ``lvs`` report); :meth:`check` may look again at the
+    objects of the volumes it checks (their size, their header) but never lists
+    the backend again and never changes anything on it.
+    """
+
+    @abc.abstractmethod
+    def check(self, volume: AuditedVolume) -> Drift | None:
+        """None when the volume's object is as recorded, else the most serious drift."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Let go of what the reading holds (a directory descriptor)."""
+
+    def __enter__(self) -> "BackendAudit":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class VolumeDriver(abc.ABC):
@@ -307,6 +335,12 @@ class VolumeDriver(abc.ABC):
         snapshots has none to list."""
         check_page_parameters(page)
         return []
+
+    @abc.abstractmethod
+    def start_audit(self) -> BackendAudit:
+        """Read the backend once for an audit; the reading checks volumes (see
+        :class:`BackendAudit`). Raises VolumeDriverException when the backend cannot
+        be read."""
 
     @abc.abstractmethod
     def get_capabilities(self) -> dict[str, Any]:

@@ -20,10 +20,16 @@ from typing import Any, NoReturn
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_common import exception
+from volmgr_common import drift, exception
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
-from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, paginate_manageable
+from volmgr_volume.drivers.base import (
+    GIB,
+    SOURCE_NAME,
+    BackendAudit,
+    VolumeDriver,
+    paginate_manageable,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -56,6 +62,25 @@ def _check_reference(reference: Any) -> None:
     delay = reference.get(DELAY, 0)
     if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
         _invalid(reference, f"'{DELAY}' must be a non-negative number")
+
+
+class FakeAudit(BackendAudit):
+    """A copy of what the fake driver holds, taken at once."""
+
+    def __init__(self, driver: "FakeDriver", managed: dict[str, dict[str, Any]]) -> None:
+        self._driver = driver
+        self._managed = managed
+        self._holders = {f"fake:{ref[SOURCE_NAME]}": name for name, ref in managed.items()}
+
+    def check(self, volume: drift.AuditedVolume) -> drift.Drift | None:
+        stored = self._managed.get(volume.managed_name)
+        holder = None if stored is None else f"fake:{stored[SOURCE_NAME]}"
+        if stored is not None and volume.identity in (None, holder):
+            return drift.size_drift(volume, self._driver._size(stored) * GIB)
+        moved = None if volume.identity is None else self._holders.get(volume.identity)
+        if moved is not None and moved != volume.managed_name:
+            return drift.renamed(volume, moved, holder)
+        return drift.gone(volume, holder)
 
 
 class FakeDriver(VolumeDriver):
@@ -165,6 +190,12 @@ class FakeDriver(VolumeDriver):
         with self._lock:
             self._forget(target)
         LOG.info("Fake driver: %s unmanaged (was %s)", target, stored)
+
+    def start_audit(self) -> FakeAudit:
+        """A copy of the managed objects (an audit fails where a listing would)."""
+        self._step("list")
+        with self._lock:
+            return FakeAudit(self, {name: dict(ref) for name, ref in self._managed.items()})
 
     def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         self._step("list")

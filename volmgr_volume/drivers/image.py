@@ -215,6 +215,15 @@ class ImageDriver(FileDriver):
             self._invalid(reference, problem)
         return info.virtual_size
 
+    def _audit_bytes(self, fd: int, name: str, st: os.stat_result) -> int | None:
+        """The image's virtual size (a qcow2 file's length changes as it is written)."""
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            return self._inspect_cached(fd, name, st).virtual_size
+        except OSError:
+            return None
+
     def _describe(self, fd: int, name: str) -> Described | None:
         described = super()._describe(fd, name)
         if described is None or not stat.S_ISREG(described.st.st_mode):

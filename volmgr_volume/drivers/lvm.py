@@ -25,6 +25,11 @@ or virtual LVs; LVs with missing PVs; LVs that are open (6th ``lv_attr`` charact
 ``o``). With ``activation = 0`` LVM reports the open state as unknown (``X``), which
 is accepted.
 
+Audit. One ``lvs`` report per audit: each volume's LV is looked up by its managed
+name and, when not there, by its uuid (renamed). Only a volume managed by
+``source-id`` carries an ownership mark (its origin tag), so only those are
+checked for it.
+
 Reads. Every ``lvs`` the driver runs is kept as the VG's latest report. The checks
 of ``get_size``, ``get_identity`` and ``manage`` use a report at most ``[lvm_backend]
 report_max_age`` seconds old, so that a batch of requests (and requests close in
@@ -51,12 +56,13 @@ from oslo_concurrency import lockutils, processutils  # noqa: F401 - tests patch
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_common import exception
+from volmgr_common import drift, exception
 from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
+    BackendAudit,
     BackendObject,
     ManageCall,
     ManagedNames,
@@ -95,6 +101,32 @@ def _invalid(reference: Any, reason: str) -> NoReturn:
 
 def _driver_error(reason: str) -> NoReturn:
     raise exception.VolumeDriverException(reason=reason)
+
+
+class LvmAudit(BackendAudit):
+    """One ``lvs`` report of the driver's VG: its LVs by name and by uuid."""
+
+    def __init__(self, lvs: Sequence[LogicalVolume]) -> None:
+        self._by_name = {lv.name: lv for lv in lvs}
+        self._by_uuid = {lv.uuid: lv for lv in lvs}
+
+    def check(self, volume: drift.AuditedVolume) -> drift.Drift | None:
+        lv = self._by_name.get(volume.managed_name)
+        holder = None if lv is None else lv.uuid
+        if lv is not None and volume.identity in (None, lv.uuid):
+            return drift.size_drift(volume, lv.size) or self._mark_drift(volume, lv)
+        moved = None if volume.identity is None else self._by_uuid.get(volume.identity)
+        if moved is not None and moved.name != volume.managed_name:
+            return drift.renamed(volume, moved.name, holder)
+        return drift.gone(volume, holder)
+
+    @staticmethod
+    def _mark_drift(volume: drift.AuditedVolume, lv: LogicalVolume) -> drift.Drift | None:
+        """``mark_missing`` when a volume managed by ``source-id`` lost its origin tag."""
+        if SOURCE_ID not in volume.reference or lv.origin_of(volume.id) is not None:
+            return None
+        tag = origin_tag(volume.id, volume.original_name or "<original name>")
+        return drift.Drift(drift.MARK_MISSING, {"tag": tag}, {"tags": list(lv.tags)})
 
 
 class LvmDriver(VolumeDriver):
@@ -531,6 +563,9 @@ class LvmDriver(VolumeDriver):
             LOG.warning("Volume %s: LV %s is missing from %s", volume["id"], name, self.vg)
         else:
             LOG.info("Volume %s: unmanaged; LV %s stays in %s", volume["id"], name, self.vg)
+
+    def start_audit(self) -> LvmAudit:
+        return LvmAudit(self._lvs())
 
     def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         check_page_parameters(page)

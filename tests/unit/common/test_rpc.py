@@ -193,6 +193,14 @@ def test_docstrings_say_call_or_cast_and_version(
 
 
 OLDEST_CAPS = {"api": "1.0", "scheduler": "1.0", "volume": "1.0"}
+WITHOUT_FALLBACK = {
+    (volume_rpcapi.VolumeAPI, "manage_existing_snapshot"): "1.2",
+    (volume_rpcapi.VolumeAPI, "unmanage_snapshot"): "1.2",
+    (volume_rpcapi.VolumeAPI, "get_manageable_snapshots"): "1.2",
+    (volume_rpcapi.VolumeAPI, "audit"): "1.3",
+}
+"""Client methods that an older server cannot do at all, with the version they need:
+under a lower cap they are refused (naming ``[upgrade_levels]``) and send nothing."""
 
 
 @pytest.mark.parametrize(
@@ -205,10 +213,11 @@ def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
 ) -> None:
     """A service of the first release answers 1.0 only: every client method still works
     under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods; a method that
-    has no 1.0 form (the snapshots') is refused with a clear error, sending nothing."""
+    has no 1.0 form (the snapshots', the audit) is refused with an error that names
+    ``[upgrade_levels]``, sending nothing."""
     try:
         messages = send_all(client_cls, name, OLDEST_CAPS)
-    except exception.SnapshotsNotSupported as refused:
+    except (exception.SnapshotsNotSupported, exception.ServiceUnavailable) as refused:
         assert "upgrade_levels" in str(refused)
         assert send(client_cls, name).target["version"] != "1.0"
         return
@@ -236,6 +245,15 @@ def test_a_capped_batch_becomes_one_1_0_cast_per_request(
         SAMPLE_ARGS[items]
     )
     assert [m.kwargs["volume_id"] for m in capped] == ["vol-1", "vol-2"]
+
+
+@pytest.mark.parametrize(("client_method", "version"), sorted(WITHOUT_FALLBACK.items(), key=str))
+def test_a_method_without_fallback_is_sent_at_the_cap_that_allows_it(
+    client_method: tuple[type, str], version: str
+) -> None:
+    client_cls, name = client_method
+    [message] = send_all(client_cls, name, {"volume": version, "api": "1.0", "scheduler": "1.1"})
+    assert (message.method, message.target["version"]) == (name, version)
 
 
 def test_volume_messages_go_to_the_backend_not_the_pool() -> None:

@@ -77,3 +77,25 @@ def test_an_unexpected_error_logs_its_traceback_once_a_streak(
     assert len(warnings) == 3  # failures 1, 2 and 4
     assert warnings[0].exc_info
     assert not any(r.exc_info for r in warnings[1:])
+
+
+def test_jitter_adds_up_to_its_seconds_to_each_wait() -> None:
+    task = service.PeriodicTask("audit", 100, lambda: None, run_at_start=False, jitter=30)
+    waits = [task.jittered(task.interval) for _ in range(200)]
+    assert all(100 <= wait <= 130 for wait in waits)
+    assert len({round(wait, 3) for wait in waits}) > 100  # spread, not one fixed delay
+    assert service.PeriodicTask("heartbeat", 10, lambda: None).jittered(10) == 10
+
+
+def test_a_jittered_task_runs_at_the_jittered_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = make_service()
+    task = service.PeriodicTask("audit", 5, lambda: None, run_at_start=False, jitter=2)
+    waited: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waited.append(seconds)
+        return len(waited) > 3  # stop after three runs
+
+    monkeypatch.setattr(svc._stop, "wait", wait)
+    svc._loop(task)
+    assert len(waited) == 4 and all(5 <= seconds <= 7 for seconds in waited)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from volmgr_api.policies import audit as audit_policy
 from volmgr_api.policies import volumes as policy
 from volmgr_api.rest.request import ApiRequest
 from volmgr_api.rest.views import timestamp
@@ -29,6 +30,9 @@ SERVICE_NAMESPACE = uuid.UUID("5c0b4b5e-7a43-4f0e-9d8a-6f1c3b2a9e10")
 PROVENANCE_ATTRIBUTE = "os-vol-provenance-attr:provenance"
 """Where the volume's object came from (volmgr_common.provenance); null for a volume
 managed before volmgr recorded provenance, or whose manage failed before it."""
+DRIFT_ATTRIBUTE = "os-vol-drift-attr:drift"
+"""What the last audit found different on the backend (volmgr_common.drift): kind,
+expected, found and since; null while the object matches its record."""
 
 
 def status(volume: volume_record.VolumeRecord) -> str:
@@ -102,6 +106,8 @@ def detail(req: ApiRequest, volume: volume_record.VolumeRecord) -> dict[str, Any
     if req.allows(policy.PROVENANCE_ATTRIBUTE, target):
         # Extension attributes are not versioned (as in Cinder): shown from 3.0.
         view[PROVENANCE_ATTRIBUTE] = volume["provenance"]
+    if req.allows(audit_policy.DRIFT_ATTRIBUTE, target):
+        view[DRIFT_ATTRIBUTE] = volume["drift"]
     view.update(versioned_fields(req, volume))
     return view
 

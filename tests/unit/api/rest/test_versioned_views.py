@@ -52,6 +52,7 @@ def volume(**changes: Any) -> VolumeRecord:
         "provider_location": "volume-8a3e",
         "backend_identity": "2049:1234",
         "provenance": None,
+        "drift": None,
         "consumes_quota": True,
         "metadata": {},
         "failure_reason": None,

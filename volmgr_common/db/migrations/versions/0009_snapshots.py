@@ -7,7 +7,7 @@ row holds, and the flow owner fields recovery reads, as volumes have them.
 ``snapshot_metadata`` holds their key/value metadata. Expand only: two new tables.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
