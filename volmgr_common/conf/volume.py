@@ -25,6 +25,12 @@ OPTS: list[cfg.Opt] = [
         default="volume-%s",
         help="Template of the managed name an object gets on the backend; %s is the volume id.",
     ),
+    cfg.StrOpt(
+        "snapshot_name_template",
+        default="snapshot-%s",
+        help="Template of the managed name a snapshot's object gets on the backend (a "
+        "member of a chain adopted with its volume); %s is the snapshot id.",
+    ),
 ]
 
 

@@ -25,12 +25,16 @@ import dataclasses
 import os
 import stat
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
 
-from volmgr_volume.drivers.base import size_in_gib
+from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.page_request import PageRequest
+from volmgr_volume.drivers.base import Chain, ChainLink, ChainLocations, size_in_gib
 from volmgr_volume.drivers.file import Described, FileDriver, file_identity
+from volmgr_volume.drivers.image_chain import ImageChains
 
 QCOW2_MAGIC = b"QFI\xfb"
 HEADER_BYTES = 512
@@ -45,6 +49,10 @@ INCOMPATIBLE_FEATURES = {
 }
 KNOWN_INCOMPATIBLE = 0b11111  # dirty, corrupt, data file, compression type, extended L2
 CRYPT_METHODS = {1: "AES", 2: "LUKS"}
+BACKING_PROBLEM = (
+    "the image has a backing file; adopt the base of its chain with its snapshots, or "
+    "flatten it first (qemu-img convert)"
+)
 SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"KDMV", "vmdk"),
     (0, b"COWD", "vmdk"),
@@ -69,6 +77,7 @@ class ImageInfo:
     format: str
     virtual_size: int
     problem: str | None = None  # why it cannot be managed, whatever the config
+    has_backing: bool = False  # a qcow2 overlay: manageable only as a chain's member
 
 
 def inspect_image(header: bytes, file_size: int) -> ImageInfo:
@@ -91,14 +100,11 @@ def inspect_qcow2(header: bytes) -> ImageInfo:
     if len(header) < (QCOW2_V2_HEADER if version == 2 else QCOW2_V3_HEADER):
         return ImageInfo("qcow2", 0, "truncated qcow2 header")
     backing, _, cluster_bits, size, crypt = struct.unpack_from(">QIIQI", header, 8)
-    return ImageInfo("qcow2", size, _qcow2_problem(header, version, backing, cluster_bits, crypt))
+    problem = _qcow2_problem(header, version, cluster_bits, crypt)
+    return ImageInfo("qcow2", size, problem, has_backing=backing != 0)
 
 
-def _qcow2_problem(
-    header: bytes, version: int, backing: int, cluster_bits: int, crypt: int
-) -> str | None:
-    if backing:
-        return "the image has a backing file; flatten it first (qemu-img convert)"
+def _qcow2_problem(header: bytes, version: int, cluster_bits: int, crypt: int) -> str | None:
     if crypt:
         return f"the image is encrypted ({CRYPT_METHODS.get(crypt, f'method {crypt}')})"
     if not 9 <= cluster_bits <= 21:
@@ -123,6 +129,7 @@ class ImageDriver(FileDriver):
         super().__init__(conf)
         self.allowed_formats: list[str] = list(conf.image_backend.allowed_formats)
         self._headers: dict[str, tuple[tuple[int, ...], ImageInfo]] = {}
+        self.chains = ImageChains(self)
 
     def _inspect(self, fd: int, name: str, expected: os.stat_result | None = None) -> ImageInfo:
         """Read the header of ``name`` in the directory ``fd`` (never following links).
@@ -160,6 +167,14 @@ class ImageDriver(FileDriver):
         return info
 
     def _format_problem(self, info: ImageInfo) -> str | None:
+        """Why the image cannot be a volume: its content, a backing file, the config."""
+        problem = self._member_problem(info)
+        if problem is None and info.has_backing:
+            return BACKING_PROBLEM
+        return problem
+
+    def _member_problem(self, info: ImageInfo) -> str | None:
+        """Why the image cannot be any part of a chain (a backing file is allowed)."""
         if info.problem or info.format in self.allowed_formats:
             return info.problem
         return f"{info.format} images are not allowed here ([image_backend] allowed_formats)"
@@ -187,3 +202,51 @@ class ImageDriver(FileDriver):
             problem=self._format_problem(info),
             extra_info={"format": info.format},
         )
+
+    # -- chains: a qcow2 base with its overlays (image_chain) ----------------------------
+
+    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
+        return self.chains.describe(volume, reference)
+
+    def manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> ChainLocations:
+        return self.chains.manage(volume, reference, links, identity)
+
+    def undo_manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        self.chains.undo(volume, reference, links, identity)
+
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
+        """The file driver's page, with chains: a base lists its members in order in
+        ``extra_info["chain"]``; a member is not safe alone and names its base."""
+        entries = super().list_manageable(managed, page)
+        with self._opened_dir() as fd:
+            nodes = self.chains.scan(fd, cached=True)
+        built_on = self.chains.overlays(nodes)
+        for entry in entries:
+            node = nodes.get(entry["reference"]["source-name"])
+            if node is None or entry["cinder_id"] is not None:
+                continue
+            if node.info.has_backing and self._member_problem(node.info) is None:
+                entry["safe_to_manage"] = False
+                entry["reason_not_safe"] = self.chains.backing_problem(nodes, node)
+            elif built_on.get(node.name):
+                line = list(self.chains.line_above(node.name, built_on))
+                chain = [name for name in line if isinstance(name, str)]
+                entry["extra_info"] = dict(entry["extra_info"] or {}, chain=chain)
+                if len(chain) < len(line):
+                    entry["safe_to_manage"] = False
+                    entry["reason_not_safe"] = "the chain built on it branches"
+        return entries
