@@ -57,6 +57,9 @@ from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     BackendObject,
+    Chain,
+    ChainLink,
+    ChainLocations,
     ManageCall,
     VolumeDriver,
     check_page_parameters,
@@ -66,6 +69,7 @@ from volmgr_volume.drivers.base import (
     paginate,
     size_in_gib,
 )
+from volmgr_volume.drivers.lvm_chain import LvmChains
 from volmgr_volume.drivers.lvm_commands import (  # noqa: F401 - the driver's vocabulary
     LV_FIELDS,
     LV_UUID_RE,
@@ -114,6 +118,7 @@ class LvmDriver(VolumeDriver):
         self._managed_re = managed_name_pattern(conf.volume.volume_name_template)
         self._report_lock = threading.Lock()
         self._report: tuple[float, list[LogicalVolume]] | None = None
+        self.chains = LvmChains(self)
 
     # -- setup and helpers ---------------------------------------------------------------
 
@@ -131,6 +136,12 @@ class LvmDriver(VolumeDriver):
 
     def is_managed_form(self, name: str) -> bool:
         return self._managed_re.fullmatch(name) is not None
+
+    def managed_snapshot_name(self, snapshot_id: str) -> str:
+        """The snapshot's managed name, after a ``_`` if it starts with ``snapshot``
+        (a prefix LVM reserves)."""
+        name = super().managed_snapshot_name(snapshot_id)
+        return "_" + name if name.startswith("snapshot") else name
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -468,7 +479,27 @@ class LvmDriver(VolumeDriver):
         lvs = self._lvs()
         origins = {lv.origin for lv in lvs if lv.origin}
         listed = paginate(lvs, lambda lv: lv.name, lambda lv: size_in_gib(lv.size), page)
-        return [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in listed]
+        entries = [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in listed]
+        for lv, entry in zip(listed, entries, strict=True):
+            if (
+                lv.name in origins
+                and entry["cinder_id"] is None
+                and not self.is_managed_form(lv.name)
+            ):
+                self._chain_entry(lvs, lv, entry)
+        return entries
+
+    def _chain_entry(
+        self, lvs: list[LogicalVolume], lv: LogicalVolume, entry: dict[str, Any]
+    ) -> None:
+        """An origin's entry: safe to adopt with its snapshots, listed in ``extra_info``."""
+        try:
+            chain = self.chains._describe(lvs, lv.name, {SOURCE_NAME: lv.name})
+        except exception.ManageExistingInvalidReference as error:
+            entry["reason_not_safe"] = error.kwargs.get("reason", str(error))
+            return
+        entry["extra_info"]["chain"] = [member.name for member in chain.members]
+        entry["safe_to_manage"], entry["reason_not_safe"] = True, None
 
     def _listing_entry(
         self, lv: LogicalVolume, origins: set[str], cinder_id: str | None
@@ -505,3 +536,28 @@ class LvmDriver(VolumeDriver):
             "storage_protocol": self.storage_protocol,
             "pools": [pool],
         }
+
+    # -- chains: an origin LV with its snapshot LVs (lvm_chain) --------------------------
+
+    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
+        return self.chains.describe(volume, reference)
+
+    def manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> ChainLocations:
+        return self.chains.manage(volume, reference, links, identity)
+
+    def undo_manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        self.chains.undo(volume, reference, links, identity)

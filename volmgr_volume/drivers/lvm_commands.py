@@ -73,8 +73,11 @@ def lv_name_problem(name: str) -> str | None:
         return "an LV name has 1 to 127 characters among A-Z a-z 0-9 + _ . -"
     if name.startswith("-"):
         return "an LV name must not start with '-'"
-    if name in (".", "..") or name in RESERVED_NAMES:
+    if name in (".", ".."):
         return f"{name!r} is reserved by LVM"
+    prefix = next((prefix for prefix in RESERVED_NAMES if name.startswith(prefix)), None)
+    if prefix:
+        return f"names starting with {prefix!r} are reserved by LVM"
     reserved = next((part for part in RESERVED_PARTS if part in name), None)
     if reserved:
         return f"names containing {reserved!r} are reserved for LVM's internal volumes"
@@ -153,12 +156,20 @@ def origin_tag(volume_id: str, name: str) -> str:
 def kind_problem(lv: LogicalVolume, origins: set[str]) -> str | None:
     """Why the kind or state of ``lv`` forbids managing it (None if it may be managed)."""
     kind = lv.attr[0]
+    if kind == "s" and lv.origin:
+        return (
+            f"the LV is a snapshot of {lv.origin}: a member of the chain of {lv.origin}; "
+            f"adopt {lv.origin} with its snapshots"
+        )
     if kind not in MANAGEABLE_KINDS:
         return f"the LV is {KIND_NAMES.get(kind, f'of unsupported type {kind!r}')}"
     if lv.origin:
         return f"the LV is a snapshot of {lv.origin}"
     if lv.name in origins:
-        return "the LV is the origin of a snapshot; remove or merge the snapshot first"
+        return (
+            "the LV is the origin of a snapshot; adopt it with its snapshots, or remove or "
+            "merge the snapshot first"
+        )
     if "private" in lv.role.split(","):
         return "the LV is internal to LVM"
     if lv.attr[8] == "p":
