@@ -9,6 +9,7 @@ with :data:`FIX_HINT`, never skip.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -74,6 +75,40 @@ class ScratchVolumeGroup:
         rows = json.loads(output)["report"][0]["lv"]
         return {row["lv_name"]: dict(row, lv_size=int(row["lv_size"])) for row in rows}
 
+    def create_snapshot(self, name: str, origin: str, size_bytes: int) -> str:
+        """Make LV ``name`` a classic snapshot of ``origin`` in the VG's metadata; its uuid.
+
+        ``lvcreate -s`` needs device-mapper, which these VGs run without: the LV is
+        created plain, then the metadata gets a hidden snapshot segment whose
+        ``cow_store`` is that LV and whose ``origin`` is ``origin`` (restored with
+        ``vgcfgrestore``), as LVM writes it for ``lvcreate -s``. ``lvs`` then shows
+        ``name`` as a snapshot (``s``) of ``origin`` (``o``), of the origin's size as
+        LVM reports a snapshot's, and ``lvrename`` renames either without breaking the
+        link. ``size_bytes`` is the copy-on-write store's size.
+        """
+        uuid = self.create_lv(name, size_bytes)
+        origin_extents = -(-self.lvs()[origin]["lv_size"] // EXTENT)
+        backup = Path(self.workdir) / f"snapshot-{name}.vg"
+        self.lvm("vgcfgbackup", "-q", "-f", str(backup), self.name)
+        text = backup.read_text()
+        index = 0
+        while f"snapshot{index} {{" in text:
+            index += 1
+        segment = (
+            f'\n\t\tsnapshot{index} {{\n\t\t\tid = "{_metadata_uuid(name, index)}"\n'
+            '\t\t\tstatus = ["READ", "WRITE", "VISIBLE"]\n\t\t\tflags = []\n'
+            "\t\t\tsegment_count = 1\n\t\t\tsegment1 {\n\t\t\t\tstart_extent = 0\n"
+            f"\t\t\t\textent_count = {origin_extents}\n"
+            '\t\t\t\ttype = "snapshot"\n\t\t\t\tchunk_size = 8\n'
+            f'\t\t\t\torigin = "{origin}"\n\t\t\t\tcow_store = "{name}"\n'
+            "\t\t\t}\n\t\t}\n"
+        )
+        marker = "\tlogical_volumes {\n"
+        at = text.index(marker) + len(marker)
+        backup.write_text(text[:at] + segment + text[at:])
+        self.lvm("vgcfgrestore", "-q", "-f", str(backup), self.name)
+        return uuid
+
     def remove_all_lvs(self) -> None:
         if self.lvs():
             self.lvm("lvremove", "-q", "-ff", "-y", self.name)
@@ -85,6 +120,13 @@ class ScratchVolumeGroup:
             "lvm_backend__volume_group": self.name,
             "lvm_backend__lvm_conf_dir": self.conf_dir,
         }
+
+
+def _metadata_uuid(name: str, index: int) -> str:
+    """An LVM-style uuid (32 characters in 7 groups) for a hidden snapshot segment LV."""
+    digest = hashlib.sha256(f"{name}:{index}:{os.getpid()}".encode()).hexdigest()
+    chars = "".join(c for c in digest if c.isalnum())[:32]
+    return "-".join((chars[:6], *(chars[6 + 4 * i : 10 + 4 * i] for i in range(5)), chars[26:32]))
 
 
 def _script(*args: str) -> subprocess.CompletedProcess[str]:

@@ -68,6 +68,18 @@ class VolumeNotFound(NotFound):
     message = "Volume %(volume_id)s could not be found."
 
 
+class SnapshotNotFound(NotFound):
+    message = "Snapshot %(snapshot_id)s could not be found."
+
+
+class InvalidSnapshot(Invalid):
+    message = "Invalid snapshot: %(reason)s"
+
+
+class SnapshotsNotSupported(Invalid):
+    message = "Backend %(backend)s does not manage snapshots: %(reason)s"
+
+
 class MessageNotFound(NotFound):
     message = "Message %(message_id)s could not be found."
 
@@ -186,6 +198,9 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     InvalidHost,
     InvalidVolume,
     VolumeNotFound,
+    SnapshotNotFound,
+    InvalidSnapshot,
+    SnapshotsNotSupported,
     VolumeTypeNotFound,
     ServiceNotFound,
     BackendNotFound,

@@ -18,6 +18,7 @@ import dataclasses
 from volmgr_common import exception
 
 RESOURCE_VOLUME = "VOLUME"
+RESOURCE_SNAPSHOT = "VOLUME_SNAPSHOT"  # Cinder's resource type of a snapshot
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,8 +31,9 @@ class Field:
 
 class Action:
     MANAGE_EXISTING = Field("901", "manage existing volume")  # volmgr's own
+    MANAGE_EXISTING_SNAPSHOT = Field("902", "manage existing snapshot")  # volmgr's own
 
-    ALL = (MANAGE_EXISTING,)
+    ALL = (MANAGE_EXISTING, MANAGE_EXISTING_SNAPSHOT)
 
 
 class Detail:
@@ -65,6 +67,8 @@ EXCEPTION_DETAILS: tuple[tuple[type[BaseException], Field], ...] = (
     (exception.ManageExistingInvalidReference, Detail.INVALID_REFERENCE),
     (exception.VolumeDriverException, Detail.DRIVER_FAILED_MANAGE),
     (exception.ServiceUnavailable, Detail.SERVICE_UNAVAILABLE),
+    (exception.SnapshotsNotSupported, Detail.INVALID_REFERENCE),
+    (exception.InvalidSnapshot, Detail.INVALID_REFERENCE),
     (exception.MessagingUnavailable, Detail.SERVICE_UNAVAILABLE),
 )
 

@@ -1,4 +1,4 @@
-"""Notifications on the message bus (``volume.<event>.start/.end/.error``)."""
+"""Notifications on the message bus (``volume.<event>.*`` and ``snapshot.<event>.*``)."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +32,41 @@ def volume_payload(volume: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     return payload
 
 
+def snapshot_payload(snapshot: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """Cinder's snapshot payload keys, from a snapshot record."""
+    payload = {
+        "snapshot_id": snapshot.get("id"),
+        "volume_id": snapshot.get("volume_id"),
+        "tenant_id": snapshot.get("project_id"),
+        "user_id": snapshot.get("user_id"),
+        "display_name": snapshot.get("name"),
+        "status": snapshot.get("status"),
+        "volume_size": snapshot.get("volume_size"),
+        "provider_location": snapshot.get("provider_location"),
+        "failure_reason": snapshot.get("failure_reason"),
+        "created_at": snapshot.get("created_at"),
+    }
+    payload.update(extra)
+    return payload
+
+
+def _send(
+    notifier: messaging.Notifier,
+    ctxt: RequestContext,
+    event_type: str,
+    payload: dict[str, Any],
+    error: bool,
+) -> None:
+    """Send one notification; one that cannot be sent is logged, not raised."""
+    try:
+        if error:
+            notifier.error(ctxt, event_type, payload)
+        else:
+            notifier.info(ctxt, event_type, payload)
+    except Exception:
+        LOG.exception("Could not send notification %s", event_type)
+
+
 def notify(
     notifier: messaging.Notifier,
     ctxt: RequestContext,
@@ -41,11 +76,17 @@ def notify(
     **extra: Any,
 ) -> None:
     """Send ``volume.<event>``; a notification that cannot be sent is logged, not raised."""
-    payload = volume_payload(volume, **extra)
-    try:
-        if error:
-            notifier.error(ctxt, f"volume.{event}", payload)
-        else:
-            notifier.info(ctxt, f"volume.{event}", payload)
-    except Exception:
-        LOG.exception("Could not send notification volume.%s for %s", event, volume.get("id"))
+    _send(notifier, ctxt, f"volume.{event}", volume_payload(volume, **extra), error)
+
+
+def notify_snapshot(
+    notifier: messaging.Notifier,
+    ctxt: RequestContext,
+    event: str,
+    snapshot: Mapping[str, Any],
+    error: bool = False,
+    **extra: Any,
+) -> None:
+    """Send ``snapshot.<event>`` (``manage_existing.start``, …) with Cinder's snapshot
+    payload; a notification that cannot be sent is logged, not raised."""
+    _send(notifier, ctxt, f"snapshot.{event}", snapshot_payload(snapshot, **extra), error)

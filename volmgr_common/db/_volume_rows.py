@@ -1,12 +1,15 @@
-"""Row-level helpers the volume query modules share: lock, conditional update, release.
+"""Row-level helpers the volume and snapshot query modules share: lock, conditional
+update, release.
 
 Private to :mod:`volmgr_common.db`: each works inside the caller's transaction.
+``locked`` and ``update_where`` take the mapped class of the row (a volume by
+default, or a snapshot): both tables have ``id``, ``status`` and ``updated_at``.
 Every status transition is a conditional update, so that a message handled twice
 finds the condition false the second time and changes nothing.
 """
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast, overload
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,24 +29,32 @@ def placed_on(backends: str | Sequence[str]) -> sa.ColumnElement[bool]:
     )
 
 
-def locked(session: Session, volume_id: str) -> models.Volume | None:
-    """The row, locked for this transaction."""
-    stmt = (
-        sa.select(models.Volume)
-        .where(models.Volume.id == volume_id)
-        .with_for_update(of=models.Volume)
-    )
+Row = TypeVar("Row", models.Volume, models.Snapshot)
+
+
+@overload
+def locked(session: Session, volume_id: str) -> models.Volume | None: ...
+@overload
+def locked(session: Session, volume_id: str, model: type[Row]) -> Row | None: ...
+def locked(session: Session, volume_id: str, model: type[Any] = models.Volume) -> Any:
+    """The row (of ``model``), locked for this transaction."""
+    stmt = sa.select(model).where(model.id == volume_id).with_for_update(of=model)
     return session.scalars(stmt).first()
 
 
 def update_where(
-    session: Session, volume_id: str, *conditions: sa.ColumnElement[bool], **values: Any
+    session: Session,
+    volume_id: str,
+    *conditions: sa.ColumnElement[bool],
+    model: type[models.Volume] | type[models.Snapshot] = models.Volume,
+    **values: Any,
 ) -> bool:
-    """Update the row (and its ``updated_at``) only where ``conditions`` hold; True if so."""
+    """Update the row (of ``model``, and its ``updated_at``) only where ``conditions``
+    hold; True if so."""
     values.setdefault("updated_at", clock.utc_now())
     stmt = (
-        sa.update(models.Volume)
-        .where(models.Volume.id == volume_id, *conditions)
+        sa.update(model)
+        .where(model.id == volume_id, *conditions)
         .values(**values)
         .execution_options(synchronize_session=False)
     )

@@ -41,14 +41,16 @@ def add_in(
     event_id: str,
     detail: str,
     level: str = "ERROR",
+    resource_type: str = "VOLUME",
 ) -> None:
-    """Record a user message inside the caller's transaction."""
+    """Record a user message (about a ``resource_type``: Cinder's ``VOLUME`` or
+    ``VOLUME_SNAPSHOT``) inside the caller's transaction."""
     session.add(
         models.Message(
             id=str(uuid.uuid4()),
             project_id=project_id,
             request_id=request_id,
-            resource_type="VOLUME",
+            resource_type=resource_type,
             resource_uuid=resource_uuid,
             event_id=event_id,
             message_level=level,

@@ -126,6 +126,60 @@ class VolumeMetadata(Base):
     volume: Mapped[Volume] = relationship(back_populates="volume_metadata")
 
 
+class Snapshot(TimestampMixin, Base):
+    """A managed snapshot: a backend object whose origin is a managed volume's object.
+
+    Columns mirror the volume's where the idea is the same (reference and identity
+    keys for the double-manage guard, quota held, flow owner for recovery); ``host``
+    and ``volume_type_id`` are the parent volume's, copied at creation so that the
+    recovery scans and per-type quota need no join.
+    """
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("uq_snapshots_identity_key", "identity_key", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    display_name: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    display_description: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    host: Mapped[str] = mapped_column(String(STRING_WIDTH), index=True)
+    volume_type_id: Mapped[str | None] = mapped_column(String(36))
+    volume_size: Mapped[int | None] = mapped_column(BigInteger)
+    progress: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    reference: Mapped[str] = mapped_column(Text)
+    reference_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    backend_identity: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    identity_key: Mapped[str | None] = mapped_column(String(64))
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    provider_location: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    quota_snapshots: Mapped[bool] = mapped_column(Boolean, default=False)
+    quota_gigabytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    failure_detail: Mapped[str | None] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    flow_owner: Mapped[str | None] = mapped_column(String(64))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    snapshot_metadata: Mapped[list["SnapshotMetadata"]] = relationship(
+        back_populates="snapshot", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class SnapshotMetadata(Base):
+    __tablename__ = "snapshot_metadata"
+    __table_args__ = (UniqueConstraint("snapshot_id", "key", name="uniq_snapshot_metadata_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[str] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    value: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    snapshot: Mapped[Snapshot] = relationship(back_populates="snapshot_metadata")
+
+
 class Service(TimestampMixin, Base):
     __tablename__ = "services"
     __table_args__ = (UniqueConstraint("host", "binary", name="uniq_service_host_binary"),)

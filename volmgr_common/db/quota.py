@@ -1,7 +1,10 @@
 """Quota: limits, usage rows, and charging or releasing usage under the rows' locks.
 
-Resources are ``volumes`` and ``gigabytes`` and, per volume type,
-``volumes_<type>`` and ``gigabytes_<type>``. Usage rows are locked (``SELECT ...
+Resources are ``volumes``, ``snapshots`` and ``gigabytes`` and, per volume type,
+``volumes_<type>``, ``snapshots_<type>`` and ``gigabytes_<type>``, as Cinder counts
+them: a snapshot's gigabytes count in ``gigabytes`` unless ``[quota]
+no_snapshot_gb_quota`` is set (its row records what it holds, so that releasing it
+gives back exactly that). Usage rows are locked (``SELECT ...
 FOR UPDATE`` on PostgreSQL and MySQL; SQLite serializes writers) in a fixed order
 so that concurrent requests never deadlock each other. Functions named ``*_in``
 work inside a caller's transaction, so that a usage change and the volume column
@@ -22,6 +25,7 @@ from volmgr_common.db import api as db_api
 from volmgr_common.db import models
 
 VOLUMES = "volumes"
+SNAPSHOTS = "snapshots"
 GIGABYTES = "gigabytes"
 UNLIMITED = -1
 
@@ -38,6 +42,20 @@ def volume_deltas(volume_type_name: str, volumes: int = 0, gigabytes: int = 0) -
     return deltas
 
 
+def snapshot_deltas(
+    volume_type_name: str | None, snapshots: int = 0, gigabytes: int = 0
+) -> dict[str, int]:
+    """The deltas one snapshot of a volume of ``volume_type_name`` changes (global and,
+    when the type is known, per type)."""
+    deltas: dict[str, int] = {}
+    for resource, delta in ((SNAPSHOTS, snapshots), (GIGABYTES, gigabytes)):
+        if delta:
+            deltas[resource] = delta
+            if volume_type_name is not None:
+                deltas[f"{resource}_{volume_type_name}"] = delta
+    return deltas
+
+
 @dataclasses.dataclass(frozen=True)
 class DefaultLimits:
     """Limits that apply where the quotas table has no row for a project."""
@@ -46,15 +64,18 @@ class DefaultLimits:
     gigabytes: int
     per_type: int
     reservation_expire: int
+    snapshots: int = UNLIMITED
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> "DefaultLimits":
         q = conf.quota
-        return cls(q.volumes, q.gigabytes, q.per_type_default, q.reservation_expire)
+        return cls(q.volumes, q.gigabytes, q.per_type_default, q.reservation_expire, q.snapshots)
 
     def for_resource(self, resource: str) -> int:
         if resource == VOLUMES:
             return self.volumes
+        if resource == SNAPSHOTS:
+            return self.snapshots
         if resource == GIGABYTES:
             return self.gigabytes
         return self.per_type
@@ -253,17 +274,18 @@ def release_in(session: Session, project_id: str, deltas: Mapping[str, int]) -> 
 def usage(session: Session, project_id: str, defaults: DefaultLimits) -> dict[str, dict[str, int]]:
     """``{resource: {"in_use", "reserved", "limit"}}`` of a project.
 
-    The global resources, those of every volume type (as Cinder lists them, at zero
-    where unused), and any other resource the project has a usage row for.
+    The global resources (volumes, snapshots, gigabytes), those of every volume type
+    (as Cinder lists them, at zero where unused), and any other resource the project
+    has a usage row for.
     """
     rows = session.scalars(
         sa.select(models.QuotaUsage).where(models.QuotaUsage.project_id == project_id)
     )
     result = {u.resource: {"in_use": u.in_use, "reserved": u.reserved} for u in rows}
     type_names = session.scalars(sa.select(models.VolumeType.name))
-    resources = [VOLUMES, GIGABYTES]
+    resources = [VOLUMES, SNAPSHOTS, GIGABYTES]
     for name in type_names:
-        resources += [f"{VOLUMES}_{name}", f"{GIGABYTES}_{name}"]
+        resources += [f"{VOLUMES}_{name}", f"{SNAPSHOTS}_{name}", f"{GIGABYTES}_{name}"]
     for resource in resources:
         result.setdefault(resource, {"in_use": 0, "reserved": 0})
     limits = _limits(session, {project_id: list(result)}, defaults)

@@ -1,7 +1,9 @@
 """Quota drift: compare usage rows with the truth, and repair them.
 
 The truth is what the volume rows hold (``quota_volumes``, ``quota_gigabytes``, per
-project and volume type) and what open reservations hold. ``volmgr-manage quota
+project and volume type), what the snapshot rows hold (``quota_snapshots``,
+``quota_gigabytes``, per project and their volume's type) and what open
+reservations hold. ``volmgr-manage quota
 check`` reports every difference; ``volmgr-manage quota sync`` rewrites the usage
 rows to the truth, under the same row locks the quota engine takes.
 """
@@ -44,6 +46,18 @@ def _true_in_use(session: Session) -> dict[Key, int]:
     for project_id, type_name, holds_volume, gigabytes in session.execute(stmt):
         deltas = quota.volume_deltas(
             type_name, volumes=int(bool(holds_volume)), gigabytes=gigabytes or 0
+        )
+        for resource, delta in deltas.items():
+            truth[(project_id, resource)] += delta
+    snapshots = sa.select(
+        models.Snapshot.project_id,
+        models.VolumeType.name,
+        models.Snapshot.quota_snapshots,
+        models.Snapshot.quota_gigabytes,
+    ).outerjoin(models.VolumeType, models.Snapshot.volume_type_id == models.VolumeType.id)
+    for project_id, type_name, holds_snapshot, gigabytes in session.execute(snapshots):
+        deltas = quota.snapshot_deltas(
+            type_name, snapshots=int(bool(holds_snapshot)), gigabytes=gigabytes or 0
         )
         for resource, delta in deltas.items():
             truth[(project_id, resource)] += delta

@@ -214,12 +214,20 @@ def fail_manage(
 
 @db_api.writer
 def start_unmanage(session: Session, volume_id: str, project_id: str | None) -> VolumeRecord:
-    """``available`` → ``unmanaging``. Raises VolumeNotFound or InvalidStatus."""
+    """``available`` → ``unmanaging``. Raises VolumeNotFound, InvalidStatus, or
+    InvalidVolume while snapshot rows name the volume (as Cinder refuses)."""
     row = rows_db.locked(session, volume_id)
     if row is None or (project_id is not None and row.project_id != project_id):
         raise exception.VolumeNotFound(volume_id=volume_id)
     if row.status != AVAILABLE:
         raise exception.InvalidStatus(volume_id=volume_id, status=row.status, expected=AVAILABLE)
+    snapshots = session.execute(
+        sa.select(sa.func.count(models.Snapshot.id)).where(models.Snapshot.volume_id == volume_id)
+    ).scalar_one()
+    if snapshots:
+        raise exception.InvalidVolume(
+            reason=f"volume {volume_id} has {snapshots} managed snapshot(s); unmanage them first"
+        )
     row.status = UNMANAGING
     session.flush()
     return to_record(row)

@@ -65,6 +65,7 @@ def test_a_new_project_uses_nothing(db: db_api.Database) -> None:
     usage = quota.usage(db, PROJECT, LIMITS)
     assert usage == {
         "volumes": {"in_use": 0, "reserved": 0, "limit": 10},
+        "snapshots": {"in_use": 0, "reserved": 0, "limit": -1},
         "gigabytes": {"in_use": 0, "reserved": 0, "limit": 100},
     }
 
@@ -73,17 +74,23 @@ def test_reserve_holds_the_amount_as_reserved(db: db_api.Database) -> None:
     reservations.reserve(db, PROJECT, quota.volume_deltas("gold", gigabytes=5), LIMITS)
     assert usage_of(db) == {
         "volumes": (0, 0),
+        "snapshots": (0, 0),
         "gigabytes": (0, 5),
         "gigabytes_gold": (0, 5),
     }
-    assert usage_of(db, OTHER) == {"volumes": (0, 0), "gigabytes": (0, 0)}
+    assert usage_of(db, OTHER) == {"volumes": (0, 0), "snapshots": (0, 0), "gigabytes": (0, 0)}
 
 
 def test_commit_moves_the_reservation_into_use(db: db_api.Database) -> None:
     deltas = quota.volume_deltas("gold", gigabytes=5)
     reservation = reservations.reserve(db, PROJECT, deltas, LIMITS)
     commit(db, reservation, deltas)
-    assert usage_of(db) == {"volumes": (0, 0), "gigabytes": (5, 0), "gigabytes_gold": (5, 0)}
+    assert usage_of(db) == {
+        "volumes": (0, 0),
+        "snapshots": (0, 0),
+        "gigabytes": (5, 0),
+        "gigabytes_gold": (5, 0),
+    }
     assert reservation_rows(db) == 0
 
 
@@ -92,7 +99,12 @@ def test_rollback_gives_the_reservation_back(db: db_api.Database) -> None:
         db, PROJECT, quota.volume_deltas("gold", gigabytes=5), LIMITS
     )
     assert reservations.rollback(db, reservation) == 2
-    assert usage_of(db) == {"volumes": (0, 0), "gigabytes": (0, 0), "gigabytes_gold": (0, 0)}
+    assert usage_of(db) == {
+        "volumes": (0, 0),
+        "snapshots": (0, 0),
+        "gigabytes": (0, 0),
+        "gigabytes_gold": (0, 0),
+    }
     assert reservation_rows(db) == 0
 
 
@@ -195,6 +207,7 @@ def test_per_type_limits_apply_to_their_type_only(db: db_api.Database) -> None:
     assert usage_of(db) == {
         "volumes": (0, 1),
         "volumes_gold": (0, 1),
+        "snapshots": (0, 0),
         "gigabytes": (0, 6),
         "gigabytes_silver": (0, 6),
     }
@@ -252,10 +265,13 @@ def test_usage_lists_every_volume_type_as_cinder_does(db: db_api.Database) -> No
     usage = quota.usage(db, PROJECT, LIMITS)
     assert set(usage) == {
         "volumes",
+        "snapshots",
         "gigabytes",
         "volumes_gold",
+        "snapshots_gold",
         "gigabytes_gold",
         "volumes_silver",
+        "snapshots_silver",
         "gigabytes_silver",
     }
     assert usage["gigabytes_gold"] == {"in_use": 0, "reserved": 0, "limit": 50}
