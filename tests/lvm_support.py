@@ -12,9 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
-import secrets
-import string
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,46 +147,3 @@ def scratch_volume_group(size: str = "16G") -> Iterator[ScratchVolumeGroup]:
         yield vg
     finally:
         vg.destroy()
-
-
-def _lvm_uuid() -> str:
-    """A fresh LVM-style uuid (6-4-4-4-4-4-6 characters)."""
-    alphabet = string.ascii_letters + string.digits
-    parts = ["".join(secrets.choice(alphabet) for _ in range(n)) for n in (6, 4, 4, 4, 4, 4, 6)]
-    return "-".join(parts)
-
-
-def make_snapshot(vg: ScratchVolumeGroup, origin: str, cow: str) -> None:
-    """Make the existing LV ``cow`` a classic snapshot of ``origin`` in the VG's metadata.
-
-    ``lvcreate -s`` needs device-mapper; the metadata is written instead, as LVM
-    writes it for a snapshot: a hidden LV with one ``snapshot`` segment that names
-    the origin and the COW store, restored with ``vgcfgrestore``.
-    """
-    backup = Path(vg.workdir) / "snapshot-edit.vg"
-    vg.lvm("vgcfgbackup", "-q", "-f", str(backup), vg.name)
-    text = backup.read_text()
-    index = 0
-    while re.search(rf"^\s*snapshot{index} \{{", text, re.MULTILINE):
-        index += 1
-    origin_extents = -(-vg.lvs()[origin]["lv_size"] // EXTENT)
-    hidden = f"""
-snapshot{index} {{
-id = "{_lvm_uuid()}"
-status = ["READ", "WRITE"]
-flags = []
-segment_count = 1
-segment1 {{
-start_extent = 0
-extent_count = {origin_extents}
-type = "snapshot"
-chunk_size = 8
-origin = "{origin}"
-cow_store = "{cow}"
-}}
-}}
-"""
-    marker = "logical_volumes {"
-    text = text.replace(marker, marker + hidden, 1)
-    backup.write_text(text)
-    vg.lvm("vgcfgrestore", "-q", "-f", str(backup), vg.name)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.driver_support import make_conf, vol
-from tests.lvm_support import ScratchVolumeGroup, make_snapshot
+from tests.lvm_support import ScratchVolumeGroup
 from volmgr_common import exception
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import load_driver
@@ -44,8 +44,7 @@ def make_chain(vg: ScratchVolumeGroup) -> None:
     """db with the snapshots db-snap1 and db-snap2."""
     vg.create_lv("db", 64 * MIB)
     for name in ("db-snap1", "db-snap2"):
-        vg.create_lv(name, 8 * MIB)
-        make_snapshot(vg, "db", name)
+        vg.create_snapshot(name, "db", 8 * MIB)
 
 
 def state(vg: ScratchVolumeGroup) -> dict[str, Any]:
@@ -130,8 +129,7 @@ def test_a_member_that_is_not_of_this_base_is_refused(
     make_chain(vg)
     links = links_for(driver)
     vg.create_lv("logs", 16 * MIB)
-    vg.create_lv("logs-snap", 8 * MIB)
-    make_snapshot(vg, "logs", "logs-snap")
+    vg.create_snapshot("logs-snap", "logs", 8 * MIB)
     other = driver.describe_chain(vol(VOLUME_ID), {"source-name": "logs"})
     before = state(vg)
     wrong = [links[0], ChainLink(SNAPSHOT_IDS[1], other.members[0])]
