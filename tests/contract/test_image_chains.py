@@ -180,6 +180,10 @@ def test_an_overlay_is_refused_alone_and_named_as_a_member(
         driver.describe_chain(vol(VOLUME_ID), {"source-name": "o2.qcow2"})
     with pytest.raises(exception.ManageExistingInvalidReference, match="backing file"):
         driver.manage(vol(VOLUME_ID), {"source-name": "o1.qcow2"})
+    before = state(images)
+    with pytest.raises(exception.ManageExistingInvalidReference, match="with its snapshots"):
+        driver.manage(vol(VOLUME_ID), BASE)
+    assert state(images) == before
     entries = {e["reference"]["source-name"]: e for e in driver.list_manageable({}, PageRequest())}
     assert entries["base.qcow2"]["safe_to_manage"]
     assert entries["base.qcow2"]["extra_info"] == {

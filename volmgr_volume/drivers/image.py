@@ -187,6 +187,14 @@ class ImageDriver(FileDriver):
         problem = self._format_problem(info)
         if problem:
             self._invalid(reference, problem)
+        if not self.is_managed_form(name):
+            built_on = self.chains.overlays(self.chains.scan(fd, cached=True)).get(name)
+            if built_on:
+                self._invalid(
+                    reference,
+                    f"{', '.join(built_on)} built on it would lose their backing file; "
+                    "adopt it with its snapshots",
+                )
         return info.virtual_size
 
     def _describe(self, fd: int, name: str) -> Described | None:
