@@ -233,3 +233,20 @@ def test_a_member_in_use_is_refused(driver: ImageDriver, held_open: Path) -> Non
     with pytest.raises(exception.ManageExistingInvalidReference, match=r"o2\.qcow2.*in use"):
         driver.describe_chain(vol(VOLUME_ID), BASE)
     assert sorted(os.listdir(images)) == before
+
+
+def test_the_listing_after_an_adoption(driver: ImageDriver, images: Path) -> None:
+    make_chain(images)
+    chain = driver.describe_chain(vol(VOLUME_ID), BASE)
+    located = driver.manage_chain(vol(VOLUME_ID), BASE, links_for(driver))
+    qemu_img("create", "-q", "-f", "qcow2", "-b", located.snapshots[1], "-F", "qcow2",
+             str(images / "later.qcow2"))  # fmt: skip
+    listed = driver.list_manageable({located.volume: VOLUME_ID}, PageRequest())
+    entries = {e["reference"]["source-name"]: e for e in listed}
+    assert entries[located.volume]["cinder_id"] == VOLUME_ID
+    for name in located.snapshots:
+        assert "managed snapshot form" in entries[name]["reason_not_safe"]
+    assert "snapshot of the managed volume" in entries["later.qcow2"]["reason_not_safe"]
+    assert chain.base.identity == f"{os.stat(images / located.volume).st_dev}:" + str(
+        os.stat(images / located.volume).st_ino
+    )

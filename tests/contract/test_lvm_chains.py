@@ -143,3 +143,15 @@ def test_a_chain_is_adopted_by_name_only(vg: ScratchVolumeGroup, driver: LvmDriv
     uuid = state(vg)["db"][0]
     with pytest.raises(exception.ManageExistingInvalidReference, match="by 'source-name'"):
         driver.describe_chain(vol(VOLUME_ID), {"source-id": uuid})
+
+
+def test_the_listing_after_an_adoption(vg: ScratchVolumeGroup, driver: LvmDriver) -> None:
+    make_chain(vg)
+    located = driver.manage_chain(vol(VOLUME_ID), BASE, links_for(driver))
+    vg.create_snapshot("later", located.volume, 8 * MIB)
+    listed = driver.list_manageable({located.volume: VOLUME_ID}, PageRequest())
+    entries = {e["reference"]["source-name"]: e for e in listed}
+    assert entries[located.volume]["reason_not_safe"] == "already managed"
+    for name in located.snapshots:
+        assert "managed snapshot form" in entries[name]["reason_not_safe"]
+    assert "snapshot of the managed volume" in entries["later"]["reason_not_safe"]

@@ -215,6 +215,20 @@ class VolumeDriver(abc.ABC):
     def managed_snapshot_name(self, snapshot_id: str) -> str:
         return self.conf.volume.snapshot_name_template % snapshot_id
 
+    def is_managed_form(self, name: str) -> bool:
+        """Whether ``name`` looks like a managed volume's name (its template with a UUID)."""
+        return (
+            managed_name_pattern(self.conf.volume.volume_name_template).fullmatch(name) is not None
+        )
+
+    def is_any_managed_form(self, name: str) -> bool:
+        """Whether ``name`` looks like a managed volume's or a managed snapshot's name."""
+        return self.is_managed_form(name) or self.is_managed_snapshot_form(name)
+
+    def is_managed_snapshot_form(self, name: str) -> bool:
+        """Whether ``name`` looks like a managed snapshot's name (its template with a UUID)."""
+        return managed_name_pattern(self.managed_snapshot_name("%s")).fullmatch(name) is not None
+
     def do_setup(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create directories, check tools); raise if unusable."""
 

@@ -58,6 +58,7 @@ from volmgr_volume.drivers.base import (
 from volmgr_volume.drivers.renameat import rename_noreplace
 
 LOG = logging.getLogger(__name__)
+SNAPSHOT_FORM = "name is in managed snapshot form: a managed snapshot's object (or rename it)"
 
 __all__ = [
     "SOURCE_NAME",
@@ -490,6 +491,8 @@ class FileDriver(VolumeDriver):
             return "already managed"
         if self.is_managed_form(name):
             return "name is in managed form but no volume holds it; rename it to manage it"
+        if self.is_managed_snapshot_form(name):
+            return SNAPSHOT_FORM
         if stat.S_ISLNK(st.st_mode):
             return "symbolic link; symlinks are never managed"
         if not stat.S_ISREG(st.st_mode):

@@ -245,7 +245,11 @@ class ImageDriver(FileDriver):
         built_on = self.chains.overlays(nodes)
         for entry in entries:
             node = nodes.get(entry["reference"]["source-name"])
-            if node is None or entry["cinder_id"] is not None:
+            if (
+                node is None
+                or entry["cinder_id"] is not None
+                or self.is_any_managed_form(node.name)
+            ):
                 continue
             if node.info.has_backing and self._member_problem(node.info) is None:
                 entry["safe_to_manage"] = False

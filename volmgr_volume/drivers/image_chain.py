@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from volmgr_volume.drivers.image import ImageDriver, ImageInfo
 
 LOG = logging.getLogger(__name__)
+_MANAGED_FORM = "its name is in managed form"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,6 +166,11 @@ class ImageChains:
                 return f"the backing file {current.backing!r} of {current.name} is missing"
             path.append(below)
             current = found
+        if self.driver.is_managed_form(current.name):
+            return (
+                f"the image is built on {node.backing!r}: a snapshot of the managed volume "
+                f"{current.name}; manage it as a snapshot of that volume"
+            )
         return (
             f"the image is built on {node.backing!r}: it is a member of the chain of "
             f"{current.name}; adopt {current.name} with its snapshots"
@@ -203,7 +209,8 @@ class ImageChains:
     def _member(self, fd: int, node: Node, reference: Any) -> ChainMember:
         problem = (
             plain_name_problem(node.name)
-            or ("its name is in managed form" if self.driver.is_managed_form(node.name) else None)
+            or (_MANAGED_FORM if self.driver.is_managed_form(node.name) else None)
+            or (_MANAGED_FORM if self.driver.is_managed_snapshot_form(node.name) else None)
             or hard_link_problem(node.st)
             or self.driver._member_problem(node.info)
             or self._in_use(fd, node)

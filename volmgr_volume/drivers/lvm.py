@@ -69,6 +69,7 @@ from volmgr_volume.drivers.base import (
     paginate,
     size_in_gib,
 )
+from volmgr_volume.drivers.file import SNAPSHOT_FORM
 from volmgr_volume.drivers.lvm_chain import LvmChains
 from volmgr_volume.drivers.lvm_commands import (  # noqa: F401 - the driver's vocabulary
     LV_FIELDS,
@@ -484,7 +485,7 @@ class LvmDriver(VolumeDriver):
             if (
                 lv.name in origins
                 and entry["cinder_id"] is None
-                and not self.is_managed_form(lv.name)
+                and not self.is_any_managed_form(lv.name)
             ):
                 self._chain_entry(lvs, lv, entry)
         return entries
@@ -508,8 +509,10 @@ class LvmDriver(VolumeDriver):
             reason: str | None = "already managed"
         elif self.is_managed_form(lv.name):
             reason = "name is in managed form but no volume holds it; rename it to manage it"
+        elif self.is_managed_snapshot_form(lv.name):
+            reason = SNAPSHOT_FORM
         else:
-            reason = lv_name_problem(lv.name) or kind_problem(lv, origins)
+            reason = lv_name_problem(lv.name) or kind_problem(lv, origins, self.is_managed_form)
         extra = {"lv_uuid": lv.uuid, "lv_attr": lv.attr}
         return manageable_entry(lv.name, size_in_gib(lv.size), reason, cinder_id, extra)
 

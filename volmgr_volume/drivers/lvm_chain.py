@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 SNAPSHOT_KIND = "s"
+_MANAGED_FORM = "its name is in managed form"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +107,8 @@ class LvmChains:
         problem = (
             problem
             or lv_name_problem(lv.name)
-            or ("its name is in managed form" if self.driver.is_managed_form(lv.name) else None)
+            or (_MANAGED_FORM if self.driver.is_managed_form(lv.name) else None)
+            or (_MANAGED_FORM if self.driver.is_managed_snapshot_form(lv.name) else None)
             or kind_problem(_as_plain(lv), set())
         )
         if problem:
