@@ -28,8 +28,9 @@ OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "snapshot_name_template",
         default="snapshot-%s",
-        help="Template of the managed name a snapshot's object gets on the backend (a "
-        "member of a chain adopted with its volume); %s is the snapshot id.",
+        help="Template of the managed name a snapshot object gets on the backend; %s is "
+        "the snapshot id. LVM reserves names that start with 'snapshot': the LVM driver "
+        "puts an underscore before such a name, as Cinder's does.",
     ),
 ]
 

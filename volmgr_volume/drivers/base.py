@@ -12,6 +12,22 @@ rename is undone and the call fails. ``manage_many`` manages the objects of a
 batch of requests in one call (a driver may share its reads among them); each
 gets what ``manage`` would have given it.
 
+Snapshots (optional; a driver that has none raises SnapshotsNotSupported and lists
+nothing): a snapshot is an object whose origin is a managed volume's object (an LVM
+snapshot LV of the volume's LV, a qcow2 overlay whose backing file is the volume's
+image). ``describe_snapshot`` checks that the reference names such an object of
+that very volume and reports it; ``manage_snapshot`` renames it to the snapshot's
+managed name (``[volume] snapshot_name_template``) and ``undo_manage_snapshot``
+renames it back, both idempotent and identity-checked as for volumes; renaming a
+snapshot never breaks a reference (nothing refers to a snapshot, and its own link
+to its origin is kept); ``unmanage_snapshot`` changes nothing; the listing gives
+each entry a ``source_reference`` naming its origin. Signatures (stable):
+``describe_snapshot(volume, snapshot, reference) -> BackendObject``,
+``manage_snapshot(volume, snapshot, reference, *, identity) -> str``,
+``undo_manage_snapshot(volume, snapshot, reference, *, identity) -> None``,
+``unmanage_snapshot(snapshot) -> None``,
+``list_manageable_snapshots(managed, page) -> list[dict]``.
+
 A driver that can adopt a *chain* (an object with the snapshots built on it: an
 LV with its snapshot LVs, a qcow2 image with its overlays) also implements
 ``describe_chain`` (the chain as the backend shows it, refused with a clear reason
@@ -35,6 +51,7 @@ from typing import Any, TypeVar
 from oslo_config import cfg
 
 from volmgr_common import exception
+from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, MANAGEABLE_SORT_KEYS, PageRequest
 
@@ -202,6 +219,30 @@ def manageable_entry(
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class ManagedNames:
+    """What a manageable-snapshot listing needs to know of the database: the managed
+    objects of the backend, ``{name: id}``, volumes' and snapshots'."""
+
+    volumes: dict[str, str]
+    snapshots: dict[str, str]
+
+
+def manageable_snapshot_entry(
+    name: str,
+    size: int,
+    reason_not_safe: str | None,
+    cinder_id: str | None,
+    source_name: str,
+    extra_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One entry of a manageable-snapshot listing: a volume entry with the
+    ``source_reference`` of the origin it is a snapshot of."""
+    entry = manageable_entry(name, size, reason_not_safe, cinder_id, extra_info)
+    entry["source_reference"] = {SOURCE_NAME: source_name}
+    return entry
+
+
 class VolumeDriver(abc.ABC):
     """Abstract backend driver. ``volume`` arguments are volume records (db.volume_record)."""
 
@@ -211,9 +252,6 @@ class VolumeDriver(abc.ABC):
 
     def managed_name(self, volume_id: str) -> str:
         return self.conf.volume.volume_name_template % volume_id
-
-    def managed_snapshot_name(self, snapshot_id: str) -> str:
-        return self.conf.volume.snapshot_name_template % snapshot_id
 
     def is_managed_form(self, name: str) -> bool:
         """Whether ``name`` looks like a managed volume's name (its template with a UUID)."""
@@ -227,7 +265,7 @@ class VolumeDriver(abc.ABC):
 
     def is_managed_snapshot_form(self, name: str) -> bool:
         """Whether ``name`` looks like a managed snapshot's name (its template with a UUID)."""
-        return managed_name_pattern(self.managed_snapshot_name("%s")).fullmatch(name) is not None
+        return managed_name_pattern(self.snapshot_managed_name("%s")).fullmatch(name) is not None
 
     def do_setup(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create directories, check tools); raise if unusable."""
@@ -302,6 +340,60 @@ class VolumeDriver(abc.ABC):
         """One page of the objects on the backend (sorted by ``reference`` or ``size``),
         as ``{reference, size, safe_to_manage, reason_not_safe, cinder_id,
         extra_info}``; ``managed`` maps managed names to volume ids."""
+
+    def snapshot_managed_name(self, snapshot_id: str) -> str:
+        """The name a managed snapshot gets (``[volume] snapshot_name_template``)."""
+        return self.conf.volume.snapshot_name_template % snapshot_id
+
+    def _no_snapshots(self) -> exception.SnapshotsNotSupported:
+        return exception.SnapshotsNotSupported(
+            backend=self.backend_name, reason=f"the {type(self).__name__} has no snapshots"
+        )
+
+    def describe_snapshot(
+        self, volume: VolumeRecord, snapshot: SnapshotRecord, reference: dict[str, Any]
+    ) -> BackendObject:
+        """The object ``reference`` names, checked to be a snapshot of ``volume``'s
+        object that may be managed (or already this snapshot's, renamed by an earlier
+        run): its identity, original name and size in bytes. Raises
+        ManageExistingInvalidReference (with the reason) otherwise."""
+        raise self._no_snapshots()
+
+    def manage_snapshot(
+        self,
+        volume: VolumeRecord,
+        snapshot: SnapshotRecord,
+        reference: dict[str, Any],
+        *,
+        identity: str | None = None,
+    ) -> str:
+        """Give the snapshot object its managed name (only the object that has
+        ``identity``); returns the provider location."""
+        raise self._no_snapshots()
+
+    def undo_manage_snapshot(
+        self,
+        volume: VolumeRecord,
+        snapshot: SnapshotRecord,
+        reference: dict[str, Any],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        """Put the snapshot object back under its original name, exactly as it was."""
+        raise self._no_snapshots()
+
+    def unmanage_snapshot(self, snapshot: SnapshotRecord) -> None:
+        """Stop managing a snapshot: the object stays under its current name."""
+        raise self._no_snapshots()
+
+    def list_manageable_snapshots(
+        self, managed: ManagedNames, page: PageRequest
+    ) -> list[dict[str, Any]]:
+        """One page of the snapshot objects of the backend (sorted as
+        :meth:`list_manageable`), each with its ``source_reference``. A driver without
+        snapshots has none to list."""
+        check_page_parameters(page)
+        return []
 
     @abc.abstractmethod
     def get_capabilities(self) -> dict[str, Any]:

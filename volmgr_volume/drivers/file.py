@@ -32,7 +32,7 @@ import functools
 import itertools
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple, NoReturn
 
 from oslo_concurrency import lockutils
@@ -383,12 +383,29 @@ class FileDriver(VolumeDriver):
     ) -> str:
         name = self._source_name(reference)
         target = self._target_name(volume)
+        return self._rename_to_managed(
+            f"Volume {volume['id']}", name, target, reference, identity, self._volume_bytes
+        )
+
+    def _rename_to_managed(
+        self,
+        owner: str,
+        name: str,
+        target: str,
+        reference: Any,
+        identity: str | None,
+        check: Callable[[int, str, os.stat_result, Any], object],
+    ) -> str:
+        """Rename ``name`` to ``target`` under the directory's lock, once: the file that
+        has ``identity`` (when given) and passes ``check`` (which refuses it with
+        ManageExistingInvalidReference); already renamed by an earlier run, it is
+        only checked. ``owner`` names the volume or snapshot in log lines."""
         with self._locked_dir() as fd:
             source_st = self._source_stat(fd, name, reference)
             target_st = self._managed_stat(fd, target)
             if source_st is None and target_st is not None:
                 self._check_identity(target_st, identity, target, reference)
-                LOG.info("Volume %s: %s is already renamed to %s", volume["id"], name, target)
+                LOG.info("%s: %s is already renamed to %s", owner, name, target)
                 return target
             if source_st is None:
                 self._invalid(reference, f"no file {name!r} exists in {self.directory}")
@@ -398,10 +415,10 @@ class FileDriver(VolumeDriver):
                     "to overwrite it"
                 )
             self._check_identity(source_st, identity, name, reference)
-            self._volume_bytes(fd, name, source_st, reference)
+            check(fd, name, source_st, reference)
             self._rename(fd, name, target)
             self._check_renamed(fd, name, target, source_st, reference)
-        LOG.info("Volume %s: renamed %s to %s", volume["id"], name, target)
+        LOG.info("%s: renamed %s to %s", owner, name, target)
         return target
 
     def _check_identity(
@@ -420,26 +437,30 @@ class FileDriver(VolumeDriver):
         name = self._source_name(reference)
         target = self._target_name(volume)
         identity = identity or volume.get("backend_identity")
+        self._rename_back_from_managed(f"Volume {volume['id']}", name, target, reference, identity)
+
+    def _rename_back_from_managed(
+        self, owner: str, name: str, target: str, reference: Any, identity: str | None
+    ) -> None:
+        """Rename ``target`` back to ``name`` if it is the file ``identity`` (the one
+        ``owner``, a volume or snapshot, recorded); nothing there: nothing to do."""
         with self._locked_dir() as fd:
             target_st = self._managed_stat(fd, target)
             if target_st is None:
                 if self._source_lstat(fd, name, reference) is None:
                     LOG.warning(
-                        "Volume %s: neither %s nor %s exists; nothing to put back",
-                        volume["id"],
-                        target,
-                        name,
+                        "%s: neither %s nor %s exists; nothing to put back", owner, target, name
                     )
                 return
             if identity is None or file_identity(target_st) != identity:
                 raise exception.VolumeDriverException(
                     reason=f"{target} is the file {file_identity(target_st)}, not the one "
-                    f"volume {volume['id']} recorded ({identity or 'none recorded'}); "
+                    f"{owner.lower()} recorded ({identity or 'none recorded'}); "
                     "leaving it where it is"
                 )
             self._rename(fd, target, name)
             self._check_renamed(fd, target, name, target_st)
-        LOG.info("Volume %s: renamed %s back to %s", volume["id"], target, name)
+        LOG.info("%s: renamed %s back to %s", owner, target, name)
 
     def unmanage(self, volume: VolumeRecord) -> None:
         name = volume.get("provider_location") or self.managed_name(volume["id"])

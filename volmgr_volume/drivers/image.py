@@ -13,6 +13,14 @@ content, never from its name:
 * other formats that can be detected (vmdk, vhdx, vdi, vpc, qed, LUKS, parallels,
   bochs, cloop) are refused as unsupported.
 
+Snapshots are qcow2 overlays whose backing file is a managed volume's image: the
+backing reference is read from the overlay's header and resolved inside the
+directory only (a plain name, or a path whose directory is the backend directory;
+anything else is refused and never opened). Managing renames the overlay to the
+snapshot's managed name; its header still names the volume's image, which keeps its
+managed name, so no reference breaks. Listed by ``list_manageable_snapshots`` with
+``source_reference`` = the backing file.
+
 ``[image_backend] allowed_formats`` narrows raw/qcow2 further. The listing gives
 ``extra_info = {"format": ...}`` and reads only the headers of the page it returns
 (all headers when sorting by size). What listings and capability reports read is
@@ -25,17 +33,43 @@ import dataclasses
 import os
 import stat
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
+from volmgr_common import exception
+from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
-from volmgr_volume.drivers.base import Chain, ChainLink, ChainLocations, size_in_gib
-from volmgr_volume.drivers.file import Described, FileDriver, file_identity
+from volmgr_volume.drivers.base import (
+    BackendObject,
+    Chain,
+    ChainLink,
+    ChainLocations,
+    ManagedNames,
+    check_page_parameters,
+    manageable_snapshot_entry,
+    paginate_manageable,
+    size_in_gib,
+)
+from volmgr_volume.drivers.file import (
+    Described,
+    FileDriver,
+    file_identity,
+    hard_link_problem,
+    plain_name_problem,
+)
 from volmgr_volume.drivers.image_chain import ImageChains
+from volmgr_volume.drivers.qcow2_backing import (
+    MAX_BACKING_NAME,
+    BackingUnreadable,
+    read_backing_name,
+)
 
+LOG = logging.getLogger(__name__)
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 QCOW2_MAGIC = b"QFI\xfb"
 HEADER_BYTES = 512
 HEADER_CACHE_SIZE = 250_000  # entries (~100 bytes each); cleared when full
@@ -77,7 +111,15 @@ class ImageInfo:
     format: str
     virtual_size: int
     problem: str | None = None  # why it cannot be managed, whatever the config
-    has_backing: bool = False  # a qcow2 overlay: manageable only as a chain's member
+    # A qcow2 overlay: where its header keeps the backing file name, and why the image
+    # could not be managed even as an overlay (None: as an overlay it could).
+    backing_at: tuple[int, int] | None = None
+    overlay_problem: str | None = None
+
+    @property
+    def has_backing(self) -> bool:
+        """A qcow2 overlay: manageable only as a snapshot or a chain's member."""
+        return self.backing_at is not None
 
 
 def inspect_image(header: bytes, file_size: int) -> ImageInfo:
@@ -99,9 +141,16 @@ def inspect_qcow2(header: bytes) -> ImageInfo:
         return ImageInfo("qcow2", 0, f"qcow2 version {version} is not supported (only 2 and 3)")
     if len(header) < (QCOW2_V2_HEADER if version == 2 else QCOW2_V3_HEADER):
         return ImageInfo("qcow2", 0, "truncated qcow2 header")
-    backing, _, cluster_bits, size, crypt = struct.unpack_from(">QIIQI", header, 8)
+    backing, backing_size, cluster_bits, size, crypt = struct.unpack_from(">QIIQI", header, 8)
     problem = _qcow2_problem(header, version, cluster_bits, crypt)
-    return ImageInfo("qcow2", size, problem, has_backing=backing != 0)
+    if not backing:
+        return ImageInfo("qcow2", size, problem)
+    overlay_problem = problem
+    if overlay_problem is None and not 0 < backing_size <= MAX_BACKING_NAME:
+        overlay_problem = f"corrupt qcow2 header: backing file name of {backing_size} bytes"
+    return ImageInfo(
+        "qcow2", size, problem or BACKING_PROBLEM, (backing, backing_size), overlay_problem
+    )
 
 
 def _qcow2_problem(header: bytes, version: int, cluster_bits: int, crypt: int) -> str | None:
@@ -137,8 +186,7 @@ class ImageDriver(FileDriver):
         With ``expected``, the header is read only if the file opened is that one
         (same device and inode): a name swapped since it was checked is refused.
         """
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-        file_fd = os.open(name, flags, dir_fd=fd)
+        file_fd = os.open(name, _READ_FLAGS, dir_fd=fd)
         try:
             st = os.fstat(file_fd)
             if not stat.S_ISREG(st.st_mode):
@@ -168,15 +216,15 @@ class ImageDriver(FileDriver):
 
     def _format_problem(self, info: ImageInfo) -> str | None:
         """Why the image cannot be a volume: its content, a backing file, the config."""
-        problem = self._member_problem(info)
-        if problem is None and info.has_backing:
-            return BACKING_PROBLEM
-        return problem
+        return self._allowed(info, info.problem)
 
     def _member_problem(self, info: ImageInfo) -> str | None:
         """Why the image cannot be any part of a chain (a backing file is allowed)."""
-        if info.problem or info.format in self.allowed_formats:
-            return info.problem
+        return self._allowed(info, info.overlay_problem if info.has_backing else info.problem)
+
+    def _allowed(self, info: ImageInfo, problem: str | None) -> str | None:
+        if problem or info.format in self.allowed_formats:
+            return problem
         return f"{info.format} images are not allowed here ([image_backend] allowed_formats)"
 
     def _volume_bytes(self, fd: int, name: str, st: os.stat_result, reference: Any) -> int:
@@ -262,3 +310,180 @@ class ImageDriver(FileDriver):
                     entry["safe_to_manage"] = False
                     entry["reason_not_safe"] = "the chain built on it branches"
         return entries
+
+    # -- snapshots: qcow2 overlays of a managed volume's image ----------------------------
+
+    def _snapshot_target(self, snapshot: Mapping[str, Any]) -> str:
+        name = self.snapshot_managed_name(snapshot["id"])
+        problem = plain_name_problem(name)
+        if problem:
+            raise exception.VolumeDriverException(reason=f"managed name {name!r}: {problem}")
+        return name
+
+    def _backing_name(self, fd: int, name: str, st: os.stat_result) -> tuple[ImageInfo, str]:
+        """The header of the overlay ``name`` (the file ``st``) and its backing file
+        reference as written; raises _NotAnOverlay saying why it is none."""
+        file_fd = os.open(name, _READ_FLAGS, dir_fd=fd)
+        try:
+            now = os.fstat(file_fd)
+            if not stat.S_ISREG(now.st_mode) or file_identity(now) != file_identity(st):
+                raise _NotAnOverlay("the file changed while it was being read")
+            info = inspect_image(os.pread(file_fd, HEADER_BYTES, 0), now.st_size)
+            if info.backing_at is None:
+                raise _NotAnOverlay(f"the image is {info.format} without a backing file")
+            if info.overlay_problem:
+                raise _NotAnOverlay(info.overlay_problem)
+            return info, read_backing_name(file_fd, *info.backing_at)
+        except BackingUnreadable as error:
+            raise _NotAnOverlay(str(error)) from error
+        finally:
+            os.close(file_fd)
+
+    def _inside(self, backing: str) -> str | None:
+        """The plain name of the file ``backing`` names in the backend directory, or None
+        when it names anything else: only a plain name (resolved next to the overlay) or
+        an absolute path whose directory is the backend directory; never followed."""
+        if plain_name_problem(backing) is None:
+            return backing
+        directory, base = os.path.split(backing)
+        allowed = {self._real_dir(), os.path.abspath(self.directory)}
+        if os.path.isabs(backing) and directory in allowed and plain_name_problem(base) is None:
+            return base
+        return None
+
+    def _origin_problem(
+        self, fd: int, name: str, st: os.stat_result, volume: Mapping[str, Any]
+    ) -> tuple[str | None, int]:
+        """Why ``name`` is not an overlay of ``volume``'s image that may be managed (None
+        if it is), and its virtual size in bytes."""
+        if "qcow2" not in self.allowed_formats:
+            return "qcow2 images are not allowed here ([image_backend] allowed_formats)", 0
+        try:
+            info, backing = self._backing_name(fd, name, st)
+        except _NotAnOverlay as error:
+            return f"not a qcow2 overlay: {error}", 0
+        except OSError as error:
+            return f"the image cannot be read: {error.strerror}", 0
+        base = self._inside(backing)
+        if base is None:
+            return f"its backing file {backing!r} is outside the backend directory", 0
+        image = volume.get("provider_location") or self.managed_name(volume["id"])
+        if base != image:
+            return f"its backing file is {base!r}, not {image}, the image of volume " + str(
+                volume["id"]
+            ), 0
+        base_st = self._lstat(fd, base)
+        recorded = volume.get("backend_identity")
+        if base_st is None or not stat.S_ISREG(base_st.st_mode):
+            return f"the image {base} of volume {volume['id']} is missing", 0
+        if recorded is not None and file_identity(base_st) != recorded:
+            return f"{base} is not the file volume {volume['id']} recorded", 0
+        if file_identity(base_st) == file_identity(st):
+            return "the image is its own backing file (a backing loop)", 0
+        return None, info.virtual_size
+
+    def _overlay_check(self, volume: Mapping[str, Any]) -> Any:
+        """The check :meth:`_rename_to_managed` runs on the overlay before renaming it."""
+
+        def check(fd: int, name: str, st: os.stat_result, reference: Any) -> int:
+            problem, size = self._origin_problem(fd, name, st, volume)
+            if problem:
+                self._invalid(reference, problem)
+            return size
+
+        return check
+
+    def describe_snapshot(
+        self, volume: VolumeRecord, snapshot: SnapshotRecord, reference: dict[str, Any]
+    ) -> BackendObject:
+        """The overlay's ``device:inode``, its name and its virtual size in bytes."""
+        name = self._source_name(reference)
+        with self._opened_dir() as fd:
+            st = self._source_stat(fd, name, reference)
+            found = name
+            if st is None:
+                found = self._snapshot_target(snapshot)
+                st = self._managed_stat(fd, found)
+            if st is None:
+                self._invalid(reference, f"no file {name!r} exists in {self.directory}")
+            size = self._overlay_check(volume)(fd, found, st, reference)
+            return BackendObject(file_identity(st), name, size)
+
+    def manage_snapshot(
+        self,
+        volume: VolumeRecord,
+        snapshot: SnapshotRecord,
+        reference: dict[str, Any],
+        *,
+        identity: str | None = None,
+    ) -> str:
+        name = self._source_name(reference)
+        target = self._snapshot_target(snapshot)
+        owner = f"Snapshot {snapshot['id']}"
+        return self._rename_to_managed(
+            owner, name, target, reference, identity, self._overlay_check(volume)
+        )
+
+    def undo_manage_snapshot(
+        self,
+        volume: VolumeRecord,
+        snapshot: SnapshotRecord,
+        reference: dict[str, Any],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        name = self._source_name(reference)
+        target = self._snapshot_target(snapshot)
+        identity = identity or snapshot.get("backend_identity")
+        self._rename_back_from_managed(
+            f"Snapshot {snapshot['id']}", name, target, reference, identity
+        )
+
+    def unmanage_snapshot(self, snapshot: SnapshotRecord) -> None:
+        name = snapshot.get("provider_location") or self._snapshot_target(snapshot)
+        LOG.info("Snapshot %s: unmanaged; %s stays in %s", snapshot["id"], name, self.directory)
+
+    def list_manageable_snapshots(
+        self, managed: ManagedNames, page: PageRequest
+    ) -> list[dict[str, Any]]:
+        """The qcow2 overlays of the directory (never following a backing file), each
+        with ``source_reference`` = its backing file as its header names it."""
+        check_page_parameters(page)
+        entries = []
+        with self._opened_dir() as fd:
+            with os.scandir(fd) as scan:
+                names = sorted(entry.name for entry in scan)
+            for name in names:
+                entry = self._snapshot_entry(fd, name, managed)
+                if entry is not None:
+                    entries.append(entry)
+        return paginate_manageable(entries, page)
+
+    def _snapshot_entry(self, fd: int, name: str, managed: ManagedNames) -> dict[str, Any] | None:
+        """The listing entry of ``name`` if it is a regular file with a backing file."""
+        st = self._lstat(fd, name)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            info, backing = self._backing_name(fd, name, st)
+        except (_NotAnOverlay, OSError):
+            return None
+        base = self._inside(backing)
+        volume_id = managed.volumes.get(base) if base is not None else None
+        cinder_id = managed.snapshots.get(name)
+        if cinder_id is not None:
+            reason: str | None = "already managed"
+        elif base is None:
+            reason = f"its backing file {backing!r} is outside the backend directory"
+        elif volume_id is None:
+            reason = f"its backing file {base} is not a managed volume; manage it first"
+        else:
+            volume = {"id": volume_id, "provider_location": base}
+            reason = hard_link_problem(st) or self._origin_problem(fd, name, st, volume)[0]
+        extra = {"format": info.format, "volume_id": volume_id}
+        size = size_in_gib(info.virtual_size)
+        return manageable_snapshot_entry(name, size, reason, cinder_id, backing, extra)
+
+
+class _NotAnOverlay(Exception):
+    """A file that is not a qcow2 overlay that may be managed; the message says why."""

@@ -3,9 +3,10 @@
 The chain is read from the images' headers: every regular file of the directory is
 looked at once, and an overlay belongs to the chain when its backing reference
 resolves, inside the directory, to the image below it. A backing reference is
-resolved without opening anything outside the directory: an absolute path or a
-relative one must land in the directory itself (symlinks on the way included), and
-a protocol reference (``nbd:``, ``json:``...) is refused. The base has no backing
+resolved without opening anything, as for a single snapshot: a plain name, or an
+absolute path whose directory is the backend directory; anything else (a relative
+path, a path elsewhere, a protocol reference such as ``nbd:`` or ``json:``) names
+something outside and is never followed. The base has no backing
 file; its members form one line (two overlays on one image is a branch, refused).
 
 Refused, with the reason, before anything is renamed: a base that has a backing
@@ -41,7 +42,7 @@ from volmgr_volume.drivers.base import (
     check_chain_links,
 )
 from volmgr_volume.drivers.file import file_identity, hard_link_problem, plain_name_problem
-from volmgr_volume.drivers.qcow2_backing import QemuImg, read_backing
+from volmgr_volume.drivers.qcow2_backing import BackingUnreadable, QemuImg, read_backing
 
 if TYPE_CHECKING:
     from volmgr_volume.drivers.image import ImageDriver, ImageInfo
@@ -108,25 +109,23 @@ class ImageChains:
                 backing, backing_format = read_backing(file_fd)
             finally:
                 os.close(file_fd)
-        except (OSError, exception.VolumeDriverException):
+        except (OSError, BackingUnreadable):
             return None
         return Node(name, st, info, backing, backing_format)
 
     def resolve(self, backing: str) -> tuple[str | None, str | None]:
-        """``(name, None)``: the directory entry a backing reference names; or
-        ``(None, why)`` when it names something elsewhere (never followed)."""
-        head = backing.split("/", 1)[0]
-        if ":" in head:
+        """``(name, None)``: the directory entry a backing reference names (as the
+        snapshot path resolves it: a plain name, or a path in the directory); or
+        ``(None, why)`` when it names anything else (never followed)."""
+        if ":" in backing.split("/", 1)[0]:
             return None, f"its backing reference {backing!r} uses a protocol; not followed"
-        real_dir = self.driver._real_dir()
-        path = backing if os.path.isabs(backing) else os.path.join(real_dir, backing)
-        real = os.path.realpath(path)
-        if os.path.dirname(real) != real_dir:
+        below = self.driver._inside(backing)
+        if below is None:
             return None, (
-                f"its backing file {backing!r} is outside the directory {real_dir}; "
-                "it is never followed"
+                f"its backing file {backing!r} is outside the directory "
+                f"{self.driver._real_dir()}; it is never followed"
             )
-        return os.path.basename(real), None
+        return below, None
 
     def overlays(self, nodes: dict[str, Node]) -> dict[str, list[str]]:
         """For each name, the overlays whose backing reference resolves to it (sorted)."""
@@ -257,10 +256,7 @@ class ImageChains:
             base = Placed(name, self.driver._target_name(volume), base_identity)
         members = []
         for link in links:
-            managed = self.driver.managed_snapshot_name(link.snapshot_id)
-            problem = plain_name_problem(managed)
-            if problem:
-                raise exception.VolumeDriverException(reason=f"managed name {managed!r}: {problem}")
+            managed = self.driver._snapshot_target({"id": link.snapshot_id})
             members.append(Placed(link.member.name, managed, link.member.identity))
         return base, members
 
@@ -341,7 +337,11 @@ class ImageChains:
                 raise exception.VolumeDriverException(
                     reason=f"{name} is the file {found}, not {identity}; its header is left alone"
                 )
-            if read_backing(file_fd) != (backing, fmt):
+            try:
+                current = read_backing(file_fd)
+            except BackingUnreadable:
+                current = None, None
+            if current != (backing, fmt):
                 self.qemu.rebase(file_fd, backing, fmt)
         finally:
             os.close(file_fd)

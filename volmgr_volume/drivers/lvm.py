@@ -52,6 +52,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_common import exception
+from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
@@ -61,6 +62,7 @@ from volmgr_volume.drivers.base import (
     ChainLink,
     ChainLocations,
     ManageCall,
+    ManagedNames,
     VolumeDriver,
     check_page_parameters,
     gib_floor,
@@ -87,6 +89,7 @@ from volmgr_volume.drivers.lvm_commands import (  # noqa: F401 - the driver's vo
     parse_bytes,
     parse_report,
 )
+from volmgr_volume.drivers.lvm_snapshots import LvmSnapshots
 
 LOG = logging.getLogger(__name__)
 
@@ -120,6 +123,7 @@ class LvmDriver(VolumeDriver):
         self._report_lock = threading.Lock()
         self._report: tuple[float, list[LogicalVolume]] | None = None
         self.chains = LvmChains(self)
+        self._snapshots = LvmSnapshots(self)
 
     # -- setup and helpers ---------------------------------------------------------------
 
@@ -138,11 +142,9 @@ class LvmDriver(VolumeDriver):
     def is_managed_form(self, name: str) -> bool:
         return self._managed_re.fullmatch(name) is not None
 
-    def managed_snapshot_name(self, snapshot_id: str) -> str:
-        """The snapshot's managed name, after a ``_`` if it starts with ``snapshot``
-        (a prefix LVM reserves)."""
-        name = super().managed_snapshot_name(snapshot_id)
-        return "_" + name if name.startswith("snapshot") else name
+    def is_managed_snapshot_form(self, name: str) -> bool:
+        """Also under the ``_`` that a name starting with ``snapshot`` gets here."""
+        return super().is_managed_snapshot_form(name.removeprefix("_"))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -467,6 +469,71 @@ class LvmDriver(VolumeDriver):
             command(*args, **kwargs)
         except LvmCommandError as error:
             _driver_error(str(error))
+
+    # -- what the snapshot half (lvm_snapshots) shares with the volumes' ----------------
+
+    invalid = staticmethod(_invalid)
+    fail = staticmethod(_driver_error)
+
+    def reference_of(self, reference: Any) -> tuple[str, str]:
+        return self._reference(reference)
+
+    def read_lvs(self, reference: Any = None) -> list[LogicalVolume]:
+        return self._lvs(reference)
+
+    def rename_lock(self) -> Any:
+        return self._locked()
+
+    def rename_back(
+        self, owner: Mapping[str, Any], renamed: LogicalVolume | None, new: str, old: str
+    ) -> None:
+        self._rename_back(owner, renamed, new, old)
+
+    def drop_tags(self, lvs: Sequence[LogicalVolume], owner_id: str) -> None:
+        self._drop_tags(lvs, owner_id)
+
+    def original_name(
+        self, lv: LogicalVolume, owner_id: str, ref: tuple[str, str], identity: str | None
+    ) -> str:
+        return self._original_name(lv, owner_id, ref, identity)
+
+    def run(self, command: Any, *args: Any, **kwargs: Any) -> None:
+        self._run(command, *args, **kwargs)
+
+    # -- snapshots (see volmgr_volume.drivers.lvm_snapshots) ----------------------------
+
+    def describe_snapshot(
+        self, volume: VolumeRecord, snapshot: SnapshotRecord, reference: dict[str, Any]
+    ) -> BackendObject:
+        return self._snapshots.describe(volume, snapshot, reference)
+
+    def manage_snapshot(
+        self,
+        volume: VolumeRecord,
+        snapshot: SnapshotRecord,
+        reference: dict[str, Any],
+        *,
+        identity: str | None = None,
+    ) -> str:
+        return self._snapshots.manage(volume, snapshot, reference, identity)
+
+    def undo_manage_snapshot(
+        self,
+        volume: VolumeRecord,
+        snapshot: SnapshotRecord,
+        reference: dict[str, Any],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        self._snapshots.undo(snapshot, reference, identity)
+
+    def unmanage_snapshot(self, snapshot: SnapshotRecord) -> None:
+        self._snapshots.unmanage(snapshot)
+
+    def list_manageable_snapshots(
+        self, managed: ManagedNames, page: PageRequest
+    ) -> list[dict[str, Any]]:
+        return self._snapshots.list_manageable(managed, page)
 
     def unmanage(self, volume: VolumeRecord) -> None:
         name = volume.get("provider_location") or self.managed_name(volume["id"])

@@ -130,10 +130,7 @@ class LvmChains:
         )
         members = []
         for link in links:
-            managed = self.driver.managed_snapshot_name(link.snapshot_id)
-            problem = lv_name_problem(managed)
-            if problem:
-                raise exception.VolumeDriverException(reason=f"managed name {managed!r}: {problem}")
+            managed = self.driver._snapshots.target_name({"id": link.snapshot_id})
             members.append(Placed(link.member.name, managed, link.member.identity))
         return [base, *members]
 

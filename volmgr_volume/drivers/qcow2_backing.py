@@ -3,7 +3,8 @@
 An overlay's header holds the reference to the image below it (the *backing file*:
 a string at ``backing_file_offset``, ``backing_file_size`` bytes long) and, in a
 header extension, that image's format. :func:`read_backing` reads both from an open
-file, never opening the backing file itself. :class:`QemuImg` runs ``qemu-img`` on
+file, never opening the backing file itself (:func:`read_backing_name` only the
+reference, where the header says it is). :class:`QemuImg` runs ``qemu-img`` on
 an already opened file through ``/dev/fd/N``, so the tool acts on the very inode the
 driver checked whatever happens to names meanwhile: ``in_use`` asks for qemu's
 image locks (held by a running VM or qemu-nbd), ``rebase`` rewrites only the
@@ -18,32 +19,41 @@ from volmgr_common import exception
 
 BACKING_FORMAT_EXTENSION = 0xE2792ACA
 END_OF_EXTENSIONS = 0
-MAX_BACKING_NAME = 1023  # qemu's limit
+MAX_BACKING_NAME = 1023  # qcow2: a backing file name is at most 1023 bytes
 EXTENSION_AREA = 64 * 1024  # extensions live in the first cluster; read at most this
 QEMU_IMG_TIMEOUT = 60
 
 
-def read_backing(fd: int) -> tuple[str | None, str | None]:
-    """The backing reference of the qcow2 image open as ``fd`` and its recorded format.
+class BackingUnreadable(Exception):
+    """The header's backing reference cannot be read; the message says why."""
 
-    ``(None, None)`` for an image without a backing file; VolumeDriverException for a
-    header that cannot hold a valid reference.
-    """
+
+def read_backing_name(fd: int, offset: int, size: int) -> str:
+    """The backing reference stored at ``offset`` (``size`` bytes) of the image ``fd``."""
+    raw = os.pread(fd, size, offset)
+    if len(raw) != size:
+        raise BackingUnreadable("truncated qcow2 image: its backing file name is cut short")
+    if b"\x00" in raw:
+        raise BackingUnreadable("the backing file name contains a NUL byte")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BackingUnreadable("the backing file name is not UTF-8") from error
+
+
+def read_backing(fd: int) -> tuple[str | None, str | None]:
+    """The backing reference of the qcow2 image open as ``fd`` and its recorded format;
+    ``(None, None)`` without a backing file; BackingUnreadable for a header that cannot
+    hold a valid reference."""
     header = os.pread(fd, 104, 0)
     if len(header) < 72:
-        raise exception.VolumeDriverException(reason="truncated qcow2 header")
+        raise BackingUnreadable("truncated qcow2 header")
     version, offset, size = struct.unpack_from(">IQI", header, 4)
     if offset == 0:
         return None, None
     if not 0 < size <= MAX_BACKING_NAME:
-        raise exception.VolumeDriverException(reason=f"bad qcow2 backing file size {size}")
-    raw = os.pread(fd, size, offset)
-    if len(raw) != size or b"\x00" in raw:
-        raise exception.VolumeDriverException(reason="unreadable qcow2 backing file name")
-    try:
-        name = raw.decode()
-    except UnicodeDecodeError as error:
-        raise exception.VolumeDriverException(reason="backing file name is not UTF-8") from error
+        raise BackingUnreadable(f"corrupt qcow2 header: backing file name of {size} bytes")
+    name = read_backing_name(fd, offset, size)
     header_length = struct.unpack_from(">I", header, 100)[0] if version >= 3 else 72
     return name, _backing_format(fd, header_length, offset)
 
