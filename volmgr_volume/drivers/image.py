@@ -476,7 +476,9 @@ class ImageDriver(FileDriver):
         elif base is None:
             reason = f"its backing file {backing!r} is outside the backend directory"
         elif volume_id is None:
-            reason = f"its backing file {base} is not a managed volume; manage it first"
+            reason = (
+                f"its backing file {base} is not a managed volume; adopt {base} with its snapshots"
+            )
         else:
             volume = {"id": volume_id, "provider_location": base}
             reason = hard_link_problem(st) or self._origin_problem(fd, name, st, volume)[0]
