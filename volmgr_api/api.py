@@ -12,8 +12,9 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_api import validation
+from volmgr_api import snapshots, validation
 from volmgr_api.flows import manage_existing
+from volmgr_api.scope import listing_scope, project_scope
 from volmgr_common import cache, exception, metrics, notifications, rpc
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
@@ -32,21 +33,6 @@ from volmgr_volume import rpcapi as volume_rpcapi
 LOG = logging.getLogger(__name__)
 
 
-def project_scope(ctxt: RequestContext) -> str | None:
-    """None (every project) for an admin, otherwise the caller's project."""
-    if ctxt.is_admin:
-        return None
-    if not ctxt.project_id:
-        raise exception.InvalidInput(reason="the request context names no project")
-    return ctxt.project_id
-
-
-def listing_scope(ctxt: RequestContext, all_projects: bool) -> str | None:
-    """The project a listing covers: the caller's own unless ``all_projects`` (and an
-    admin asks: None, every project)."""
-    return project_scope(ctxt) if all_projects else ctxt.project_id
-
-
 class API:
     """The operations of volmgr-api."""
 
@@ -62,6 +48,7 @@ class API:
         self.scheduler = scheduler_rpcapi.SchedulerAPI(messaging, retry=retry)
         self.volume = volume_rpcapi.VolumeAPI(messaging, retry=retry)
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}", retry=retry)
+        self.snapshots = snapshots.SnapshotAPI(conf, db, self.volume, self.notifier)
         # Built once: run_flow_batch does not change a flow, so every request shares it.
         # Service rows the flow's checks read, cleared here when a service's status changes.
         self._service_rows: cache.ShortLivedCache[dict[str, Any]] = cache.ShortLivedCache()

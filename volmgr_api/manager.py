@@ -12,6 +12,7 @@ from volmgr_api import rpcapi, validation
 from volmgr_api.api import API
 from volmgr_common import rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 
@@ -66,3 +67,40 @@ class ApiManager:
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
     ) -> None:
         self._api.manage_existing_failed(ctxt, volume_id, reason, stage)
+
+    @rpc.remote_boundary
+    def manage_existing_snapshot(
+        self,
+        ctxt: RequestContext,
+        volume_id: str,
+        ref: dict[str, Any],
+        name: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> SnapshotRecord:
+        validation.request_project(ctxt)
+        request = validation.snapshot_request(
+            self._api.conf,
+            {
+                "volume_id": volume_id,
+                "ref": ref,
+                "name": name,
+                "description": description,
+                "metadata": metadata or {},
+            },
+        )
+        return self._api.snapshots.manage(ctxt, request)
+
+    @rpc.remote_boundary
+    def get_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> SnapshotRecord:
+        return self._api.snapshots.get(ctxt, snapshot_id)
+
+    @rpc.remote_boundary
+    def unmanage_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> None:
+        self._api.snapshots.unmanage(ctxt, snapshot_id)
+
+    @rpc.remote_boundary
+    def manage_existing_snapshot_failed(
+        self, ctxt: RequestContext, snapshot_id: str, reason: str
+    ) -> None:
+        self._api.snapshots.manage_failed(ctxt, snapshot_id, reason)

@@ -8,6 +8,10 @@ Two kinds of ``managing`` rows belong to the API:
 * rows on which a later stage noted a failure but whose compensating message never
   arrived: record the failure here, as the message would have.
 
+Snapshot rows are the volume service's to resume (their cast goes straight to it);
+of those, the API records the failures whose compensating message was lost
+(handling one twice equals once, so two API processes may both try).
+
 Of several volmgr-api processes scanning at once, one wins each row (``touch_if_unchanged``).
 """
 
@@ -15,7 +19,7 @@ from oslo_log import log as logging
 
 from volmgr_api.api import API
 from volmgr_common.context import get_admin_context
-from volmgr_common.db import volume_record, volume_recovery
+from volmgr_common.db import snapshot_record, snapshot_recovery, volume_record, volume_recovery
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.manage_request import RequestSpec
 
@@ -45,3 +49,19 @@ def recover(api: API) -> None:
                 volume["host"], volume["availability_zone"], vtype, volume["id"]
             )
             api.scheduler.manage_existing(ctxt, volume["id"], spec)
+    _recover_snapshot_failures(api)
+
+
+def _recover_snapshot_failures(api: API) -> None:
+    """Record the snapshot failures whose compensating message was lost."""
+    rows = snapshot_recovery.transitional(
+        api.db,
+        (snapshot_record.MANAGING,),
+        still_for=api.conf.recovery.stale_after,
+        failed=True,
+    )
+    for snapshot in rows:
+        ctxt = get_admin_context(request_id=snapshot["request_id"])
+        ctxt.update_store()
+        LOG.warning("Snapshot %s failed but was not recorded; recording it", snapshot["id"])
+        api.snapshots.manage_failed(ctxt, snapshot["id"], snapshot["failure_reason"] or "unknown")

@@ -5,20 +5,24 @@ API version history:
 * 1.0 - manage_existing, get_volume, list_volumes, unmanage_volume, delete_volume,
         get_manageable_volumes (calls); manage_existing_failed (cast, the
         compensation that the scheduler and the volume services send).
+* 1.1 - manage_existing_snapshot, get_snapshot, unmanage_snapshot (calls);
+        manage_existing_snapshot_failed (cast, the volume service's compensation).
 
-``[upgrade_levels] api`` caps the version sent (every method is 1.0 so far).
+``[upgrade_levels] api`` caps the version sent: a 1.1 method under a lower cap
+raises SnapshotsNotSupported before anything is sent.
 """
 
 from typing import Any
 
-from volmgr_common import rpc
+from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
+from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.manage_request import ManageRequest
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-api"
-RPC_API_VERSION = "1.0"
+RPC_API_VERSION = "1.1"
 UPGRADE_LEVEL = "api"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -109,3 +113,49 @@ class ApiAPI:
         gives back the quota it charged and records ``error_managing`` with ``reason``."""
         cctxt = self.client.prepare(version="1.0")
         cctxt.cast(ctxt, "manage_existing_failed", volume_id=volume_id, reason=reason, stage=stage)
+
+    def _snapshots(self) -> Any:
+        """The 1.1 call context; SnapshotsNotSupported under a lower cap."""
+        if not self.client.can_send_version("1.1"):
+            raise exception.SnapshotsNotSupported(
+                backend="volmgr-api", reason="[upgrade_levels] api is below 1.1"
+            )
+        return self.client.prepare(version="1.1")
+
+    def manage_existing_snapshot(
+        self,
+        ctxt: RequestContext,
+        volume_id: str,
+        ref: dict[str, Any],
+        name: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> SnapshotRecord:
+        """Call (1.1): bring the snapshot object ``ref`` of volume ``volume_id`` under
+        management; returns the new snapshot in status ``managing``."""
+        return self._snapshots().call(
+            ctxt,
+            "manage_existing_snapshot",
+            volume_id=volume_id,
+            ref=ref,
+            name=name,
+            description=description,
+            metadata=metadata or {},
+        )
+
+    def get_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> SnapshotRecord:
+        """Call (1.1): one snapshot of the caller's project (any project for an admin)."""
+        return self._snapshots().call(ctxt, "get_snapshot", snapshot_id=snapshot_id)
+
+    def unmanage_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> None:
+        """Call (1.1): stop managing a snapshot; the object stays where it is."""
+        self._snapshots().call(ctxt, "unmanage_snapshot", snapshot_id=snapshot_id)
+
+    def manage_existing_snapshot_failed(
+        self, ctxt: RequestContext, snapshot_id: str, reason: str
+    ) -> None:
+        """Cast (1.1): compensation. The volume service failed the snapshot's manage and
+        undid its own work; the API releases its quota and records ``error_managing``."""
+        self._snapshots().cast(
+            ctxt, "manage_existing_snapshot_failed", snapshot_id=snapshot_id, reason=reason
+        )

@@ -1,4 +1,5 @@
-"""Checks on a manage request's fields: host, reference, name, description, metadata.
+"""Checks on a manage request's fields: host, reference, name, description, metadata
+(of a volume's manage, and of a snapshot's: :func:`snapshot_request`).
 
 :func:`manage_request` turns the fields a caller sent (a REST body, the keyword
 arguments of an RPC call) into a checked :class:`ManageRequest`; the limits it
@@ -16,7 +17,7 @@ from oslo_config import cfg
 from volmgr_common import exception
 from volmgr_common.context import RequestContext
 from volmgr_common.limits import STRING_WIDTH
-from volmgr_common.manage_request import FIELDS, REQUIRED_FIELDS, ManageRequest
+from volmgr_common.manage_request import FIELDS, REQUIRED_FIELDS, ManageRequest, SnapshotRequest
 
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}@[A-Za-z0-9._-]{1,200}(#[A-Za-z0-9._-]{1,200})?$")
 MAX_REFERENCE_BYTES = 4096
@@ -131,4 +132,26 @@ def manage_request(conf: cfg.ConfigOpts, fields: Mapping[str, Any]) -> ManageReq
         availability_zone=fields.get("availability_zone"),
         metadata=metadata,
         bootable=bootable,
+    )
+
+
+UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
+
+
+def snapshot_request(conf: cfg.ConfigOpts, fields: Mapping[str, Any]) -> SnapshotRequest:
+    """The checked request to manage a snapshot (``volume_id``, ``ref``, ``name``,
+    ``description``, ``metadata``); raises InvalidInput naming what is wrong."""
+    volume_id = fields.get("volume_id")
+    if not isinstance(volume_id, str) or not UUID_RE.fullmatch(volume_id):
+        raise exception.InvalidInput(reason="volume_id must be the UUID of a volume")
+    return SnapshotRequest(
+        volume_id=volume_id,
+        ref=check_reference(fields.get("ref")),
+        name=check_text("name", fields.get("name"), conf.api.max_name_length),
+        description=check_text(
+            "description", fields.get("description"), conf.api.max_description_length
+        ),
+        metadata=check_metadata(fields.get("metadata"), conf.api.max_metadata_items),
     )

@@ -13,7 +13,12 @@ The points, in the order a request passes them:
 * the name of each task of the volume manager's flow (``NotifyStart``,
   ``PrepareForQuotaReservation``, ``QuotaReserve``, ``RecordIdentity``, ``ManageExisting``,
   ``QuotaCommit``, ``OnFinish``) — before the task does anything;
-* ``ManageExisting.after`` — the driver renamed the object, nothing recorded yet.
+* ``ManageExisting.after`` — the driver renamed the object, nothing recorded yet;
+* a snapshot's manage: ``AfterSnapshotEntryCreate`` (the API wrote the row), the
+  name of each task of the snapshot flow (``NotifySnapshotStart``,
+  ``RecordSnapshotIdentity``, ``ChargeSnapshotGigabytes``, ``ManageSnapshot``,
+  ``FinishSnapshot``) and ``ManageSnapshot.after`` (the driver renamed it), each
+  with the snapshot record.
 
 A callback that raises makes the point fail as the step there would have failed.
 """
@@ -24,6 +29,8 @@ from typing import Any
 AFTER_ENTRY_CREATE = "AfterEntryCreate"
 SCHEDULER_RECEIVE = "SchedulerReceive"
 MANAGE_EXISTING_AFTER = "ManageExisting.after"
+AFTER_SNAPSHOT_ENTRY_CREATE = "AfterSnapshotEntryCreate"
+MANAGE_SNAPSHOT_AFTER = "ManageSnapshot.after"
 
 Callback = Callable[[str, Any], None]
 """Called as ``callback(point_name, volume)`` at every point."""

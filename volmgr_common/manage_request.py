@@ -111,3 +111,15 @@ class RequestSpec:
             size=wire.get("size"),
             volume_id=wire.get("volume_id"),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class SnapshotRequest:
+    """A checked request to manage an existing snapshot of volume ``volume_id``
+    (``volmgr_api.validation.snapshot_request``)."""
+
+    volume_id: str
+    ref: dict[str, Any]
+    name: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)

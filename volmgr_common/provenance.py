@@ -13,9 +13,8 @@ row is gone.
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
-
-from volmgr_common.db.volume_record import VolumeRecord
 
 KEYS = (
     "reference",
@@ -34,13 +33,15 @@ KEYS = (
 
 
 def record(
-    volume: VolumeRecord,
+    volume: Mapping[str, Any],
     backend: str,
     identity: str,
     original_name: str | None,
     size_bytes: int | None,
 ) -> dict[str, Any]:
-    """The provenance of ``volume``'s object as the driver found it on ``backend``."""
+    """The provenance of ``volume``'s object (or a snapshot's: any record with a
+    reference, a creation time, a user, a project and a request id) as the driver
+    found it on ``backend``."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return {
         "reference": dict(volume["reference"]),

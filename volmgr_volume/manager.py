@@ -9,6 +9,7 @@ from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
+from volmgr_volume.snapshot_worker import SnapshotWorker
 from volmgr_volume.worker import VolumeWorker
 
 ManageBatcher = Batcher[tuple[RequestContext, str], None]
@@ -20,9 +21,12 @@ class VolumeManager:
 
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
-    def __init__(self, worker: VolumeWorker, batcher: ManageBatcher) -> None:
+    def __init__(
+        self, worker: VolumeWorker, batcher: ManageBatcher, snapshots: SnapshotWorker
+    ) -> None:
         self._worker = worker
         self._batcher = batcher
+        self._snapshots = snapshots
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -50,7 +54,31 @@ class VolumeManager:
         sort_key: str,
         sort_dir: str,
     ) -> list[dict[str, Any]]:
-        if not isinstance(limit, int) or not isinstance(offset, int) or limit < 0 or offset < 0:
-            raise exception.InvalidInput(reason="limit and offset must be non-negative integers")
-        page = PageRequest.from_rpc(marker, limit, offset, sort_key, sort_dir)
-        return self._worker.list_manageable(page)
+        return self._worker.list_manageable(_page(marker, limit, offset, sort_key, sort_dir))
+
+    @rpc.remote_boundary
+    def manage_existing_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> None:
+        self._snapshots.manage(ctxt, snapshot_id)
+
+    @rpc.remote_boundary
+    def unmanage_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> None:
+        self._snapshots.unmanage(ctxt, snapshot_id)
+
+    @rpc.remote_boundary
+    def get_manageable_snapshots(
+        self,
+        ctxt: RequestContext,
+        marker: str | None,
+        limit: int,
+        offset: int,
+        sort_key: str,
+        sort_dir: str,
+    ) -> list[dict[str, Any]]:
+        return self._snapshots.list_manageable(_page(marker, limit, offset, sort_key, sort_dir))
+
+
+def _page(marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str) -> PageRequest:
+    """The page a listing call asked for; InvalidInput for a negative or odd limit/offset."""
+    if not isinstance(limit, int) or not isinstance(offset, int) or limit < 0 or offset < 0:
+        raise exception.InvalidInput(reason="limit and offset must be non-negative integers")
+    return PageRequest.from_rpc(marker, limit, offset, sort_key, sort_dir)

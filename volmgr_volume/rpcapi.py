@@ -4,19 +4,23 @@ API version history:
 
 * 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
+* 1.2 - manage_existing_snapshot (cast), unmanage_snapshot (cast),
+        get_manageable_snapshots (call).
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
-goes out as one ``manage_existing`` cast per request.
+goes out as one ``manage_existing`` cast per request; under a cap below 1.2 the
+snapshot methods raise SnapshotsNotSupported (a volume service of an older release
+does not know them) before anything is sent.
 """
 
 from typing import Any
 
-from volmgr_common import rpc
+from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.1"
+RPC_API_VERSION = "1.2"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -78,4 +82,32 @@ class VolumeAPI:
         cctxt = self.client.prepare(server=self._server(host), version="1.0")
         return cctxt.call(
             ctxt, "get_manageable_volumes", **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT)
+        )
+
+    def _snapshot_context(self, host: str) -> Any:
+        """The 1.2 call context for ``host``; SnapshotsNotSupported under a lower cap."""
+        if not self.client.can_send_version("1.2"):
+            raise exception.SnapshotsNotSupported(
+                backend=self._server(host),
+                reason="its volume service runs a release without snapshots "
+                "([upgrade_levels] volume is below 1.2)",
+            )
+        return self.client.prepare(server=self._server(host), version="1.2")
+
+    def manage_existing_snapshot(self, ctxt: RequestContext, host: str, snapshot_id: str) -> None:
+        """Cast (1.2): run the snapshot manage flow for a ``managing`` snapshot row of a
+        volume on ``host``."""
+        self._snapshot_context(host).cast(ctxt, "manage_existing_snapshot", snapshot_id=snapshot_id)
+
+    def unmanage_snapshot(self, ctxt: RequestContext, host: str, snapshot_id: str) -> None:
+        """Cast (1.2): let go of an ``unmanaging`` snapshot; the object stays."""
+        self._snapshot_context(host).cast(ctxt, "unmanage_snapshot", snapshot_id=snapshot_id)
+
+    def get_manageable_snapshots(
+        self, ctxt: RequestContext, host: str, page: PageRequest
+    ) -> list[dict[str, Any]]:
+        """Call (1.2): one page of the backend's snapshot objects, each with its
+        ``source_reference`` (the page travels as for ``get_manageable_volumes``)."""
+        return self._snapshot_context(host).call(
+            ctxt, "get_manageable_snapshots", **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT)
         )

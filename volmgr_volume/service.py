@@ -13,7 +13,7 @@ from volmgr_common.context import get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
-from volmgr_volume import drivers, manager, rpcapi, worker
+from volmgr_volume import drivers, manager, rpcapi, snapshot_worker, worker
 
 LOG = logging.getLogger(__name__)
 BINARY = "volmgr-volume"
@@ -57,7 +57,16 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     batcher: manager.ManageBatcher = batching.Batcher(
         "volmgr-volume-manage-batches", volume_worker.manage_many, conf.manage_batch_size
     )
-    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher))
+    snapshots = snapshot_worker.SnapshotWorker(
+        conf,
+        db,
+        volume_worker.api,
+        driver,
+        volume_worker.backends,
+        svc.instance_id,
+        volume_worker.notifier,
+    )
+    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher, snapshots))
     svc.executor_threads = batching.handler_threads(conf)
 
     def report_capabilities() -> None:
@@ -85,10 +94,18 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     svc.periodic_tasks.append(
         service.PeriodicTask("recovery", conf.recovery.interval, volume_worker.recover)
     )
+    svc.periodic_tasks.append(
+        service.PeriodicTask("snapshot-recovery", conf.recovery.interval, snapshots.recover)
+    )
     # Three renewals fit in the time after which another process may take a claim over.
     svc.periodic_tasks.append(
         service.PeriodicTask(
             "claims", conf.recovery.stale_after / 3, volume_worker.renew_claims, False
+        )
+    )
+    svc.periodic_tasks.append(
+        service.PeriodicTask(
+            "snapshot-claims", conf.recovery.stale_after / 3, snapshots.renew_claims, False
         )
     )
     return svc

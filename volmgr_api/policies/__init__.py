@@ -15,6 +15,7 @@ from volmgr_api.policies import (
     messages,
     quotas,
     services,
+    snapshots,
     volume_types,
     volumes,
 )
@@ -27,6 +28,7 @@ def list_rules() -> list[policy.RuleDefault]:
             base.list_rules(),
             volumes.list_rules(),
             manageable_volumes.list_rules(),
+            snapshots.list_rules(),
             services.list_rules(),
             quotas.list_rules(),
             messages.list_rules(),

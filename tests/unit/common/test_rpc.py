@@ -204,8 +204,14 @@ def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
     module: Any, client_cls: type, endpoint_cls: type, name: str
 ) -> None:
     """A service of the first release answers 1.0 only: every client method still works
-    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods."""
-    messages = send_all(client_cls, name, OLDEST_CAPS)
+    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods; a method that
+    has no 1.0 form (the snapshots') is refused with a clear error, sending nothing."""
+    try:
+        messages = send_all(client_cls, name, OLDEST_CAPS)
+    except exception.SnapshotsNotSupported as refused:
+        assert "upgrade_levels" in str(refused)
+        assert send(client_cls, name).target["version"] != "1.0"
+        return
     assert messages
     for message in messages:
         assert message.target["version"] == "1.0"
@@ -346,6 +352,8 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         status="available",
         expected="managing",
         attempts=11,
+        snapshot_id="snap-1",
+        backend="node1@files",
     )
 
 

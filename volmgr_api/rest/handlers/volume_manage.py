@@ -31,7 +31,7 @@ from volmgr_common.page_request import MANAGEABLE_SORT_KEYS, PageRequest
 SOURCE_NAME = "source-name"
 
 
-def _one_of_host_cluster(host: Any, cluster: Any, cluster_allowed: bool) -> tuple[str, str]:
+def one_of_host_cluster(host: Any, cluster: Any, cluster_allowed: bool) -> tuple[str, str]:
     """The backend named and whether it was named as a ``Host`` or a ``Cluster``."""
     if not cluster_allowed:
         if not host:
@@ -43,7 +43,7 @@ def _one_of_host_cluster(host: Any, cluster: Any, cluster_allowed: bool) -> tupl
 
 
 @contextlib.contextmanager
-def _named_as(kind: str) -> Iterator[None]:
+def named_as(kind: str) -> Iterator[None]:
     """Cinder's wording for an unknown backend: "Cluster 'x' not found" when a cluster
     was named."""
     try:
@@ -56,7 +56,7 @@ def create(req: ApiRequest) -> Reply:
     """``POST os-volume-manage`` (and ``POST manageable_volumes``): 202 with the volume."""
     req.authorize(policy.MANAGE, {"project_id": req.ctxt.project_id})
     volume = req.json_body(schema.validator(req.version, req.conf))["volume"]
-    host, kind = _one_of_host_cluster(
+    host, kind = one_of_host_cluster(
         volume.get("host"), volume.get("cluster"), req.version.matches("3.16")
     )
     validation.request_project(req.ctxt)
@@ -73,7 +73,7 @@ def create(req: ApiRequest) -> Reply:
             "bootable": parameter_types.to_bool(volume.get("bootable", False)),
         },
     )
-    with _named_as(kind):
+    with named_as(kind):
         created = req.api.manage_existing(req.ctxt, request)
     return Reply(202, {"volume": volume_views.detail(req, created)})
 
@@ -91,19 +91,25 @@ def _marker(text: str | None) -> str | None:
     return text
 
 
-def _listing(req: ApiRequest, detailed: bool) -> Reply:
-    req.authorize(policy.LIST_MANAGEABLE, {"project_id": req.ctxt.project_id})
+def listing_request(req: ApiRequest) -> tuple[str, str, PageRequest]:
+    """The backend a manageable listing names, how (``Host``/``Cluster``), and its page."""
     cluster_allowed = req.version.matches("3.17")
     params = Params(req.webob.GET, None)
     cluster = params.get("cluster") if cluster_allowed else None
-    host, kind = _one_of_host_cluster(params.get("host"), cluster, cluster_allowed)
+    host, kind = one_of_host_cluster(params.get("host"), cluster, cluster_allowed)
     page = PageRequest(
         marker=_marker(params.get("marker")),
         limit=params.limit(req.conf.api.max_list_limit),
         offset=params.offset(),
         sort=tuple(check_sort(params.sort("reference"), MANAGEABLE_SORT_KEYS)),
     )
-    with _named_as(kind):
+    return host, kind, page
+
+
+def _listing(req: ApiRequest, detailed: bool) -> Reply:
+    req.authorize(policy.LIST_MANAGEABLE, {"project_id": req.ctxt.project_id})
+    host, kind, page = listing_request(req)
+    with named_as(kind):
         entries = req.api.get_manageable_volumes(req.ctxt, host, page)
     return Reply(200, manageable.list_view(entries, detailed))
 

@@ -1,0 +1,119 @@
+"""What volmgr-api does for snapshots, behind its REST handlers and RPC endpoint.
+
+Each method takes the caller's request context; a caller who is not an admin sees
+and changes only its own project's snapshots (and manages snapshots only of its own
+project's volumes). Policies are checked by the faces before they get here.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from volmgr_api import validation
+from volmgr_api.flows import manage_existing
+from volmgr_api.flows import manage_snapshot as flow
+from volmgr_api.scope import project_scope
+from volmgr_common import exception, notifications, rpc
+from volmgr_common.context import RequestContext
+from volmgr_common.db import api as db_api
+from volmgr_common.db import snapshot_record, snapshot_transitions, snapshots
+from volmgr_common.flows import run_flow
+from volmgr_common.manage_request import SnapshotRequest
+from volmgr_common.page_request import PageRequest
+from volmgr_volume import rpcapi as volume_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+SnapshotRecord = snapshot_record.SnapshotRecord
+
+
+class SnapshotAPI:
+    """The snapshot operations of volmgr-api."""
+
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: db_api.Database,
+        volume: volume_rpcapi.VolumeAPI,
+        notifier: Any,
+    ) -> None:
+        self.conf = conf
+        self.db = db
+        self.volume = volume
+        self.notifier = notifier
+        self._flow = flow.get_flow(conf, db, volume)
+
+    def manage(self, ctxt: RequestContext, request: SnapshotRequest) -> SnapshotRecord:
+        """Accept a request to manage an existing snapshot; returns the new snapshot in
+        status ``managing`` (the volume service then runs the flow)."""
+        project_scope(ctxt)
+        values = run_flow(self._flow, {flow.CONTEXT: ctxt, flow.REQUEST: request})
+        snapshot: SnapshotRecord = values[flow.SNAPSHOT]
+        LOG.info(
+            "Accepted manage of snapshot %s of volume %s as %s",
+            request.ref,
+            request.volume_id,
+            snapshot["id"],
+        )
+        return snapshot
+
+    def get(self, ctxt: RequestContext, snapshot_id: str) -> SnapshotRecord:
+        return snapshots.get(self.db, snapshot_id, project_id=project_scope(ctxt))
+
+    def list_snapshots(
+        self,
+        ctxt: RequestContext,
+        page: PageRequest,
+        all_projects: bool = False,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[SnapshotRecord]:
+        """A page of snapshots (at most ``[api] max_list_limit``), Cinder's order."""
+        max_limit = self.conf.api.max_list_limit
+        limit = max_limit if page.limit is None else min(page.limit, max_limit)
+        scope = project_scope(ctxt) if all_projects else ctxt.project_id
+        page = dataclasses.replace(page, limit=limit)
+        return snapshots.list_snapshots(self.db, page, project_id=scope, filters=filters)
+
+    def unmanage(self, ctxt: RequestContext, snapshot_id: str) -> None:
+        """Stop managing: the row goes, the object stays under its managed name. The
+        record of a failed manage is removed instead (as its delete would)."""
+        snapshot = snapshots.get(self.db, snapshot_id, project_id=project_scope(ctxt))
+        if snapshot["status"] == snapshot_record.ERROR_MANAGING:
+            self.delete(ctxt, snapshot_id)
+            return
+        snapshot = snapshot_transitions.start_unmanage(self.db, snapshot_id, project_scope(ctxt))
+        notifications.notify_snapshot(self.notifier, ctxt, "unmanage.start", snapshot)
+        with rpc.bus_unavailable_as_503():  # the row stays unmanaging: recovery finishes it
+            self.volume.unmanage_snapshot(ctxt, snapshot["host"], snapshot_id)
+
+    def delete(self, ctxt: RequestContext, snapshot_id: str) -> None:
+        """Remove the record of a failed manage (``error``); never touches the backend."""
+        snapshot = snapshot_transitions.delete_failed(self.db, snapshot_id, project_scope(ctxt))
+        LOG.info("Deleted the record of failed snapshot manage %s", snapshot_id)
+        notifications.notify_snapshot(self.notifier, ctxt, "delete.end", snapshot)
+
+    def get_manageable(
+        self, ctxt: RequestContext, host: Any, page: PageRequest
+    ) -> list[dict[str, Any]]:
+        """The snapshot objects of a backend and whether each can be managed."""
+        backend, _pool = validation.parse_host(host)
+        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
+        if not service["is_up"]:
+            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
+        with rpc.bus_unavailable_as_503():
+            return self.volume.get_manageable_snapshots(ctxt, service["backend"], page)
+
+    def manage_failed(self, ctxt: RequestContext, snapshot_id: str, reason: str) -> None:
+        """Compensation: release the snapshot's quota, record ``error_managing``, tell
+        the user; handling it twice equals once."""
+        snapshot = snapshot_transitions.fail_manage(self.db, snapshot_id, reason, ctxt.request_id)
+        if snapshot is None:
+            LOG.info("Snapshot %s: failure already recorded or moot", snapshot_id)
+            return
+        LOG.warning("Snapshot %s is error_managing: %s", snapshot_id, reason)
+        notifications.notify_snapshot(
+            self.notifier, ctxt, "manage_existing.error", snapshot, error=True, reason=reason
+        )
