@@ -381,10 +381,20 @@ class FileDriver(VolumeDriver):
     def manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
     ) -> str:
+        return self._manage_checked(volume, reference, identity, self._volume_bytes)
+
+    def _manage_checked(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        identity: str | None,
+        check: Callable[[int, str, os.stat_result, Any], object],
+    ) -> str:
+        """:meth:`manage` with ``check`` run on the file before its rename."""
         name = self._source_name(reference)
         target = self._target_name(volume)
         return self._rename_to_managed(
-            f"Volume {volume['id']}", name, target, reference, identity, self._volume_bytes
+            f"Volume {volume['id']}", name, target, reference, identity, check
         )
 
     def _rename_to_managed(

@@ -48,6 +48,7 @@ from volmgr_volume.drivers.base import (
     Chain,
     ChainLink,
     ChainLocations,
+    ManageCall,
     ManagedNames,
     check_page_parameters,
     manageable_snapshot_entry,
@@ -235,15 +236,46 @@ class ImageDriver(FileDriver):
         problem = self._format_problem(info)
         if problem:
             self._invalid(reference, problem)
-        if not self.is_managed_form(name):
-            built_on = self.chains.overlays(self.chains.scan(fd, cached=True)).get(name)
-            if built_on:
+        return info.virtual_size
+
+    def _overlays_now(self) -> dict[str, list[str]]:
+        """Which images the overlays of the directory are built on, read now."""
+        with self._opened_dir() as fd:
+            return self.chains.overlays(self.chains.scan(fd, cached=True))
+
+    def _alone_check(self, built_on: dict[str, list[str]]) -> Any:
+        """The check before a volume's rename: :meth:`_volume_bytes`, and no overlay
+        may be built on the image (renaming it would break them)."""
+
+        def check(fd: int, name: str, st: os.stat_result, reference: Any) -> int:
+            size = self._volume_bytes(fd, name, st, reference)
+            if built_on.get(name):
                 self._invalid(
                     reference,
-                    f"{', '.join(built_on)} built on it would lose their backing file; "
-                    "adopt it with its snapshots",
+                    f"{', '.join(built_on[name])} built on it would lose their backing "
+                    "file; adopt it with its snapshots",
                 )
-        return info.virtual_size
+            return size
+
+        return check
+
+    def manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> str:
+        return self._manage_checked(
+            volume, reference, identity, self._alone_check(self._overlays_now())
+        )
+
+    def manage_many(self, calls: Sequence[ManageCall]) -> list[str | Exception]:
+        """:meth:`manage` for each request, the overlays of the directory read once."""
+        check = self._alone_check(self._overlays_now())
+        results: list[str | Exception] = []
+        for volume, reference, identity in calls:
+            try:
+                results.append(self._manage_checked(volume, reference, identity, check))
+            except Exception as error:
+                results.append(error)
+        return results
 
     def _describe(self, fd: int, name: str) -> Described | None:
         described = super()._describe(fd, name)
