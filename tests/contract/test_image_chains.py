@@ -250,3 +250,19 @@ def test_the_listing_after_an_adoption(driver: ImageDriver, images: Path) -> Non
     assert chain.base.identity == f"{os.stat(images / located.volume).st_dev}:" + str(
         os.stat(images / located.volume).st_ino
     )
+
+
+def test_a_member_with_another_name_is_refused(driver: ImageDriver, images: Path) -> None:
+    make_chain(images)
+    os.link(images / "o2.qcow2", images.parent / "elsewhere.qcow2")
+    with pytest.raises(exception.ManageExistingInvalidReference, match=r"o2\.qcow2.*hard links"):
+        driver.describe_chain(vol(VOLUME_ID), BASE)
+
+
+def test_a_protocol_backing_reference_is_never_followed(driver: ImageDriver, images: Path) -> None:
+    make_chain(images)
+    qemu_img("rebase", "-q", "-u", "-b", "nbd:localhost:10809", "-F", "raw",
+             str(images / "o1.qcow2"))  # fmt: skip
+    with pytest.raises(exception.ManageExistingInvalidReference, match="uses a protocol"):
+        driver.describe_chain(vol(VOLUME_ID), {"source-name": "o2.qcow2"})
+    assert driver.describe_chain(vol(VOLUME_ID), BASE).members == ()
