@@ -27,7 +27,7 @@ def _volume(volume: dict[str, Any]) -> dict[str, Any]:
     return {key: volume[key] for key in sorted(volume) if key != "links"}
 
 
-def _metadata(pairs: list[str] | None) -> dict[str, str] | None:
+def parse_metadata(pairs: list[str] | None) -> dict[str, str] | None:
     if not pairs:
         return None
     result = {}
@@ -45,7 +45,7 @@ def _manage_fields(args: argparse.Namespace) -> dict[str, Any]:
         "description": args.description,
         "volume_type": args.volume_type,
         "availability_zone": args.availability_zone,
-        "metadata": _metadata(args.metadata),
+        "metadata": parse_metadata(args.metadata),
         "bootable": args.bootable,
     }
     return {key: value for key, value in fields.items() if value is not None}

@@ -7,26 +7,32 @@ response carries the version it was served at, with ``Vary`` naming the header.
 
 Version history (what volmgr implements of Cinder's history, for the routes it serves):
 
-* 3.0  - Manage, manageable listing (os-volume-manage), volumes, services, quotas, types.
+* 3.0  - Manage, manageable listing (os-volume-manage), volumes, services, quotas, types;
+  snapshots: os-snapshot-manage (manage, listing), snapshots (list, show, delete of a
+  failed manage, os-unmanage).
 * 3.2  - The ``bootable`` filter of volume lists is parsed as a boolean.
 * 3.3  - User messages (``GET messages``, ``GET messages/{id}``).
 * 3.4  - The ``glance_metadata`` filter of volume lists (volmgr volumes carry none).
 * 3.5  - Messages accept ``marker``, ``limit`` and ``sort``.
 * 3.7  - Services show ``cluster``.
-* 3.8  - ``manageable_volumes`` resource: list, detail, and manage by POST.
+* 3.8  - ``manageable_volumes`` and ``manageable_snapshots`` resources: list, detail,
+  and manage by POST.
 * 3.10 - The ``group_id`` filter of volume lists (volmgr volumes are in no group).
 * 3.12 - ``GET volumes/summary``.
 * 3.13 - Volume views show ``group_id``.
+* 3.14 - Snapshot views show ``group_snapshot_id`` (always null: no group snapshots).
 * 3.16 - A manage request may name a ``cluster`` instead of a ``host``.
 * 3.17 - Manageable listings accept ``cluster`` instead of ``host``.
 * 3.21 - Volume details show ``provider_id`` to an admin (the backend object's identity).
 * 3.36 - ``volumes/summary`` lists the distinct ``metadata`` values of the volumes.
+* 3.41 - Snapshot views show ``user_id``.
 * 3.45 - Volume lists accept ``with_count`` and then show ``count``.
 * 3.48 - Volume details show ``shared_targets`` and ``service_uuid``.
 * 3.49 - Services show a volume service's ``backend_state``.
 * 3.61 - Volume details show ``cluster_name`` to an admin.
 * 3.63 - Volume details show ``volume_type_id``.
 * 3.65 - Volume details show ``consumes_quota``; volume lists accept it as a filter.
+  Snapshot views show ``consumes_quota`` too.
 * 3.67 - Every project route is also served without the project id (``/v3/volumes``),
   in the caller's project. As in Cinder, whose router adds both forms whatever the
   version, these URLs answer at every version: 3.67 only announces them.
@@ -34,8 +40,8 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.71 - The maximum (Cinder 2024.1).
 
 Versions that change nothing volmgr serves: 3.1 (image upload), 3.6 (consistency
-groups), 3.9 (backups), 3.11 (group types), 3.14 (group snapshots), 3.15 (ETags of
-volume updates), 3.18 - 3.20, 3.22, 3.24 - 3.30, 3.35, 3.37, 3.38, 3.41, 3.43, 3.44,
+groups), 3.9 (backups), 3.11 (group types), 3.15 (ETags of
+volume updates), 3.18 - 3.20, 3.22, 3.24 - 3.30, 3.35, 3.37, 3.38, 3.43, 3.44,
 3.47, 3.51, 3.54 - 3.59, 3.62 and 3.66 (backups, groups, snapshots, attachments,
 transfers, clusters, workers, pools, default types: resources volmgr does not serve),
 3.23 (``force`` on delete: volmgr deletes only failed manages, never backend data, so

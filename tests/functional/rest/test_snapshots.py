@@ -6,7 +6,7 @@ shown, unmanaged; refusals answer 4xx (or end in ``error`` with a user message w
 only the volume service can tell) and rename nothing; quota counts ``snapshots`` and
 their gigabytes. python-cinderclient's ``snapshot-manageable-list``,
 ``snapshot-manage``, ``snapshot-list``, ``snapshot-show`` and ``snapshot-unmanage``
-work unchanged.
+work unchanged, and so do volmgr's own snapshot commands.
 """
 
 import json
@@ -19,6 +19,7 @@ import pytest
 
 from tests.functional.rest.conftest import WAIT_SECONDS, Rest, fresh_admin, running_stack, unique
 from tests.functional.rest.test_cinderclient import cinder, ok, row_value
+from tests.functional.rest.test_cli import run_apart
 from tests.image_support import qemu_img
 
 
@@ -226,3 +227,70 @@ def test_the_real_cinder_snapshot_commands(images: Rest) -> None:
     ok(cinder(images, "admin", project, "snapshot-unmanage", snapshot_id))
     assert wait_snapshot(images, snapshot_id, headers)["status"] == "gone"
     assert (images.files / f"snapshot-{snapshot_id}").exists()
+
+
+def test_the_volmgr_snapshot_commands(images: Rest, capsys: pytest.CaptureFixture) -> None:
+    headers = fresh_admin()
+    project = headers["X-Project-Id"]
+    volume = managed_volume(images, headers)
+    name = overlay(images, f"volume-{volume['id']}")
+
+    def volmgr(*args: str) -> tuple[int, str]:
+        code, out, err = run_apart(images, capsys, project, *args)
+        return code, out if code == 0 else out + err
+
+    code, out = volmgr("--json", "snapshot-manageable-list", images.backend)
+    [entry] = [e for e in json.loads(out) if e["reference"] == {"source-name": name}]
+    assert (code, entry["safe_to_manage"]) == (0, True)
+    assert entry["source_reference"] == {"source-name": f"volume-{volume['id']}"}
+    code, out = volmgr(
+        "--json", "snapshot-manage", volume["id"], name, "--name", "s1", "--metadata", "a=b",
+        "--wait",
+    )  # fmt: skip
+    assert code == 0, out
+    snapshot = json.loads(out)
+    assert (snapshot["status"], snapshot["metadata"]) == ("available", {"a": "b"})
+    code, out = volmgr("--json", "snapshot-list", "--volume-id", volume["id"])
+    [listed] = json.loads(out)
+    assert (listed["ID"], listed["Status"], listed["Name"]) == (snapshot["id"], "available", "s1")
+    code, out = volmgr("snapshot-show", snapshot["id"])
+    assert code == 0 and "| name " in out and "s1" in out
+    code, out = volmgr("snapshot-unmanage", snapshot["id"], "--wait")
+    assert (code, out.strip()) == (0, f"{snapshot['id']}: unmanaged")
+    # A reference that is not a snapshot of the volume: the reason, exit code 1.
+    code, out = volmgr("snapshot-manage", volume["id"], f"volume-{volume['id']}", "--wait")
+    assert code == 1 and "manage existing snapshot" in out
+
+
+def test_views_by_microversion_and_by_who_asks(images: Rest) -> None:
+    headers = fresh_admin()
+    volume = managed_volume(images, headers)
+    request = body(volume["id"], overlay(images, f"volume-{volume['id']}"))
+    created = images.call("POST", "manageable_snapshots", request, headers=headers, version="3.8")
+    assert created.status_int == 202, created.text
+    snapshot = wait_snapshot(images, created.json["snapshot"]["id"], headers)
+    path = f"snapshots/{snapshot['id']}"
+    old = images.call("GET", path, headers=headers, version="3.0").json["snapshot"]
+    new = images.call("GET", path, headers=headers, version="3.65").json["snapshot"]
+    added = {"group_snapshot_id", "user_id", "consumes_quota"}
+    assert not added & set(old) and added <= set(new)
+    assert (new["group_snapshot_id"], new["user_id"], new["consumes_quota"]) == (
+        None, "admin", True
+    )  # fmt: skip
+    extended = "os-extended-snapshot-attributes:project_id"
+    summary = images.call("GET", "snapshots", headers=headers).json["snapshots"]
+    detailed = images.call("GET", "snapshots/detail", headers=headers).json["snapshots"]
+    assert extended not in summary[0] and detailed[0][extended] == headers["X-Project-Id"]
+    projectless = images.call("GET", f"/v3/{path}", headers=headers)
+    assert projectless.json["snapshot"]["id"] == snapshot["id"]
+    member = {"X-User-Id": "u1", "X-Project-Id": headers["X-Project-Id"], "X-Roles": "member"}
+    assert images.call("GET", path, headers=member).json["snapshot"][extended]
+    stranger = {"X-User-Id": "u2", "X-Project-Id": unique("p"), "X-Roles": "member"}
+    assert images.call("GET", path, headers=stranger).status_int == 404
+    action = {"os-unmanage": None}
+    assert images.call("POST", f"{path}/action", action, headers=member).status_int == 403
+    assert (
+        images.call("POST", f"{path}/action", {"os-bogus": None}, headers=headers).status_int == 400
+    )
+    assert images.call("GET", "snapshots?sort=bogus", headers=headers).status_int == 400
+    assert images.call("GET", "snapshots?marker=nope", headers=headers).status_int == 404

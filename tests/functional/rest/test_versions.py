@@ -85,7 +85,7 @@ def test_openapi_document_is_served(rest: Rest) -> None:
 
 def test_unknown_path_and_wrong_method(rest: Rest) -> None:
     headers = fresh_admin()
-    response = rest.call("GET", "snapshots", headers=headers)
+    response = rest.call("GET", "backups", headers=headers)
     assert response.status_int == 404
     assert response.json["itemNotFound"]["code"] == 404
     response = rest.call("PUT", "volumes", headers=headers)
