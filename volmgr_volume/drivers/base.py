@@ -32,6 +32,15 @@ An audit (:meth:`VolumeDriver.start_audit`) reads the backend once and returns a
 time, against that one reading: each is found as recorded, or with a
 :class:`~volmgr_common.drift.Drift`. An audit never changes a backend object.
 
+A driver that can adopt a *chain* (an object with the snapshots built on it: an
+LV with its snapshot LVs, a qcow2 image with its overlays) also implements
+``describe_chain`` (the chain as the backend shows it, refused with a clear reason
+when it cannot be adopted), ``manage_chain`` (the base takes its volume's managed
+name, each member its snapshot's, and every reference between them stays valid)
+and ``undo_manage_chain`` (every object of the chain back under its original name
+with its original references). Both are idempotent and all-or-nothing: when
+``manage_chain`` fails, it has put the whole chain back before it raises.
+
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
 only the page it returns) and the entry shape of :func:`manageable_entry`.
@@ -73,6 +82,70 @@ class BackendObject:
     identity: str
     name: str | None
     size_bytes: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainMember:
+    """One snapshot of a chain, as :meth:`VolumeDriver.describe_chain` found it.
+
+    ``reference`` names it (``{"source-name": name}``), ``identity`` is what
+    :meth:`VolumeDriver.get_identity` would say of it, ``size_bytes`` its size.
+    ``backing`` is the reference its header holds to the object below it, exactly as
+    written, and ``backing_format`` that object's format as recorded (image chains;
+    None where the backend keeps the relation itself, as LVM does). Recorded before
+    a manage, they are what an undo writes back.
+    """
+
+    reference: dict[str, Any]
+    identity: str
+    name: str
+    size_bytes: int
+    backing: str | None = None
+    backing_format: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Chain:
+    """A base object and the members built on it, oldest (closest to the base) first."""
+
+    base: BackendObject
+    members: tuple[ChainMember, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainLink:
+    """A member to manage: the id of the snapshot that will hold it, and the member."""
+
+    snapshot_id: str
+    member: ChainMember
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainLocations:
+    """Where :meth:`VolumeDriver.manage_chain` put a chain: the volume's provider
+    location and each snapshot's, in the order of the links."""
+
+    volume: str
+    snapshots: tuple[str, ...]
+
+
+def check_chain_links(chain: Chain, links: Sequence[ChainLink], reference: Any) -> None:
+    """ManageExistingInvalidReference unless ``links`` are the members of ``chain``
+    (the same objects, by identity, with the same backing references) in order."""
+    expected = [(m.identity, m.name, m.backing, m.backing_format) for m in chain.members]
+    given = [
+        (link.member.identity, link.member.name, link.member.backing, link.member.backing_format)
+        for link in links
+    ]
+    if given == expected:
+        return
+    found = ", ".join(m.name for m in chain.members) or "no members"
+    asked = ", ".join(link.member.name for link in links) or "no members"
+    raise exception.ManageExistingInvalidReference(
+        ref=reference,
+        reason=f"the chain of {chain.base.name} is now {found}, not {asked} as described; "
+        "describe it again",
+    )
 
 
 def managed_name_pattern(template: str) -> re.Pattern[str]:
@@ -207,6 +280,20 @@ class VolumeDriver(abc.ABC):
 
     def managed_name(self, volume_id: str) -> str:
         return self.conf.volume.volume_name_template % volume_id
+
+    def is_managed_form(self, name: str) -> bool:
+        """Whether ``name`` looks like a managed volume's name (its template with a UUID)."""
+        return (
+            managed_name_pattern(self.conf.volume.volume_name_template).fullmatch(name) is not None
+        )
+
+    def is_any_managed_form(self, name: str) -> bool:
+        """Whether ``name`` looks like a managed volume's or a managed snapshot's name."""
+        return self.is_managed_form(name) or self.is_managed_snapshot_form(name)
+
+    def is_managed_snapshot_form(self, name: str) -> bool:
+        """Whether ``name`` looks like a managed snapshot's name (its template with a UUID)."""
+        return managed_name_pattern(self.snapshot_managed_name("%s")).fullmatch(name) is not None
 
     def do_setup(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create directories, check tools); raise if unusable."""
@@ -347,3 +434,45 @@ class VolumeDriver(abc.ABC):
         """``{"backend_name", "vendor_name", "driver_version", "storage_protocol",
         "pools": [{"pool_name", "total_capacity_gb", "free_capacity_gb",
         "allocated_capacity_gb", "reserved_percentage", ...}]}``."""
+
+    # -- chains (optional) ---------------------------------------------------------------
+
+    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
+        """The object ``reference`` names as the base of a chain, with its members in
+        order; ManageExistingInvalidReference when the chain cannot be adopted (a
+        member in use, outside the backend, a backing loop, a branching chain...).
+        This default refuses: the backend does not adopt chains."""
+        raise exception.ManageExistingInvalidReference(
+            ref=reference,
+            reason=f"the {type(self).__name__} backend cannot adopt a volume with its snapshots",
+        )
+
+    def manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> ChainLocations:
+        """Give the base (the object of ``identity``) its volume's managed name and
+        each member its snapshot's, keeping every reference between them valid.
+
+        ``links`` must be the chain's members as :meth:`describe_chain` found them, in
+        order; a chain that changed since is refused. Idempotent; when it fails, every
+        object of the chain is back under its original name before it raises."""
+        self.describe_chain(volume, reference)
+        raise NotImplementedError  # pragma: no cover - describe_chain refused already
+
+    def undo_manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        """Put every object of the chain back under its original name with its
+        original references. Only the objects whose identities the base and the
+        links give are moved; idempotent."""
+        self.describe_chain(volume, reference)

@@ -64,6 +64,7 @@ from volmgr_volume.drivers.base import (
 from volmgr_volume.drivers.renameat import rename_noreplace
 
 LOG = logging.getLogger(__name__)
+SNAPSHOT_FORM = "name is in managed snapshot form: a managed snapshot's object (or rename it)"
 
 __all__ = [
     "SOURCE_NAME",
@@ -451,10 +452,20 @@ class FileDriver(VolumeDriver):
     def manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
     ) -> str:
+        return self._manage_checked(volume, reference, identity, self._volume_bytes)
+
+    def _manage_checked(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        identity: str | None,
+        check: Callable[[int, str, os.stat_result, Any], object],
+    ) -> str:
+        """:meth:`manage` with ``check`` run on the file before its rename."""
         name = self._source_name(reference)
         target = self._target_name(volume)
         return self._rename_to_managed(
-            f"Volume {volume['id']}", name, target, reference, identity, self._volume_bytes
+            f"Volume {volume['id']}", name, target, reference, identity, check
         )
 
     def _rename_to_managed(
@@ -582,6 +593,8 @@ class FileDriver(VolumeDriver):
             return "already managed"
         if self.is_managed_form(name):
             return "name is in managed form but no volume holds it; rename it to manage it"
+        if self.is_managed_snapshot_form(name):
+            return SNAPSHOT_FORM
         if stat.S_ISLNK(st.st_mode):
             return "symbolic link; symlinks are never managed"
         if not stat.S_ISREG(st.st_mode):

@@ -33,7 +33,7 @@ import dataclasses
 import os
 import stat
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -45,6 +45,10 @@ from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     BackendObject,
+    Chain,
+    ChainLink,
+    ChainLocations,
+    ManageCall,
     ManagedNames,
     check_page_parameters,
     manageable_snapshot_entry,
@@ -57,6 +61,12 @@ from volmgr_volume.drivers.file import (
     file_identity,
     hard_link_problem,
     plain_name_problem,
+)
+from volmgr_volume.drivers.image_chain import ImageChains
+from volmgr_volume.drivers.qcow2_backing import (
+    MAX_BACKING_NAME,
+    BackingUnreadable,
+    read_backing_name,
 )
 
 LOG = logging.getLogger(__name__)
@@ -74,6 +84,10 @@ INCOMPATIBLE_FEATURES = {
 }
 KNOWN_INCOMPATIBLE = 0b11111  # dirty, corrupt, data file, compression type, extended L2
 CRYPT_METHODS = {1: "AES", 2: "LUKS"}
+BACKING_PROBLEM = (
+    "the image has a backing file; adopt the base of its chain with its snapshots, or "
+    "flatten it first (qemu-img convert)"
+)
 SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"KDMV", "vmdk"),
     (0, b"COWD", "vmdk"),
@@ -91,9 +105,6 @@ SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 )
 
 
-MAX_BACKING_NAME = 1023  # qcow2: a backing file name is at most 1023 bytes
-
-
 @dataclasses.dataclass(frozen=True)
 class ImageInfo:
     """What the header of an image says."""
@@ -105,6 +116,11 @@ class ImageInfo:
     # could not be managed even as an overlay (None: as an overlay it could).
     backing_at: tuple[int, int] | None = None
     overlay_problem: str | None = None
+
+    @property
+    def has_backing(self) -> bool:
+        """A qcow2 overlay: manageable only as a snapshot or a chain's member."""
+        return self.backing_at is not None
 
 
 def inspect_image(header: bytes, file_size: int) -> ImageInfo:
@@ -127,20 +143,18 @@ def inspect_qcow2(header: bytes) -> ImageInfo:
     if len(header) < (QCOW2_V2_HEADER if version == 2 else QCOW2_V3_HEADER):
         return ImageInfo("qcow2", 0, "truncated qcow2 header")
     backing, backing_size, cluster_bits, size, crypt = struct.unpack_from(">QIIQI", header, 8)
-    problem = _qcow2_problem(header, version, backing, cluster_bits, crypt)
+    problem = _qcow2_problem(header, version, cluster_bits, crypt)
     if not backing:
         return ImageInfo("qcow2", size, problem)
-    overlay_problem = _qcow2_problem(header, version, 0, cluster_bits, crypt)
+    overlay_problem = problem
     if overlay_problem is None and not 0 < backing_size <= MAX_BACKING_NAME:
         overlay_problem = f"corrupt qcow2 header: backing file name of {backing_size} bytes"
-    return ImageInfo("qcow2", size, problem, (backing, backing_size), overlay_problem)
+    return ImageInfo(
+        "qcow2", size, problem or BACKING_PROBLEM, (backing, backing_size), overlay_problem
+    )
 
 
-def _qcow2_problem(
-    header: bytes, version: int, backing: int, cluster_bits: int, crypt: int
-) -> str | None:
-    if backing:
-        return "the image has a backing file; flatten it first (qemu-img convert)"
+def _qcow2_problem(header: bytes, version: int, cluster_bits: int, crypt: int) -> str | None:
     if crypt:
         return f"the image is encrypted ({CRYPT_METHODS.get(crypt, f'method {crypt}')})"
     if not 9 <= cluster_bits <= 21:
@@ -165,6 +179,7 @@ class ImageDriver(FileDriver):
         super().__init__(conf)
         self.allowed_formats: list[str] = list(conf.image_backend.allowed_formats)
         self._headers: dict[str, tuple[tuple[int, ...], ImageInfo]] = {}
+        self.chains = ImageChains(self)
 
     def _inspect(self, fd: int, name: str, expected: os.stat_result | None = None) -> ImageInfo:
         """Read the header of ``name`` in the directory ``fd`` (never following links).
@@ -201,8 +216,16 @@ class ImageDriver(FileDriver):
         return info
 
     def _format_problem(self, info: ImageInfo) -> str | None:
-        if info.problem or info.format in self.allowed_formats:
-            return info.problem
+        """Why the image cannot be a volume: its content, a backing file, the config."""
+        return self._allowed(info, info.problem)
+
+    def _member_problem(self, info: ImageInfo) -> str | None:
+        """Why the image cannot be any part of a chain (a backing file is allowed)."""
+        return self._allowed(info, info.overlay_problem if info.has_backing else info.problem)
+
+    def _allowed(self, info: ImageInfo, problem: str | None) -> str | None:
+        if problem or info.format in self.allowed_formats:
+            return problem
         return f"{info.format} images are not allowed here ([image_backend] allowed_formats)"
 
     def _volume_bytes(self, fd: int, name: str, st: os.stat_result, reference: Any) -> int:
@@ -224,6 +247,45 @@ class ImageDriver(FileDriver):
         except OSError:
             return None
 
+    def _overlays_now(self) -> dict[str, list[str]]:
+        """Which images the overlays of the directory are built on, read now."""
+        with self._opened_dir() as fd:
+            return self.chains.overlays(self.chains.scan(fd, cached=True))
+
+    def _alone_check(self, built_on: dict[str, list[str]]) -> Any:
+        """The check before a volume's rename: :meth:`_volume_bytes`, and no overlay
+        may be built on the image (renaming it would break them)."""
+
+        def check(fd: int, name: str, st: os.stat_result, reference: Any) -> int:
+            size = self._volume_bytes(fd, name, st, reference)
+            if built_on.get(name):
+                self._invalid(
+                    reference,
+                    f"{', '.join(built_on[name])} built on it would lose their backing "
+                    "file; adopt it with its snapshots",
+                )
+            return size
+
+        return check
+
+    def manage(
+        self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
+    ) -> str:
+        return self._manage_checked(
+            volume, reference, identity, self._alone_check(self._overlays_now())
+        )
+
+    def manage_many(self, calls: Sequence[ManageCall]) -> list[str | Exception]:
+        """:meth:`manage` for each request, the overlays of the directory read once."""
+        check = self._alone_check(self._overlays_now())
+        results: list[str | Exception] = []
+        for volume, reference, identity in calls:
+            try:
+                results.append(self._manage_checked(volume, reference, identity, check))
+            except Exception as error:
+                results.append(error)
+        return results
+
     def _describe(self, fd: int, name: str) -> Described | None:
         described = super()._describe(fd, name)
         if described is None or not stat.S_ISREG(described.st.st_mode):
@@ -237,6 +299,58 @@ class ImageDriver(FileDriver):
             problem=self._format_problem(info),
             extra_info={"format": info.format},
         )
+
+    # -- chains: a qcow2 base with its overlays (image_chain) ----------------------------
+
+    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
+        return self.chains.describe(volume, reference)
+
+    def manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> ChainLocations:
+        return self.chains.manage(volume, reference, links, identity)
+
+    def undo_manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        self.chains.undo(volume, reference, links, identity)
+
+    def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
+        """The file driver's page, with chains: a base lists its members in order in
+        ``extra_info["chain"]``; a member is not safe alone and names its base."""
+        entries = super().list_manageable(managed, page)
+        with self._opened_dir() as fd:
+            nodes = self.chains.scan(fd, cached=True)
+        built_on = self.chains.overlays(nodes)
+        for entry in entries:
+            node = nodes.get(entry["reference"]["source-name"])
+            if (
+                node is None
+                or entry["cinder_id"] is not None
+                or self.is_any_managed_form(node.name)
+            ):
+                continue
+            if node.info.has_backing and self._member_problem(node.info) is None:
+                entry["safe_to_manage"] = False
+                entry["reason_not_safe"] = self.chains.backing_problem(nodes, node)
+            elif built_on.get(node.name):
+                line = list(self.chains.line_above(node.name, built_on))
+                chain = [name for name in line if isinstance(name, str)]
+                entry["extra_info"] = dict(entry["extra_info"] or {}, chain=chain)
+                if len(chain) < len(line):
+                    entry["safe_to_manage"] = False
+                    entry["reason_not_safe"] = "the chain built on it branches"
+        return entries
 
     # -- snapshots: qcow2 overlays of a managed volume's image ----------------------------
 
@@ -260,16 +374,11 @@ class ImageDriver(FileDriver):
                 raise _NotAnOverlay(f"the image is {info.format} without a backing file")
             if info.overlay_problem:
                 raise _NotAnOverlay(info.overlay_problem)
-            offset, size = info.backing_at
-            raw = os.pread(file_fd, size, offset)
+            return info, read_backing_name(file_fd, *info.backing_at)
+        except BackingUnreadable as error:
+            raise _NotAnOverlay(str(error)) from error
         finally:
             os.close(file_fd)
-        if len(raw) != size:
-            raise _NotAnOverlay("truncated qcow2 image: its backing file name is cut short")
-        try:
-            return info, raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise _NotAnOverlay("the backing file name is not UTF-8") from error
 
     def _inside(self, backing: str) -> str | None:
         """The plain name of the file ``backing`` names in the backend directory, or None
@@ -408,7 +517,9 @@ class ImageDriver(FileDriver):
         elif base is None:
             reason = f"its backing file {backing!r} is outside the backend directory"
         elif volume_id is None:
-            reason = f"its backing file {base} is not a managed volume; manage it first"
+            reason = (
+                f"its backing file {base} is not a managed volume; adopt {base} with its snapshots"
+            )
         else:
             volume = {"id": volume_id, "provider_location": base}
             reason = hard_link_problem(st) or self._origin_problem(fd, name, st, volume)[0]

@@ -64,6 +64,9 @@ from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     BackendAudit,
     BackendObject,
+    Chain,
+    ChainLink,
+    ChainLocations,
     ManageCall,
     ManagedNames,
     VolumeDriver,
@@ -74,6 +77,8 @@ from volmgr_volume.drivers.base import (
     paginate,
     size_in_gib,
 )
+from volmgr_volume.drivers.file import SNAPSHOT_FORM
+from volmgr_volume.drivers.lvm_chain import LvmChains
 from volmgr_volume.drivers.lvm_commands import (  # noqa: F401 - the driver's vocabulary
     LV_FIELDS,
     LV_UUID_RE,
@@ -149,6 +154,7 @@ class LvmDriver(VolumeDriver):
         self._managed_re = managed_name_pattern(conf.volume.volume_name_template)
         self._report_lock = threading.Lock()
         self._report: tuple[float, list[LogicalVolume]] | None = None
+        self.chains = LvmChains(self)
         self._snapshots = LvmSnapshots(self)
 
     # -- setup and helpers ---------------------------------------------------------------
@@ -167,6 +173,10 @@ class LvmDriver(VolumeDriver):
 
     def is_managed_form(self, name: str) -> bool:
         return self._managed_re.fullmatch(name) is not None
+
+    def is_managed_snapshot_form(self, name: str) -> bool:
+        """Also under the ``_`` that a name starting with ``snapshot`` gets here."""
+        return super().is_managed_snapshot_form(name.removeprefix("_"))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -572,7 +582,27 @@ class LvmDriver(VolumeDriver):
         lvs = self._lvs()
         origins = {lv.origin for lv in lvs if lv.origin}
         listed = paginate(lvs, lambda lv: lv.name, lambda lv: size_in_gib(lv.size), page)
-        return [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in listed]
+        entries = [self._listing_entry(lv, origins, managed.get(lv.name)) for lv in listed]
+        for lv, entry in zip(listed, entries, strict=True):
+            if (
+                lv.name in origins
+                and entry["cinder_id"] is None
+                and not self.is_any_managed_form(lv.name)
+            ):
+                self._chain_entry(lvs, lv, entry)
+        return entries
+
+    def _chain_entry(
+        self, lvs: list[LogicalVolume], lv: LogicalVolume, entry: dict[str, Any]
+    ) -> None:
+        """An origin's entry: safe to adopt with its snapshots, listed in ``extra_info``."""
+        try:
+            chain = self.chains._describe(lvs, lv.name, {SOURCE_NAME: lv.name})
+        except exception.ManageExistingInvalidReference as error:
+            entry["reason_not_safe"] = error.kwargs.get("reason", str(error))
+            return
+        entry["extra_info"]["chain"] = [member.name for member in chain.members]
+        entry["safe_to_manage"], entry["reason_not_safe"] = True, None
 
     def _listing_entry(
         self, lv: LogicalVolume, origins: set[str], cinder_id: str | None
@@ -581,8 +611,10 @@ class LvmDriver(VolumeDriver):
             reason: str | None = "already managed"
         elif self.is_managed_form(lv.name):
             reason = "name is in managed form but no volume holds it; rename it to manage it"
+        elif self.is_managed_snapshot_form(lv.name):
+            reason = SNAPSHOT_FORM
         else:
-            reason = lv_name_problem(lv.name) or kind_problem(lv, origins)
+            reason = lv_name_problem(lv.name) or kind_problem(lv, origins, self.is_managed_form)
         extra = {"lv_uuid": lv.uuid, "lv_attr": lv.attr}
         return manageable_entry(lv.name, size_in_gib(lv.size), reason, cinder_id, extra)
 
@@ -609,3 +641,28 @@ class LvmDriver(VolumeDriver):
             "storage_protocol": self.storage_protocol,
             "pools": [pool],
         }
+
+    # -- chains: an origin LV with its snapshot LVs (lvm_chain) --------------------------
+
+    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
+        return self.chains.describe(volume, reference)
+
+    def manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> ChainLocations:
+        return self.chains.manage(volume, reference, links, identity)
+
+    def undo_manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        self.chains.undo(volume, reference, links, identity)

@@ -11,7 +11,7 @@ import json
 import re
 import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from oslo_concurrency import processutils
@@ -29,6 +29,10 @@ RESERVED_PARTS = (
 )  # fmt: skip
 LV_FIELDS = ("lv_name", "lv_uuid", "lv_size", "lv_attr", "lv_tags", "origin", "lv_role")
 VG_FIELDS = ("vg_name", "vg_uuid", "vg_size", "vg_free")
+ORIGIN_PROBLEM = (
+    "the LV is the origin of a snapshot; adopt it with its snapshots, or remove or merge "
+    "the snapshot first"
+)
 # First lv_attr character: the kinds of LV that may be managed.
 MANAGEABLE_KINDS = frozenset("-VmMrRCw")
 KIND_NAMES = {
@@ -73,8 +77,11 @@ def lv_name_problem(name: str) -> str | None:
         return "an LV name has 1 to 127 characters among A-Z a-z 0-9 + _ . -"
     if name.startswith("-"):
         return "an LV name must not start with '-'"
-    if name in (".", "..") or name in RESERVED_NAMES:
+    if name in (".", ".."):
         return f"{name!r} is reserved by LVM"
+    prefix = next((prefix for prefix in RESERVED_NAMES if name.startswith(prefix)), None)
+    if prefix:
+        return f"names starting with {prefix!r} are reserved by LVM"
     reserved = next((part for part in RESERVED_PARTS if part in name), None)
     if reserved:
         return f"names containing {reserved!r} are reserved for LVM's internal volumes"
@@ -150,15 +157,29 @@ def origin_tag(volume_id: str, name: str) -> str:
     return f"{TAG_PREFIX}{volume_id}:{name}"
 
 
-def kind_problem(lv: LogicalVolume, origins: set[str]) -> str | None:
-    """Why the kind or state of ``lv`` forbids managing it (None if it may be managed)."""
+def kind_problem(
+    lv: LogicalVolume, origins: set[str], managed_form: Callable[[str], bool] = lambda _: False
+) -> str | None:
+    """Why the kind or state of ``lv`` forbids managing it (None if it may be managed);
+    ``managed_form`` tells the names of managed volumes (a snapshot of one is managed
+    as its snapshot, not as a member of a chain to adopt)."""
     kind = lv.attr[0]
+    if kind == "s" and lv.origin and managed_form(lv.origin):
+        return (
+            f"the LV is a snapshot of the managed volume {lv.origin}; manage it as a "
+            "snapshot of that volume"
+        )
+    if kind == "s" and lv.origin:
+        return (
+            f"the LV is a snapshot of {lv.origin}: a member of the chain of {lv.origin}; "
+            f"adopt {lv.origin} with its snapshots"
+        )
     if kind not in MANAGEABLE_KINDS:
         return f"the LV is {KIND_NAMES.get(kind, f'of unsupported type {kind!r}')}"
     if lv.origin:
         return f"the LV is a snapshot of {lv.origin}"
     if lv.name in origins:
-        return "the LV is the origin of a snapshot; remove or merge the snapshot first"
+        return ORIGIN_PROBLEM
     if "private" in lv.role.split(","):
         return "the LV is internal to LVM"
     if lv.attr[8] == "p":

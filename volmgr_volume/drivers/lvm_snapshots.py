@@ -252,7 +252,10 @@ class LvmSnapshots:
         if cinder_id is not None:
             reason: str | None = "already managed"
         elif origin_volume is None:
-            reason = f"its origin {lv.origin} is not a managed volume; manage the origin first"
+            reason = (
+                f"its origin {lv.origin} is not a managed volume; adopt {lv.origin} with "
+                "its snapshots"
+            )
         elif lv.name.startswith(f"_{RESERVED_PREFIX}"):
             reason = "name is in managed form but no snapshot holds it"
         else:

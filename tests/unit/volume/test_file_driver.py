@@ -651,3 +651,12 @@ def test_capabilities_use_configured_names(tmp_path: Path) -> None:
     caps = driver.get_capabilities()
     assert caps["backend_name"] == "b1"
     assert caps["pools"][0]["pool_name"] == "fast"
+
+
+def test_the_file_backend_adopts_no_chain(driver: FileDriver, tmp_path: Path) -> None:
+    (Path(driver.directory) / "disk").write_bytes(b"data")
+    volume = {"id": str(uuid.uuid4())}
+    for call in (driver.describe_chain, lambda v, r: driver.manage_chain(v, r, [])):
+        with pytest.raises(exception.ManageExistingInvalidReference, match="with its snapshots"):
+            call(volume, {"source-name": "disk"})
+    assert os.listdir(driver.directory) == ["disk"]

@@ -183,7 +183,7 @@ def test_logical_volume_row_with_missing_fields() -> None:
 # -- names, references and kinds ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["data", "a", "A.b+c_d-e", "x" * 127, "snapshot1", "lvol0"])
+@pytest.mark.parametrize("name", ["data", "a", "A.b+c_d-e", "x" * 127, "_snapshot1", "lvol0"])
 def test_good_lv_names(name: str) -> None:
     assert lvm.lv_name_problem(name) is None
 
@@ -202,7 +202,9 @@ def test_good_lv_names(name: str) -> None:
         (".", "reserved by LVM"),
         ("..", "reserved by LVM"),
         ("snapshot", "reserved by LVM"),
+        ("snapshot1", "starting with 'snapshot' are reserved by LVM"),
         ("pvmove", "reserved by LVM"),
+        ("pvmove0", "starting with 'pvmove' are reserved by LVM"),
         ("pool_tdata", "reserved for LVM's internal"),
         ("lv_rimage_0", "reserved for LVM's internal"),
         ("x_mlog", "reserved for LVM's internal"),
@@ -243,7 +245,7 @@ KIND_CASES = [
     (lv_row("o", attr="owi-a-s---"), "the origin of a snapshot"),
     (lv_row("t", attr="twi-a-tz--", lv_role="private,thin,pool"), "a thin pool"),
     (lv_row("ts", attr="Vwi-a-tz--", origin="thin"), "a snapshot of thin"),
-    (lv_row("thin", attr="Vwi-a-tz--"), "origin of a snapshot; remove or merge"),
+    (lv_row("thin", attr="Vwi-a-tz--"), "origin of a snapshot; adopt it with its snapshots"),
     (lv_row("m", attr="ewi-a-----"), "metadata"),
     (lv_row("q", attr="qwi-a-----"), "unsupported type 'q'"),
     (lv_row("p", attr="-wi-a---p-"), "partial"),
@@ -495,8 +497,14 @@ def test_listing_reasons_and_extra_info(driver: LvmDriver, fake_lvm: FakeLvm) ->
     assert by_name[MANAGED]["reason_not_safe"] == "already managed"
     assert by_name[MANAGED]["cinder_id"] == VOLUME_ID
     assert "managed form" in by_name[f"volume-{OTHER_ID}"]["reason_not_safe"]
+    # The origin "o" of the classic snapshot "s" is listed as a chain to adopt at once;
+    # the thin origin's chain is refused for its thin snapshot.
+    assert by_name["o"]["safe_to_manage"] is True
+    assert by_name["o"]["extra_info"]["chain"] == ["s"]
+    assert "not a snapshot" in by_name["thin"]["reason_not_safe"]
     for row, cause in KIND_CASES:
-        assert cause in by_name[row["lv_name"]]["reason_not_safe"]
+        if row["lv_name"] not in ("o", "thin"):
+            assert cause in by_name[row["lv_name"]]["reason_not_safe"]
 
 
 def test_listing_runs_one_command_per_page(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
