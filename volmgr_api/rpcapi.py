@@ -5,20 +5,23 @@ API version history:
 * 1.0 - manage_existing, get_volume, list_volumes, unmanage_volume, delete_volume,
         get_manageable_volumes (calls); manage_existing_failed (cast, the
         compensation that the scheduler and the volume services send).
+* 1.1 - list_orphans, readopt_orphan (calls; administrators only): the objects of
+        a backend in managed form that no volume knows, and their re-adoption.
 
-``[upgrade_levels] api`` caps the version sent (every method is 1.0 so far).
+``[upgrade_levels] api`` caps the version sent; under a cap below 1.1 the orphan
+calls are refused (ServiceUnavailable) rather than sent to an API that lacks them.
 """
 
 from typing import Any
 
-from volmgr_common import rpc
+from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.manage_request import ManageRequest
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-api"
-RPC_API_VERSION = "1.0"
+RPC_API_VERSION = "1.1"
 UPGRADE_LEVEL = "api"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -109,3 +112,36 @@ class ApiAPI:
         gives back the quota it charged and records ``error_managing`` with ``reason``."""
         cctxt = self.client.prepare(version="1.0")
         cctxt.cast(ctxt, "manage_existing_failed", volume_id=volume_id, reason=reason, stage=stage)
+
+    def _orphan_client(self, host: str) -> Any:
+        """A client prepared for 1.1, or ServiceUnavailable under a lower cap."""
+        if not self.client.can_send_version("1.1"):
+            raise exception.ServiceUnavailable(
+                host=host, reason="[upgrade_levels] api caps RPC below 1.1: no orphan calls"
+            )
+        return self.client.prepare(version="1.1")
+
+    def list_orphans(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
+        """Call (1.1): the objects of ``host@backend`` in managed form that no volume
+        knows, with what the backend says of each (administrators only)."""
+        return self._orphan_client(host).call(ctxt, "list_orphans", host=host)
+
+    def readopt_orphan(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        name: str,
+        project_id: str | None = None,
+        volume_type: str | None = None,
+    ) -> VolumeRecord:
+        """Call (1.1): re-adopt the orphan ``name`` of ``host`` under its volume id and
+        original project (``project_id`` when the backend records none), without a
+        rename; returns the new volume in status ``managing`` (administrators only)."""
+        return self._orphan_client(host).call(
+            ctxt,
+            "readopt_orphan",
+            host=host,
+            name=name,
+            project_id=project_id,
+            volume_type=volume_type,
+        )

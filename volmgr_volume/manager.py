@@ -54,3 +54,8 @@ class VolumeManager:
             raise exception.InvalidInput(reason="limit and offset must be non-negative integers")
         page = PageRequest.from_rpc(marker, limit, offset, sort_key, sort_dir)
         return self._worker.list_manageable(page)
+
+    @rpc.remote_boundary
+    def list_orphans(self, ctxt: RequestContext) -> list[dict[str, Any]]:
+        """The backend's objects in managed form that no volume row knows (1.2)."""
+        return self._worker.list_orphans()

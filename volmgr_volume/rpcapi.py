@@ -4,19 +4,23 @@ API version history:
 
 * 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
+* 1.2 - list_orphans (call): the backend's objects in managed form that no volume
+        row knows.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
-goes out as one ``manage_existing`` cast per request.
+goes out as one ``manage_existing`` cast per request; under a cap below 1.2
+``list_orphans`` is refused (ServiceUnavailable) rather than sent to a service that
+does not know it.
 """
 
 from typing import Any
 
-from volmgr_common import rpc
+from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.1"
+RPC_API_VERSION = "1.2"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -79,3 +83,13 @@ class VolumeAPI:
         return cctxt.call(
             ctxt, "get_manageable_volumes", **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT)
         )
+
+    def list_orphans(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
+        """Call (1.2): the objects of ``host``'s backend in managed form that no volume
+        row knows, each as ``ManagedObject.as_dict`` gives it, sorted by name."""
+        if not self.client.can_send_version("1.2"):
+            raise exception.ServiceUnavailable(
+                host=host, reason="[upgrade_levels] volume caps RPC below 1.2: no orphan listing"
+            )
+        cctxt = self.client.prepare(server=self._server(host), version="1.2")
+        return cctxt.call(ctxt, "list_orphans")

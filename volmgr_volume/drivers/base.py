@@ -12,6 +12,15 @@ rename is undone and the call fails. ``manage_many`` manages the objects of a
 batch of requests in one call (a driver may share its reads among them); each
 gets what ``manage`` would have given it.
 
+Orphans and re-adoption. ``list_managed_objects`` lists the backend's objects in
+managed form (named by the volume name template, or carrying volmgr's marks) with
+what the backend records about each: its identity, size and marks, and from them
+the volume id, the original name and the original project where recorded (see
+``volmgr_volume.orphans``, which compares them with the database). A reference
+whose ``source-name`` is the volume's own managed name (:meth:`VolumeDriver.is_readoption`)
+re-adopts the object where it stands: ``manage`` renames nothing and ``undo_manage``
+moves nothing.
+
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
 only the page it returns) and the entry shape of :func:`manageable_entry`.
@@ -20,7 +29,7 @@ only the page it returns) and the entry shape of :func:`manageable_entry`.
 import abc
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from oslo_config import cfg
@@ -53,9 +62,51 @@ class BackendObject:
     size_bytes: int | None
 
 
+@dataclasses.dataclass(frozen=True)
+class ManagedObject:
+    """An object of the backend in managed form, as :meth:`VolumeDriver.list_managed_objects`
+    found it.
+
+    ``volume_id`` is the volume the object's name (or, failing that, its mark) says it
+    belongs to; ``original_name`` the name it had before volmgr renamed it and
+    ``project_id`` the project it was managed for, when the backend records them
+    (None otherwise); ``marks`` what volmgr wrote on the object (LV tags, a file's
+    extended attribute) as the backend reports it.
+    """
+
+    name: str
+    volume_id: str
+    identity: str
+    size_bytes: int | None
+    original_name: str | None = None
+    project_id: str | None = None
+    marks: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for RPC and the REST view."""
+        return {
+            "name": self.name,
+            "volume_id": self.volume_id,
+            "identity": self.identity,
+            "size_bytes": self.size_bytes,
+            "size": None if self.size_bytes is None else size_in_gib(self.size_bytes),
+            "original_name": self.original_name,
+            "project_id": self.project_id,
+            "marks": list(self.marks),
+        }
+
+
 def managed_name_pattern(template: str) -> re.Pattern[str]:
-    """A pattern matching the names ``template`` gives volumes (``%s`` = a UUID)."""
-    return re.compile(UUID_PATTERN.join(re.escape(part) for part in template.split("%s")))
+    """A pattern matching the names ``template`` gives volumes (``%s`` = a UUID, the
+    pattern's first group)."""
+    uuid_group = f"({UUID_PATTERN})"
+    return re.compile(uuid_group.join(re.escape(part) for part in template.split("%s")))
+
+
+def volume_id_in(pattern: re.Pattern[str], name: str) -> str | None:
+    """The volume id a managed name carries (lower case), None if ``name`` is not one."""
+    match = pattern.fullmatch(name)
+    return match.group(1).lower() if match else None
 
 
 def size_in_gib(size_bytes: int) -> int:
@@ -139,6 +190,12 @@ class VolumeDriver(abc.ABC):
     def managed_name(self, volume_id: str) -> str:
         return self.conf.volume.volume_name_template % volume_id
 
+    def is_readoption(self, volume: Mapping[str, Any], reference: Any) -> bool:
+        """Whether ``reference`` names the volume's own managed name: a re-adoption of an
+        orphan where it stands, under the volume id its name carries (no rename)."""
+        name = reference.get(SOURCE_NAME) if isinstance(reference, Mapping) else None
+        return name is not None and name == self.managed_name(volume["id"])
+
     def do_setup(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create directories, check tools); raise if unusable."""
 
@@ -212,6 +269,12 @@ class VolumeDriver(abc.ABC):
         """One page of the objects on the backend (sorted by ``reference`` or ``size``),
         as ``{reference, size, safe_to_manage, reason_not_safe, cinder_id,
         extra_info}``; ``managed`` maps managed names to volume ids."""
+
+    @abc.abstractmethod
+    def list_managed_objects(self) -> Iterator[ManagedObject]:
+        """Every object of the backend in managed form (its name made by the volume name
+        template, or a mark volmgr wrote on it), read once, whether or not a volume row
+        knows it; see :class:`ManagedObject`. Changes nothing on the backend."""
 
     @abc.abstractmethod
     def get_capabilities(self) -> dict[str, Any]:

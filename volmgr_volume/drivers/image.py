@@ -174,6 +174,13 @@ class ImageDriver(FileDriver):
             self._invalid(reference, problem)
         return info.virtual_size
 
+    def _listed_bytes(self, fd: int, name: str, st: os.stat_result) -> int | None:
+        """The image's virtual size (None when its header cannot be read)."""
+        try:
+            return self._inspect_cached(fd, name, st).virtual_size
+        except OSError:
+            return None
+
     def _describe(self, fd: int, name: str) -> Described | None:
         described = super()._describe(fd, name)
         if described is None or not stat.S_ISREG(described.st.st_mode):
