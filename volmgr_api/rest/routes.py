@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from volmgr_api.rest.handlers import (
     messages,
+    orphans,
     quota_sets,
     resource_filters,
     root,
@@ -67,6 +68,8 @@ PROJECT_ROUTES: tuple[Route, ...] = (
     Route("/os-services/disable-log-reason", {"PUT": services.disable_log_reason}),
     Route("/os-services/enable", {"PUT": services.enable}),
     Route("/os-quota-sets/{target_project_id}", {"GET": quota_sets.show}),
+    Route("/os-orphans", {"GET": orphans.index}),
+    Route("/os-orphans/action", {"POST": orphans.action}),
     Route("/messages", {"GET": messages.index}, min_version="3.3"),
     Route("/messages/{message_id}", {"GET": messages.show}, min_version="3.3"),
     Route("/types", {"GET": types.index}),
