@@ -32,8 +32,8 @@ def _readopt_one(
     """Re-adopt ``orphan``: its outcome row (``result`` is the volume's status, or why
     it was refused)."""
     body: dict[str, Any] = {"host": args.host, "name": orphan["name"]}
-    if args.project and not orphan.get("project_id"):
-        body["project_id"] = args.project
+    if args.owner_project and not orphan.get("project_id"):
+        body["project_id"] = args.owner_project
     if args.volume_type:
         body["volume_type"] = args.volume_type
     row = {"name": orphan["name"], "volume_id": orphan.get("volume_id")}
@@ -76,6 +76,7 @@ def add_commands(sub: argparse._SubParsersAction, command: Any) -> None:
     parser.add_argument("name", nargs="?", help="The orphan's name on the backend.")
     parser.add_argument(
         "--project",
+        dest="owner_project",  # the identity's --project goes before the command
         help="Project to re-adopt for when the backend records none (LVM; file systems "
         "without user extended attributes); default: the recorded one.",
     )
