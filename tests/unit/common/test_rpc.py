@@ -193,24 +193,43 @@ def test_docstrings_say_call_or_cast_and_version(
 
 
 OLDEST_CAPS = {"api": "1.0", "scheduler": "1.0", "volume": "1.0"}
+NEWER_ONLY = {
+    (api_rpcapi.ApiAPI, "list_orphans"),
+    (api_rpcapi.ApiAPI, "readopt_orphan"),
+    (volume_rpcapi.VolumeAPI, "list_orphans"),
+}
+"""Methods with no 1.0 equivalent: under a lower cap they refuse, sending nothing."""
+
+
+def older_methods() -> list[tuple[Any, type, type, str]]:
+    return [m for m in client_methods() if (m[1], m[3]) not in NEWER_ONLY]
 
 
 @pytest.mark.parametrize(
     ("module", "client_cls", "endpoint_cls", "name"),
-    client_methods(),
-    ids=[f"{c.__name__}.{n}" for _m, c, _e, n in client_methods()],
+    older_methods(),
+    ids=[f"{c.__name__}.{n}" for _m, c, _e, n in older_methods()],
 )
 def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
     module: Any, client_cls: type, endpoint_cls: type, name: str
 ) -> None:
-    """A service of the first release answers 1.0 only: every client method still works
-    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods."""
+    """A service of the first release answers 1.0 only: every client method that has a
+    1.0 form still works under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0
+    methods."""
     messages = send_all(client_cls, name, OLDEST_CAPS)
     assert messages
     for message in messages:
         assert message.target["version"] == "1.0"
         handler = getattr(endpoint_cls, message.method)
         inspect.signature(handler).bind(None, CTXT, **message.kwargs)
+
+
+@pytest.mark.parametrize(("client_cls", "name"), sorted(NEWER_ONLY, key=str))
+def test_under_the_oldest_caps_a_newer_method_refuses_and_sends_nothing(
+    client_cls: type, name: str
+) -> None:
+    with pytest.raises(exception.ServiceUnavailable, match="caps RPC below"):
+        send_all(client_cls, name, OLDEST_CAPS)
 
 
 @pytest.mark.parametrize(
@@ -346,6 +365,7 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         status="available",
         expected="managing",
         attempts=11,
+        name="volume-1",
     )
 
 
