@@ -164,23 +164,26 @@ class API:
         self, ctxt: RequestContext, host: Any, page: PageRequest
     ) -> list[dict[str, Any]]:
         """Objects on a backend and whether each can be managed (asks its volume service)."""
+        backend = self._live_backend(host)
+        with rpc.bus_unavailable_as_503():  # a cluster's listing: any member answers
+            return self.volume.get_manageable_volumes(ctxt, backend, page)
+
+    def _live_backend(self, host: Any) -> str:
+        """The backend (or cluster) whose volume service answers for ``host``;
+        BackendNotFound or ServiceUnavailable (400) when none is, or none is up."""
         backend, _pool = validation.parse_host(host)
         service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        with rpc.bus_unavailable_as_503():  # a cluster's listing: any member answers
-            return self.volume.get_manageable_volumes(ctxt, service["backend"], page)
+        return str(service["backend"])
 
     def list_orphans(self, ctxt: RequestContext, host: Any) -> list[dict[str, Any]]:
         """The objects of a backend in managed form that no volume knows (asks its
         volume service; see ``volmgr_volume.orphans``). Administrators only."""
         readoption.require_admin(ctxt)
-        backend, _pool = validation.parse_host(host)
-        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
-        if not service["is_up"]:
-            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
+        backend = self._live_backend(host)
         with rpc.bus_unavailable_as_503():
-            return self.volume.list_orphans(ctxt, service["backend"])
+            return self.volume.list_orphans(ctxt, backend)
 
     def readopt(
         self,
@@ -199,10 +202,17 @@ class API:
         (409) when a volume already has it, InvalidOrphan (400) when it cannot be
         re-adopted as it is.
         """
+        readoption.require_admin(ctxt)
         name = readoption.check_name(name)
-        found = [o for o in self.list_orphans(ctxt, host) if o["name"] == name]
+        backend = self._live_backend(host)
+        with rpc.bus_unavailable_as_503():
+            found = [o for o in self.volume.list_orphans(ctxt, backend) if o["name"] == name]
         if not found:
-            self._refuse_managed(host, name)
+            holder = volumes_db.managed_objects(self.db, backend).get(name)
+            if holder is not None:
+                raise exception.ManageExistingAlreadyManaged(
+                    ref={readoption.SOURCE_NAME: name}, host=host, volume_id=holder
+                )
             raise exception.OrphanNotFound(name=name, host=host)
         orphan = found[0]
         project = readoption.project_of(host, orphan, project_id)
@@ -210,14 +220,6 @@ class API:
         volume = self.manage_existing(readoption.context_for(ctxt, project), request)
         LOG.info("Re-adopting orphan %s on %s for project %s", name, host, project)
         return volume
-
-    def _refuse_managed(self, host: str, name: str) -> None:
-        """ManageExistingAlreadyManaged when a volume already holds the name ``name``."""
-        holder = volumes_db.managed_objects(self.db, validation.parse_host(host)[0]).get(name)
-        if holder is not None:
-            raise exception.ManageExistingAlreadyManaged(
-                ref={readoption.SOURCE_NAME: name}, host=host, volume_id=holder
-            )
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.rest.conftest import GIB, Rest, running_stack, unique
-from tests.functional.rest.test_orphans import forget
+from tests.functional.rest.conftest import GIB, Rest, forget, running_stack, unique
 from volmgr_api import cli
 from volmgr_common.context import get_admin_context
 from volmgr_common.db import quota_audit

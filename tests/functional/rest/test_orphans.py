@@ -15,15 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from tests.functional.rest.conftest import GIB, Rest, fresh_admin, fresh_member, running_stack
+from tests.functional.rest.conftest import (
+    GIB,
+    Rest,
+    forget,
+    fresh_admin,
+    fresh_member,
+    running_stack,
+)
 from tests.image_support import qcow2_header, write_image
 from tests.lvm_support import LvmSetupError, ScratchVolumeGroup
 from volmgr_common.context import get_admin_context
-from volmgr_common.db import api as db_api
-from volmgr_common.db import models, quota_audit
+from volmgr_common.db import quota, quota_audit
 from volmgr_volume.drivers import file_marks
 
 BACKENDS = ("file", "image", "lvm")
@@ -81,21 +85,6 @@ class OrphanStack:
     def readopt(self, name: str, **fields: str) -> Any:
         body = {"os-readopt": {"host": self.rest.backend, "name": name, **fields}}
         return self.rest.call("POST", "os-orphans/action", body)
-
-
-@db_api.writer
-def _delete_rows(session: Session, volume_ids: list[str]) -> None:
-    session.execute(
-        sa.delete(models.VolumeMetadata).where(models.VolumeMetadata.volume_id.in_(volume_ids))
-    )
-    session.execute(sa.delete(models.Volume).where(models.Volume.id.in_(volume_ids)))
-
-
-def forget(rest: Rest, *volume_ids: str) -> None:
-    """Make the database forget volumes, as a restored older copy would: their rows go
-    and the quota usage is what the remaining rows hold."""
-    _delete_rows(rest.db, list(volume_ids))
-    quota_audit.sync(rest.db)
 
 
 def lvm_settings(tmp_path: Path) -> Iterator[tuple[dict[str, Any], ScratchVolumeGroup]]:
@@ -192,6 +181,33 @@ def test_an_object_already_managed_is_refused(stack: OrphanStack) -> None:
     assert stack.readopt(managed, **fields).status_int == 202
     again = stack.readopt(managed, **fields)
     assert again.status_int == 409, again.text  # one row per object
+    assert stack.rest.wait_status(volume["id"])["status"] == "available"
+    assert quota_audit.check(stack.rest.db) == []
+
+
+def test_a_failed_readoption_renames_nothing_and_holds_no_quota(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    project = admin["X-Project-Id"]
+    volume = stack.manage(admin, stack.make(3 * GIB))
+    managed = f"volume-{volume['id']}"
+    identity = stack.identity(managed)
+    forget(stack.rest, volume["id"])
+    quota.set_limit(stack.rest.db, project, "gigabytes", 2)  # the volume needs 3
+    fields = {} if records_project(stack) else {"project_id": project}
+    assert stack.readopt(managed, **fields).status_int == 202
+    failed = stack.rest.wait_status(volume["id"])
+    assert failed["status"] == "error", failed
+    assert stack.identity(managed) == identity, "nothing renamed"
+    usage = stack.rest.api.quota_usage(get_admin_context(), project)
+    assert (usage["volumes"]["in_use"], usage["gigabytes"]["in_use"]) == (0, 0)
+    assert quota_audit.check(stack.rest.db) == []
+    # The record of the failure hides the orphan until it is deleted; then it is
+    # re-adopted once the quota allows it.
+    assert managed not in stack.orphans()
+    assert stack.rest.call("DELETE", f"volumes/{volume['id']}").status_int == 202
+    assert managed in stack.orphans()
+    quota.set_limit(stack.rest.db, project, "gigabytes", 10)
+    assert stack.readopt(managed, **fields).status_int == 202
     assert stack.rest.wait_status(volume["id"])["status"] == "available"
     assert quota_audit.check(stack.rest.db) == []
 
