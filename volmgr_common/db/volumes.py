@@ -132,11 +132,10 @@ def known_objects(
 ) -> tuple[set[str], set[str]]:
     """Which of ``volume_ids`` a row has (in any status), and which of ``identity_keys``
     (``volume_identity.identity_key``) a row holds: one page of an orphan search."""
-    v = models.Volume
-    ids = set(session.scalars(sa.select(v.id).where(v.id.in_(sorted(set(volume_ids))))))
+    v = models.table_of(models.Volume).c  # Core: no ORM work per row of a large search
+    conn = session.connection()
+    ids = set(conn.scalars(sa.select(v.id).where(v.id.in_(set(volume_ids)))))
     keys = set(
-        session.scalars(
-            sa.select(v.identity_key).where(v.identity_key.in_(sorted(set(identity_keys))))
-        )
+        conn.scalars(sa.select(v.identity_key).where(v.identity_key.in_(set(identity_keys))))
     )
     return ids, {key for key in keys if key is not None}
