@@ -212,6 +212,23 @@ def test_a_failed_readoption_renames_nothing_and_holds_no_quota(stack: OrphanSta
     assert quota_audit.check(stack.rest.db) == []
 
 
+def test_an_unmanaged_volume_can_be_readopted(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make())
+    managed = f"volume-{volume['id']}"
+    response = stack.rest.call("POST", f"volumes/{volume['id']}/action", {"os-unmanage": None})
+    assert response.status_int == 202, response.text
+    assert stack.rest.wait_status(volume["id"], leave="unmanaging")["status"] == "gone"
+    assert managed in stack.orphans(), "unmanage leaves the object in managed form"
+    fields = {} if records_project(stack) else {"project_id": admin["X-Project-Id"]}
+    assert stack.readopt(managed, **fields).status_int == 202
+    back = stack.rest.wait_status(volume["id"])
+    assert (back["status"], back["os-vol-tenant-attr:tenant_id"]) == (
+        "available",
+        admin["X-Project-Id"],
+    )
+
+
 def test_what_is_not_an_orphan_is_404(stack: OrphanStack) -> None:
     plain = stack.make()  # never managed: not in managed form
     for name in (plain, f"volume-{uuid.uuid4()}"):
