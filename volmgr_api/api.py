@@ -12,7 +12,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_api import snapshots, validation
+from volmgr_api import readoption, snapshots, validation
 from volmgr_api.flows import manage_existing
 from volmgr_api.scope import listing_scope, project_scope
 from volmgr_common import cache, exception, metrics, notifications, rpc
@@ -151,12 +151,62 @@ class API:
         self, ctxt: RequestContext, host: Any, page: PageRequest
     ) -> list[dict[str, Any]]:
         """Objects on a backend and whether each can be managed (asks its volume service)."""
+        backend = self._live_backend(host)
+        with rpc.bus_unavailable_as_503():  # a cluster's listing: any member answers
+            return self.volume.get_manageable_volumes(ctxt, backend, page)
+
+    def _live_backend(self, host: Any) -> str:
+        """The backend (or cluster) whose volume service answers for ``host``;
+        BackendNotFound or ServiceUnavailable (400) when none is, or none is up."""
         backend, _pool = validation.parse_host(host)
         service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
         if not service["is_up"]:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        with rpc.bus_unavailable_as_503():  # a cluster's listing: any member answers
-            return self.volume.get_manageable_volumes(ctxt, service["backend"], page)
+        return str(service["backend"])
+
+    def list_orphans(self, ctxt: RequestContext, host: Any) -> list[dict[str, Any]]:
+        """The objects of a backend in managed form that no volume knows (asks its
+        volume service; see ``volmgr_volume.orphans``). Administrators only."""
+        readoption.require_admin(ctxt)
+        backend = self._live_backend(host)
+        with rpc.bus_unavailable_as_503():
+            return self.volume.list_orphans(ctxt, backend)
+
+    def readopt(
+        self,
+        ctxt: RequestContext,
+        host: Any,
+        name: Any,
+        project_id: str | None = None,
+        volume_type: str | None = None,
+    ) -> volume_record.VolumeRecord:
+        """Re-adopt the orphan ``name`` of ``host`` under the volume id its name carries
+        and its original project (or ``project_id`` when the backend records none),
+        without renaming it: a manage request (see ``volmgr_api.readoption``); returns
+        the new volume in status ``managing``.
+
+        OrphanNotFound (404) when no orphan has that name, ManageExistingAlreadyManaged
+        (409) when a volume already has it, InvalidOrphan (400) when it cannot be
+        re-adopted as it is.
+        """
+        readoption.require_admin(ctxt)
+        name = readoption.check_name(name)
+        backend = self._live_backend(host)
+        with rpc.bus_unavailable_as_503():
+            found = [o for o in self.volume.list_orphans(ctxt, backend) if o["name"] == name]
+        if not found:
+            holder = volumes_db.managed_objects(self.db, backend).get(name)
+            if holder is not None:
+                raise exception.ManageExistingAlreadyManaged(
+                    ref={readoption.SOURCE_NAME: name}, host=host, volume_id=holder
+                )
+            raise exception.OrphanNotFound(name=name, host=host)
+        orphan = found[0]
+        project = readoption.project_of(host, orphan, project_id)
+        request = readoption.readoption_request(self.conf, host, orphan, volume_type)
+        volume = self.manage_existing(readoption.context_for(ctxt, project), request)
+        LOG.info("Re-adopting orphan %s on %s for project %s", name, host, project)
+        return volume
 
     def audit(self, ctxt: RequestContext, host: Any) -> dict[str, Any]:
         """Audit the backend ``host`` now (its volume service does); the summary."""

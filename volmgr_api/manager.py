@@ -63,6 +63,21 @@ class ApiManager:
         return self._api.get_manageable_volumes(ctxt, host, PageRequest.from_rpc(**page))
 
     @rpc.remote_boundary
+    def list_orphans(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
+        return self._api.list_orphans(ctxt, host)
+
+    @rpc.remote_boundary
+    def readopt_orphan(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        name: str,
+        project_id: str | None = None,
+        volume_type: str | None = None,
+    ) -> VolumeRecord:
+        return self._api.readopt(ctxt, host, name, project_id, volume_type)
+
+    @rpc.remote_boundary
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
     ) -> None:

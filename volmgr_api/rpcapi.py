@@ -8,8 +8,13 @@ API version history:
 * 1.1 - manage_existing_snapshot, get_snapshot, unmanage_snapshot (calls);
         manage_existing_snapshot_failed (cast, the volume service's compensation).
 
+* 1.2 - list_orphans, readopt_orphan (calls; administrators only): the objects of
+        a backend in managed form that no volume knows, and their re-adoption.
+
 ``[upgrade_levels] api`` caps the version sent: a 1.1 method under a lower cap
-raises SnapshotsNotSupported before anything is sent.
+raises SnapshotsNotSupported before anything is sent; under a cap below 1.2 the
+orphan calls are refused (ServiceUnavailable) rather than sent to an API that
+lacks them.
 """
 
 from typing import Any
@@ -22,7 +27,7 @@ from volmgr_common.manage_request import ManageRequest
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-api"
-RPC_API_VERSION = "1.1"
+RPC_API_VERSION = "1.2"
 UPGRADE_LEVEL = "api"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -158,4 +163,37 @@ class ApiAPI:
         undid its own work; the API releases its quota and records ``error_managing``."""
         self._snapshots().cast(
             ctxt, "manage_existing_snapshot_failed", snapshot_id=snapshot_id, reason=reason
+        )
+
+    def _orphan_client(self, host: str) -> Any:
+        """A client prepared for 1.2, or ServiceUnavailable under a lower cap."""
+        if not self.client.can_send_version("1.2"):
+            raise exception.ServiceUnavailable(
+                host=host, reason="[upgrade_levels] api caps RPC below 1.2: no orphan calls"
+            )
+        return self.client.prepare(version="1.2")
+
+    def list_orphans(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
+        """Call (1.2): the objects of ``host@backend`` in managed form that no volume
+        knows, with what the backend says of each (administrators only)."""
+        return self._orphan_client(host).call(ctxt, "list_orphans", host=host)
+
+    def readopt_orphan(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        name: str,
+        project_id: str | None = None,
+        volume_type: str | None = None,
+    ) -> VolumeRecord:
+        """Call (1.2): re-adopt the orphan ``name`` of ``host`` under its volume id and
+        original project (``project_id`` when the backend records none), without a
+        rename; returns the new volume in status ``managing`` (administrators only)."""
+        return self._orphan_client(host).call(
+            ctxt,
+            "readopt_orphan",
+            host=host,
+            name=name,
+            project_id=project_id,
+            volume_type=volume_type,
         )

@@ -138,6 +138,14 @@ class ManageExistingAlreadyManaged(Invalid):
         super().__init__(message, **kwargs)
 
 
+class OrphanNotFound(NotFound):
+    message = "No orphan named %(name)s on %(host)s (an object in managed form no volume knows)."
+
+
+class InvalidOrphan(Invalid):
+    message = "Orphan %(name)s on %(host)s cannot be re-adopted: %(reason)s"
+
+
 class VolumeDriverException(VolmgrException):
     message = "Volume driver reported an error: %(reason)s"
 
@@ -209,6 +217,8 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     AvailabilityZoneNotFound,
     ManageExistingInvalidReference,
     ManageExistingAlreadyManaged,
+    OrphanNotFound,
+    InvalidOrphan,
     VolumeDriverException,
     NoValidBackend,
     OverQuota,

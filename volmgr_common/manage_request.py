@@ -31,6 +31,10 @@ class ManageRequest:
     availability_zone: str | None = None
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
     bootable: bool = False
+    volume_id: str | None = None
+    """The id the new volume must have: set only by the API when it re-adopts an
+    orphan under the volume id its name carries; never a caller's field, never on
+    the wire."""
 
     @property
     def backend(self) -> str:
@@ -39,10 +43,12 @@ class ManageRequest:
 
     def to_wire(self) -> dict[str, Any]:
         """The keyword arguments of the RPC ``manage_existing`` call."""
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        return {name: getattr(self, name) for name in FIELDS}
 
 
-FIELDS = tuple(field.name for field in dataclasses.fields(ManageRequest))
+FIELDS = tuple(
+    field.name for field in dataclasses.fields(ManageRequest) if field.name != "volume_id"
+)
 """Every field of a manage request, in the order the API checks them."""
 
 

@@ -6,7 +6,12 @@ after: the reference as the request gave it, the object's name before volmgr
 renamed it, its exact size in bytes and its backend identity (a file's
 ``device:inode``, an LV's uuid), on which backend, when, and for whom (user,
 project, request id). ``adoption_job_id`` names the adoption job that asked for
-the manage; no such jobs exist yet, so it is always null. Admins see the record
+the manage; no such jobs exist yet, so it is always null. ``readopted`` is true
+when the manage re-adopted an orphan (an object left in managed form by a volume
+its database forgot, see ``volmgr_volume.orphans``) where it stood, without a
+rename: the record then says when and by whom (``recorded_at``, ``user_id``,
+``request_id``) it was re-adopted, for which project, and ``original_name`` is the
+managed name it already had. Admins see the record
 as ``os-vol-provenance-attr:provenance`` in a volume's detail; it also travels in
 the ``volume.unmanage.end`` notification, which is what remains of it once the
 row is gone.
@@ -28,6 +33,7 @@ KEYS = (
     "project_id",
     "request_id",
     "adoption_job_id",
+    "readopted",
 )
 """Every key of a provenance record, in the order they are documented."""
 
@@ -38,10 +44,11 @@ def record(
     identity: str,
     original_name: str | None,
     size_bytes: int | None,
+    readopted: bool = False,
 ) -> dict[str, Any]:
     """The provenance of ``volume``'s object (or a snapshot's: any record with a
     reference, a creation time, a user, a project and a request id) as the driver
-    found it on ``backend``."""
+    found it on ``backend`` (``readopted``: an orphan re-adopted where it stood)."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return {
         "reference": dict(volume["reference"]),
@@ -55,4 +62,5 @@ def record(
         "project_id": volume["project_id"],
         "request_id": volume["request_id"],
         "adoption_job_id": None,
+        "readopted": readopted,
     }

@@ -87,6 +87,11 @@ class VolumeManager:
         """Audit the backend now (1.3); the summary of what was found."""
         return self._auditor.run(ctxt).as_dict()
 
+    @rpc.remote_boundary
+    def list_orphans(self, ctxt: RequestContext) -> list[dict[str, Any]]:
+        """The backend's objects in managed form that no volume row knows (1.4)."""
+        return self._worker.list_orphans()
+
 
 def _page(marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str) -> PageRequest:
     """The page a listing call asked for; InvalidInput for a negative or odd limit/offset."""

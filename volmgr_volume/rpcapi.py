@@ -7,12 +7,16 @@ API version history:
 * 1.2 - manage_existing_snapshot (cast), unmanage_snapshot (cast),
         get_manageable_snapshots (call).
 * 1.3 - audit (call): check every managed volume against the backend.
+* 1.4 - list_orphans (call): the backend's objects in managed form that no volume
+        row knows.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
 goes out as one ``manage_existing`` cast per request; under a cap below 1.2 the
 snapshot methods raise SnapshotsNotSupported (a volume service of an older release
 does not know them) before anything is sent; under a cap below 1.3 an audit is
-refused (ServiceUnavailable: the services cannot audit yet).
+refused (ServiceUnavailable: the services cannot audit yet), and under a cap below
+1.4 ``list_orphans`` is refused (ServiceUnavailable) rather than sent to a service
+that does not know it.
 """
 
 from typing import Any
@@ -22,7 +26,7 @@ from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.3"
+RPC_API_VERSION = "1.4"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -124,3 +128,13 @@ class VolumeAPI:
             )
         cctxt = self.client.prepare(server=self._server(host), version="1.3", timeout=timeout)
         return cctxt.call(ctxt, "audit")
+
+    def list_orphans(self, ctxt: RequestContext, host: str) -> list[dict[str, Any]]:
+        """Call (1.4): the objects of ``host``'s backend in managed form that no volume
+        row knows, each as ``ManagedObject.as_dict`` gives it, sorted by name."""
+        if not self.client.can_send_version("1.4"):
+            raise exception.ServiceUnavailable(
+                host=host, reason="[upgrade_levels] volume caps RPC below 1.4: no orphan listing"
+            )
+        cctxt = self.client.prepare(server=self._server(host), version="1.4")
+        return cctxt.call(ctxt, "list_orphans")

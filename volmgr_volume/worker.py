@@ -30,6 +30,7 @@ from volmgr_common.db import (
 from volmgr_common.db import volumes as volumes_db
 from volmgr_common.flows import make_context_current, run_flow_batch
 from volmgr_common.page_request import PageRequest
+from volmgr_volume import orphans
 from volmgr_volume.drivers.base import VolumeDriver
 from volmgr_volume.flows import manage_existing
 
@@ -230,6 +231,12 @@ class VolumeWorker:
     def list_manageable(self, page: PageRequest) -> list[dict[str, Any]]:
         managed = volumes_db.managed_objects(self.db, self.backends)
         return self.driver.list_manageable(managed, page)
+
+    def list_orphans(self) -> list[dict[str, Any]]:
+        """The backend's objects in managed form that no row knows, sorted by name
+        (see :mod:`volmgr_volume.orphans`); reads only."""
+        found = orphans.find_orphans(self.db, self.backends, self.driver.list_managed_objects())
+        return sorted((obj.as_dict() for obj in found), key=lambda entry: entry["name"])
 
     def recover(self) -> None:
         """Resume what this backend left in ``managing``/``unmanaging`` (a periodic task).

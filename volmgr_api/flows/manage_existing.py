@@ -88,6 +88,8 @@ class AcceptedRequest:
             "reference_key": volume_creation.reference_key(backend, request.ref),
             "request_id": self.request_id,
         }
+        if request.volume_id is not None:  # a re-adoption keeps the orphan's volume id
+            values["id"] = request.volume_id
         return volume_creation.NewVolume(values, dict(request.metadata), self.volume_type["name"])
 
     def request_spec(self, volume_id: str) -> RequestSpec:

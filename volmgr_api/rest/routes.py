@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from volmgr_api.rest.handlers import (
     audit,
     messages,
+    orphans,
     quota_sets,
     resource_filters,
     root,
@@ -83,6 +84,8 @@ PROJECT_ROUTES: tuple[Route, ...] = (
     Route("/os-services/enable", {"PUT": services.enable}),
     Route("/os-quota-sets/{target_project_id}", {"GET": quota_sets.show}),
     Route("/os-audit", {"POST": audit.create}),
+    Route("/os-orphans", {"GET": orphans.index}),
+    Route("/os-orphans/action", {"POST": orphans.action}),
     Route("/messages", {"GET": messages.index}, min_version="3.3"),
     Route("/messages/{message_id}", {"GET": messages.show}, min_version="3.3"),
     Route("/types", {"GET": types.index}),

@@ -124,3 +124,18 @@ def distinct_metadata(session: Session, project_id: str | None = None) -> dict[s
     for key, value in session.execute(stmt):
         found.setdefault(key, []).append(value)
     return found
+
+
+@db_api.reader
+def known_objects(
+    session: Session, volume_ids: Sequence[str], identity_keys: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Which of ``volume_ids`` a row has (in any status), and which of ``identity_keys``
+    (``volume_identity.identity_key``) a row holds: one page of an orphan search."""
+    v = models.table_of(models.Volume).c  # Core: no ORM work per row of a large search
+    conn = session.connection()
+    ids = set(conn.scalars(sa.select(v.id).where(v.id.in_(set(volume_ids)))))
+    keys = set(
+        conn.scalars(sa.select(v.identity_key).where(v.identity_key.in_(set(identity_keys))))
+    )
+    return ids, {key for key in keys if key is not None}

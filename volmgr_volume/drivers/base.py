@@ -40,6 +40,14 @@ name, each member its snapshot's, and every reference between them stays valid)
 and ``undo_manage_chain`` (every object of the chain back under its original name
 with its original references). Both are idempotent and all-or-nothing: when
 ``manage_chain`` fails, it has put the whole chain back before it raises.
+Orphans and re-adoption. ``list_managed_objects`` lists the backend's objects in
+managed form (named by the volume name template, or carrying volmgr's marks) with
+what the backend records about each: its identity, size and marks, and from them
+the volume id, the original name and the original project where recorded (see
+``volmgr_volume.orphans``, which compares them with the database). A reference
+whose ``source-name`` is the volume's own managed name (:meth:`VolumeDriver.is_readoption`)
+re-adopts the object where it stands: ``manage`` renames nothing and ``undo_manage``
+moves nothing.
 
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
@@ -49,7 +57,7 @@ only the page it returns) and the entry shape of :func:`manageable_entry`.
 import abc
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from oslo_config import cfg
@@ -148,9 +156,51 @@ def check_chain_links(chain: Chain, links: Sequence[ChainLink], reference: Any) 
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class ManagedObject:
+    """An object of the backend in managed form, as :meth:`VolumeDriver.list_managed_objects`
+    found it.
+
+    ``volume_id`` is the volume the object's name (or, failing that, its mark) says it
+    belongs to; ``original_name`` the name it had before volmgr renamed it and
+    ``project_id`` the project it was managed for, when the backend records them
+    (None otherwise); ``marks`` what volmgr wrote on the object (LV tags, a file's
+    extended attribute) as the backend reports it.
+    """
+
+    name: str
+    volume_id: str
+    identity: str
+    size_bytes: int | None
+    original_name: str | None = None
+    project_id: str | None = None
+    marks: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for RPC and the REST view."""
+        return {
+            "name": self.name,
+            "volume_id": self.volume_id,
+            "identity": self.identity,
+            "size_bytes": self.size_bytes,
+            "size": None if self.size_bytes is None else size_in_gib(self.size_bytes),
+            "original_name": self.original_name,
+            "project_id": self.project_id,
+            "marks": list(self.marks),
+        }
+
+
 def managed_name_pattern(template: str) -> re.Pattern[str]:
-    """A pattern matching the names ``template`` gives volumes (``%s`` = a UUID)."""
-    return re.compile(UUID_PATTERN.join(re.escape(part) for part in template.split("%s")))
+    """A pattern matching the names ``template`` gives volumes (``%s`` = a UUID, the
+    pattern's first group)."""
+    uuid_group = f"({UUID_PATTERN})"
+    return re.compile(uuid_group.join(re.escape(part) for part in template.split("%s")))
+
+
+def volume_id_in(pattern: re.Pattern[str], name: str) -> str | None:
+    """The volume id a managed name carries (lower case), None if ``name`` is not one."""
+    match = pattern.fullmatch(name)
+    return match.group(1).lower() if match else None
 
 
 def size_in_gib(size_bytes: int) -> int:
@@ -295,6 +345,12 @@ class VolumeDriver(abc.ABC):
         """Whether ``name`` looks like a managed snapshot's name (its template with a UUID)."""
         return managed_name_pattern(self.snapshot_managed_name("%s")).fullmatch(name) is not None
 
+    def is_readoption(self, volume: Mapping[str, Any], reference: Any) -> bool:
+        """Whether ``reference`` names the volume's own managed name: a re-adoption of an
+        orphan where it stands, under the volume id its name carries (no rename)."""
+        name = reference.get(SOURCE_NAME) if isinstance(reference, Mapping) else None
+        return name is not None and name == self.managed_name(volume["id"])
+
     def do_setup(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create directories, check tools); raise if unusable."""
 
@@ -428,6 +484,12 @@ class VolumeDriver(abc.ABC):
         """Read the backend once for an audit; the reading checks volumes (see
         :class:`BackendAudit`). Raises VolumeDriverException when the backend cannot
         be read."""
+
+    @abc.abstractmethod
+    def list_managed_objects(self) -> Iterator[ManagedObject]:
+        """Every object of the backend in managed form (its name made by the volume name
+        template, or a mark volmgr wrote on it), read once, whether or not a volume row
+        knows it; see :class:`ManagedObject`. Changes nothing on the backend."""
 
     @abc.abstractmethod
     def get_capabilities(self) -> dict[str, Any]:

@@ -5,6 +5,10 @@ starts with ``missing``. An object's size is the reference's ``size_gb`` or
 ``[fake_backend] object_size_gb``. Managing an object only records, on this driver
 instance, that its managed name now stands for the original reference.
 
+It remembers, as a backend's mark would, the project each object was managed for:
+``list_managed_objects`` lists every managed object with it, and a reference naming
+the volume's own managed name re-adopts that object where it stands.
+
 Failures and delays can be injected at every step (``get_size``, ``manage``,
 ``undo_manage``, ``unmanage``, ``list``): for every call with ``[fake_backend]
 fail_at`` and ``delay``, or for one reference with its keys ``fake-fail-at`` and
@@ -14,7 +18,7 @@ add up; the delay is slept before the failure.
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
 from oslo_config import cfg
@@ -27,8 +31,11 @@ from volmgr_volume.drivers.base import (
     GIB,
     SOURCE_NAME,
     BackendAudit,
+    ManagedObject,
     VolumeDriver,
+    managed_name_pattern,
     paginate_manageable,
+    volume_id_in,
 )
 
 LOG = logging.getLogger(__name__)
@@ -92,11 +99,14 @@ class FakeDriver(VolumeDriver):
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
+        self._managed_re = managed_name_pattern(conf.volume.volume_name_template)
         self._lock = threading.Lock()
         # Managed name -> the original reference, as given to manage().
         self._managed: dict[str, dict[str, Any]] = {}
         # Source name -> managed name: the same records, looked up the other way.
         self._holders: dict[str, str] = {}
+        # Managed name -> the project it was managed for (the fake's "mark").
+        self._projects: dict[str, str | None] = {}
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -120,6 +130,7 @@ class FakeDriver(VolumeDriver):
     def _forget(self, target: str) -> dict[str, Any] | None:
         """Drop (under the lock) what ``target`` stands for; returns it, if any."""
         stored = self._managed.pop(target, None)
+        self._projects.pop(target, None)
         if stored is not None:
             self._holders.pop(stored[SOURCE_NAME], None)
         return stored
@@ -142,9 +153,12 @@ class FakeDriver(VolumeDriver):
         return self._size(stored if stored is not None else reference)
 
     def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
-        """An in-memory object is its source name (no delay or failure of its own)."""
+        """An in-memory object is its original source name (no delay or failure of its
+        own), whatever name it has now."""
         _check_reference(reference)
-        return f"fake:{reference[SOURCE_NAME]}"
+        with self._lock:
+            stored = self._managed.get(reference[SOURCE_NAME])
+        return f"fake:{(stored or reference)[SOURCE_NAME]}"
 
     def manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
@@ -152,6 +166,11 @@ class FakeDriver(VolumeDriver):
         name = self._existing(reference, "manage")
         target = self.managed_name(volume["id"])
         with self._lock:
+            if name == target:  # a re-adoption: the object stays where it is
+                if target not in self._managed:
+                    _invalid(reference, f"object {name!r} does not exist")
+                self._projects[target] = volume.get("project_id")
+                return target
             holder = self._holders.get(name)
             if holder == target:
                 return target
@@ -162,6 +181,7 @@ class FakeDriver(VolumeDriver):
             if target in self._managed:
                 raise exception.VolumeDriverException(reason=f"{target} already holds an object")
             self._record(target, reference)
+            self._projects[target] = volume.get("project_id")
         LOG.debug("Fake driver: %s managed as %s", name, target)
         return target
 
@@ -171,6 +191,8 @@ class FakeDriver(VolumeDriver):
         _check_reference(reference)
         self._step("undo_manage", reference)
         target = self.managed_name(volume["id"])
+        if reference[SOURCE_NAME] == target:
+            return  # a re-adoption renamed nothing
         with self._lock:
             stored = self._managed.get(target)
             if stored is None:
@@ -213,6 +235,21 @@ class FakeDriver(VolumeDriver):
             for name, reference in known.items()
         ]
         return paginate_manageable(entries, page)
+
+    def list_managed_objects(self) -> Iterator[ManagedObject]:
+        with self._lock:
+            known = [
+                (name, dict(ref), self._projects.get(name)) for name, ref in self._managed.items()
+            ]
+        for name, reference, project_id in known:
+            yield ManagedObject(
+                name=name,
+                volume_id=volume_id_in(self._managed_re, name) or "",
+                identity=f"fake:{reference[SOURCE_NAME]}",
+                size_bytes=self._size(reference) * GIB,
+                original_name=reference[SOURCE_NAME],
+                project_id=project_id,
+            )
 
     def get_capabilities(self) -> dict[str, Any]:
         with self._lock:

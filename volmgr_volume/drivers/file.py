@@ -2,10 +2,19 @@
 
 A reference ``{"source-name": "<file name>"}`` names a file directly inside
 ``[file_backend] directory``. Managing it renames it to the volume's managed name
-(``[volume] volume_name_template``); undoing renames it back. Nothing is ever
-copied, written or deleted, and nothing outside the directory is ever touched:
-names with separators, ``.``/``..``, symlinks (even to files inside the directory)
-and anything but regular files are refused.
+(``[volume] volume_name_template``) and marks it with one extended attribute
+saying whose volume it is (``user.volmgr.origin``, see ``file_marks``); undoing
+renames it back and removes the mark. No content is ever copied, written or
+deleted, and nothing outside the directory is ever touched: names with separators,
+``.``/``..``, symlinks (even to files inside the directory) and anything but
+regular files are refused.
+
+Orphans: ``list_managed_objects`` lists the regular files whose names are in
+managed form, with the volume id their name carries and, from their mark, the
+project they were managed for and their original name. A reference naming the
+volume's own managed name re-adopts the file where it stands (no rename; its mark
+is written again for the volume's project). A file whose file system keeps no user
+extended attribute carries no mark: its project must come from the admin.
 
 A file's identity is its inode on its device (``"<st_dev>:<st_ino>"``), not its
 name: a file with more than one hard link is refused (its data is reachable under
@@ -35,6 +44,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import json
 import os
 import stat
 from collections.abc import Callable, Iterator, Mapping
@@ -47,11 +57,13 @@ from oslo_log import log as logging
 from volmgr_common import drift, exception
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
+from volmgr_volume.drivers import file_marks
 from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     UUID_PATTERN,
     BackendAudit,
     BackendObject,
+    ManagedObject,
     VolumeDriver,
     check_page_parameters,
     gib_floor,
@@ -60,6 +72,7 @@ from volmgr_volume.drivers.base import (
     paginate,
     paginate_manageable,
     size_in_gib,
+    volume_id_in,
 )
 from volmgr_volume.drivers.renameat import rename_noreplace
 
@@ -178,7 +191,7 @@ class DirectoryAudit(BackendAudit):
         st = self._lstat(volume.managed_name)
         holder = None if st is None else file_identity(st)
         if st is not None and volume.identity in (None, holder):
-            found = self._driver._audit_bytes(self._fd, volume.managed_name, st)
+            found = self._driver._object_bytes(self._fd, volume.managed_name, st)
             return None if found is None else drift.size_drift(volume, found)
         if volume.identity is not None:
             inode = _inode_of(volume.identity, self._device)
@@ -270,8 +283,11 @@ class FileDriver(VolumeDriver):
         except FileNotFoundError:
             return None
 
-    def _source_name(self, reference: Any) -> str:
-        """The file name a reference names, or ManageExistingInvalidReference."""
+    def _source_name(self, reference: Any, volume: Mapping[str, Any] | None = None) -> str:
+        """The file name a reference names, or ManageExistingInvalidReference.
+
+        A name in managed form is refused unless it is ``volume``'s own (a re-adoption).
+        """
         if not isinstance(reference, Mapping):
             self._invalid(reference, "the reference must be a dict with 'source-name'")
         if SOURCE_NAME not in reference:
@@ -285,7 +301,8 @@ class FileDriver(VolumeDriver):
         problem = plain_name_problem(name)
         if problem:
             self._invalid(reference, problem)
-        if self.is_managed_form(name):
+        own = volume is not None and name == self.managed_name(volume["id"])
+        if self.is_managed_form(name) and not own:
             self._invalid(reference, "the name is already in managed form (volume_name_template)")
         return name
 
@@ -356,9 +373,10 @@ class FileDriver(VolumeDriver):
         """
         return st.st_size
 
-    def _audit_bytes(self, fd: int, name: str, st: os.stat_result) -> int | None:
-        """Size in bytes of the volume the managed file ``name`` holds, for an audit
-        (None when it cannot be told; subclasses read the content)."""
+    def _object_bytes(self, fd: int, name: str, st: os.stat_result) -> int | None:
+        """Size in bytes of the volume the file ``name`` holds, as an audit or a
+        listing of managed objects reports it (None when it cannot be told;
+        subclasses read the content)."""
         return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def start_audit(self) -> DirectoryAudit:
@@ -419,7 +437,7 @@ class FileDriver(VolumeDriver):
     # -- the contract --------------------------------------------------------------------
 
     def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
-        name = self._source_name(reference)
+        name = self._source_name(reference, volume)
         with self._opened_dir() as fd:
             st = self._source_stat(fd, name, reference)
             found = name
@@ -436,7 +454,7 @@ class FileDriver(VolumeDriver):
     def describe(self, volume: VolumeRecord, reference: dict[str, Any]) -> BackendObject:
         """The file's ``device:inode``, its name as referenced and its volume's size in
         bytes (an image's virtual size), from one lstat."""
-        name = self._source_name(reference)
+        name = self._source_name(reference, volume)
         with self._opened_dir() as fd:
             st = self._source_stat(fd, name, reference)
             found = name
@@ -462,10 +480,10 @@ class FileDriver(VolumeDriver):
         check: Callable[[int, str, os.stat_result, Any], object],
     ) -> str:
         """:meth:`manage` with ``check`` run on the file before its rename."""
-        name = self._source_name(reference)
+        name = self._source_name(reference, volume)
         target = self._target_name(volume)
         return self._rename_to_managed(
-            f"Volume {volume['id']}", name, target, reference, identity, check
+            f"Volume {volume['id']}", name, target, reference, identity, check, volume
         )
 
     def _rename_to_managed(
@@ -476,16 +494,23 @@ class FileDriver(VolumeDriver):
         reference: Any,
         identity: str | None,
         check: Callable[[int, str, os.stat_result, Any], object],
+        volume: Mapping[str, Any] | None = None,
     ) -> str:
         """Rename ``name`` to ``target`` under the directory's lock, once: the file that
         has ``identity`` (when given) and passes ``check`` (which refuses it with
         ManageExistingInvalidReference); already renamed by an earlier run, it is
-        only checked. ``owner`` names the volume or snapshot in log lines."""
+        only checked. ``owner`` names the volume or snapshot in log lines. A
+        ``volume``'s file gets its mark (``file_marks``), and one already under the
+        volume's managed name is re-adopted where it stands."""
         with self._locked_dir() as fd:
             source_st = self._source_stat(fd, name, reference)
+            if name == target and volume is not None:
+                return self._readopt(fd, volume, source_st, identity, reference)
             target_st = self._managed_stat(fd, target)
             if source_st is None and target_st is not None:
                 self._check_identity(target_st, identity, target, reference)
+                if volume is not None:
+                    self._mark(fd, target, target_st, volume, name)
                 LOG.info("%s: %s is already renamed to %s", owner, name, target)
                 return target
             if source_st is None:
@@ -499,8 +524,43 @@ class FileDriver(VolumeDriver):
             check(fd, name, source_st, reference)
             self._rename(fd, name, target)
             self._check_renamed(fd, name, target, source_st, reference)
+            if volume is not None:
+                self._mark(fd, target, source_st, volume, name)
         LOG.info("%s: renamed %s to %s", owner, name, target)
         return target
+
+    def _readopt(
+        self,
+        fd: int,
+        volume: Mapping[str, Any],
+        st: os.stat_result | None,
+        identity: str | None,
+        reference: Any,
+    ) -> str:
+        """Manage an orphan where it stands (no rename): check it, refresh its mark
+        (keeping the original name an earlier mark of this volume recorded)."""
+        name = self._target_name(volume)
+        if st is None:
+            self._invalid(reference, f"no file {name!r} exists in {self.directory}")
+        self._check_identity(st, identity, name, reference)
+        self._volume_bytes(fd, name, st, reference)
+        earlier = file_marks.read(os.path.join(self._real_dir(), name)) or {}
+        same = earlier.get("volume_id") == volume["id"]
+        self._mark(fd, name, st, volume, earlier.get("original_name") if same else None)
+        LOG.info("Volume %s: re-adopted %s where it stands", volume["id"], name)
+        return name
+
+    @staticmethod
+    def _mark(
+        fd: int,
+        name: str,
+        expected: os.stat_result,
+        volume: Mapping[str, Any],
+        original_name: str | None,
+    ) -> None:
+        """Write volmgr's mark (``file_marks``) on ``name`` if it is still ``expected``."""
+        value = file_marks.mark_value(volume["id"], volume.get("project_id"), original_name)
+        file_marks.write_if_same(fd, name, expected, value)
 
     def _check_identity(
         self, st: os.stat_result, identity: str | None, name: str, reference: Any
@@ -515,23 +575,31 @@ class FileDriver(VolumeDriver):
     def undo_manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
     ) -> None:
-        name = self._source_name(reference)
+        name = self._source_name(reference, volume)
         target = self._target_name(volume)
         identity = identity or volume.get("backend_identity")
+        if name == target:
+            LOG.info("Volume %s: re-adopted where it stands; nothing to put back", volume["id"])
+            return
         self._rename_back_from_managed(f"Volume {volume['id']}", name, target, reference, identity)
 
     def _rename_back_from_managed(
         self, owner: str, name: str, target: str, reference: Any, identity: str | None
     ) -> None:
         """Rename ``target`` back to ``name`` if it is the file ``identity`` (the one
-        ``owner``, a volume or snapshot, recorded); nothing there: nothing to do."""
+        ``owner``, a volume or snapshot, recorded), dropping volmgr's mark; nothing
+        there: nothing to do."""
         with self._locked_dir() as fd:
             target_st = self._managed_stat(fd, target)
             if target_st is None:
-                if self._source_lstat(fd, name, reference) is None:
+                source_st = self._source_lstat(fd, name, reference)
+                if source_st is None:
                     LOG.warning(
                         "%s: neither %s nor %s exists; nothing to put back", owner, target, name
                     )
+                elif identity is not None and file_identity(source_st) == identity:
+                    # A put-back interrupted before it dropped the mark.
+                    file_marks.remove_if_same(fd, name, source_st)
                 return
             if identity is None or file_identity(target_st) != identity:
                 raise exception.VolumeDriverException(
@@ -541,6 +609,7 @@ class FileDriver(VolumeDriver):
                 )
             self._rename(fd, target, name)
             self._check_renamed(fd, target, name, target_st)
+            file_marks.remove_if_same(fd, name, target_st)
         LOG.info("%s: renamed %s back to %s", owner, target, name)
 
     def unmanage(self, volume: VolumeRecord) -> None:
@@ -572,6 +641,35 @@ class FileDriver(VolumeDriver):
             kept = ((n, d) for n, d in described if d is not None)
             listed = list(itertools.islice(kept, page.limit))
         return [self._listing_entry(name, found, managed) for name, found in listed]
+
+    def list_managed_objects(self) -> Iterator[ManagedObject]:
+        """The regular files whose names are in managed form, with their marks (one
+        directory scan, then one ``lstat`` and one ``getxattr`` per such file)."""
+        real_dir = self._real_dir()
+        with self._opened_dir() as fd:
+            with os.scandir(fd) as scan:
+                names = [entry.name for entry in scan if self.is_managed_form(entry.name)]
+            for name in names:
+                st = self._lstat(fd, name)
+                if st is None or not stat.S_ISREG(st.st_mode):
+                    continue
+                yield self._managed_object(fd, name, st, file_marks.read(f"{real_dir}/{name}"))
+
+    def _managed_object(
+        self, fd: int, name: str, st: os.stat_result, mark: dict[str, str] | None
+    ) -> ManagedObject:
+        volume_id = volume_id_in(self._managed_re, name) or ""
+        own = mark is not None and mark.get("volume_id") == volume_id
+        marks = () if mark is None else (f"{file_marks.ATTRIBUTE}={json.dumps(mark)}",)
+        return ManagedObject(
+            name=name,
+            volume_id=volume_id,
+            identity=file_identity(st),
+            size_bytes=self._object_bytes(fd, name, st),
+            original_name=mark.get("original_name") if own and mark else None,
+            project_id=mark.get("project_id") if own and mark else None,
+            marks=marks,
+        )
 
     def _describe(self, fd: int, name: str) -> Described | None:
         """lstat (and, in subclasses, content) of one entry; None if it vanished."""

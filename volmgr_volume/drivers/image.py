@@ -238,8 +238,9 @@ class ImageDriver(FileDriver):
             self._invalid(reference, problem)
         return info.virtual_size
 
-    def _audit_bytes(self, fd: int, name: str, st: os.stat_result) -> int | None:
-        """The image's virtual size (a qcow2 file's length changes as it is written)."""
+    def _object_bytes(self, fd: int, name: str, st: os.stat_result) -> int | None:
+        """The image's virtual size (a qcow2 file's length changes as it is written);
+        None when its header cannot be read."""
         if not stat.S_ISREG(st.st_mode):
             return None
         try:

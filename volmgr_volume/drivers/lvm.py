@@ -44,6 +44,12 @@ under an in-process lock per VG (and a file lock in ``[lvm_backend]
 shared_lock_path`` when set: the members of a cluster on one shared VG), and LVM's
 own VG lock orders them against other processes. Another process racing for the
 same LV makes ``lvrename`` fail, which is reported as a clear invalid reference.
+
+Orphans: ``list_managed_objects`` lists the LVs in managed form and those carrying
+a ``volmgr-origin:`` tag, from one ``lvs``. LVM records no project on an LV (a
+project tag would cost a second metadata commit per manage), so re-adopting an LV
+needs the project from the admin. A reference naming the volume's own managed name
+re-adopts the LV where it stands: no rename, no tag, nothing to put back.
 """
 
 import threading
@@ -69,6 +75,7 @@ from volmgr_volume.drivers.base import (
     ChainLocations,
     ManageCall,
     ManagedNames,
+    ManagedObject,
     VolumeDriver,
     check_page_parameters,
     gib_floor,
@@ -76,6 +83,7 @@ from volmgr_volume.drivers.base import (
     managed_name_pattern,
     paginate,
     size_in_gib,
+    volume_id_in,
 )
 from volmgr_volume.drivers.file import SNAPSHOT_FORM
 from volmgr_volume.drivers.lvm_chain import LvmChains
@@ -212,8 +220,13 @@ class LvmDriver(VolumeDriver):
             return report[1], True
         return self._lvs(reference), False
 
-    def _reference(self, reference: Any) -> tuple[str, str]:
-        """``(key, value)`` of a valid reference, or ManageExistingInvalidReference."""
+    def _reference(
+        self, reference: Any, volume: Mapping[str, Any] | None = None
+    ) -> tuple[str, str]:
+        """``(key, value)`` of a valid reference, or ManageExistingInvalidReference.
+
+        A name in managed form is refused unless it is ``volume``'s own (a re-adoption).
+        """
         if not isinstance(reference, Mapping) or len(reference) != 1:
             _invalid(reference, "the reference must be a dict with 'source-name' or 'source-id'")
         key, value = next(iter(reference.items()))
@@ -226,7 +239,8 @@ class LvmDriver(VolumeDriver):
         problem = lv_name_problem(value) if key == SOURCE_NAME else None
         if problem:
             _invalid(reference, problem)
-        if key == SOURCE_NAME and self.is_managed_form(value):
+        own = volume is not None and value == self.managed_name(volume["id"])
+        if key == SOURCE_NAME and self.is_managed_form(value) and not own:
             _invalid(reference, "the name is already in managed form (volume_name_template)")
         return key, value
 
@@ -264,15 +278,15 @@ class LvmDriver(VolumeDriver):
     ) -> LogicalVolume:
         """The referenced LV if it may be managed (or is already this volume's) and, with
         ``identity``, is that LV."""
-        ref = self._reference(reference)  # cheap; callers may have checked it already
+        ref = self._reference(reference, volume)  # cheap; callers may have checked it already
         lv = self._locate(lvs, ref, volume)
         if lv is None:
             _invalid(reference, f"no logical volume {ref[1]!r} exists in {self.vg}")
         if identity is not None and lv.uuid != identity:
             _invalid(reference, f"LV {lv.name} is {lv.uuid}, not the LV {identity} checked")
-        if lv.name == self._target_name(volume):
-            return lv
-        if self.is_managed_form(lv.name):
+        if lv.name == self._target_name(volume) and not self.is_readoption(volume, reference):
+            return lv  # a resumed flow: this volume's manage renamed it already
+        if self.is_managed_form(lv.name) and not self.is_readoption(volume, reference):
             _invalid(reference, f"the LV is already managed as {lv.name}")
         problem = lv_name_problem(lv.name) or kind_problem(lv, {x.origin for x in lvs})
         if problem:
@@ -294,16 +308,16 @@ class LvmDriver(VolumeDriver):
     # -- the contract --------------------------------------------------------------------
 
     def get_size(self, volume: VolumeRecord, reference: dict[str, Any]) -> int:
-        self._reference(reference)
+        self._reference(reference, volume)
         return size_in_gib(self._checked_recently(volume, reference).size)
 
     def get_identity(self, volume: VolumeRecord, reference: dict[str, Any]) -> str:
-        self._reference(reference)
+        self._reference(reference, volume)
         return self._checked_recently(volume, reference).uuid
 
     def describe(self, volume: VolumeRecord, reference: dict[str, Any]) -> BackendObject:
         """The LV's uuid, its name before the rename and its size in bytes."""
-        key, value = self._reference(reference)
+        key, value = self._reference(reference, volume)
         lv = self._checked_recently(volume, reference)
         if key == SOURCE_NAME:
             name: str | None = value
@@ -356,7 +370,7 @@ class LvmDriver(VolumeDriver):
     ) -> LogicalVolume:
         """The LV to rename, checked on a recent report (a refusal on a fresh one): the
         reference's LV, with ``identity``, and its managed name free or its own."""
-        self._reference(reference)
+        self._reference(reference, volume)
         target = self._target_name(volume)
         lvs, kept = self._recent_lvs(reference)
         while True:
@@ -381,7 +395,7 @@ class LvmDriver(VolumeDriver):
         if lv.name == target:
             return lv
         try:
-            key, _ = self._reference(reference)
+            key, _ = self._reference(reference, volume)
             if key == SOURCE_ID and lv.origin_of(volume["id"]) != lv.name:
                 self.commands.change_tags(self.vg, lv.name, add=[origin_tag(volume["id"], lv.name)])
             self.commands.rename(self.vg, lv.name, target)
@@ -438,9 +452,12 @@ class LvmDriver(VolumeDriver):
     def undo_manage(
         self, volume: VolumeRecord, reference: dict[str, Any], *, identity: str | None = None
     ) -> None:
-        ref = self._reference(reference)
+        ref = self._reference(reference, volume)
         target = self._target_name(volume)
         identity = identity or volume.get("backend_identity")
+        if ref == (SOURCE_NAME, target):
+            LOG.info("Volume %s: re-adopted where it stands; nothing to put back", volume["id"])
+            return
         with self._locked():
             lvs = self._lvs()
             managed = by_name(lvs, target)
@@ -617,6 +634,30 @@ class LvmDriver(VolumeDriver):
             reason = lv_name_problem(lv.name) or kind_problem(lv, origins, self.is_managed_form)
         extra = {"lv_uuid": lv.uuid, "lv_attr": lv.attr}
         return manageable_entry(lv.name, size_in_gib(lv.size), reason, cinder_id, extra)
+
+    def list_managed_objects(self) -> Iterator[ManagedObject]:
+        """The LVs named in managed form or carrying a ``volmgr-origin:`` tag (one ``lvs``).
+
+        The volume id is the one the name carries, else the one a tag records; the
+        original name is what the volume's origin tag records (only ``source-id``
+        manages tag an LV). LVM records no project: re-adopting an LV needs the
+        project from the admin.
+        """
+        for lv in self._lvs():
+            marks = tuple(tag for tag in lv.tags if tag.startswith(TAG_PREFIX))
+            volume_id = volume_id_in(self._managed_re, lv.name)
+            if volume_id is None and marks:
+                volume_id = marks[0].removeprefix(TAG_PREFIX).partition(":")[0]
+            if volume_id is None:
+                continue
+            yield ManagedObject(
+                name=lv.name,
+                volume_id=volume_id,
+                identity=lv.uuid,
+                size_bytes=lv.size,
+                original_name=lv.origin_of(volume_id),
+                marks=marks,
+            )
 
     def get_capabilities(self) -> dict[str, Any]:
         try:

@@ -177,8 +177,9 @@ class RecordIdentity(_Task):
                 results[position] = failure.Failure()
                 continue
             backend = volume["host"].partition("#")[0]
+            readopted = self.driver.is_readoption(volume, volume["reference"])
             origin = provenance.record(
-                volume, backend, found.identity, found.name, found.size_bytes
+                volume, backend, found.identity, found.name, found.size_bytes, readopted
             )
             claims[position] = volume_identity.IdentityClaim(
                 volume["id"], backend, found.identity, origin

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import webob
 from futurist import _thread as futurist_thread
 from kombu.transport import memory
 from oslo_config import cfg
+from sqlalchemy.orm import Session
 
 from tests.conftest import make_conf
 from volmgr_api import service as api_service
@@ -30,7 +32,7 @@ from volmgr_api.rest import deploy
 from volmgr_api.rest.server import WsgiService
 from volmgr_common import rpc, service
 from volmgr_common.db import api as db_api
-from volmgr_common.db import migration
+from volmgr_common.db import migration, models, quota_audit
 from volmgr_scheduler import service as scheduler_service
 from volmgr_volume import service as volume_service
 
@@ -138,6 +140,21 @@ class Rest:
         volume = self.wait_status(response.json["volume"]["id"], headers=headers)
         assert volume["status"] == "available", volume
         return volume
+
+
+@db_api.writer
+def _delete_rows(session: Session, volume_ids: list[str]) -> None:
+    session.execute(
+        sa.delete(models.VolumeMetadata).where(models.VolumeMetadata.volume_id.in_(volume_ids))
+    )
+    session.execute(sa.delete(models.Volume).where(models.Volume.id.in_(volume_ids)))
+
+
+def forget(rest: Rest, *volume_ids: str) -> None:
+    """Make the database forget volumes, as a restored older copy would: their rows go
+    and the quota usage is what the remaining rows hold."""
+    _delete_rows(rest.db, list(volume_ids))
+    quota_audit.sync(rest.db)
 
 
 def reset_memory_broker() -> None:

@@ -194,38 +194,55 @@ def test_docstrings_say_call_or_cast_and_version(
 
 OLDEST_CAPS = {"api": "1.0", "scheduler": "1.0", "volume": "1.0"}
 WITHOUT_FALLBACK = {
-    (volume_rpcapi.VolumeAPI, "manage_existing_snapshot"): "1.2",
-    (volume_rpcapi.VolumeAPI, "unmanage_snapshot"): "1.2",
-    (volume_rpcapi.VolumeAPI, "get_manageable_snapshots"): "1.2",
-    (volume_rpcapi.VolumeAPI, "audit"): "1.3",
+    (volume_rpcapi.VolumeAPI, "manage_existing_snapshot"): ("volume", "1.2"),
+    (volume_rpcapi.VolumeAPI, "unmanage_snapshot"): ("volume", "1.2"),
+    (volume_rpcapi.VolumeAPI, "get_manageable_snapshots"): ("volume", "1.2"),
+    (volume_rpcapi.VolumeAPI, "audit"): ("volume", "1.3"),
+    (volume_rpcapi.VolumeAPI, "list_orphans"): ("volume", "1.4"),
+    (api_rpcapi.ApiAPI, "manage_existing_snapshot"): ("api", "1.1"),
+    (api_rpcapi.ApiAPI, "get_snapshot"): ("api", "1.1"),
+    (api_rpcapi.ApiAPI, "unmanage_snapshot"): ("api", "1.1"),
+    (api_rpcapi.ApiAPI, "manage_existing_snapshot_failed"): ("api", "1.1"),
+    (api_rpcapi.ApiAPI, "list_orphans"): ("api", "1.2"),
+    (api_rpcapi.ApiAPI, "readopt_orphan"): ("api", "1.2"),
 }
-"""Client methods that an older server cannot do at all, with the version they need:
-under a lower cap they are refused (naming ``[upgrade_levels]``) and send nothing."""
+"""Client methods that an older server cannot do at all, with the ``[upgrade_levels]``
+option and version they need: under a lower cap they are refused (naming
+``[upgrade_levels]``) and send nothing."""
+
+
+def older_methods() -> list[tuple[Any, type, type, str]]:
+    """The client methods that have a 1.0 form."""
+    return [m for m in client_methods() if (m[1], m[3]) not in WITHOUT_FALLBACK]
 
 
 @pytest.mark.parametrize(
     ("module", "client_cls", "endpoint_cls", "name"),
-    client_methods(),
-    ids=[f"{c.__name__}.{n}" for _m, c, _e, n in client_methods()],
+    older_methods(),
+    ids=[f"{c.__name__}.{n}" for _m, c, _e, n in older_methods()],
 )
 def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
     module: Any, client_cls: type, endpoint_cls: type, name: str
 ) -> None:
-    """A service of the first release answers 1.0 only: every client method still works
-    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods; a method that
-    has no 1.0 form (the snapshots', the audit) is refused with an error that names
-    ``[upgrade_levels]``, sending nothing."""
-    try:
-        messages = send_all(client_cls, name, OLDEST_CAPS)
-    except (exception.SnapshotsNotSupported, exception.ServiceUnavailable) as refused:
-        assert "upgrade_levels" in str(refused)
-        assert send(client_cls, name).target["version"] != "1.0"
-        return
+    """A service of the first release answers 1.0 only: every client method that has a
+    1.0 form still works under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0
+    methods."""
+    messages = send_all(client_cls, name, OLDEST_CAPS)
     assert messages
     for message in messages:
         assert message.target["version"] == "1.0"
         handler = getattr(endpoint_cls, message.method)
         inspect.signature(handler).bind(None, CTXT, **message.kwargs)
+
+
+@pytest.mark.parametrize(("client_cls", "name"), sorted(WITHOUT_FALLBACK, key=str))
+def test_under_the_oldest_caps_a_newer_method_refuses_and_sends_nothing(
+    client_cls: type, name: str
+) -> None:
+    with pytest.raises(
+        (exception.SnapshotsNotSupported, exception.ServiceUnavailable), match="upgrade_levels"
+    ):
+        send_all(client_cls, name, OLDEST_CAPS)
 
 
 @pytest.mark.parametrize(
@@ -247,12 +264,13 @@ def test_a_capped_batch_becomes_one_1_0_cast_per_request(
     assert [m.kwargs["volume_id"] for m in capped] == ["vol-1", "vol-2"]
 
 
-@pytest.mark.parametrize(("client_method", "version"), sorted(WITHOUT_FALLBACK.items(), key=str))
+@pytest.mark.parametrize(("client_method", "needed"), sorted(WITHOUT_FALLBACK.items(), key=str))
 def test_a_method_without_fallback_is_sent_at_the_cap_that_allows_it(
-    client_method: tuple[type, str], version: str
+    client_method: tuple[type, str], needed: tuple[str, str]
 ) -> None:
     client_cls, name = client_method
-    [message] = send_all(client_cls, name, {"volume": version, "api": "1.0", "scheduler": "1.1"})
+    level, version = needed
+    [message] = send_all(client_cls, name, {**OLDEST_CAPS, level: version})
     assert (message.method, message.target["version"]) == (name, version)
 
 
@@ -372,6 +390,7 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         attempts=11,
         snapshot_id="snap-1",
         backend="node1@files",
+        name="volume-1",
     )
 
 

@@ -133,8 +133,8 @@ def test_manage_refuses_another_file_than_the_one_identified(
 ) -> None:
     (files / "disk.img").write_bytes(b"first")
     identity = driver.get_identity(vol(), ref("disk.img"))
-    os.unlink(files / "disk.img")
-    (files / "keep.img").write_bytes(b"keeps the inode busy")
+    # The first file stays (under another name), so the second cannot reuse its inode.
+    os.rename(files / "disk.img", files / "first.img")
     (files / "disk.img").write_bytes(b"second")
     assert driver.get_identity(vol(), ref("disk.img")) != identity
     with pytest.raises(exception.ManageExistingInvalidReference, match="no longer the file"):

@@ -1,0 +1,306 @@
+"""Orphans and their re-adoption over REST, on the file, image and LVM backends.
+
+A volume whose row is deleted from the database (as a restore of an older copy
+forgets it) leaves its object under its managed name: ``GET os-orphans`` lists it
+with what the backend records, and ``os-readopt`` brings it back under the same
+volume id and project, without renaming it, with quota charged — so that the
+invariants of docs/design.rst hold again: quota equals the truth, one row per
+object, nothing renamed.
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.functional.rest.conftest import (
+    GIB,
+    Rest,
+    forget,
+    fresh_admin,
+    fresh_member,
+    running_stack,
+)
+from tests.image_support import qcow2_header, write_image
+from tests.lvm_support import LvmSetupError, ScratchVolumeGroup
+from volmgr_common.context import get_admin_context
+from volmgr_common.db import quota, quota_audit
+from volmgr_volume.drivers import file_marks
+
+BACKENDS = ("file", "image", "lvm")
+
+
+class OrphanStack:
+    """A REST stack on one backend, and how to make and look at its objects."""
+
+    def __init__(self, rest: Rest, kind: str, vg: ScratchVolumeGroup | None) -> None:
+        self.rest = rest
+        self.kind = kind
+        self.vg = vg
+        self.directory = Path(rest.conf[f"{kind}_backend"].directory) if vg is None else None
+
+    def make(self, size: int = GIB) -> str:
+        """A new object of ``size`` bytes; its name."""
+        name = f"disk-{uuid.uuid4().hex[:12]}"
+        if self.vg is not None:
+            self.vg.create_lv(name, size)
+        elif self.kind == "image":
+            assert self.directory is not None
+            write_image(self.directory / name, qcow2_header(size), 256 * 1024)
+        else:
+            assert self.directory is not None
+            with open(self.directory / name, "wb") as handle:
+                handle.truncate(size)
+        return name
+
+    def identity(self, name: str) -> str | None:
+        """The object's identity as the backend shows it, None if no object has the name."""
+        if self.vg is not None:
+            found = self.vg.lvs().get(name)
+            return None if found is None else found["lv_uuid"]
+        assert self.directory is not None
+        try:
+            st = os.lstat(self.directory / name)
+        except FileNotFoundError:
+            return None
+        return f"{st.st_dev}:{st.st_ino}"
+
+    def manage(self, headers: dict[str, str], name: str) -> dict[str, Any]:
+        response = self.rest.call(
+            "POST", "os-volume-manage", self.rest.manage_body(name), headers=headers
+        )
+        assert response.status_int == 202, response.text
+        volume = self.rest.wait_status(response.json["volume"]["id"], headers=headers)
+        assert volume["status"] == "available", volume
+        return volume
+
+    def orphans(self) -> dict[str, dict[str, Any]]:
+        response = self.rest.call("GET", f"os-orphans?host={self.rest.backend}")
+        assert response.status_int == 200, response.text
+        return {orphan["name"]: orphan for orphan in response.json["orphans"]}
+
+    def readopt(self, name: str, **fields: str) -> Any:
+        body = {"os-readopt": {"host": self.rest.backend, "name": name, **fields}}
+        return self.rest.call("POST", "os-orphans/action", body)
+
+
+def lvm_settings(tmp_path: Path) -> Iterator[tuple[dict[str, Any], ScratchVolumeGroup]]:
+    try:
+        vg = ScratchVolumeGroup.create()
+    except LvmSetupError as error:
+        pytest.fail(f"cannot set up the LVM test volume group: {error}", pytrace=False)
+    try:
+        yield dict(vg.driver_overrides()), vg
+    finally:
+        vg.destroy()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OrphanStack]:
+    tmp_path = tmp_path_factory.mktemp(f"orphans-{request.param}")
+    if request.param != "lvm":
+        settings = {
+            "volume__volume_driver": request.param,
+            "image_backend__directory": str(tmp_path / "images"),
+        }
+        with running_stack(tmp_path, **settings) as rest:
+            yield OrphanStack(rest, request.param, None)
+        return
+    for settings, vg in lvm_settings(tmp_path):
+        with running_stack(tmp_path, **settings) as rest:
+            yield OrphanStack(rest, "lvm", vg)
+
+
+def records_project(stack: OrphanStack) -> bool:
+    """Whether the backend records the project a volume was managed for."""
+    return stack.kind != "lvm"
+
+
+def test_a_forgotten_volume_is_an_orphan_with_what_the_backend_records(
+    stack: OrphanStack,
+) -> None:
+    admin = fresh_admin()
+    name = stack.make(GIB + 1)
+    volume = stack.manage(admin, name)
+    managed = f"volume-{volume['id']}"
+    assert managed not in stack.orphans(), "a volume with a row is no orphan"
+    forget(stack.rest, volume["id"])
+    orphan = stack.orphans()[managed]
+    assert orphan["volume_id"] == volume["id"]
+    assert orphan["identity"] == stack.identity(managed)
+    assert orphan["size"] == 2
+    if records_project(stack):
+        assert orphan["project_id"] == admin["X-Project-Id"]
+        assert orphan["original_name"] == name
+    else:
+        assert orphan["project_id"] is None  # LVM records no project
+
+
+def test_readoption_keeps_id_project_and_name_and_charges_quota(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    project = admin["X-Project-Id"]
+    volume = stack.manage(admin, stack.make(2 * GIB))
+    managed = f"volume-{volume['id']}"
+    identity = stack.identity(managed)
+    forget(stack.rest, volume["id"])
+    usage = stack.rest.api.quota_usage(get_admin_context(), project)
+    assert usage["volumes"]["in_use"] == 0
+    fields = {} if records_project(stack) else {"project_id": project}
+    response = stack.readopt(managed, **fields)
+    assert response.status_int == 202, response.text
+    assert response.json["volume"]["id"] == volume["id"]
+    back = stack.rest.wait_status(volume["id"])
+    assert back["status"] == "available", back
+    assert back["os-vol-tenant-attr:tenant_id"] == project
+    assert back["size"] == 2
+    assert stack.identity(managed) == identity, "re-adopted where it stands, not renamed"
+    origin = back["os-vol-provenance-attr:provenance"]
+    assert origin["readopted"] is True
+    assert (origin["user_id"], origin["project_id"]) == ("admin", project)
+    assert origin["backend_identity"] == identity
+    assert managed not in stack.orphans()
+    assert quota_audit.check(stack.rest.db) == []
+    usage = stack.rest.api.quota_usage(get_admin_context(), project)
+    assert (usage["volumes"]["in_use"], usage["gigabytes"]["in_use"]) == (1, 2)
+
+
+def test_an_object_already_managed_is_refused(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make())
+    managed = f"volume-{volume['id']}"
+    response = stack.readopt(managed, project_id=admin["X-Project-Id"])
+    assert response.status_int == 409, response.text
+    assert volume["id"] in response.json["conflictingRequest"]["message"]
+    forget(stack.rest, volume["id"])
+    fields = {} if records_project(stack) else {"project_id": admin["X-Project-Id"]}
+    assert stack.readopt(managed, **fields).status_int == 202
+    again = stack.readopt(managed, **fields)
+    assert again.status_int == 409, again.text  # one row per object
+    assert stack.rest.wait_status(volume["id"])["status"] == "available"
+    assert quota_audit.check(stack.rest.db) == []
+
+
+def test_a_failed_readoption_renames_nothing_and_holds_no_quota(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    project = admin["X-Project-Id"]
+    volume = stack.manage(admin, stack.make(3 * GIB))
+    managed = f"volume-{volume['id']}"
+    identity = stack.identity(managed)
+    forget(stack.rest, volume["id"])
+    quota.set_limit(stack.rest.db, project, "gigabytes", 2)  # the volume needs 3
+    fields = {} if records_project(stack) else {"project_id": project}
+    assert stack.readopt(managed, **fields).status_int == 202
+    failed = stack.rest.wait_status(volume["id"])
+    assert failed["status"] == "error", failed
+    assert stack.identity(managed) == identity, "nothing renamed"
+    usage = stack.rest.api.quota_usage(get_admin_context(), project)
+    assert (usage["volumes"]["in_use"], usage["gigabytes"]["in_use"]) == (0, 0)
+    assert quota_audit.check(stack.rest.db) == []
+    # The record of the failure hides the orphan until it is deleted; then it is
+    # re-adopted once the quota allows it.
+    assert managed not in stack.orphans()
+    assert stack.rest.call("DELETE", f"volumes/{volume['id']}").status_int == 202
+    assert managed in stack.orphans()
+    quota.set_limit(stack.rest.db, project, "gigabytes", 10)
+    assert stack.readopt(managed, **fields).status_int == 202
+    assert stack.rest.wait_status(volume["id"])["status"] == "available"
+    assert quota_audit.check(stack.rest.db) == []
+
+
+def test_an_unmanaged_volume_can_be_readopted(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make())
+    managed = f"volume-{volume['id']}"
+    response = stack.rest.call("POST", f"volumes/{volume['id']}/action", {"os-unmanage": None})
+    assert response.status_int == 202, response.text
+    assert stack.rest.wait_status(volume["id"], leave="unmanaging")["status"] == "gone"
+    assert managed in stack.orphans(), "unmanage leaves the object in managed form"
+    fields = {} if records_project(stack) else {"project_id": admin["X-Project-Id"]}
+    assert stack.readopt(managed, **fields).status_int == 202
+    back = stack.rest.wait_status(volume["id"])
+    assert (back["status"], back["os-vol-tenant-attr:tenant_id"]) == (
+        "available",
+        admin["X-Project-Id"],
+    )
+
+
+def test_what_is_not_an_orphan_is_404(stack: OrphanStack) -> None:
+    plain = stack.make()  # never managed: not in managed form
+    for name in (plain, f"volume-{uuid.uuid4()}"):
+        response = stack.readopt(name, project_id="p")
+        assert response.status_int == 404, response.text
+        assert "No orphan named" in response.json["itemNotFound"]["message"]
+
+
+def test_the_project_must_be_known_and_agree(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make())
+    managed = f"volume-{volume['id']}"
+    if stack.directory is not None:
+        os.removexattr(stack.directory / managed, file_marks.ATTRIBUTE)  # nothing recorded
+    forget(stack.rest, volume["id"])
+    refused = stack.readopt(managed)
+    assert refused.status_int == 400, refused.text
+    assert "records no project" in refused.json["badRequest"]["message"]
+    assert stack.rest.call("GET", f"volumes/{volume['id']}").status_int == 404
+    response = stack.readopt(managed, project_id=admin["X-Project-Id"])
+    assert response.status_int == 202, response.text
+    assert stack.rest.wait_status(volume["id"])["status"] == "available"
+
+
+def test_a_recorded_project_must_agree(stack: OrphanStack) -> None:
+    if not records_project(stack):
+        pytest.skip("LVM records no project")
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make())
+    forget(stack.rest, volume["id"])
+    refused = stack.readopt(f"volume-{volume['id']}", project_id="another-project")
+    assert refused.status_int == 400, refused.text
+    assert f"managed for project {admin['X-Project-Id']}" in refused.json["badRequest"]["message"]
+
+
+BAD: list[tuple[str, str, Callable[[Rest], Any], int]] = [
+    ("GET", "os-orphans", lambda rest: None, 400),
+    ("GET", "os-orphans?host=nosuch@backend", lambda rest: None, 400),
+    ("GET", "os-orphans?host=", lambda rest: None, 400),
+    ("POST", "os-orphans/action", lambda rest: {}, 400),
+    ("POST", "os-orphans/action", lambda rest: {"os-readopt": {"host": rest.backend}}, 400),
+    ("POST", "os-orphans/action", lambda rest: {"os-readopt": {"name": "x"}}, 400),
+    (
+        "POST",
+        "os-orphans/action",
+        lambda rest: {"os-readopt": {"host": rest.backend, "name": "x", "size": 1}},
+        400,
+    ),
+    ("POST", "os-orphans/action", lambda rest: {"os-readopt": {"host": 1, "name": "x"}}, 400),
+    (
+        "POST",
+        "os-orphans/action",
+        lambda rest: {"os-readopt": {"host": "nosuch@b", "name": "x"}},
+        400,
+    ),
+    ("POST", "os-orphans/action", lambda rest: {"os-unmanage": None}, 400),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), BAD)
+def test_bad_input_is_a_clear_4xx(
+    rest: Rest, method: str, path: str, body: Callable[[Rest], Any], status: int
+) -> None:
+    response = rest.call(method, path, body(rest))
+    assert response.status_int == status, response.text
+    [(_kind, fault)] = response.json.items()
+    assert fault["code"] == status and fault["message"]
+
+
+def test_members_may_neither_list_nor_readopt(rest: Rest) -> None:
+    member = fresh_member()
+    listed = rest.call("GET", f"os-orphans?host={rest.backend}", headers=member)
+    assert listed.status_int == 403
+    body = {"os-readopt": {"host": rest.backend, "name": "volume-x"}}
+    assert rest.call("POST", "os-orphans/action", body, headers=member).status_int == 403

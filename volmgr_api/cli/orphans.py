@@ -1,0 +1,100 @@
+"""``volmgr orphans`` and ``volmgr readopt``: objects in managed form no volume knows,
+and their re-adoption (admin).
+
+``volmgr orphans HOST`` lists them (a table, or ``-f json``/``--json``).
+``volmgr readopt HOST NAME`` re-adopts one under the volume id its name carries and
+its original project (``--project`` when the backend records none); ``--all``
+re-adopts every orphan of HOST, one request each, and reports each outcome: an
+orphan that is refused (no project recorded and none given, say) does not stop the
+others.
+"""
+
+import argparse
+from typing import Any
+
+from volmgr_api.cli import commands
+from volmgr_api.cli.client import ApiError, Client
+from volmgr_common import output
+
+ORPHAN_COLUMNS = ["name", "volume_id", "size", "project_id", "original_name", "identity"]
+OUTCOME_COLUMNS = ["name", "volume_id", "project_id", "result"]
+
+
+def orphans(args: argparse.Namespace, client: Client) -> int:
+    found = client.get("os-orphans", host=args.host)["orphans"]
+    output.emit_rows(args, ORPHAN_COLUMNS, found)
+    return 0
+
+
+def _readopt_one(
+    args: argparse.Namespace, client: Client, orphan: dict[str, Any]
+) -> dict[str, Any]:
+    """Re-adopt ``orphan``: its outcome row (``result`` is the volume's status, or why
+    it was refused)."""
+    body: dict[str, Any] = {"host": args.host, "name": orphan["name"]}
+    if args.owner_project and not orphan.get("project_id"):
+        body["project_id"] = args.owner_project
+    if args.volume_type:
+        body["volume_type"] = args.volume_type
+    row = {"name": orphan["name"], "volume_id": orphan.get("volume_id")}
+    try:
+        volume = client.post("os-orphans/action", {"os-readopt": body})["volume"]
+    except ApiError as error:
+        return {**row, "project_id": body.get("project_id"), "result": f"refused: {error}"}
+    if args.wait:
+        volume = commands.wait_volume(client, volume["id"], "creating", args.timeout)
+    project = volume.get("os-vol-tenant-attr:tenant_id")
+    return {**row, "project_id": project, "result": volume["status"]}
+
+
+def readopt(args: argparse.Namespace, client: Client) -> int:
+    if args.all == bool(args.name):
+        raise ApiError(0, "name one orphan, or use --all (not both)")
+    if args.all:
+        wanted = client.get("os-orphans", host=args.host)["orphans"]
+    else:
+        wanted = [{"name": args.name, "volume_id": None, "project_id": None}]
+    rows = [_readopt_one(args, client, orphan) for orphan in wanted]
+    output.emit_rows(args, OUTCOME_COLUMNS, rows)
+    failed = [row for row in rows if row["result"] == commands.FAILED or "refused" in row["result"]]
+    return 1 if failed else 0
+
+
+def add_commands(sub: argparse._SubParsersAction, command: Any) -> None:
+    """``orphans`` and ``readopt`` (``command`` makes a subcommand's parser)."""
+    text = "Objects of a backend in managed form that no volume knows (admin)."
+    parser = command(sub, "orphans", text)
+    parser.add_argument("host", help="Backend: host@backend.")
+    parser.set_defaults(command=orphans)
+
+    text = (
+        "Re-adopt an orphan (or, with --all, every orphan of HOST) under its volume id "
+        "and original project, without a rename (admin)."
+    )
+    parser = command(sub, "readopt", text)
+    parser.add_argument("host", help="Backend: host@backend.")
+    parser.add_argument("name", nargs="?", help="The orphan's name on the backend.")
+    parser.add_argument(
+        "--project",
+        dest="owner_project",  # the identity's --project goes before the command
+        help="Project to re-adopt for when the backend records none (LVM; file systems "
+        "without user extended attributes); default: the recorded one.",
+    )
+    parser.add_argument(
+        "--volume-type", help="Volume type, by name or id (default: the default type)."
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="Re-adopt every orphan of HOST (default: NAME only)."
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="Wait until each re-adoption ends (default: return at once).",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="With --wait: seconds to wait for each (default: 600).",
+    )
+    parser.set_defaults(command=readopt)

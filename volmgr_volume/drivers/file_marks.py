@@ -1,0 +1,107 @@
+"""volmgr's mark on a managed file: one extended attribute saying whose volume it is.
+
+At manage, the file and image drivers write ``user.volmgr.origin`` on the file they
+renamed: ``{"volume_id", "project_id", "original_name"}`` as compact JSON, one
+``fsetxattr`` on a descriptor of the file opened without following links (the
+content, size and modification time are not touched; only the change time moves).
+``undo_manage`` removes it when it puts the file back; ``unmanage`` leaves it, as
+it leaves the name. The orphan listing reads it to tell which project a file in
+managed form was managed for, and under which name it came.
+
+A file system without user extended attributes (some network file systems, or
+mounts without ``user_xattr``) refuses the write: the manage goes on without a
+mark, and re-adopting such a file needs the project from the admin.
+"""
+
+import contextlib
+import errno
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+ATTRIBUTE = "user.volmgr.origin"
+UNSUPPORTED = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES, errno.E2BIG)
+"""What a file system answers when it keeps no user extended attribute for us."""
+MAX_MARK_BYTES = 4096
+
+
+def mark_value(volume_id: str, project_id: str | None, original_name: str | None) -> bytes:
+    """The mark's bytes for a volume of ``project_id`` that came as ``original_name``."""
+    mark = {"volume_id": volume_id, "project_id": project_id, "original_name": original_name}
+    return json.dumps(mark, sort_keys=True, separators=(",", ":")).encode()
+
+
+def write(file_fd: int, value: bytes) -> bool:
+    """Set the mark on an open file; False (logged) when its file system keeps none."""
+    try:
+        os.setxattr(file_fd, ATTRIBUTE, value)
+    except OSError as error:
+        if error.errno not in UNSUPPORTED:
+            raise
+        LOG.debug("No %s mark: the file system refuses it (%s)", ATTRIBUTE, error.strerror)
+        return False
+    return True
+
+
+def remove(file_fd: int) -> None:
+    """Drop the mark from an open file, if it has one."""
+    try:
+        os.removexattr(file_fd, ATTRIBUTE)
+    except OSError as error:
+        if error.errno not in (errno.ENODATA, *UNSUPPORTED):
+            raise
+
+
+@contextlib.contextmanager
+def _opened_file(dir_fd: int, name: str, expected: os.stat_result) -> Iterator[int | None]:
+    """A read-only descriptor of ``name`` in ``dir_fd`` (never following a link) if it is
+    still the file ``expected`` (same device and inode); None otherwise."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        file_fd = os.open(name, flags, dir_fd=dir_fd)
+    except OSError:
+        yield None
+        return
+    try:
+        st = os.fstat(file_fd)
+        same = (st.st_dev, st.st_ino) == (expected.st_dev, expected.st_ino)
+        yield file_fd if same else None
+    finally:
+        os.close(file_fd)
+
+
+def write_if_same(dir_fd: int, name: str, expected: os.stat_result, value: bytes) -> None:
+    """:func:`write` on ``name`` in ``dir_fd`` if it is still the file ``expected``."""
+    with _opened_file(dir_fd, name, expected) as file_fd:
+        if file_fd is not None:
+            write(file_fd, value)
+
+
+def remove_if_same(dir_fd: int, name: str, expected: os.stat_result) -> None:
+    """:func:`remove` on ``name`` in ``dir_fd`` if it is still the file ``expected``."""
+    with _opened_file(dir_fd, name, expected) as file_fd:
+        if file_fd is not None:
+            remove(file_fd)
+
+
+def read(path: str) -> dict[str, Any] | None:
+    """The mark of the file at ``path`` (never following a link), None when it has none
+    or the mark is not one volmgr wrote."""
+    try:
+        raw = os.getxattr(path, ATTRIBUTE, follow_symlinks=False)
+    except OSError:
+        return None
+    if len(raw) > MAX_MARK_BYTES:
+        return None
+    try:
+        mark = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(mark, dict):
+        return None
+    return {key: value for key, value in mark.items() if isinstance(value, str)}
