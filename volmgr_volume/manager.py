@@ -5,10 +5,12 @@ from typing import Any
 import oslo_messaging as messaging
 
 from volmgr_common import exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
+from volmgr_volume.planner import Planner
 from volmgr_volume.worker import VolumeWorker
 
 ManageBatcher = Batcher[tuple[RequestContext, str], None]
@@ -20,9 +22,10 @@ class VolumeManager:
 
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
-    def __init__(self, worker: VolumeWorker, batcher: ManageBatcher) -> None:
+    def __init__(self, worker: VolumeWorker, batcher: ManageBatcher, planner: Planner) -> None:
         self._worker = worker
         self._batcher = batcher
+        self._planner = planner
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -54,3 +57,9 @@ class VolumeManager:
             raise exception.InvalidInput(reason="limit and offset must be non-negative integers")
         page = PageRequest.from_rpc(marker, limit, offset, sort_key, sort_dir)
         return self._worker.list_manageable(page)
+
+    @rpc.remote_boundary
+    def create_adoption_plan(self, ctxt: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """Make and store an adoption plan of this backend; its id and totals."""
+        plan = self._planner.plan(PlanRequest.from_wire(request))
+        return {"id": plan["id"], "totals": plan["totals"]}
