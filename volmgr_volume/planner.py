@@ -9,9 +9,9 @@ written, no quota is charged, no backend object is renamed.
 
 Checks, in the order a manage meets them (the first that fails is the reason):
 
-* ``already managed`` / ``being managed``: a live volume holds the object, by its
-  reference (``reference_key``), its identity (``identity_key``: the same object
-  under another name) or its managed name (``provider_location``);
+* ``already managed`` / ``being managed``: a live volume of the backend holds the
+  object, by its reference's name, its recorded identity (the same object under
+  another name) or its managed name (``provider_location``);
 * ``not safe``: the driver's own verdict (kind, links, format, state);
 * ``volume type``: no pool of the backend satisfies the type's extra specs (the
   scheduler's comparison, :mod:`volmgr_common.extra_specs`);
@@ -35,8 +35,6 @@ from volmgr_common import adoption, exception
 from volmgr_common.adoption import PlanRequest
 from volmgr_common.db import adoption_plans, quota
 from volmgr_common.db import api as db_api
-from volmgr_common.db.volume_creation import reference_key
-from volmgr_common.db.volume_identity import identity_key
 from volmgr_common.db.volume_record import MANAGING
 from volmgr_common.extra_specs import unmet_spec
 from volmgr_volume import capabilities
@@ -120,12 +118,13 @@ class Planner:
             self.db, request.target_project_id, quota.DefaultLimits.from_conf(self.conf)
         )
         room = QuotaRoom(usage, request.volume_type["name"])
+        template = adoption.NameTemplate(request.name_template)
         items: list[dict[str, Any]] = []
         for fingerprint in selected:
             held = self._holder(holders, fingerprint)
             if request.filters.safe_only and (held or fingerprint["reason_not_safe"]):
                 continue
-            items.append(self._item(len(items), fingerprint, held, type_problem, room, request))
+            items.append(self._item(len(items), fingerprint, held, type_problem, room, template))
         totals = self._totals(len(seen), items, room)
         new = adoption_plans.NewPlan(
             self._plan_values(request, totals), self.conf.adoption.plan_ttl
@@ -158,16 +157,15 @@ class Planner:
             )
         return chosen
 
-    def _holder(self, holders: adoption_plans.Holders, fingerprint: Fingerprint) -> str | None:
+    @staticmethod
+    def _holder(holders: adoption_plans.Holders, fingerprint: Fingerprint) -> str | None:
         """Why a live volume holds this object (None when none does)."""
         name = fingerprint["name"]
-        found = holders.by_location.get(name)
-        for backend in self.backends:
-            found = (
-                found
-                or holders.by_reference.get(reference_key(backend, {SOURCE_NAME: name}))
-                or holders.by_identity.get(identity_key(backend, fingerprint["identity"]))
-            )
+        found = (
+            holders.by_location.get(name)
+            or holders.by_name.get(name)
+            or holders.by_identity.get(fingerprint["identity"])
+        )
         if found is None:
             return None
         volume_id, status = found
@@ -198,13 +196,12 @@ class Planner:
         held: str | None,
         type_problem: str | None,
         room: QuotaRoom,
-        request: PlanRequest,
+        template: adoption.NameTemplate,
     ) -> dict[str, Any]:
         name = fingerprint["name"]
         size = size_in_gib(fingerprint["size_bytes"])
-        volume_name = adoption.render(
-            request.name_template,
-            {"source-name": name, "size-gb": size, "position": position + 1},
+        volume_name = template.render(
+            {"source-name": name, "size-gb": size, "position": position + 1}
         )
         reason = held
         if reason is None and fingerprint["reason_not_safe"]:

@@ -10,6 +10,7 @@ the database's clock. Items are read in pages by position (:func:`items_page`).
 import dataclasses
 import datetime as dt
 import itertools
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ EXPIRED = "expired"
 MANAGE = "manage"
 SKIP = "skip"
 VERDICTS = (MANAGE, SKIP)
+SOURCE_NAME = "source-name"
 
 PLANS = models.table_of(models.AdoptionPlan)
 ITEMS = models.table_of(models.AdoptionPlanItem)
@@ -64,8 +66,11 @@ def create(
     session.execute(sa.insert(PLANS), [values])
     plan_id = values["id"]
     rows = ({**item, "plan_id": plan_id} for item in items)
+    # RETURNING makes SQLAlchemy send each chunk as multi-row INSERTs ("insertmanyvalues",
+    # pages of ``insertmanyvalues_page_size`` rows) instead of one statement per row.
+    insert = sa.insert(ITEMS).returning(ITEMS.c.id)
     while batch := list(itertools.islice(rows, chunk)):
-        session.execute(sa.insert(ITEMS), batch)
+        session.execute(insert, batch).close()
     row = session.execute(sa.select(PLANS).where(PLANS.c.id == plan_id)).one()
     return _plan_dict(row, now)
 
@@ -166,10 +171,11 @@ def delete(session: Session, plan_id: str, project_id: str | None = None) -> Non
 
 @dataclasses.dataclass(frozen=True)
 class Holders:
-    """Which live volumes of a backend hold which objects: by reference key, identity
-    key and managed name (provider location), each with ``(volume_id, status)``."""
+    """Which live volumes of a backend hold which objects, each as ``(volume_id,
+    status)``: by the ``source-name`` of their reference, by the identity recorded
+    for their object (``backend_identity``) and by managed name (provider location)."""
 
-    by_reference: dict[str, tuple[str, str]]
+    by_name: dict[str, tuple[str, str]]
     by_identity: dict[str, tuple[str, str]]
     by_location: dict[str, tuple[str, str]]
 
@@ -177,19 +183,22 @@ class Holders:
 @db_api.reader
 def holders_on(session: Session, backends: Sequence[str]) -> Holders:
     """The volumes placed on ``backends`` (one backend's names) that hold an object,
-    read in one statement (a failed manage holds none)."""
+    read in one statement (a failed manage holds none). Rows on one backend hold its
+    objects' reference and identity keys, so comparing their names and identities
+    within the backend decides what the unique keys would."""
     volume = models.Volume
     stmt = sa.select(
-        volume.id, volume.status, volume.reference_key, volume.identity_key,
+        volume.id, volume.status, volume.reference, volume.backend_identity,
         volume.provider_location,
     ).where(rows_db.placed_on(backends), volume.status != ERROR_MANAGING)  # fmt: skip
     holders = Holders({}, {}, {})
     for row in session.execute(stmt):
         held = (row.id, row.status)
-        if row.reference_key:
-            holders.by_reference[row.reference_key] = held
-        if row.identity_key:
-            holders.by_identity[row.identity_key] = held
+        name = json.loads(row.reference).get(SOURCE_NAME) if row.reference else None
+        if isinstance(name, str):
+            holders.by_name[name] = held
+        if row.backend_identity:
+            holders.by_identity[row.backend_identity] = held
         if row.provider_location:
             holders.by_location[row.provider_location] = held
     return holders
