@@ -90,7 +90,7 @@ class VolumeAPI:
         )
 
     def create_adoption_plan(
-        self, ctxt: RequestContext, host: str, request: PlanRequest
+        self, ctxt: RequestContext, host: str, plan_request: PlanRequest
     ) -> dict[str, Any]:
         """Call (1.2): make and store an adoption plan of the backend; ``{"id", "totals"}``.
 
@@ -106,4 +106,4 @@ class VolumeAPI:
         cctxt = self.client.prepare(
             server=self._server(host), version="1.2", timeout=self.plan_timeout
         )
-        return cctxt.call(ctxt, "create_adoption_plan", request=request.to_wire())
+        return cctxt.call(ctxt, "create_adoption_plan", request=plan_request.to_wire())

@@ -22,6 +22,7 @@ from tests.fault_plugin import FaultInjected
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
 from volmgr_common import context, exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_common.page_request import PageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
@@ -50,7 +51,18 @@ SAMPLE_ARGS: dict[str, Any] = {
         (CTXT, "vol-2", RequestSpec(host="x")),
     ],
     "page": PageRequest(marker="disk1", limit=10, offset=2, sort=(("size", "desc"),)),
+    "plan_request": PlanRequest(
+        plan_id="plan-1",
+        host="node1@files",
+        backend="node1@files",
+        project_id="project-a",
+        user_id="user-a",
+        target_project_id="project-b",
+        volume_type={"id": "type-1", "name": "gold", "extra_specs": {}},
+    ),
 }
+NO_FALLBACK = {(volume_rpcapi.VolumeAPI, "create_adoption_plan")}
+"""Methods that have no older form: under a cap below their version they refuse."""
 
 
 class Sent:
@@ -204,7 +216,12 @@ def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
     module: Any, client_cls: type, endpoint_cls: type, name: str
 ) -> None:
     """A service of the first release answers 1.0 only: every client method still works
-    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods."""
+    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods (or, with no
+    older form, refuses with InvalidInput and sends nothing)."""
+    if (client_cls, name) in NO_FALLBACK:
+        with pytest.raises(exception.InvalidInput, match="RPC version"):
+            send_all(client_cls, name, OLDEST_CAPS)
+        return
     messages = send_all(client_cls, name, OLDEST_CAPS)
     assert messages
     for message in messages:
@@ -346,6 +363,8 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         status="available",
         expected="managing",
         attempts=11,
+        plan_id="plan-1",
+        job_id="job-1",
     )
 
 
