@@ -46,50 +46,49 @@ Fingerprint = dict[str, Any]
 
 
 class QuotaRoom:
-    """The room a project's quota leaves, used up object by object."""
+    """The room a project's quota leaves, used up object by object (called once per
+    object of a plan: the resources and their limits are read once)."""
 
     def __init__(self, usage: Mapping[str, Mapping[str, int]], type_name: str) -> None:
-        self._usage = usage
-        self._type_name = type_name
-        self.planned: dict[str, int] = {}
-
-    def _deltas(self, size: int) -> dict[str, int]:
-        return quota.volume_deltas(self._type_name, volumes=1, gigabytes=size)
-
-    def _used(self, resource: str) -> int:
-        found = self._usage.get(resource, {})
-        return found.get("in_use", 0) + found.get("reserved", 0)
-
-    def _limit(self, resource: str) -> int:
-        return self._usage.get(resource, {}).get("limit", quota.UNLIMITED)
+        names = quota.volume_deltas(type_name, volumes=1, gigabytes=1)
+        self._usage = {name: usage.get(name, {}) for name in names}
+        # (resource, counts gigabytes, limit, in use or reserved), in a fixed order.
+        self._resources = [
+            (
+                name,
+                name.startswith(quota.GIGABYTES),
+                self._usage[name].get("limit", quota.UNLIMITED),
+                self._usage[name].get("in_use", 0) + self._usage[name].get("reserved", 0),
+            )
+            for name in names
+        ]
+        self.planned = dict.fromkeys(names, 0)
 
     def take(self, size: int) -> str | None:
         """Count one volume of ``size`` GiB; or, when it does not fit, why (nothing counted)."""
-        deltas = self._deltas(size)
-        for resource, delta in deltas.items():
-            limit = self._limit(resource)
-            before = self._used(resource) + self.planned.get(resource, 0)
-            if limit != quota.UNLIMITED and before + delta > limit:
+        planned = self.planned
+        for resource, gigabytes, limit, used in self._resources:
+            delta = size if gigabytes else 1
+            if limit != quota.UNLIMITED and used + planned[resource] + delta > limit:
                 return (
-                    f"{resource} limit is {limit}; {self._used(resource)} in use or reserved "
-                    f"and {self.planned.get(resource, 0)} planned before this object"
+                    f"{resource} limit is {limit}; {used} in use or reserved and "
+                    f"{planned[resource]} planned before this object"
                 )
-        for resource, delta in deltas.items():
-            self.planned[resource] = self.planned.get(resource, 0) + delta
+        for resource, gigabytes, _limit, _used in self._resources:
+            planned[resource] += size if gigabytes else 1
         return None
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Each resource the plan counts: limit, in use, reserved, planned and after."""
-        resources = self._deltas(1)
         return {
             resource: {
-                "limit": self._limit(resource),
-                "in_use": self._usage.get(resource, {}).get("in_use", 0),
-                "reserved": self._usage.get(resource, {}).get("reserved", 0),
-                "planned": self.planned.get(resource, 0),
-                "after": self._used(resource) + self.planned.get(resource, 0),
+                "limit": limit,
+                "in_use": self._usage[resource].get("in_use", 0),
+                "reserved": self._usage[resource].get("reserved", 0),
+                "planned": self.planned[resource],
+                "after": used + self.planned[resource],
             }
-            for resource in resources
+            for resource, _gigabytes, limit, used in self._resources
         }
 
 
