@@ -397,3 +397,47 @@ def test_whitelisted_exceptions_are_raised_again_in_the_caller(
     assert received.kwargs == original.kwargs
     assert received.code == original.code
     assert "%(" not in received.msg
+
+
+class Recorder:
+    """An endpoint that records whether its method ran."""
+
+    def __init__(self) -> None:
+        self.ran = False
+
+    @rpc.remote_boundary
+    def store(self, ctxt: context.RequestContext, *args: Any, **kwargs: Any) -> None:
+        self.ran = True
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "where"),
+    [
+        (("a\x00b",), {}, "argument 0 contains a NUL character at position 1"),
+        ((), {"name": "\ud800"}, "name contains a lone surrogate code point at position 0"),
+        ((), {"ref": {"source-name": "x\x00"}}, "ref['source-name'] contains a NUL"),
+        ((), {"metadata": {"k\x00": "v"}}, "a key of metadata contains a NUL"),
+        ((), {"requests": [{"volume_id": "ok"}, {"volume_id": "\x00"}]}, "requests[1]"),
+    ],
+    ids=["positional", "surrogate", "nested", "dict key", "list"],
+)
+def test_unstorable_text_is_refused_before_the_method_runs(
+    args: tuple[Any, ...], kwargs: dict[str, Any], where: str
+) -> None:
+    endpoint = Recorder()
+    with pytest.raises(messaging.ExpectedException) as raised:
+        endpoint.store(CTXT, *args, **kwargs)
+    assert raised.value.exc_info[0] is exception.InvalidInput
+    assert where in str(raised.value.exc_info[1])
+    assert endpoint.ran is False
+
+
+def test_an_unstorable_caller_project_is_refused() -> None:
+    endpoint = Recorder()
+    caller = context.RequestContext(user_id="u", project_id="p\x00")
+    with pytest.raises(messaging.ExpectedException) as raised:
+        endpoint.store(caller, name="fine")
+    assert "the caller's project id contains a NUL" in str(raised.value.exc_info[1])
+    assert endpoint.ran is False
+    endpoint.store(CTXT, name="fine", ref={"source-name": "disk é"}, sizes=[1, 2.5, None])
+    assert endpoint.ran is True
