@@ -10,7 +10,8 @@ is unlimited so that every object is planned for a manage (the heaviest plan).
 
 It times the whole plan twice (a first plan and a second one on the same
 backend; wall and this process's CPU, which a busy machine inflates less), and
-apart: the driver's ``fingerprints`` and reading one page of 1,000 items. With
+apart: the driver's ``fingerprints`` and reading one page of 1,000 items; and how
+much the process's peak resident memory grew while planning. With
 ``--profile`` it prints the 25 most expensive functions of the first plan
 (cProfile, cumulative). The last line is one JSON object with every figure.
 :func:`plan_backend` is what ``bench.adopt`` calls for its plan part.
@@ -20,6 +21,7 @@ import argparse
 import cProfile
 import json
 import pstats
+import resource
 import time
 import uuid
 from pathlib import Path
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         driver = load_driver(conf)
         driver.do_setup()
         planner = Planner(conf, db, driver, (BACKEND,))
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         profile = cProfile.Profile() if args.profile else None
         if profile is not None:
             profile.enable()
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             profile.disable()
             pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
         _, second = plan_backend(planner, db)
+        rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
         seen = driver.fingerprints()
         fingerprints_s = time.perf_counter() - started
@@ -129,6 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fingerprints_s": round(fingerprints_s, 2),
             "items_page_1000_s": round(page_s, 3),
             "objects_per_s": round(args.objects / first["wall"]),
+            "peak_rss_growth_mib": round((rss_peak - rss_before) / 1024),
             "setup_s": round(setup_s, 1),
         }
 
