@@ -106,3 +106,23 @@ def test_a_plan_applies_once_and_not_once_expired(database: db_api.Database) -> 
         adoption_plans.delete(database, plan["id"])
     adoption_plans.delete(database, expired["id"])
     assert adoption_plans.items_page(database, expired["id"]) == []
+
+
+def test_plans_list_newest_first_and_continue_after_a_marker(database: db_api.Database) -> None:
+    project = f"p-{uuid.uuid4().hex[:8]}"
+    made = []
+    for _ in range(5):
+        template = new_plan()
+        new = adoption_plans.NewPlan(dict(template.values, project_id=project), template.ttl)
+        made.append(adoption_plans.create(database, new, [], 10)["id"])
+    listed = [p["id"] for p in adoption_plans.list_plans(database, project)]
+    assert sorted(listed) == sorted(made)
+    created = {p["id"]: p["created_at"] for p in adoption_plans.list_plans(database, project)}
+    assert [created[i] for i in listed] == sorted(created.values(), reverse=True)
+    pages, marker = [], None
+    while page := adoption_plans.list_plans(database, project, marker, 2):
+        pages += [p["id"] for p in page]
+        marker = page[-1]["id"]
+    assert pages == listed
+    with pytest.raises(exception.InvalidMarker):
+        adoption_plans.list_plans(database, "another-project", listed[0], 2)
