@@ -12,12 +12,15 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from volmgr_common import rpc_versions
 from volmgr_common.cmd import open_database, status
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
 from volmgr_common.db import services as services_db
 
 VOLUME = ("node1@files", "volmgr-volume", "volmgr-volume", "nova")
+CURRENT = rpc_versions.current_version("volume")
+"""The volume RPC version this release's services record."""
 
 
 def check(
@@ -37,7 +40,7 @@ def check(
 def test_a_current_deployment_passes(
     conf: cfg.ConfigOpts, db: db_api.Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    services_db.register(db, *VOLUME, rpc_version="1.1")
+    services_db.register(db, *VOLUME, rpc_version=CURRENT)
     code, checks = check(conf, tmp_path, capsys)
     assert code == 0
     head = migration.head_revision(db)
@@ -63,7 +66,7 @@ def test_an_older_volume_service_needs_a_cap(
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
     assert code == 0
     assert checks["RPC upgrade levels"] == (0, "Caps: volume = auto (now 1.0).")
-    services_db.register(db, *VOLUME, rpc_version="1.1")
+    services_db.register(db, *VOLUME, rpc_version=CURRENT)
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
     assert (code, checks["RPC upgrade levels"]) == (0, (0, "Caps: volume = auto (now no cap)."))
 
@@ -71,7 +74,7 @@ def test_an_older_volume_service_needs_a_cap(
 def test_a_cap_no_service_needs_is_a_warning(
     conf: cfg.ConfigOpts, db: db_api.Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    services_db.register(db, *VOLUME, rpc_version="1.1")
+    services_db.register(db, *VOLUME, rpc_version=CURRENT)
     code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = 1.0\n")
     assert code == 1
     assert "remove [upgrade_levels] volume (now 1.0)" in checks["RPC versions of the services"][1]

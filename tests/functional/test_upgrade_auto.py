@@ -27,13 +27,15 @@ from volmgr_common.db import services as services_db
 from volmgr_volume import rpcapi as volume_rpcapi
 
 VOLUME = "volmgr-volume"
+CURRENT = rpc_versions.current_version("volume")
+"""The volume RPC version this release's services record."""
 
 
 def test_auto_caps_at_the_oldest_recorded_service_and_lifts_on_reload(
     conf_factory: Callable[..., cfg.ConfigOpts], db: db_api.Database
 ) -> None:
     services_db.register(db, "old@files", VOLUME, VOLUME, "nova", rpc_version="1.0")
-    services_db.register(db, "new@files", VOLUME, VOLUME, "nova", rpc_version="1.1")
+    services_db.register(db, "new@files", VOLUME, VOLUME, "nova", rpc_version=CURRENT)
     conf = conf_factory(upgrade_levels__volume="auto")
     messaging = common_cmd.connect_messaging(conf, db, "volmgr-api")
     try:
@@ -42,7 +44,7 @@ def test_auto_caps_at_the_oldest_recorded_service_and_lifts_on_reload(
         assert not client.can_send_version("1.1")  # a batch goes out as single casts
 
         # The old service is upgraded: it records its new version when it starts.
-        services_db.register(db, "old@files", VOLUME, VOLUME, "nova", rpc_version="1.1")
+        services_db.register(db, "old@files", VOLUME, VOLUME, "nova", rpc_version=CURRENT)
         assert client.version_cap == "1.0"  # read at start, not on every message
         common_cmd._reload(conf, messaging)  # what SIGHUP runs
         assert client.version_cap is None
@@ -72,7 +74,7 @@ def test_a_database_away_on_reload_keeps_the_caps(
 
 def test_auto_cap_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert rpc_versions.auto_cap("volume", []) is None  # no service recorded: no cap
-    assert rpc_versions.auto_cap("volume", ["1.1", "1.1"]) is None  # all current
+    assert rpc_versions.auto_cap("volume", [CURRENT, CURRENT]) is None  # all current
     assert rpc_versions.auto_cap("volume", ["1.1", "1.0"]) == "1.0"
     assert rpc_versions.auto_cap("volume", ["1.7"]) is None  # a newer release's service
     # A service that recorded no version speaks the oldest known release's version.
