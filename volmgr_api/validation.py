@@ -29,6 +29,8 @@ MAX_METADATA_KEY = STRING_WIDTH
 """Longest metadata key, in characters."""
 MAX_METADATA_VALUE = STRING_WIDTH
 """Longest metadata value, in characters."""
+PROJECT_ID = re.compile(r"^[^\s:,/]{1,255}$")
+"""What a project id may look like: 1 to 255 characters, no blank, ':', ',' or '/'."""
 
 
 def parse_host(host: Any) -> tuple[str, str | None]:
@@ -92,6 +94,15 @@ def check_metadata(metadata: Any, max_items: int) -> dict[str, str]:
                 f"{MAX_METADATA_VALUE} characters"
             )
     return dict(metadata)
+
+
+def check_project_id(project_id: Any, field: str = "project_id") -> str:
+    """``project_id`` if it looks like a project id (:data:`PROJECT_ID`); InvalidInput."""
+    if not isinstance(project_id, str) or not PROJECT_ID.match(project_id):
+        raise exception.InvalidInput(
+            reason=f"{field} must be a project id: 1 to 255 characters, no blanks, ':', ',' or '/'"
+        )
+    return project_id
 
 
 def request_project(ctxt: RequestContext) -> str:

@@ -176,6 +176,15 @@ class InvalidStatus(Invalid):
     code = 409
 
 
+class AdoptionPlanNotFound(NotFound):
+    message = "Adoption plan %(plan_id)s could not be found."
+
+
+class AdoptionPlanApplied(Invalid):
+    message = "Adoption plan %(plan_id)s was applied by job %(job_id)s."
+    code = 409
+
+
 class FlowOwnershipLost(VolmgrException):
     """A flow's row is no longer ``managing`` under its ownership token.
 
@@ -225,5 +234,7 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     InvalidStatus,
     DatabaseUnavailable,
     MessagingUnavailable,
+    AdoptionPlanNotFound,
+    AdoptionPlanApplied,
 )
 """Exceptions that may cross an RPC boundary and be raised again in the caller."""

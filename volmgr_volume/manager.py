@@ -5,11 +5,13 @@ from typing import Any
 import oslo_messaging as messaging
 
 from volmgr_common import exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
 from volmgr_volume.audit import Auditor
+from volmgr_volume.planner import Planner
 from volmgr_volume.snapshot_worker import SnapshotWorker
 from volmgr_volume.worker import VolumeWorker
 
@@ -28,11 +30,13 @@ class VolumeManager:
         batcher: ManageBatcher,
         snapshots: SnapshotWorker,
         auditor: Auditor,
+        planner: Planner,
     ) -> None:
         self._worker = worker
         self._batcher = batcher
         self._snapshots = snapshots
         self._auditor = auditor
+        self._planner = planner
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -91,6 +95,12 @@ class VolumeManager:
     def list_orphans(self, ctxt: RequestContext) -> list[dict[str, Any]]:
         """The backend's objects in managed form that no volume row knows (1.4)."""
         return self._worker.list_orphans()
+
+    @rpc.remote_boundary
+    def create_adoption_plan(self, ctxt: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """Make and store an adoption plan of this backend (1.5); its id and totals."""
+        plan = self._planner.plan(PlanRequest.from_wire(request))
+        return {"id": plan["id"], "totals": plan["totals"]}
 
 
 def _page(marker: str | None, limit: int, offset: int, sort_key: str, sort_dir: str) -> PageRequest:

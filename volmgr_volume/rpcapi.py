@@ -9,6 +9,7 @@ API version history:
 * 1.3 - audit (call): check every managed volume against the backend.
 * 1.4 - list_orphans (call): the backend's objects in managed form that no volume
         row knows.
+* 1.5 - create_adoption_plan (call): plan the adoption of the backend's objects.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
 goes out as one ``manage_existing`` cast per request; under a cap below 1.2 the
@@ -22,11 +23,12 @@ that does not know it.
 from typing import Any
 
 from volmgr_common import exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.4"
+RPC_API_VERSION = "1.5"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -35,12 +37,19 @@ class VolumeAPI:
     """Send requests to the volume service of one backend (``host@backend``)."""
 
     def __init__(
-        self, messaging: rpc.Messaging, timeout: int | None = None, retry: int | None = None
+        self,
+        messaging: rpc.Messaging,
+        timeout: int | None = None,
+        retry: int | None = None,
+        plan_timeout: int | None = None,
     ) -> None:
-        """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound)."""
+        """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound);
+        ``plan_timeout``: how long ``create_adoption_plan`` waits (``[adoption]
+        plan_timeout``; the client's own timeout when None)."""
         self.client = messaging.client(
             TOPIC, RPC_API_VERSION, timeout=timeout, retry=retry, upgrade_level=UPGRADE_LEVEL
         )
+        self.plan_timeout = plan_timeout
 
     @staticmethod
     def _server(host: str) -> str:
@@ -138,3 +147,22 @@ class VolumeAPI:
             )
         cctxt = self.client.prepare(server=self._server(host), version="1.4")
         return cctxt.call(ctxt, "list_orphans")
+
+    def create_adoption_plan(
+        self, ctxt: RequestContext, host: str, plan_request: PlanRequest
+    ) -> dict[str, Any]:
+        """Call (1.5): make and store an adoption plan of the backend; ``{"id", "totals"}``.
+
+        The items go to the database from the volume service, never through this
+        answer. Under a version cap below 1.5, InvalidInput: the backend's service
+        is of a release that cannot plan.
+        """
+        if not self.client.can_send_version("1.5"):
+            raise exception.InvalidInput(
+                reason="adoption plans need volume services of RPC version 1.5 "
+                "([upgrade_levels] volume caps it lower)"
+            )
+        cctxt = self.client.prepare(
+            server=self._server(host), version="1.5", timeout=self.plan_timeout
+        )
+        return cctxt.call(ctxt, "create_adoption_plan", request=plan_request.to_wire())

@@ -14,15 +14,15 @@ import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from volmgr_common import rpc_versions
 from volmgr_common.cmd import open_database, status
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
 from volmgr_common.db import services as services_db
-from volmgr_volume import rpcapi as volume_rpcapi
 
 VOLUME = ("node1@files", "volmgr-volume", "volmgr-volume", "nova")
-CURRENT = volume_rpcapi.RPC_API_VERSION
-"""The volume RPC version this release's volume services answer."""
+CURRENT = rpc_versions.current_version("volume")
+"""The volume RPC version this release's services record."""
 
 
 @pytest.fixture(autouse=True)

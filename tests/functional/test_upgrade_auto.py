@@ -28,7 +28,7 @@ from volmgr_volume import rpcapi as volume_rpcapi
 
 VOLUME = "volmgr-volume"
 CURRENT = rpc_versions.current_version("volume")
-"""The volume RPC version of a service of this release."""
+"""The volume RPC version this release's services record."""
 
 
 def test_auto_caps_at_the_oldest_recorded_service_and_lifts_on_reload(

@@ -142,3 +142,28 @@ def test_volmgr_audit_finds_and_clears_drift_on_the_daemons(
     summary = run("audit", cluster.backend_host)
     assert isinstance(summary, dict) and summary["cleared"] >= 1
     assert run("list", "--drifted") == []
+
+
+def test_a_plan_through_gunicorn_is_made_by_the_volume_daemon(
+    gunicorn: str, cluster: Cluster
+) -> None:
+    """The plan call crosses RabbitMQ to the real volume daemon, which reads the
+    directory and stores the plan in PostgreSQL; nothing on the backend changes."""
+    prefix = f"plan-{daemons.unique_name('disk')}-"
+    for n in range(3):
+        with (cluster.directory / f"{prefix}{n}").open("wb") as image:
+            image.truncate((n + 1) * 1024**3)
+    before = sorted(os.listdir(cluster.directory))
+    body = {"plan": {"host": cluster.backend_host, "filters": {"name": f"{prefix}*"}}}
+    base = f"{gunicorn}/v3/wsgi-it"
+    status, _, answer = wsgi_support.request(f"{base}/os-adoption-plans", "POST", ADMIN, body)
+    assert status == 200, answer
+    plan = json.loads(answer)["plan"]
+    assert (plan["totals"]["manage"], plan["totals"]["gigabytes"]) == (3, 6)
+    status, _, answer = wsgi_support.request(
+        f"{base}/os-adoption-plans/{plan['id']}", headers=ADMIN
+    )
+    items = json.loads(answer)["plan"]["items"]
+    assert [item["source_name"] for item in items] == [f"{prefix}{n}" for n in range(3)]
+    assert sorted(os.listdir(cluster.directory)) == before
+    assert plan["id"] in cluster.volume.log_text()  # made by the volume daemon

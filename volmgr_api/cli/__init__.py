@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from keystoneauth1 import exceptions as ks_exceptions
 
-from volmgr_api.cli import commands, identity, orphans, snapshots
+from volmgr_api.cli import adopt, commands, identity, orphans, snapshots
 from volmgr_api.cli.client import ApiError, Client
 from volmgr_common import output
 from volmgr_common.version import version_string
@@ -178,6 +178,7 @@ def parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     snapshots.add_commands(sub, _command)
     _add_audit(sub)
     orphans.add_commands(sub, _command)
+    adopt.add_parsers(sub, _command)
     return main_parser
 
 

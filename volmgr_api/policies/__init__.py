@@ -10,6 +10,7 @@ import itertools
 from oslo_policy import policy
 
 from volmgr_api.policies import (
+    adoption,
     audit,
     base,
     manageable_volumes,
@@ -37,5 +38,6 @@ def list_rules() -> list[policy.RuleDefault]:
             messages.list_rules(),
             volume_types.list_rules(),
             audit.list_rules(),
+            adoption.list_rules(),
         )
     )

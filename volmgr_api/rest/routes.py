@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from volmgr_api.rest.handlers import (
+    adoption_plans,
     audit,
     messages,
     orphans,
@@ -91,6 +92,11 @@ PROJECT_ROUTES: tuple[Route, ...] = (
     Route("/types", {"GET": types.index}),
     Route("/types/{type_id}", {"GET": types.show}),
     Route("/resource_filters", {"GET": resource_filters.index}, min_version="3.33"),
+    Route("/os-adoption-plans", {"GET": adoption_plans.index, "POST": adoption_plans.create}),
+    Route(
+        "/os-adoption-plans/{plan_id}",
+        {"GET": adoption_plans.show, "DELETE": adoption_plans.delete},
+    ),
 )
 """Every route that acts in a project, relative to the project's URL."""
 

@@ -18,7 +18,7 @@ add up; the delay is slept before the failure.
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
 from oslo_config import cfg
@@ -33,6 +33,7 @@ from volmgr_volume.drivers.base import (
     BackendAudit,
     ManagedObject,
     VolumeDriver,
+    fingerprint,
     managed_name_pattern,
     paginate_manageable,
     volume_id_in,
@@ -250,6 +251,28 @@ class FakeDriver(VolumeDriver):
                 original_name=reference[SOURCE_NAME],
                 project_id=project_id,
             )
+
+    def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Every name but ``missing…`` is an object of ``[fake_backend] object_size_gb``
+        (one it manages keeps the size it was managed with); without ``names``, the
+        objects it manages, as its listing shows them."""
+        with self._lock:
+            held = {
+                self._managed[target][SOURCE_NAME]: self._managed[target]
+                for target in self._managed
+            }
+        if names is None:
+            names = sorted(held)
+        return {
+            name: fingerprint(
+                name,
+                self._size(held.get(name, {})) * GIB,
+                f"fake:{name}",
+                "already managed" if name in held else None,
+            )
+            for name in names
+            if not name.startswith("missing")
+        }
 
     def get_capabilities(self) -> dict[str, Any]:
         with self._lock:

@@ -78,6 +78,7 @@ from volmgr_volume.drivers.base import (
     ManagedObject,
     VolumeDriver,
     check_page_parameters,
+    fingerprint,
     gib_floor,
     manageable_entry,
     managed_name_pattern,
@@ -624,16 +625,20 @@ class LvmDriver(VolumeDriver):
     def _listing_entry(
         self, lv: LogicalVolume, origins: set[str], cinder_id: str | None
     ) -> dict[str, Any]:
-        if cinder_id is not None:
-            reason: str | None = "already managed"
-        elif self.is_managed_form(lv.name):
-            reason = "name is in managed form but no volume holds it; rename it to manage it"
-        elif self.is_managed_snapshot_form(lv.name):
-            reason = SNAPSHOT_FORM
-        else:
-            reason = lv_name_problem(lv.name) or kind_problem(lv, origins, self.is_managed_form)
+        reason = self._not_safe_reason(lv, origins, cinder_id)
         extra = {"lv_uuid": lv.uuid, "lv_attr": lv.attr}
         return manageable_entry(lv.name, size_in_gib(lv.size), reason, cinder_id, extra)
+
+    def _not_safe_reason(
+        self, lv: LogicalVolume, origins: set[str], cinder_id: str | None
+    ) -> str | None:
+        if cinder_id is not None:
+            return "already managed"
+        if self.is_managed_form(lv.name):
+            return "name is in managed form but no volume holds it; rename it to manage it"
+        if self.is_managed_snapshot_form(lv.name):
+            return SNAPSHOT_FORM
+        return lv_name_problem(lv.name) or kind_problem(lv, origins, self.is_managed_form)
 
     def list_managed_objects(self) -> Iterator[ManagedObject]:
         """The LVs named in managed form or carrying a ``volmgr-origin:`` tag (one ``lvs``).
@@ -658,6 +663,19 @@ class LvmDriver(VolumeDriver):
                 original_name=lv.origin_of(volume_id),
                 marks=marks,
             )
+
+    def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """One fresh ``lvs`` of the VG (kept as the latest report); identity the LV uuid."""
+        lvs = self._lvs()
+        origins = {lv.origin for lv in lvs if lv.origin}
+        wanted = None if names is None else set(names)
+        return {
+            lv.name: fingerprint(
+                lv.name, lv.size, lv.uuid, self._not_safe_reason(lv, origins, None)
+            )
+            for lv in lvs
+            if wanted is None or lv.name in wanted
+        }
 
     def get_capabilities(self) -> dict[str, Any]:
         try:

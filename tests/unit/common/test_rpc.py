@@ -22,6 +22,7 @@ from tests.fault_plugin import FaultInjected
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
 from volmgr_common import context, exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_common.page_request import PageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
@@ -50,6 +51,15 @@ SAMPLE_ARGS: dict[str, Any] = {
         (CTXT, "vol-2", RequestSpec(host="x")),
     ],
     "page": PageRequest(marker="disk1", limit=10, offset=2, sort=(("size", "desc"),)),
+    "plan_request": PlanRequest(
+        plan_id="plan-1",
+        host="node1@files",
+        backend="node1@files",
+        project_id="project-a",
+        user_id="user-a",
+        target_project_id="project-b",
+        volume_type={"id": "type-1", "name": "gold", "extra_specs": {}},
+    ),
 }
 
 
@@ -199,6 +209,7 @@ WITHOUT_FALLBACK = {
     (volume_rpcapi.VolumeAPI, "get_manageable_snapshots"): ("volume", "1.2"),
     (volume_rpcapi.VolumeAPI, "audit"): ("volume", "1.3"),
     (volume_rpcapi.VolumeAPI, "list_orphans"): ("volume", "1.4"),
+    (volume_rpcapi.VolumeAPI, "create_adoption_plan"): ("volume", "1.5"),
     (api_rpcapi.ApiAPI, "manage_existing_snapshot"): ("api", "1.1"),
     (api_rpcapi.ApiAPI, "get_snapshot"): ("api", "1.1"),
     (api_rpcapi.ApiAPI, "unmanage_snapshot"): ("api", "1.1"),
@@ -240,7 +251,8 @@ def test_under_the_oldest_caps_a_newer_method_refuses_and_sends_nothing(
     client_cls: type, name: str
 ) -> None:
     with pytest.raises(
-        (exception.SnapshotsNotSupported, exception.ServiceUnavailable), match="upgrade_levels"
+        (exception.SnapshotsNotSupported, exception.ServiceUnavailable, exception.InvalidInput),
+        match="upgrade_levels",
     ):
         send_all(client_cls, name, OLDEST_CAPS)
 
@@ -391,6 +403,8 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         snapshot_id="snap-1",
         backend="node1@files",
         name="volume-1",
+        plan_id="plan-1",
+        job_id="job-1",
     )
 
 
