@@ -6,7 +6,8 @@ after: the reference as the request gave it, the object's name before volmgr
 renamed it, its exact size in bytes and its backend identity (a file's
 ``device:inode``, an LV's uuid), on which backend, when, and for whom (user,
 project, request id). ``adoption_job_id`` names the adoption job that asked for
-the manage; no such jobs exist yet, so it is always null. Admins see the record
+the manage (null for a single request); it is filled in the transaction that
+records the identity, from the job's item that names the volume. Admins see the record
 as ``os-vol-provenance-attr:provenance`` in a volume's detail; it also travels in
 the ``volume.unmanage.end`` notification, which is what remains of it once the
 row is gone.

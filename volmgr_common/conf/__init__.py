@@ -7,6 +7,7 @@ Nothing is registered at import time: call :func:`register_opts` on the
 from oslo_config import cfg
 
 from volmgr_common.conf import (
+    adoption,
     api,
     database,
     default,
@@ -36,6 +37,7 @@ _MODULES = (
     lvm_backend,
     image_backend,
     upgrade_levels,
+    adoption,
 )
 
 TEST_ONLY_GROUPS = frozenset({file_backend.FAKE_GROUP.name})
