@@ -49,3 +49,31 @@ def notify(
             notifier.info(ctxt, f"volume.{event}", payload)
     except Exception:
         LOG.exception("Could not send notification volume.%s for %s", event, volume.get("id"))
+
+
+ADOPTION_JOB_KEYS = (
+    "id",
+    "kind",
+    "plan_id",
+    "undo_of",
+    "project_id",
+    "backend",
+    "status",
+    "counters",
+    "total",
+    "rate",
+    "started_at",
+    "finished_at",
+)
+
+
+def notify_adoption_job(
+    notifier: messaging.Notifier, ctxt: RequestContext, event: str, job: Mapping[str, Any]
+) -> None:
+    """Send ``adoption.job.<event>`` (start, end) for an adoption job; logged, not raised."""
+    payload = {key: job.get(key) for key in ADOPTION_JOB_KEYS}
+    payload["job_id"] = job.get("id")
+    try:
+        notifier.info(ctxt, f"adoption.job.{event}", payload)
+    except Exception:
+        LOG.exception("Could not send notification adoption.job.%s for %s", event, job.get("id"))
