@@ -14,13 +14,15 @@ gets what ``manage`` would have given it.
 
 The module also holds what every driver's manageable listing shares: the sort and
 pagination of :func:`paginate` (which sorts cheap keys and lets the driver describe
-only the page it returns) and the entry shape of :func:`manageable_entry`.
+only the page it returns) and the entry shape of :func:`manageable_entry`; and
+what plans and jobs compare: the shape of a fingerprint (:func:`fingerprint`) and
+what changed between two (:func:`fingerprint_changes`).
 """
 
 import abc
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from oslo_config import cfg
@@ -109,6 +111,42 @@ def paginate_manageable(entries: list[dict[str, Any]], page: PageRequest) -> lis
     return paginate(
         entries, lambda entry: entry["reference"][SOURCE_NAME], lambda entry: entry["size"], page
     )
+
+
+def fingerprint(
+    name: str, size_bytes: int, identity: str, reason_not_safe: str | None, **own: Any
+) -> dict[str, Any]:
+    """What :meth:`VolumeDriver.fingerprints` says of one object.
+
+    ``size_bytes`` is the volume's size in bytes (an image's virtual size);
+    ``reason_not_safe`` why the driver would refuse to manage the object as it is
+    (None when nothing on the backend forbids it); ``own`` the driver's own keys.
+    """
+    return {
+        "name": name,
+        "size_bytes": size_bytes,
+        "identity": identity,
+        "reason_not_safe": reason_not_safe,
+        **own,
+    }
+
+
+def fingerprint_changes(
+    planned: Mapping[str, Any], current: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """What changed from the fingerprint ``planned`` to ``current``, key by key:
+    ``{key: {"planned": value, "current": value}}`` for every key whose value differs
+    (a key one side lacks counts as None). Nothing changed: an empty dict.
+
+    ``current`` None means the object is no longer on the backend under its name
+    (removed or renamed): every planned key then changes to None.
+    """
+    now: Mapping[str, Any] = current if current is not None else {}
+    return {
+        key: {"planned": planned.get(key), "current": now.get(key)}
+        for key in sorted(set(planned) | set(now))
+        if planned.get(key) != now.get(key)
+    }
 
 
 def manageable_entry(
@@ -212,6 +250,14 @@ class VolumeDriver(abc.ABC):
         """One page of the objects on the backend (sorted by ``reference`` or ``size``),
         as ``{reference, size, safe_to_manage, reason_not_safe, cinder_id,
         extra_info}``; ``managed`` maps managed names to volume ids."""
+
+    @abc.abstractmethod
+    def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The fingerprint of each named object that is on the backend (every object
+        when ``names`` is None), read in one look at the backend: ``{"name",
+        "size_bytes", "identity", "reason_not_safe"}`` (see :func:`fingerprint`) plus
+        the driver's own keys (``mtime_ns`` for files and images; an LV's uuid is its
+        identity). An absent name is absent from the answer. Nothing is changed."""
 
     @abc.abstractmethod
     def get_capabilities(self) -> dict[str, Any]:

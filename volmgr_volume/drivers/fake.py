@@ -14,7 +14,7 @@ add up; the delay is slept before the failure.
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from oslo_config import cfg
@@ -23,7 +23,13 @@ from oslo_log import log as logging
 from volmgr_common import exception
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
-from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, paginate_manageable
+from volmgr_volume.drivers.base import (
+    GIB,
+    SOURCE_NAME,
+    VolumeDriver,
+    fingerprint,
+    paginate_manageable,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -182,6 +188,28 @@ class FakeDriver(VolumeDriver):
             for name, reference in known.items()
         ]
         return paginate_manageable(entries, page)
+
+    def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Every name but ``missing…`` is an object of ``[fake_backend] object_size_gb``
+        (one it manages keeps the size it was managed with); without ``names``, the
+        objects it manages, as its listing shows them."""
+        with self._lock:
+            held = {
+                self._managed[target][SOURCE_NAME]: self._managed[target]
+                for target in self._managed
+            }
+        if names is None:
+            names = sorted(held)
+        return {
+            name: fingerprint(
+                name,
+                self._size(held.get(name, {})) * GIB,
+                f"fake:{name}",
+                "already managed" if name in held else None,
+            )
+            for name in names
+            if not name.startswith("missing")
+        }
 
     def get_capabilities(self) -> dict[str, Any]:
         with self._lock:

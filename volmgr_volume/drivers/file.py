@@ -32,7 +32,7 @@ import functools
 import itertools
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
 from oslo_concurrency import lockutils
@@ -48,6 +48,7 @@ from volmgr_volume.drivers.base import (
     BackendObject,
     VolumeDriver,
     check_page_parameters,
+    fingerprint,
     gib_floor,
     manageable_entry,
     managed_name_pattern,
@@ -76,6 +77,7 @@ class Described(NamedTuple):
     size: int  # whole GiB; 0 for anything but a regular file
     problem: str | None = None  # why the content makes it unsafe to manage
     extra_info: dict[str, Any] | None = None
+    size_bytes: int = 0  # the volume's exact size; 0 for anything but a regular file
 
 
 def plain_name_problem(name: str) -> str | None:
@@ -476,7 +478,37 @@ class FileDriver(VolumeDriver):
             st = os.lstat(name, dir_fd=fd)
         except FileNotFoundError:
             return None
-        return Described(st, size_in_gib(st.st_size) if stat.S_ISREG(st.st_mode) else 0)
+        if not stat.S_ISREG(st.st_mode):
+            return Described(st, 0)
+        return Described(st, size_in_gib(st.st_size), size_bytes=st.st_size)
+
+    def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """One scan of the directory (or one lstat per name given), as the listing
+        describes entries; identity ``device:inode`` and the file's ``mtime_ns``. A
+        name that is not a plain file name cannot be in the directory: it is absent."""
+        with self._opened_dir() as fd:
+            if names is None:
+                with os.scandir(fd) as scan:
+                    names = [entry.name for entry in scan]
+            else:
+                names = [name for name in names if plain_name_problem(name) is None]
+            found = ((name, self._describe_if_any(fd, name)) for name in names)
+            return {name: self._fingerprint(name, d) for name, d in found if d is not None}
+
+    def _describe_if_any(self, fd: int, name: str) -> Described | None:
+        """:meth:`_describe`, None for a name that cannot exist (too long, …)."""
+        try:
+            return self._describe(fd, name)
+        except OSError as error:
+            LOG.debug("No fingerprint for %r: %s", name, error.strerror)
+            return None
+
+    def _fingerprint(self, name: str, described: Described) -> dict[str, Any]:
+        st = described.st
+        reason = self._not_safe_reason(name, st, None) or described.problem
+        return fingerprint(
+            name, described.size_bytes, file_identity(st), reason, mtime_ns=st.st_mtime_ns
+        )
 
     def _listing_entry(
         self, name: str, described: Described, managed: Mapping[str, str]

@@ -184,6 +184,7 @@ class ImageDriver(FileDriver):
             return described._replace(problem=f"the image cannot be read: {error.strerror}")
         return described._replace(
             size=size_in_gib(info.virtual_size),
+            size_bytes=info.virtual_size,
             problem=self._format_problem(info),
             extra_info={"format": info.format},
         )

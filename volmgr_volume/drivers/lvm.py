@@ -60,6 +60,7 @@ from volmgr_volume.drivers.base import (
     ManageCall,
     VolumeDriver,
     check_page_parameters,
+    fingerprint,
     gib_floor,
     manageable_entry,
     managed_name_pattern,
@@ -473,14 +474,31 @@ class LvmDriver(VolumeDriver):
     def _listing_entry(
         self, lv: LogicalVolume, origins: set[str], cinder_id: str | None
     ) -> dict[str, Any]:
-        if cinder_id is not None:
-            reason: str | None = "already managed"
-        elif self.is_managed_form(lv.name):
-            reason = "name is in managed form but no volume holds it; rename it to manage it"
-        else:
-            reason = lv_name_problem(lv.name) or kind_problem(lv, origins)
+        reason = self._not_safe_reason(lv, origins, cinder_id)
         extra = {"lv_uuid": lv.uuid, "lv_attr": lv.attr}
         return manageable_entry(lv.name, size_in_gib(lv.size), reason, cinder_id, extra)
+
+    def _not_safe_reason(
+        self, lv: LogicalVolume, origins: set[str], cinder_id: str | None
+    ) -> str | None:
+        if cinder_id is not None:
+            return "already managed"
+        if self.is_managed_form(lv.name):
+            return "name is in managed form but no volume holds it; rename it to manage it"
+        return lv_name_problem(lv.name) or kind_problem(lv, origins)
+
+    def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """One fresh ``lvs`` of the VG (kept as the latest report); identity the LV uuid."""
+        lvs = self._lvs()
+        origins = {lv.origin for lv in lvs if lv.origin}
+        wanted = None if names is None else set(names)
+        return {
+            lv.name: fingerprint(
+                lv.name, lv.size, lv.uuid, self._not_safe_reason(lv, origins, None)
+            )
+            for lv in lvs
+            if wanted is None or lv.name in wanted
+        }
 
     def get_capabilities(self) -> dict[str, Any]:
         try:

@@ -333,3 +333,25 @@ def test_capabilities(tmp_path: Path) -> None:
             "thin_provisioning_support": False,
         }
     ]
+
+
+def test_fingerprints_name_every_object_but_missing_ones(tmp_path: Path) -> None:
+    driver = load_driver(make_conf(tmp_path, fake_backend__object_size_gb=2))
+    found = driver.fingerprints(["disk", "missing-one"])
+    assert found == {
+        "disk": {
+            "name": "disk",
+            "size_bytes": 2 * 1024**3,
+            "identity": "fake:disk",
+            "reason_not_safe": None,
+        }
+    }
+
+
+def test_fingerprints_without_names_are_the_managed_objects(tmp_path: Path) -> None:
+    driver = load_driver(make_conf(tmp_path))
+    driver.manage({"id": VOLUME_ID}, {"source-name": "disk", "size_gb": 3})
+    found = driver.fingerprints()
+    assert list(found) == ["disk"]
+    assert found["disk"]["size_bytes"] == 3 * 1024**3
+    assert found["disk"]["reason_not_safe"] == "already managed"
