@@ -55,14 +55,13 @@ STRICT_PAGE = 5000
 """Plan items a strict check reads at a time."""
 
 
-def stale_detail(planned: dict[str, Any] | None, current: dict[str, Any] | None) -> dict | None:
-    """What changed of an object since the plan (None: nothing)."""
-    if current is None:
-        return {"name": {"planned": (planned or {}).get("name"), "now": None}}
-    if not planned:
-        return None
-    changes = fingerprint_changes(planned, current)
-    return changes or None
+def stale_detail(
+    planned: dict[str, Any] | None, current: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """What changed of an object since the plan, key by key (None: nothing)."""
+    if not planned:  # a plan item without a fingerprint: only its absence counts
+        return None if current is not None else {"name": {"planned": None, "current": None}}
+    return fingerprint_changes(planned, current) or None
 
 
 class AdoptionRunner:

@@ -9,6 +9,7 @@ from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
+from volmgr_volume.adoption import AdoptionRunner
 from volmgr_volume.worker import VolumeWorker
 
 ManageBatcher = Batcher[tuple[RequestContext, str], None]
@@ -20,9 +21,12 @@ class VolumeManager:
 
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
-    def __init__(self, worker: VolumeWorker, batcher: ManageBatcher) -> None:
+    def __init__(
+        self, worker: VolumeWorker, batcher: ManageBatcher, adoption: AdoptionRunner
+    ) -> None:
         self._worker = worker
         self._batcher = batcher
+        self._adoption = adoption
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -54,3 +58,20 @@ class VolumeManager:
             raise exception.InvalidInput(reason="limit and offset must be non-negative integers")
         page = PageRequest.from_rpc(marker, limit, offset, sort_key, sort_dir)
         return self._worker.list_manageable(page)
+
+    @rpc.remote_boundary
+    def create_adoption_job(
+        self,
+        ctxt: RequestContext,
+        plan_id: str,
+        project_id: str | None,
+        strict: bool,
+        max_in_flight: int | None,
+    ) -> dict[str, Any]:
+        if not isinstance(strict, bool):
+            raise exception.InvalidInput(reason="strict must be true or false")
+        return self._adoption.create_job(ctxt, plan_id, project_id, strict, max_in_flight)
+
+    @rpc.remote_boundary
+    def run_adoption_job(self, ctxt: RequestContext, job_id: str) -> None:
+        self._adoption.start(job_id)

@@ -4,6 +4,8 @@ API version history:
 
 * 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
+* 1.2 - create_adoption_plan (call).
+* 1.3 - create_adoption_job (call), run_adoption_job (cast): adoption jobs and their undo.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
 goes out as one ``manage_existing`` cast per request.
@@ -11,12 +13,12 @@ goes out as one ``manage_existing`` cast per request.
 
 from typing import Any
 
-from volmgr_common import rpc
+from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.1"
+RPC_API_VERSION = "1.3"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -79,3 +81,34 @@ class VolumeAPI:
         return cctxt.call(
             ctxt, "get_manageable_volumes", **page.rpc_kwargs(MANAGEABLE_DEFAULT_SORT)
         )
+
+    def _adoption(self, host: str) -> Any:
+        if not self.client.can_send_version("1.3"):
+            raise exception.ServiceUnavailable(
+                host=host, reason="its volume services do not run adoption jobs yet (RPC 1.3)"
+            )
+        return self.client.prepare(server=self._server(host), version="1.3")
+
+    def create_adoption_job(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        plan_id: str,
+        project_id: str | None,
+        strict: bool,
+        max_in_flight: int | None,
+    ) -> dict[str, Any]:
+        """Call (1.3): apply the plan ``plan_id`` (of ``project_id``; None: any) on its
+        backend's volume service; the new job, already running."""
+        return self._adoption(host).call(
+            ctxt,
+            "create_adoption_job",
+            plan_id=plan_id,
+            project_id=project_id,
+            strict=strict,
+            max_in_flight=max_in_flight,
+        )
+
+    def run_adoption_job(self, ctxt: RequestContext, host: str, job_id: str) -> None:
+        """Cast (1.3): run (or go on with) a running job on its backend's volume service."""
+        self._adoption(host).cast(ctxt, "run_adoption_job", job_id=job_id)

@@ -13,7 +13,7 @@ from volmgr_common.context import get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
-from volmgr_volume import drivers, manager, rpcapi, worker
+from volmgr_volume import adoption, drivers, manager, rpcapi, worker
 
 LOG = logging.getLogger(__name__)
 BINARY = "volmgr-volume"
@@ -57,7 +57,16 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     batcher: manager.ManageBatcher = batching.Batcher(
         "volmgr-volume-manage-batches", volume_worker.manage_many, conf.manage_batch_size
     )
-    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher))
+    runner = adoption.AdoptionRunner(
+        conf,
+        db,
+        driver,
+        volume_worker.backends,
+        svc.instance_id,
+        batcher.submit_all,
+        volume_worker.notifier,
+    )
+    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher, runner))
     svc.executor_threads = batching.handler_threads(conf)
 
     def report_capabilities() -> None:
@@ -84,6 +93,9 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     )
     svc.periodic_tasks.append(
         service.PeriodicTask("recovery", conf.recovery.interval, volume_worker.recover)
+    )
+    svc.periodic_tasks.append(
+        service.PeriodicTask("adoption", conf.recovery.interval, runner.resume_stale)
     )
     # Three renewals fit in the time after which another process may take a claim over.
     svc.periodic_tasks.append(

@@ -14,13 +14,12 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import adoption_jobs as jobs
 from volmgr_common.db import api as db_api
-from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import clock, models
-from volmgr_common.db.volume_record import VolumeRecord, to_record
 from volmgr_common.db.volume_record import AVAILABLE as VOLUME_AVAILABLE
-from volmgr_common.db.volume_record import ERROR_MANAGING
+from volmgr_common.db.volume_record import ERROR_MANAGING, VolumeRecord, to_record
 
 _JOB = models.AdoptionJob
 _ITEM = models.AdoptionJobItem
@@ -267,9 +266,7 @@ def finish(session: Session, job_id: str, owner: str) -> str | None:
 
 
 @db_api.writer
-def remove_undone(
-    session: Session, put_back: Sequence[tuple[int, str]]
-) -> list[VolumeRecord]:
+def remove_undone(session: Session, put_back: Sequence[tuple[int, str]]) -> list[VolumeRecord]:
     """After an undo put each ``(item_id, volume_id)``'s object back under its original
     name: remove each volume still ``available``, give its quota back and mark its
     item ``undone``, in one transaction; the volumes removed.
@@ -284,7 +281,13 @@ def remove_undone(
         if row is None or row.status != VOLUME_AVAILABLE:
             status = row.status if row is not None else "gone"
             changes.append(
-                (item_id, {"status": jobs.SKIPPED, "reason": f"the volume became {status} during the undo"})
+                (
+                    item_id,
+                    {
+                        "status": jobs.SKIPPED,
+                        "reason": f"the volume became {status} during the undo",
+                    },
+                )
             )
             continue
         rows_db.release_all_in(session, row)

@@ -165,6 +165,15 @@ def list_items(
     ]
 
 
+@db_api.reader
+def plan_backend(session: Session, plan_id: str, project_id: str | None) -> str:
+    """The backend of the plan (of ``project_id``; None: any); AdoptionPlanNotFound."""
+    plan = session.get(_PLAN, plan_id)
+    if plan is None or (project_id is not None and plan.project_id != project_id):
+        raise exception.AdoptionPlanNotFound(plan_id=plan_id[:40])
+    return plan.backend
+
+
 def _plan_for_apply(session: Session, plan_id: str, project_id: str | None) -> Any:
     plan = session.scalars(sa.select(_PLAN).where(_PLAN.id == plan_id).with_for_update()).first()
     if plan is None or (project_id is not None and plan.project_id != project_id):

@@ -119,7 +119,7 @@ def _adoption_jobs_of(session: Session, volume_ids: Sequence[str]) -> dict[str, 
         return {}
     item = models.AdoptionJobItem
     return {
-        volume_id: job_id
+        str(volume_id): job_id
         for volume_id, job_id in session.execute(
             sa.select(item.volume_id, item.job_id)
             .join(models.AdoptionJob, models.AdoptionJob.id == item.job_id)
