@@ -10,6 +10,7 @@ import itertools
 from oslo_policy import policy
 
 from volmgr_api.policies import (
+    adoption,
     base,
     manageable_volumes,
     messages,
@@ -31,5 +32,6 @@ def list_rules() -> list[policy.RuleDefault]:
             quotas.list_rules(),
             messages.list_rules(),
             volume_types.list_rules(),
+            adoption.list_rules(),
         )
     )
