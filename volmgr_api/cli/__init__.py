@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from keystoneauth1 import exceptions as ks_exceptions
 
-from volmgr_api.cli import commands, identity
+from volmgr_api.cli import adopt, commands, identity
 from volmgr_api.cli.client import ApiError, Client
 from volmgr_common import output
 from volmgr_common.version import version_string
@@ -151,6 +151,7 @@ def parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     _add_manage(sub)
     _add_listings(sub)
     _add_volume_commands(sub)
+    adopt.add_adopt(sub)
     return main_parser
 
 
