@@ -18,6 +18,7 @@ from tests.adoption_support import items_by_name, wait_job, write_plan
 from tests.conftest import make_conf
 from tests.faults.conftest import Env, admin_context, assert_invariants, rest_call
 from volmgr_common.db import adoption_jobs as jobs_db
+from volmgr_common.db import quota
 from volmgr_volume import drivers
 
 ITEMS = 2000
@@ -47,6 +48,8 @@ def test_kill_in_the_middle_of_a_job(
     env: Env, project_id: str, victim: str, tmp_path: Path
 ) -> None:
     ctxt = admin_context(project_id)
+    for resource in ("volumes", "gigabytes"):  # more than the default quota of 1,000
+        quota.set_limit(env.db, project_id, resource, quota.UNLIMITED)
     plan_id, names = _plan(env, project_id, victim, tmp_path)
     status, body = rest_call(
         env, ctxt, "POST", "os-adoption-jobs", {"job": {"plan_id": plan_id, "max_in_flight": 100}}
