@@ -156,6 +156,15 @@ class InvalidStatus(Invalid):
     code = 409
 
 
+class AdoptionPlanNotFound(NotFound):
+    message = "Adoption plan %(plan_id)s could not be found."
+
+
+class AdoptionPlanApplied(Invalid):
+    message = "Adoption plan %(plan_id)s was applied by job %(job_id)s."
+    code = 409
+
+
 class FlowOwnershipLost(VolmgrException):
     """A flow's row is no longer ``managing`` under its ownership token.
 
@@ -181,10 +190,6 @@ class MessagingUnavailable(VolmgrException):
 
 class AdoptionJobNotFound(NotFound):
     message = "Adoption job %(job_id)s could not be found."
-
-
-class AdoptionPlanNotFound(NotFound):
-    message = "Adoption plan %(plan_id)s could not be found."
 
 
 class AdoptionConflict(VolmgrException):
@@ -225,5 +230,6 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     AdoptionPlanNotFound,
     AdoptionConflict,
     AdoptionPlanStale,
+    AdoptionPlanApplied,
 )
 """Exceptions that may cross an RPC boundary and be raised again in the caller."""

@@ -5,11 +5,13 @@ from typing import Any
 import oslo_messaging as messaging
 
 from volmgr_common import exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
 from volmgr_volume.adoption import AdoptionRunner
+from volmgr_volume.planner import Planner
 from volmgr_volume.worker import VolumeWorker
 
 ManageBatcher = Batcher[tuple[RequestContext, str], None]
@@ -22,10 +24,15 @@ class VolumeManager:
     target = messaging.Target(version=rpcapi.RPC_API_VERSION)
 
     def __init__(
-        self, worker: VolumeWorker, batcher: ManageBatcher, adoption: AdoptionRunner
+        self,
+        worker: VolumeWorker,
+        batcher: ManageBatcher,
+        planner: Planner,
+        adoption: AdoptionRunner,
     ) -> None:
         self._worker = worker
         self._batcher = batcher
+        self._planner = planner
         self._adoption = adoption
 
     @rpc.remote_boundary
@@ -75,3 +82,9 @@ class VolumeManager:
     @rpc.remote_boundary
     def run_adoption_job(self, ctxt: RequestContext, job_id: str) -> None:
         self._adoption.start(job_id)
+
+    @rpc.remote_boundary
+    def create_adoption_plan(self, ctxt: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """Make and store an adoption plan of this backend; its id and totals."""
+        plan = self._planner.plan(PlanRequest.from_wire(request))
+        return {"id": plan["id"], "totals": plan["totals"]}

@@ -4,7 +4,7 @@ API version history:
 
 * 1.0 - manage_existing (cast), unmanage (cast), get_manageable_volumes (call).
 * 1.1 - manage_existing_batch (cast): several manage_existing in one message.
-* 1.2 - create_adoption_plan (call).
+* 1.2 - create_adoption_plan (call): plan the adoption of the backend's objects.
 * 1.3 - create_adoption_job (call), run_adoption_job (cast): adoption jobs and their undo.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
@@ -14,6 +14,7 @@ goes out as one ``manage_existing`` cast per request.
 from typing import Any
 
 from volmgr_common import exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
@@ -27,12 +28,19 @@ class VolumeAPI:
     """Send requests to the volume service of one backend (``host@backend``)."""
 
     def __init__(
-        self, messaging: rpc.Messaging, timeout: int | None = None, retry: int | None = None
+        self,
+        messaging: rpc.Messaging,
+        timeout: int | None = None,
+        retry: int | None = None,
+        plan_timeout: int | None = None,
     ) -> None:
-        """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound)."""
+        """``retry``: see :meth:`volmgr_common.rpc.Messaging.client` (None: no bound);
+        ``plan_timeout``: how long ``create_adoption_plan`` waits (``[adoption]
+        plan_timeout``; the client's own timeout when None)."""
         self.client = messaging.client(
             TOPIC, RPC_API_VERSION, timeout=timeout, retry=retry, upgrade_level=UPGRADE_LEVEL
         )
+        self.plan_timeout = plan_timeout
 
     @staticmethod
     def _server(host: str) -> str:
@@ -112,3 +120,22 @@ class VolumeAPI:
     def run_adoption_job(self, ctxt: RequestContext, host: str, job_id: str) -> None:
         """Cast (1.3): run (or go on with) a running job on its backend's volume service."""
         self._adoption(host).cast(ctxt, "run_adoption_job", job_id=job_id)
+
+    def create_adoption_plan(
+        self, ctxt: RequestContext, host: str, request: PlanRequest
+    ) -> dict[str, Any]:
+        """Call (1.2): make and store an adoption plan of the backend; ``{"id", "totals"}``.
+
+        The items go to the database from the volume service, never through this
+        answer. Under a version cap below 1.2, InvalidInput: the backend's service
+        is of a release that cannot plan.
+        """
+        if not self.client.can_send_version("1.2"):
+            raise exception.InvalidInput(
+                reason="adoption plans need volume services of RPC version 1.2 "
+                "([upgrade_levels] volume caps it lower)"
+            )
+        cctxt = self.client.prepare(
+            server=self._server(host), version="1.2", timeout=self.plan_timeout
+        )
+        return cctxt.call(ctxt, "create_adoption_plan", request=request.to_wire())

@@ -13,7 +13,8 @@ from volmgr_common.context import get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
-from volmgr_volume import adoption, drivers, manager, rpcapi, worker
+from volmgr_volume import adoption, drivers, manager, planner, rpcapi, worker
+from volmgr_volume import capabilities as capabilities_module
 
 LOG = logging.getLogger(__name__)
 BINARY = "volmgr-volume"
@@ -66,17 +67,12 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         batcher.submit_all,
         volume_worker.notifier,
     )
-    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher, runner))
+    volume_planner = planner.Planner(conf, db, driver, volume_worker.backends)
+    svc.endpoints.append(manager.VolumeManager(volume_worker, batcher, volume_planner, runner))
     svc.executor_threads = batching.handler_threads(conf)
 
     def report_capabilities() -> None:
-        # volume_backend_name: the capability a volume type's extra spec names to tie
-        # the type to a backend, reported by every Cinder driver
-        capabilities = dict(
-            driver.get_capabilities(),
-            availability_zone=conf.storage_availability_zone,
-            volume_backend_name=conf.volume.backend_name,
-        )
+        capabilities = capabilities_module.reported(conf, driver)
         assert svc.service_id is not None
         services_db.heartbeat(db, svc.service_id, capabilities)
         scheduler.update_service_capabilities(get_admin_context(), backend, capabilities)

@@ -33,7 +33,7 @@ def _plan(stack: Stack, names: list[str], **kwargs: Any) -> str:
 
 
 def _adoption(stack: Stack) -> Any:
-    return stack.api_manager()._api.adoption
+    return stack.api_manager()._api.adoption_jobs
 
 
 def _apply(stack: Stack, plan_id: str, **kwargs: Any) -> dict[str, Any]:

@@ -151,7 +151,7 @@ def parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     _add_manage(sub)
     _add_listings(sub)
     _add_volume_commands(sub)
-    adopt.add_adopt(sub)
+    adopt.add_parsers(sub, _command)
     return main_parser
 
 

@@ -1,179 +1,212 @@
-"""``volmgr adopt ...``: adopt a whole backend — apply a plan as a job, watch it, pause,
-resume, cancel or undo it, list jobs.
+"""``volmgr adopt``: adopt a whole backend — plan it, and see the plans.
 
-Each subcommand is a function of its own taking the parsed arguments and a client;
-``watch`` draws a live tqdm progress bar (rate and ETA) from the job's counters,
-which the server counts from the job's items.
+``adopt plan HOST`` asks the API for a plan (``POST os-adoption-plans``) and prints
+every object with its verdict, then the totals; ``adopt plans`` lists the plans and
+``adopt plan-show ID`` shows one with its items; the job subcommands (apply,
+status, watch, pause, resume, cancel, undo, list) are in ``adopt_jobs``. Each
+subcommand is a function of its own (``_add_*`` builds its parser, the command function runs it). With
+``--json`` (``-f json``) a plan prints as one JSON document, items included.
 """
 
 import argparse
-import time
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from tqdm import tqdm
-
-from volmgr_api.cli.client import Client
+from volmgr_api.cli import adopt_jobs
+from volmgr_api.cli.client import ApiError, Client
 from volmgr_common import output
 
-JOBS = "os-adoption-jobs"
-ENDED = ("completed", "cancelled")
-JOB_COLUMNS = ["id", "kind", "status", "backend", "total", "done", "rate", "started_at",
-               "finished_at"]  # fmt: skip
-ITEM_COLUMNS = ["position", "source_name", "status", "volume_id", "reason"]
-POLL_SECONDS = 0.5
-Command = Callable[[argparse.Namespace, Client], int]
+CommandParser = Callable[[argparse._SubParsersAction, str, str], argparse.ArgumentParser]
+"""Makes a subcommand's parser with the output options (``volmgr_api.cli._command``)."""
+
+PLANS = "os-adoption-plans"
+ITEM_COLUMNS = ["position", "source_name", "size", "verdict", "volume_name", "reason"]
+PLAN_COLUMNS = ["id", "status", "host", "objects", "manage", "skip", "gigabytes", "expires_at"]
+ITEMS_PAGE = 1000
 
 
-def job_summary(job: dict[str, Any]) -> str:
-    """One readable line of a job: status, counters, rate."""
-    counts = ", ".join(f"{k}: {v}" for k, v in job["counters"].items() if v)
-    return (
-        f"job {job['id']} ({job['kind']}) {job['status']}: {job['done']}/{job['total']} "
-        f"done ({counts or 'no items'}), {job['rate']} items/s"
+def add_parsers(sub: argparse._SubParsersAction, command: CommandParser) -> None:
+    """The ``adopt`` group and its subcommands."""
+    group = sub.add_parser(
+        "adopt",
+        help="Adopt a whole backend: plan, then apply.",
+        description="Adopt every object of a backend (or those a filter selects).",
     )
+    adopt_sub = group.add_subparsers(dest="adopt_command", required=True, metavar="COMMAND")
+    _add_plan(adopt_sub, command)
+    _add_plans(adopt_sub, command)
+    _add_plan_show(adopt_sub, command)
+    adopt_jobs.add_job_commands(adopt_sub, command)
 
 
-def _flat(job: dict[str, Any]) -> dict[str, Any]:
-    """A job's fields for -f/-c output: its columns, then each counter."""
-    values = {key: job[key] for key in job if key not in ("counters", "items")}
-    values.update(job["counters"])
-    return values
+def _metadata(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ApiError(0, f"metadata must be key=value, not {pair!r}")
+        result[key] = value
+    return result
 
 
-def _emit_job(args: argparse.Namespace, job: dict[str, Any]) -> None:
-    if args.formatter == output.DEFAULT_FORMAT and not args.columns:
-        print(job_summary(job))
-        return
-    output.emit_one(args, _flat(job))
+# -- adopt plan ------------------------------------------------------------------------
 
 
-def apply(args: argparse.Namespace, client: Client) -> int:
-    body: dict[str, Any] = {"plan_id": args.plan, "strict": args.strict}
-    if args.max_in_flight is not None:
-        body["max_in_flight"] = args.max_in_flight
-    job = client.post(JOBS, {"job": body})["job"]
-    if args.watch:
-        return _watch(args, client, job["id"])
-    _emit_job(args, job)
-    return 0
-
-
-def status(args: argparse.Namespace, client: Client) -> int:
-    params: dict[str, Any] = {"limit": args.limit}
-    if args.item_status:
-        params["status"] = args.item_status
-    job = client.get(f"{JOBS}/{args.job}", **params)["job"]
-    if not args.items:
-        _emit_job(args, job)
-        return 0
-    if args.formatter == output.DEFAULT_FORMAT:
-        print(job_summary(job))
-    output.emit_rows(args, ITEM_COLUMNS, job["items"])
-    return 0
-
-
-def watch(args: argparse.Namespace, client: Client) -> int:
-    return _watch(args, client, args.job)
-
-
-def _watch(args: argparse.Namespace, client: Client, job_id: str) -> int:
-    """A live bar (done of total, rate, ETA) until the job ends; its summary; exit code 1
-    when an item failed."""
-    job = client.get(f"{JOBS}/{job_id}", limit=0)["job"]
-    deadline = time.monotonic() + args.timeout
-    with tqdm(total=job["total"], unit="object", dynamic_ncols=True, initial=job["done"]) as bar:
-        while True:
-            bar.update(job["done"] - bar.n)
-            bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in job["counters"].items() if v))
-            if job["status"] in ENDED or time.monotonic() > deadline:
-                break
-            time.sleep(POLL_SECONDS)
-            job = client.get(f"{JOBS}/{job_id}", limit=0)["job"]
-    _emit_job(args, job)
-    if job["status"] not in ENDED:
-        return 2
-    return 1 if job["counters"]["failed"] else 0
-
-
-def _action(name: str) -> Command:
-    def act(args: argparse.Namespace, client: Client) -> int:
-        job = client.post(f"{JOBS}/{args.job}/action", {name: None})["job"]
-        _emit_job(args, job)
-        return 0
-
-    act.__name__ = name
-    act.__doc__ = f"``volmgr adopt {name} JOB``."
-    return act
-
-
-def list_jobs(args: argparse.Namespace, client: Client) -> int:
-    params = {"status": args.status, "limit": args.limit}
-    jobs = client.get(JOBS, **{k: v for k, v in params.items() if v is not None})["jobs"]
-    output.emit_rows(args, JOB_COLUMNS, jobs)
-    return 0
-
-
-def _command(
-    sub: argparse._SubParsersAction, name: str, text: str, function: Command
-) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=text, description=text)
-    output.add_options(parser, after_command=True)
-    parser.set_defaults(command=function)
-    return parser
-
-
-def _add_timeout(parser: argparse.ArgumentParser) -> None:
+def _add_plan(sub: argparse._SubParsersAction, command: CommandParser) -> None:
+    parser = command(sub, "plan", "Plan the adoption of a backend: every object with "
+                     "what a manage of it would do; nothing is changed.")  # fmt: skip
+    parser.add_argument("host", help="Backend: host@backend or cluster@backend.")
+    parser.add_argument("--name", metavar="GLOB", help="Only objects whose name matches GLOB.")
+    parser.add_argument("--min-size", type=int, metavar="GIB", help="Only objects of GIB or more.")
+    parser.add_argument("--max-size", type=int, metavar="GIB", help="Only objects of GIB or less.")
     parser.add_argument(
-        "--timeout",
-        type=float,
-        default=86400.0,
-        help="Seconds to watch before giving up (exit code 2; the job goes on; default: a day).",
-    )
-
-
-def add_job_commands(sub: argparse._SubParsersAction) -> None:
-    """The job subcommands of ``volmgr adopt``: apply, status, watch, pause, resume,
-    cancel, undo, list."""
-    parser = _command(sub, "apply", "Apply an adoption plan: start its job.", apply)
-    parser.add_argument("plan", help="Plan id.")
-    parser.add_argument(
-        "--strict",
+        "--safe-only",
         action="store_true",
-        help="Refuse the whole apply if any object changed since the plan (default: "
-        "changed objects are skipped as stale).",
+        help="Only objects the manageable listing calls safe (default: every object).",
+    )
+    parser.add_argument("--volume-type", help="Volume type (default: the default type).")
+    parser.add_argument(
+        "--name-template",
+        help="Each volume's name: {source-name}, {size-gb}, {position} (default: {source-name}).",
+    )
+    parser.add_argument("--description", help="Description of every volume (default: none).")
+    parser.add_argument(
+        "--metadata", nargs="*", metavar="KEY=VALUE", help="Metadata of every volume."
     )
     parser.add_argument(
-        "--max-in-flight",
-        type=int,
-        help="At most this many objects in flight (default and upper bound: the "
-        "backend's [adoption] max_in_flight).",
+        "--bootable", action="store_true", default=None, help="Mark every volume bootable."
     )
-    parser.add_argument("--watch", action="store_true", help="Watch the job until it ends.")
-    _add_timeout(parser)
-    parser = _command(sub, "status", "Show a job: counters, rate, start, end.", status)
-    parser.add_argument("job", help="Job id.")
-    parser.add_argument("--items", action="store_true", help="List the job's items too.")
-    parser.add_argument("--item-status", help="With --items: only items of this status.")
-    parser.add_argument("--limit", type=int, default=1000, help="With --items: at most this many.")
-    parser = _command(sub, "watch", "Watch a job with a live progress bar until it ends.", watch)
-    parser.add_argument("job", help="Job id.")
-    _add_timeout(parser)
-    for name, text in (
-        ("pause", "Pause a job: no new items; items in flight finish."),
-        ("resume", "Resume a paused job."),
-        ("cancel", "Cancel a job: no new items; items in flight finish; the rest skipped."),
-        ("undo", "Undo a job: give every object it adopted back under its original name."),
-    ):
-        _command(sub, name, text, _action(name)).add_argument("job", help="Job id.")
-    parser = _command(sub, "list", "Adoption jobs, newest first.", list_jobs)
-    parser.add_argument("--status", help="Only jobs of this status (default: any).")
+    parser.add_argument(
+        "--project",
+        dest="target_project",
+        help="Project the volumes will belong to (default: the caller's; after the "
+        "command, this is not the caller's own --project).",
+    )
+    parser.add_argument(
+        "--totals-only", action="store_true", help="Print the totals, not every object."
+    )
+    parser.set_defaults(command=plan)
+
+
+def plan_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``POST os-adoption-plans`` body of ``adopt plan``'s arguments."""
+    filters = {
+        "name": args.name,
+        "min_size": args.min_size,
+        "max_size": args.max_size,
+        "safe_only": args.safe_only or None,
+    }
+    fields = {
+        "host": args.host,
+        "filters": {key: value for key, value in filters.items() if value is not None},
+        "volume_type": args.volume_type,
+        "name_template": args.name_template,
+        "description": args.description,
+        "metadata": _metadata(args.metadata),
+        "bootable": args.bootable,
+        "project_id": args.target_project,
+    }
+    return {"plan": {key: value for key, value in fields.items() if value is not None}}
+
+
+def plan(args: argparse.Namespace, client: Client) -> int:
+    made = client.post(PLANS, plan_body(args))["plan"]
+    items = [] if args.totals_only else list(_items(client, made["id"]))
+    _print_plan(args, made, items)
+    return 0
+
+
+# -- adopt plans -----------------------------------------------------------------------
+
+
+def _add_plans(sub: argparse._SubParsersAction, command: CommandParser) -> None:
+    parser = command(sub, "plans", "Adoption plans, newest first.")
     parser.add_argument("--limit", type=int, help="At most this many (default: the API's).")
+    parser.add_argument("--marker", help="Start after this plan id (default: at the first).")
+    parser.set_defaults(command=plans)
 
 
-def add_adopt(sub: argparse._SubParsersAction) -> None:
-    """The ``adopt`` command group."""
-    text = "Adopt a whole backend: plans, jobs, undo."
-    parser = sub.add_parser("adopt", help=text, description=text)
-    adopt_sub = parser.add_subparsers(dest="adopt_command", required=True, metavar="SUBCOMMAND")
-    add_job_commands(adopt_sub)
+def _plan_row(found: dict[str, Any]) -> dict[str, Any]:
+    totals = found["totals"]
+    return {
+        **{key: found[key] for key in ("id", "status", "host", "expires_at")},
+        **{key: totals.get(key) for key in ("objects", "manage", "skip", "gigabytes")},
+    }
+
+
+def plans(args: argparse.Namespace, client: Client) -> int:
+    params = {key: getattr(args, key) for key in ("limit", "marker") if getattr(args, key)}
+    found = client.get(PLANS, **params)["plans"]
+    if args.formatter == "json" and not args.columns:
+        print(json.dumps(found, indent=2, sort_keys=True))
+        return 0
+    output.emit_rows(args, PLAN_COLUMNS, [_plan_row(p) for p in found])
+    return 0
+
+
+# -- adopt plan-show -------------------------------------------------------------------
+
+
+def _add_plan_show(sub: argparse._SubParsersAction, command: CommandParser) -> None:
+    parser = command(sub, "plan-show", "Show an adoption plan with its objects.")
+    parser.add_argument("plan_id", metavar="PLAN", help="Plan id.")
+    parser.add_argument(
+        "--verdict", choices=("manage", "skip"), help="Only objects of this verdict."
+    )
+    parser.add_argument(
+        "--totals-only", action="store_true", help="Print the totals, not every object."
+    )
+    parser.set_defaults(command=plan_show)
+
+
+def plan_show(args: argparse.Namespace, client: Client) -> int:
+    found = client.get(f"{PLANS}/{args.plan_id}", limit=0)["plan"]
+    items = [] if args.totals_only else list(_items(client, args.plan_id, args.verdict))
+    _print_plan(args, found, items)
+    return 0
+
+
+# -- shared ----------------------------------------------------------------------------
+
+
+def _items(client: Client, plan_id: str, verdict: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every item of the plan, a page at a time."""
+    params: dict[str, Any] = {"limit": ITEMS_PAGE}
+    if verdict:
+        params["verdict"] = verdict
+    while True:
+        page = client.get(f"{PLANS}/{plan_id}", **params)["plan"]["items"]
+        yield from page
+        if len(page) < ITEMS_PAGE:
+            return
+        params["marker"] = page[-1]["position"]
+
+
+def _totals_text(found: dict[str, Any]) -> str:
+    totals = found["totals"]
+    lines = [
+        f"Plan {found['id']} ({found['status']}, expires {found['expires_at']}) of "
+        f"{found['host']} for project {found['target_project_id']}:",
+        f"  objects on the backend: {totals['objects_seen']}; in the plan: {totals['objects']}",
+        f"  to manage: {totals['manage']} ({totals['gigabytes']} GiB); skipped: {totals['skip']}",
+    ]
+    lines += [f"    {reason}: {count}" for reason, count in totals["skipped_by_reason"].items()]
+    for resource, usage in totals["quota"].items():
+        limit = "unlimited" if usage["limit"] < 0 else usage["limit"]
+        lines.append(f"  quota {resource}: {usage['after']} after the plan (limit {limit})")
+    return "\n".join(lines)
+
+
+def _print_plan(args: argparse.Namespace, found: dict[str, Any], items: list[dict]) -> None:
+    """The items as rows, then the totals; as one JSON document with ``--json``."""
+    if args.formatter == "json" and not args.columns:
+        document = {key: value for key, value in found.items() if key not in ("links", "items")}
+        print(json.dumps(dict(document, items=items), indent=2, sort_keys=True))
+        return
+    if items:
+        output.emit_rows(args, ITEM_COLUMNS, [dict(i, reason=i["reason"] or "") for i in items])
+    if args.formatter == output.DEFAULT_FORMAT:
+        print(_totals_text(found))

@@ -106,6 +106,48 @@ def volume_service(db: db_api.Database, backend: str, down_time: int) -> dict[st
         raise exception.BackendNotFound(host=backend) from None
 
 
+def check_usable(
+    service: dict[str, Any], backend: str, zone: Any, down_time: int
+) -> dict[str, Any]:
+    """``service`` if it takes requests (enabled, up, in ``zone`` when one is named);
+    ServiceUnavailable or InvalidInput saying why not."""
+    if service["disabled"]:
+        raise exception.ServiceUnavailable(
+            host=backend,
+            reason=f"disabled: {service['disabled_reason']}"
+            if service["disabled_reason"]
+            else "disabled",
+        )
+    if not service["is_up"]:
+        raise exception.ServiceUnavailable(
+            host=backend, reason=f"no heartbeat for more than {down_time}s"
+        )
+    service_zone = service["availability_zone"]
+    if zone is not None and zone != service_zone:
+        raise exception.InvalidInput(
+            reason=f"{backend} is in availability zone {service_zone!r}, not {zone!r}"
+        )
+    return service
+
+
+def resolve_volume_type(
+    conf: cfg.ConfigOpts, db: db_api.Database, volume_type: Any
+) -> dict[str, Any]:
+    """The row of the volume type a request names (``[DEFAULT] default_volume_type``,
+    made if missing, when it names none); InvalidVolumeType (400) for an unknown one."""
+    if volume_type is None:
+        return types_db.get_or_create(db, conf.default_volume_type)
+    if not isinstance(volume_type, str) or not volume_type:
+        raise exception.InvalidInput(reason="volume_type must be a type name or id")
+    try:
+        return types_db.get_by_name_or_id(db, volume_type)
+    except exception.VolumeTypeNotFound:
+        # A name in the body, not the URL's resource: 400 as Cinder answers.
+        raise exception.InvalidVolumeType(
+            reason=f"Cannot find requested '{volume_type}' volume type"
+        ) from None
+
+
 class ExtractManageRequest(VolmgrTask):
     """Check the caller and resolve type, zone and target. Reversion: nothing to undo.
 
@@ -142,43 +184,17 @@ class ExtractManageRequest(VolmgrTask):
         )
 
     def _volume_type(self, volume_type: Any) -> dict[str, Any]:
-        if volume_type is None:
-            default = self.conf.default_volume_type
-            return self._types.get(default, lambda: types_db.get_or_create(self.db, default))
-        if not isinstance(volume_type, str) or not volume_type:
-            raise exception.InvalidInput(reason="volume_type must be a type name or id")
-        try:
-            return self._types.get(
-                volume_type, lambda: types_db.get_by_name_or_id(self.db, volume_type)
-            )
-        except exception.VolumeTypeNotFound:
-            # A name in the body, not the URL's resource: 400 as Cinder answers.
-            raise exception.InvalidVolumeType(
-                reason=f"Cannot find requested '{volume_type}' volume type"
-            ) from None
+        if volume_type is not None and not (isinstance(volume_type, str) and volume_type):
+            return resolve_volume_type(self.conf, self.db, volume_type)  # refuses it
+        key = volume_type if volume_type is not None else self.conf.default_volume_type
+        return self._types.get(key, lambda: resolve_volume_type(self.conf, self.db, volume_type))
 
     def _check_service(self, backend: str, zone: Any) -> dict[str, Any]:
         """The service (or cluster, up when a member is) that ``backend`` names, if usable."""
         service = self._services.get(
             backend, lambda: volume_service(self.db, backend, self.conf.service_down_time)
         )
-        if service["disabled"]:
-            raise exception.ServiceUnavailable(
-                host=backend,
-                reason=f"disabled: {service['disabled_reason']}"
-                if service["disabled_reason"]
-                else "disabled",
-            )
-        if not service["is_up"]:
-            raise exception.ServiceUnavailable(
-                host=backend, reason=f"no heartbeat for more than {self.conf.service_down_time}s"
-            )
-        service_zone = service["availability_zone"]
-        if zone is not None and zone != service_zone:
-            raise exception.InvalidInput(
-                reason=f"{backend} is in availability zone {service_zone!r}, not {zone!r}"
-            )
-        return service
+        return check_usable(service, backend, zone, self.conf.service_down_time)
 
 
 class EntryCreate(VolmgrTask):

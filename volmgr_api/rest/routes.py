@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from volmgr_api.rest.handlers import (
     adoption_jobs,
+    adoption_plans,
     messages,
     quota_sets,
     resource_filters,
@@ -76,6 +77,11 @@ PROJECT_ROUTES: tuple[Route, ...] = (
     Route("/os-adoption-jobs", {"GET": adoption_jobs.index, "POST": adoption_jobs.create}),
     Route("/os-adoption-jobs/{job_id}", {"GET": adoption_jobs.show}),
     Route("/os-adoption-jobs/{job_id}/action", {"POST": adoption_jobs.action}),
+    Route("/os-adoption-plans", {"GET": adoption_plans.index, "POST": adoption_plans.create}),
+    Route(
+        "/os-adoption-plans/{plan_id}",
+        {"GET": adoption_plans.show, "DELETE": adoption_plans.delete},
+    ),
 )
 """Every route that acts in a project, relative to the project's URL."""
 

@@ -1,13 +1,48 @@
-"""Options of the [adoption] group: how adoption jobs pace themselves on a backend."""
+"""Options of the [adoption] group: plans of adopting a whole backend, and the jobs
+that apply them (pacing per backend)."""
 
 from oslo_config import cfg
 
-GROUP = cfg.OptGroup("adoption", title="Adoption jobs")
+GROUP = cfg.OptGroup("adoption", title="Adoption of whole backends")
 
 MAX_IN_FLIGHT_LIMIT = 10000
 """The largest ``max_in_flight`` an option or a job may ask for."""
 
 OPTS: list[cfg.Opt] = [
+    cfg.IntOpt(
+        "plan_ttl",
+        default=3600,
+        min=60,
+        max=30 * 86400,
+        help="Seconds an adoption plan stays valid after it is made (database clock). "
+        "An expired plan can still be shown but no longer applied: the backend may have "
+        "changed since it was read, so make a new plan.",
+    ),
+    cfg.IntOpt(
+        "plan_timeout",
+        default=300,
+        min=10,
+        max=3600,
+        help="Seconds volmgr-api waits for the volume service to answer a plan request. "
+        "Planning reads the whole backend, checks every object against the database and "
+        "writes every item; 100,000 objects take about ten seconds on a local file "
+        "backend and PostgreSQL, far more on a slow backend or database.",
+    ),
+    cfg.IntOpt(
+        "plan_insert_chunk",
+        default=5000,
+        min=100,
+        max=100000,
+        help="Plan items written per INSERT statement (several statements, one "
+        "transaction: a plan is stored whole or not at all).",
+    ),
+    cfg.IntOpt(
+        "max_plan_objects",
+        default=1000000,
+        min=1,
+        help="Most objects one plan may hold after its filters; a larger selection is "
+        "refused (narrow it with a name glob or a size range).",
+    ),
     cfg.IntOpt(
         "max_in_flight",
         default=500,
@@ -17,15 +52,6 @@ OPTS: list[cfg.Opt] = [
         "time, all jobs of the backend together. A job may ask for fewer with its own "
         "max_in_flight, never for more: its items are managed in batches of at most "
         "the smaller of the two, so that a backend is never flooded by an adoption.",
-    ),
-    cfg.IntOpt(
-        "heartbeat_interval",
-        default=5,
-        min=1,
-        max=3600,
-        help="Seconds between two heartbeats of a running adoption job. A volume service "
-        "resumes a running job of its backend whose heartbeat is older than [recovery] "
-        "stale_after (the service that ran it is gone or frozen).",
     ),
 ]
 

@@ -42,7 +42,7 @@ def _status(params: Params, allowed: tuple[str, ...]) -> str | None:
 def create(req: ApiRequest) -> Reply:
     req.authorize(policy.JOB_CREATE, _target(req))
     body = req.json_body(schema.CREATE)["job"]
-    job = req.api.adoption.apply(
+    job = req.api.adoption_jobs.apply(
         req.ctxt, body["plan_id"], body.get("strict", False), body.get("max_in_flight")
     )
     return Reply(202, {"job": job})
@@ -54,7 +54,7 @@ def index(req: ApiRequest) -> Reply:
     marker = params.get("marker")
     if marker is not None:
         _job_id(marker)
-    jobs = req.api.adoption.list_jobs(
+    jobs = req.api.adoption_jobs.list_jobs(
         req.ctxt, marker, params.limit(req.conf.api.max_list_limit), _status(params, JOB_STATUSES)
     )
     return Reply(200, {"jobs": jobs})
@@ -68,8 +68,8 @@ def show(req: ApiRequest, job_id: str) -> Reply:
         marker = int(marker_text) if marker_text is not None else None
     except ValueError:
         raise faults.bad_request("marker must be the position of an item (an integer)") from None
-    job = req.api.adoption.get(req.ctxt, _job_id(job_id))
-    items = req.api.adoption.items(
+    job = req.api.adoption_jobs.get(req.ctxt, _job_id(job_id))
+    items = req.api.adoption_jobs.items(
         req.ctxt,
         job_id,
         _status(params, jobs_db.ITEM_STATUSES),
@@ -83,7 +83,7 @@ def action(req: ApiRequest, job_id: str) -> Reply:
     req.authorize(policy.JOB_ACTION, _target(req))
     [name] = req.json_body(schema.ACTION)
     job_id = _job_id(job_id)
-    adoption = req.api.adoption
+    adoption = req.api.adoption_jobs
     if name == "undo":
         return Reply(202, {"job": adoption.undo(req.ctxt, job_id)})
     switch = {"pause": adoption.pause, "resume": adoption.resume, "cancel": adoption.cancel}

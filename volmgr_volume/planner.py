@@ -1,0 +1,268 @@
+"""Adoption plans, made in the volume service of the backend they cover.
+
+A plan looks and never touches: it reads the backend once (the driver's
+``fingerprints``), the database once for the volumes that hold objects of this
+backend, the target project's quota once, and the backend's capabilities once;
+then it decides, object by object and in name order, what a manage of it would
+do, and stores the plan with every item in one transaction. No volume row is
+written, no quota is charged, no backend object is renamed.
+
+Checks, in the order a manage meets them (the first that fails is the reason):
+
+* ``already managed`` / ``being managed``: a live volume holds the object, by its
+  reference (``reference_key``), its identity (``identity_key``: the same object
+  under another name) or its managed name (``provider_location``);
+* ``not safe``: the driver's own verdict (kind, links, format, state);
+* ``volume type``: no pool of the backend satisfies the type's extra specs (the
+  scheduler's comparison, :mod:`volmgr_common.extra_specs`);
+* ``name``: the rendered name is longer than ``[api] max_name_length``;
+* ``quota exceeded``: the volumes and gigabytes of the objects to manage before it,
+  added to the project's usage (in use and reserved), leave no room for it under a
+  limit (global or the type's). Objects are counted in name order, so a plan that
+  does not fit manages the first objects that fit and skips the rest; a smaller
+  object after a skipped one may still fit the gigabytes limit.
+"""
+
+import fnmatch
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from volmgr_common import adoption, exception
+from volmgr_common.adoption import PlanRequest
+from volmgr_common.db import adoption_plans, quota
+from volmgr_common.db import api as db_api
+from volmgr_common.db.volume_creation import reference_key
+from volmgr_common.db.volume_identity import identity_key
+from volmgr_common.db.volume_record import MANAGING
+from volmgr_common.extra_specs import unmet_spec
+from volmgr_volume import capabilities
+from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, size_in_gib
+
+LOG = logging.getLogger(__name__)
+
+Fingerprint = dict[str, Any]
+
+
+class QuotaRoom:
+    """The room a project's quota leaves, used up object by object."""
+
+    def __init__(self, usage: Mapping[str, Mapping[str, int]], type_name: str) -> None:
+        self._usage = usage
+        self._type_name = type_name
+        self.planned: dict[str, int] = {}
+
+    def _deltas(self, size: int) -> dict[str, int]:
+        return quota.volume_deltas(self._type_name, volumes=1, gigabytes=size)
+
+    def _used(self, resource: str) -> int:
+        found = self._usage.get(resource, {})
+        return found.get("in_use", 0) + found.get("reserved", 0)
+
+    def _limit(self, resource: str) -> int:
+        return self._usage.get(resource, {}).get("limit", quota.UNLIMITED)
+
+    def take(self, size: int) -> str | None:
+        """Count one volume of ``size`` GiB; or, when it does not fit, why (nothing counted)."""
+        deltas = self._deltas(size)
+        for resource, delta in deltas.items():
+            limit = self._limit(resource)
+            before = self._used(resource) + self.planned.get(resource, 0)
+            if limit != quota.UNLIMITED and before + delta > limit:
+                return (
+                    f"{resource} limit is {limit}; {self._used(resource)} in use or reserved "
+                    f"and {self.planned.get(resource, 0)} planned before this object"
+                )
+        for resource, delta in deltas.items():
+            self.planned[resource] = self.planned.get(resource, 0) + delta
+        return None
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Each resource the plan counts: limit, in use, reserved, planned and after."""
+        resources = self._deltas(1)
+        return {
+            resource: {
+                "limit": self._limit(resource),
+                "in_use": self._usage.get(resource, {}).get("in_use", 0),
+                "reserved": self._usage.get(resource, {}).get("reserved", 0),
+                "planned": self.planned.get(resource, 0),
+                "after": self._used(resource) + self.planned.get(resource, 0),
+            }
+            for resource in resources
+        }
+
+
+class Planner:
+    """Makes the adoption plans of one backend (its names: ``backends``)."""
+
+    def __init__(
+        self,
+        conf: cfg.ConfigOpts,
+        db: db_api.Database,
+        driver: VolumeDriver,
+        backends: Sequence[str],
+    ) -> None:
+        self.conf = conf
+        self.db = db
+        self.driver = driver
+        self.backends = tuple(backends)
+
+    def plan(self, request: PlanRequest) -> dict[str, Any]:
+        """Make and store the plan; the stored plan (with its totals)."""
+        seen = self.driver.fingerprints()
+        selected = self._selected(seen, request)
+        holders = adoption_plans.holders_on(self.db, self.backends)
+        type_problem = self._type_problem(request.volume_type)
+        usage = quota.usage(
+            self.db, request.target_project_id, quota.DefaultLimits.from_conf(self.conf)
+        )
+        room = QuotaRoom(usage, request.volume_type["name"])
+        items: list[dict[str, Any]] = []
+        for fingerprint in selected:
+            held = self._holder(holders, fingerprint)
+            if request.filters.safe_only and (held or fingerprint["reason_not_safe"]):
+                continue
+            items.append(self._item(len(items), fingerprint, held, type_problem, room, request))
+        totals = self._totals(len(seen), items, room)
+        new = adoption_plans.NewPlan(
+            self._plan_values(request, totals), self.conf.adoption.plan_ttl
+        )
+        plan = adoption_plans.create(self.db, new, items, self.conf.adoption.plan_insert_chunk)
+        LOG.info(
+            "Adoption plan %s of %s: %d objects, %d to manage, %d skipped",
+            plan["id"], request.backend, totals["objects"], totals["manage"], totals["skip"],
+        )  # fmt: skip
+        return plan
+
+    def _selected(self, seen: Mapping[str, Fingerprint], request: PlanRequest) -> list[Fingerprint]:
+        """The fingerprints the filters keep, in name order."""
+        filters = request.filters
+        chosen = []
+        for name in sorted(seen):
+            if filters.name is not None and not fnmatch.fnmatchcase(name, filters.name):
+                continue
+            size = size_in_gib(seen[name]["size_bytes"])
+            if filters.min_size is not None and size < filters.min_size:
+                continue
+            if filters.max_size is not None and size > filters.max_size:
+                continue
+            chosen.append(seen[name])
+        most = self.conf.adoption.max_plan_objects
+        if len(chosen) > most:
+            raise exception.InvalidInput(
+                reason=f"the filters select {len(chosen)} objects, more than the {most} a "
+                "plan may hold ([adoption] max_plan_objects); narrow them"
+            )
+        return chosen
+
+    def _holder(self, holders: adoption_plans.Holders, fingerprint: Fingerprint) -> str | None:
+        """Why a live volume holds this object (None when none does)."""
+        name = fingerprint["name"]
+        found = holders.by_location.get(name)
+        for backend in self.backends:
+            found = (
+                found
+                or holders.by_reference.get(reference_key(backend, {SOURCE_NAME: name}))
+                or holders.by_identity.get(identity_key(backend, fingerprint["identity"]))
+            )
+        if found is None:
+            return None
+        volume_id, status = found
+        if status == MANAGING:
+            return f"{adoption.BEING_MANAGED}: volume {volume_id} is being managed from it"
+        return f"{adoption.ALREADY_MANAGED}: volume {volume_id} ({status}) holds it"
+
+    def _type_problem(self, volume_type: Mapping[str, Any]) -> str | None:
+        """Why no pool of the backend satisfies the type's extra specs (None if one does)."""
+        specs = volume_type.get("extra_specs") or {}
+        if not specs:
+            return None
+        reported = capabilities.reported(self.conf, self.driver)
+        common = {key: value for key, value in reported.items() if key != "pools"}
+        reasons = []
+        for pool in reported.get("pools", []):
+            where = f"{self.backends[0]}#{pool.get('pool_name')}"
+            reason = unmet_spec({**common, **pool}, specs, where)
+            if reason is None:
+                return None
+            reasons.append(reason)
+        return f"{adoption.VOLUME_TYPE}: " + ("; ".join(reasons) or "the backend reports no pool")
+
+    def _item(
+        self,
+        position: int,
+        fingerprint: Fingerprint,
+        held: str | None,
+        type_problem: str | None,
+        room: QuotaRoom,
+        request: PlanRequest,
+    ) -> dict[str, Any]:
+        name = fingerprint["name"]
+        size = size_in_gib(fingerprint["size_bytes"])
+        volume_name = adoption.render(
+            request.name_template,
+            {"source-name": name, "size-gb": size, "position": position + 1},
+        )
+        reason = held
+        if reason is None and fingerprint["reason_not_safe"]:
+            reason = f"{adoption.NOT_SAFE}: {fingerprint['reason_not_safe']}"
+        reason = reason or type_problem
+        if reason is None and len(volume_name) > self.conf.api.max_name_length:
+            reason = (
+                f"{adoption.NAME}: the rendered name is {len(volume_name)} characters, more "
+                f"than {self.conf.api.max_name_length}"
+            )
+        if reason is None and (over := room.take(size)) is not None:
+            reason = f"{adoption.QUOTA_EXCEEDED}: {over}"
+        return {
+            "position": position,
+            "source_name": name,
+            "reference": {SOURCE_NAME: name},
+            "size": size,
+            "fingerprint": fingerprint,
+            "verdict": adoption_plans.SKIP if reason else adoption_plans.MANAGE,
+            "reason": reason,
+            "volume_name": volume_name,
+        }
+
+    @staticmethod
+    def _totals(seen: int, items: Sequence[Mapping[str, Any]], room: QuotaRoom) -> dict[str, Any]:
+        managed = [item for item in items if item["verdict"] == adoption_plans.MANAGE]
+        by_reason: dict[str, int] = {}
+        for item in items:
+            if item["reason"]:
+                kind = item["reason"].partition(":")[0]
+                by_reason[kind] = by_reason.get(kind, 0) + 1
+        return {
+            "objects_seen": seen,
+            "objects": len(items),
+            "manage": len(managed),
+            "skip": len(items) - len(managed),
+            "skipped_by_reason": dict(sorted(by_reason.items())),
+            "gigabytes": sum(item["size"] for item in managed),
+            "quota": room.summary(),
+        }
+
+    @staticmethod
+    def _plan_values(request: PlanRequest, totals: dict[str, Any]) -> dict[str, Any]:
+        filters = request.filters
+        return {
+            "id": request.plan_id or str(uuid.uuid4()),
+            "project_id": request.project_id,
+            "user_id": request.user_id,
+            "host": request.host,
+            "backend": request.backend,
+            "target_project_id": request.target_project_id,
+            "volume_type_id": request.volume_type["id"],
+            "filters": {
+                "name": filters.name,
+                "min_size": filters.min_size,
+                "max_size": filters.max_size,
+                "safe_only": filters.safe_only,
+            },
+            "values": request.values(),
+            "totals": totals,
+        }
