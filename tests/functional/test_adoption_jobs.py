@@ -195,7 +195,7 @@ def test_bad_input_writes_nothing(stack: Stack) -> None:
         adoption.apply(ADMIN, expired)
     plan_id = _plan(stack, names)
     job = wait_job(stack.db, adoption.apply(ADMIN, plan_id)["id"])
-    with pytest.raises(exception.AdoptionConflict, match="already applied"):
+    with pytest.raises(exception.AdoptionPlanApplied, match="was applied by job"):
         adoption.apply(ADMIN, plan_id)
     with pytest.raises(exception.AdoptionJobNotFound):
         adoption.undo(ADMIN, "no-such-job")

@@ -4,8 +4,8 @@
 every object with its verdict, then the totals; ``adopt plans`` lists the plans and
 ``adopt plan-show ID`` shows one with its items; the job subcommands (apply,
 status, watch, pause, resume, cancel, undo, list) are in ``adopt_jobs``. Each
-subcommand is a function of its own (``_add_*`` builds its parser, the command function runs it). With
-``--json`` (``-f json``) a plan prints as one JSON document, items included.
+subcommand is a function of its own (``_add_*`` builds its parser, the command
+function runs it). With ``--json`` (``-f json``) a plan prints as one JSON document, items included.
 """
 
 import argparse

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from volmgr_common import exception
+from volmgr_common.db import adoption_plans
 from volmgr_common.db import api as db_api
 from volmgr_common.db import clock, models
 
@@ -179,27 +180,13 @@ def _plan_for_apply(session: Session, plan_id: str, project_id: str | None) -> A
     if plan is None or (project_id is not None and plan.project_id != project_id):
         raise exception.AdoptionPlanNotFound(plan_id=plan_id[:40])
     if plan.job_id is not None:
-        raise exception.AdoptionConflict(
-            reason=f"Adoption plan {plan_id} was already applied by job {plan.job_id}; "
-            "a plan applies once."
-        )
+        raise exception.AdoptionPlanApplied(plan_id=plan_id, job_id=plan.job_id)
     if plan.expires_at <= clock.now(session):
         raise exception.AdoptionConflict(
             reason=f"Adoption plan {plan_id} expired at {plan.expires_at.isoformat()}; "
             "make a new plan."
         )
     return plan
-
-
-def _mark_applied(session: Session, plan_id: str, job_id: str) -> bool:
-    """The plan's "applies once" guard: its job set only where none is and not expired."""
-    result = session.execute(
-        sa.update(_PLAN)
-        .where(_PLAN.id == plan_id, _PLAN.job_id.is_(None), _PLAN.expires_at > clock.utc_now())
-        .values(job_id=job_id, status="applied", updated_at=clock.utc_now())
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
 
 
 def new_job(plan_or_job: Any, **columns: Any) -> dict[str, Any]:
@@ -231,7 +218,7 @@ def create_adopt_job(
     plan = _plan_for_apply(session, plan_id, project_id)
     job = new_job(plan, kind=ADOPT, plan_id=plan.id, **columns)
     session.execute(sa.insert(_JOB).values(created_at=clock.utc_now(), **job))
-    if not _mark_applied(session, plan.id, job["id"]):
+    if not adoption_plans.mark_applied(session, plan.id, job["id"]):
         raise exception.AdoptionConflict(reason=f"Adoption plan {plan_id} was applied meanwhile.")
     copied = sa.select(
         sa.literal(job["id"]),
