@@ -92,8 +92,9 @@ class VolumeAPI:
 
     def _adoption(self, host: str) -> Any:
         if not self.client.can_send_version("1.3"):
-            raise exception.ServiceUnavailable(
-                host=host, reason="its volume services do not run adoption jobs yet (RPC 1.3)"
+            raise exception.InvalidInput(
+                reason=f"adoption jobs need volume services of RPC version 1.3 on {host} "
+                "([upgrade_levels] volume caps it lower)"
             )
         return self.client.prepare(server=self._server(host), version="1.3")
 

@@ -17,9 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from volmgr_common import exception
-from volmgr_common.db import adoption_plans
+from volmgr_common.db import adoption_plans, clock, models
 from volmgr_common.db import api as db_api
-from volmgr_common.db import clock, models
 
 ADOPT, UNDO = "adopt", "undo"
 # Job statuses: running, paused and cancelling are live; completed and cancelled final.
