@@ -108,8 +108,9 @@ class MemorySampler:
         )
 
 
-def make_files(directory: Path, prefix: str, count: int) -> list[str]:
-    names = [f"{prefix}-{n:06d}.img" for n in range(count)]
+def make_files(directory: Path, prefix: str, count: int, width: int = 6) -> list[str]:
+    """``count`` sparse files named ``prefix-NNN`` (``width`` digits, 0: unpadded)."""
+    names = [f"{prefix}-{n:0{width}d}" for n in range(count)]
     for name in names:
         with open(directory / name, "wb") as made:
             made.truncate(FILE_SIZE)
@@ -153,7 +154,7 @@ def single_flood(cluster: m.Cluster, directory: Path, count: int) -> tuple[float
     """bench.manage's flood of ``count`` single manages of real files; (rate, errors)."""
     client = m.Client(cluster.transport_url, projects=1)
     try:
-        make_files(directory, f"bench-{client.run_id}", count)
+        make_files(directory, f"bench-{client.run_id}", count, width=0)  # the flood's names
         started = time.time()
         subs = m.submit(client, count, m.FLOOD_CONCURRENCY)
         m.wait_drained(cluster)

@@ -64,7 +64,9 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         driver,
         volume_worker.backends,
         svc.instance_id,
-        batcher.submit_all,
+        # A job's step runs as one batch of the worker's manage_many (up to its
+        # max_in_flight): one transaction per flow step for all its items.
+        volume_worker.manage_many,
         volume_worker.notifier,
     )
     volume_planner = planner.Planner(conf, db, driver, volume_worker.backends)
