@@ -12,6 +12,10 @@ from volmgr_volume import drivers
 
 def _plan(rest: Rest, headers: dict[str, str], count: int, **kwargs: Any) -> str:
     names = [rest.make_file(size=1024 * 1024) for _ in range(count)]
+    return _plan_of(rest, headers, names, **kwargs)
+
+
+def _plan_of(rest: Rest, headers: dict[str, str], names: list[str], **kwargs: Any) -> str:
     driver = drivers.load_driver(rest.conf)
     return write_plan(rest.db, driver, rest.backend, names, headers["X-Project-Id"], **kwargs)
 
@@ -22,7 +26,8 @@ def _apply(rest: Rest, headers: dict[str, str], body: dict[str, Any]) -> Any:
 
 def test_apply_show_list_and_undo(rest: Rest) -> None:
     admin = fresh_admin()
-    response = _apply(rest, admin, {"plan_id": _plan(rest, admin, 5), "max_in_flight": 2})
+    names = [rest.make_file(size=1024 * 1024) for _ in range(5)]
+    response = _apply(rest, admin, {"plan_id": _plan_of(rest, admin, names), "max_in_flight": 2})
     assert response.status_int == 202, response.text
     job = response.json["job"]
     assert job["kind"] == "adopt" and job["total"] == 5 and job["max_in_flight"] == 2
@@ -44,6 +49,8 @@ def test_apply_show_list_and_undo(rest: Rest) -> None:
     assert wait_job(rest.db, undo.json["job"]["id"])["counters"]["undone"] == 5
     again = rest.call("POST", f"os-adoption-jobs/{job['id']}/action", {"undo": None}, admin)
     assert again.json["job"]["id"] == undo.json["job"]["id"]
+    for name in names:  # back under their names: gone, so that no later test adopts them
+        (rest.files / name).unlink()
 
 
 def test_bad_input_is_a_4xx_and_writes_nothing(rest: Rest) -> None:
