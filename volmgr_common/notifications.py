@@ -1,6 +1,13 @@
-"""Notifications on the message bus (``volume.<event>.start/.end/.error``)."""
+"""Notifications on the message bus (``volume.<event>.start/.end/.error``).
 
-from collections.abc import Mapping
+Each notification waits for the broker's publisher confirm (about a millisecond on
+a local broker). A batch of requests sends its notifications side by side
+(:func:`notify_many`), so that a batch of 500 volumes does not wait for 500 confirms
+one after the other.
+"""
+
+import concurrent.futures
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import oslo_messaging as messaging
@@ -30,6 +37,28 @@ def volume_payload(volume: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     payload["volume_id"] = volume.get("id")
     payload.update(extra)
     return payload
+
+
+PUBLISHERS = 8
+"""Notifications of a batch in flight at once (each takes a pooled connection)."""
+_publishers = concurrent.futures.ThreadPoolExecutor(PUBLISHERS, "volmgr-notify")
+
+
+def notify_many(
+    notifier: messaging.Notifier,
+    sends: Sequence[tuple[RequestContext, str, Mapping[str, Any], dict[str, Any]]],
+) -> None:
+    """:func:`notify` each ``(context, event, volume, extra)``, side by side; returns when
+    every one is sent (or logged as not sent)."""
+    if len(sends) <= 1:
+        for ctxt, event, volume, extra in sends:
+            notify(notifier, ctxt, event, volume, **extra)
+        return
+    futures = [
+        _publishers.submit(notify, notifier, ctxt, event, volume, **extra)
+        for ctxt, event, volume, extra in sends
+    ]
+    concurrent.futures.wait(futures)
 
 
 def notify(

@@ -99,7 +99,11 @@ class Undoer:
                 continue
             put_back.append((item.id, volume["id"]))
         items_db.mark(self.db, ended)
-        for removed in items_db.remove_undone(self.db, put_back):
-            notifications.notify(
-                self.notifier, ctxt, "unmanage.end", removed, provenance=removed["provenance"]
-            )
+        removed = items_db.remove_undone(self.db, put_back)
+        notifications.notify_many(
+            self.notifier,
+            [
+                (ctxt, "unmanage.end", volume, {"provenance": volume["provenance"]})
+                for volume in removed
+            ],
+        )

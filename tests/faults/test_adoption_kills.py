@@ -26,8 +26,10 @@ KILL_AFTER = 300  # items available when the daemon is killed
 JOB_BOUND = 240.0  # seconds for the whole job, kill and restart included
 
 
-def _plan(env: Env, project_id: str, tag: str, tmp_path: Path) -> tuple[str, list[str]]:
-    names = [env.new_object(f"adopt-{tag}-{n:05d}.img") for n in range(ITEMS)]
+def _plan(
+    env: Env, project_id: str, tag: str, tmp_path: Path, count: int = ITEMS
+) -> tuple[str, list[str]]:
+    names = [env.new_object(f"adopt-{tag}-{n:05d}.img") for n in range(count)]
     conf = make_conf(tmp_path, file_backend__directory=str(env.directory))
     driver = drivers.load_driver(conf)
     return write_plan(env.db, driver, env.backend_host, names, project_id), names
