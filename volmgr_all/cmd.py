@@ -18,8 +18,8 @@ from oslo_log import log as logging
 
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api import service as api_service
-from volmgr_common import context, rpc
-from volmgr_common.cmd import open_database, run
+from volmgr_common import context
+from volmgr_common.cmd import connect_messaging, open_database, run
 from volmgr_common.conf import startup
 from volmgr_common.db import volume_record
 from volmgr_common.db import volumes as volumes_db
@@ -87,7 +87,7 @@ def demo(conf: cfg.ConfigOpts) -> None:
     """Run the three services in-process and drive two manage requests through them."""
     conf.set_override("bind_port", 0, group="api")  # the demo drives RPC, not REST
     db = open_database(conf, PROG, sync=True)
-    messaging = rpc.Messaging(conf, publisher=PROG)
+    messaging = connect_messaging(conf, db, PROG)
     services = [build(conf, db, messaging) for build in BUILDERS]
     for svc in services:
         svc.start()

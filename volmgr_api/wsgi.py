@@ -29,8 +29,8 @@ from typing import Any
 
 from volmgr_api import api
 from volmgr_api.rest import deploy
-from volmgr_common import metrics, rpc
-from volmgr_common.cmd import open_database
+from volmgr_common import metrics
+from volmgr_common.cmd import connect_messaging, open_database
 from volmgr_common.conf import startup
 
 PROG = "volmgr-api-wsgi"
@@ -54,7 +54,7 @@ def init_application() -> Any:
     conf = startup.new_conf()
     startup.parse_args(_config_args(), conf, PROG)
     db = open_database(conf, PROG)
-    messaging = rpc.Messaging(conf, publisher=PROG)
+    messaging = connect_messaging(conf, db, PROG)
 
     def cleanup() -> None:
         messaging.cleanup()

@@ -68,10 +68,20 @@ def check_template(template: str) -> None:
     _pieces(template)
 
 
+class NameTemplate:
+    """A name template parsed once (InvalidInput if malformed), rendered per object."""
+
+    def __init__(self, template: str) -> None:
+        self._pieces = _pieces(template)
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        """The template with each key replaced by ``values[key]``."""
+        return "".join(str(values[text]) if is_key else text for is_key, text in self._pieces)
+
+
 def render(template: str, values: Mapping[str, Any]) -> str:
-    """``template`` with each key replaced by ``values[key]`` (checked with
-    :func:`check_template` first)."""
-    return "".join(str(values[text]) if is_key else text for is_key, text in _pieces(template))
+    """``template`` rendered once (see :class:`NameTemplate`)."""
+    return NameTemplate(template).render(values)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ logged where it happened and replaced by ``InternalError``.
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import kombu
@@ -20,7 +20,7 @@ from oslo_config import cfg
 from oslo_messaging import opts as messaging_opts
 
 from volmgr_common import context as volmgr_context
-from volmgr_common import exception, rpc_versions
+from volmgr_common import exception, rpc_versions, storable
 
 LOG = logging.getLogger(__name__)
 
@@ -202,6 +202,36 @@ class Messaging:
             publisher_id=f"{NOTIFIER_PUBLISHER_PREFIX}.{publisher}",
             serializer=self.serializer,
         )
+        self._reported_versions: Callable[[str], Iterable[str | None]] | None = None
+        self._auto_clients: list[tuple[messaging.RPCClient, str]] = []
+
+    def read_versions_from(self, reported: Callable[[str], Iterable[str | None]]) -> None:
+        """Where ``[upgrade_levels] = auto`` reads the versions services answer (a
+        binary's versions, ``volmgr_common.db.services.rpc_versions``); set before
+        any client is made."""
+        self._reported_versions = reported
+
+    def _cap(self, api: str) -> str | None:
+        cap = rpc_versions.version_cap(self.conf, api, self._reported_versions)
+        if cap is not None:
+            LOG.info(
+                "%s RPC API capped at version %s ([upgrade_levels] %s = %s)",
+                api,
+                cap,
+                api,
+                self.conf.upgrade_levels[api],
+            )
+        return cap
+
+    def refresh_version_caps(self) -> None:
+        """Read the ``auto`` caps again (on SIGHUP): a cap lifts once every recorded
+        service answers the newer version. A failure to read keeps the caps."""
+        for client, api in self._auto_clients:
+            try:
+                client.version_cap = self._cap(api)
+            except Exception as error:  # the database away: keep the cap in force
+                LOG.warning("Cannot read the services' RPC versions, caps kept: %s", error)
+                return
 
     def client(
         self,
@@ -217,19 +247,12 @@ class Messaging:
         the broker before it raises (None: until it succeeds, oslo.messaging's default).
 
         ``upgrade_level``: the RPC API's name in ``[upgrade_levels]``; the client then
-        sends nothing newer than the cap set there (see :mod:`volmgr_common.rpc_versions`).
+        sends nothing newer than the cap set there (see :mod:`volmgr_common.rpc_versions`);
+        an ``auto`` cap is read again by :meth:`refresh_version_caps`.
         """
         target = messaging.Target(topic=topic, version=version, server=server, fanout=fanout)
-        cap = rpc_versions.version_cap(self.conf, upgrade_level) if upgrade_level else None
-        if cap is not None:
-            LOG.info(
-                "%s RPC API capped at version %s ([upgrade_levels] %s = %s)",
-                topic,
-                cap,
-                upgrade_level,
-                self.conf.upgrade_levels[upgrade_level],
-            )
-        return messaging.get_rpc_client(
+        cap = self._cap(upgrade_level) if upgrade_level else None
+        client = messaging.get_rpc_client(
             self.transport,
             target,
             serializer=self.serializer,
@@ -237,6 +260,9 @@ class Messaging:
             retry=retry,
             version_cap=cap,
         )
+        if upgrade_level and rpc_versions.is_auto(self.conf, upgrade_level):
+            self._auto_clients.append((client, upgrade_level))
+        return client
 
     def server(
         self, topic: str, server: str, endpoints: list[Any]
@@ -272,17 +298,37 @@ def bus_unavailable_as_503() -> Iterator[None]:
         raise exception.MessagingUnavailable(reason="a message could not be sent") from error
 
 
+def _check_storable(
+    ctxt: volmgr_context.RequestContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    found = storable.first_problem(
+        [
+            ("the caller's user id", getattr(ctxt, "user_id", None)),
+            ("the caller's project id", getattr(ctxt, "project_id", None)),
+            *((f"argument {index}", value) for index, value in enumerate(args)),
+            *kwargs.items(),
+        ]
+    )
+    if found is not None:
+        raise exception.InvalidInput(reason=found)
+
+
 def remote_boundary(func: F) -> F:
     """Mark an RPC endpoint method: only whitelisted exceptions leave it.
 
     A whitelisted exception is expected (no traceback in the server log); anything
     else is logged with its traceback and replaced by ``InternalError`` that names
     the request id, so a caller never sees internals of this service.
+
+    Every argument, and the caller's user and project, must be text a database can
+    store (:mod:`volmgr_common.storable`): otherwise the call is refused with
+    ``InvalidInput`` before the method runs, as the REST API refuses it with a 400.
     """
 
     @functools.wraps(func)
     def wrapper(self: Any, ctxt: volmgr_context.RequestContext, *args: Any, **kwargs: Any) -> Any:
         try:
+            _check_storable(ctxt, args, kwargs)
             return func(self, ctxt, *args, **kwargs)
         except exception.REMOTE_EXCEPTIONS:
             # ExpectedException captures the exception being handled and sends it.

@@ -8,12 +8,19 @@ running (``0.1.0``: whatever that release's services understand). The clients
 ask ``can_send_version`` before using a newer method and fall back to the older
 ones (one batch cast of version 1.1 becomes single 1.0 casts).
 
+``auto`` reads the cap from the services table instead: the oldest version that
+any recorded service of that RPC API answers (each service records its version
+when it starts). It is read when a client is made and again on SIGHUP, so once
+the last old service is upgraded (and a retired one removed with ``volmgr-manage
+service remove``), a SIGHUP lifts the cap without a restart.
+
 This module names the RPC APIs and the versions each release speaks; it imports
 no daemon package (each daemon's ``rpcapi`` module holds its current version, and
 a unit test checks that the newest release here agrees with them).
 """
 
 import re
+from collections.abc import Callable, Iterable
 
 from oslo_config import cfg
 
@@ -36,6 +43,9 @@ release being replaced is what an operator names while both run."""
 
 CURRENT_RELEASE = "0.2.0"
 """The release this code is; its row in :data:`RELEASES` is what it speaks."""
+
+AUTO = "auto"
+"""The ``[upgrade_levels]`` value that reads the cap from the services table."""
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
@@ -85,15 +95,54 @@ def resolve(api: str, level: str | None) -> str | None:
     return level
 
 
-def version_cap(conf: cfg.ConfigOpts, api: str) -> str | None:
-    """The cap ``[upgrade_levels] <api>`` sets in ``conf`` (None: no cap)."""
+def is_auto(conf: cfg.ConfigOpts, api: str) -> bool:
+    """Whether ``[upgrade_levels] <api>`` is ``auto``."""
+    return conf.upgrade_levels[api] == AUTO
+
+
+def auto_cap(api: str, reported: Iterable[str | None]) -> str | None:
+    """The ``auto`` cap of ``api`` given the versions its recorded services answer.
+
+    A service that recorded no version started before the schema held one: it
+    speaks what the oldest known release speaks. No service, or none older than
+    this release: no cap.
+    """
+    oldest_release = min(RELEASES, key=_release_key)
+    versions = [v if v is not None else RELEASES[oldest_release][api] for v in reported]
+    if not versions:
+        return None
+    oldest = min(versions, key=parse)
+    return oldest if newer(current_version(api), oldest) else None
+
+
+def _release_key(release: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in release.split("."))
+
+
+def version_cap(
+    conf: cfg.ConfigOpts, api: str, reported: Callable[[str], Iterable[str | None]] | None = None
+) -> str | None:
+    """The cap ``[upgrade_levels] <api>`` sets in ``conf`` (None: no cap).
+
+    ``auto`` needs ``reported``: the versions the recorded services of an RPC API
+    answer (``volmgr_common.db.services.rpc_versions``).
+    """
+    if is_auto(conf, api):
+        if reported is None:
+            raise UnknownUpgradeLevel(
+                f"[upgrade_levels] {api} = auto needs the services table, which this "
+                "process does not read"
+            )
+        return auto_cap(api, reported(API_BINARIES[api]))
     return resolve(api, conf.upgrade_levels[api])
 
 
 def validate(conf: cfg.ConfigOpts) -> None:
     """Raise :class:`UnknownUpgradeLevel` naming the option for any value that cannot be
-    resolved."""
+    resolved (``auto`` always can)."""
     for api in API_BINARIES:
+        if is_auto(conf, api):
+            continue
         try:
             version_cap(conf, api)
         except UnknownUpgradeLevel as error:

@@ -9,9 +9,9 @@ written, no quota is charged, no backend object is renamed.
 
 Checks, in the order a manage meets them (the first that fails is the reason):
 
-* ``already managed`` / ``being managed``: a live volume holds the object, by its
-  reference (``reference_key``), its identity (``identity_key``: the same object
-  under another name) or its managed name (``provider_location``);
+* ``already managed`` / ``being managed``: a live volume of the backend holds the
+  object, by its reference's name, its recorded identity (the same object under
+  another name) or its managed name (``provider_location``);
 * ``not safe``: the driver's own verdict (kind, links, format, state);
 * ``volume type``: no pool of the backend satisfies the type's extra specs (the
   scheduler's comparison, :mod:`volmgr_common.extra_specs`);
@@ -35,8 +35,6 @@ from volmgr_common import adoption, exception
 from volmgr_common.adoption import PlanRequest
 from volmgr_common.db import adoption_plans, quota
 from volmgr_common.db import api as db_api
-from volmgr_common.db.volume_creation import reference_key
-from volmgr_common.db.volume_identity import identity_key
 from volmgr_common.db.volume_record import MANAGING
 from volmgr_common.extra_specs import unmet_spec
 from volmgr_volume import capabilities
@@ -48,50 +46,49 @@ Fingerprint = dict[str, Any]
 
 
 class QuotaRoom:
-    """The room a project's quota leaves, used up object by object."""
+    """The room a project's quota leaves, used up object by object (called once per
+    object of a plan: the resources and their limits are read once)."""
 
     def __init__(self, usage: Mapping[str, Mapping[str, int]], type_name: str) -> None:
-        self._usage = usage
-        self._type_name = type_name
-        self.planned: dict[str, int] = {}
-
-    def _deltas(self, size: int) -> dict[str, int]:
-        return quota.volume_deltas(self._type_name, volumes=1, gigabytes=size)
-
-    def _used(self, resource: str) -> int:
-        found = self._usage.get(resource, {})
-        return found.get("in_use", 0) + found.get("reserved", 0)
-
-    def _limit(self, resource: str) -> int:
-        return self._usage.get(resource, {}).get("limit", quota.UNLIMITED)
+        names = quota.volume_deltas(type_name, volumes=1, gigabytes=1)
+        self._usage = {name: usage.get(name, {}) for name in names}
+        # (resource, counts gigabytes, limit, in use or reserved), in a fixed order.
+        self._resources = [
+            (
+                name,
+                name.startswith(quota.GIGABYTES),
+                self._usage[name].get("limit", quota.UNLIMITED),
+                self._usage[name].get("in_use", 0) + self._usage[name].get("reserved", 0),
+            )
+            for name in names
+        ]
+        self.planned = dict.fromkeys(names, 0)
 
     def take(self, size: int) -> str | None:
         """Count one volume of ``size`` GiB; or, when it does not fit, why (nothing counted)."""
-        deltas = self._deltas(size)
-        for resource, delta in deltas.items():
-            limit = self._limit(resource)
-            before = self._used(resource) + self.planned.get(resource, 0)
-            if limit != quota.UNLIMITED and before + delta > limit:
+        planned = self.planned
+        for resource, gigabytes, limit, used in self._resources:
+            delta = size if gigabytes else 1
+            if limit != quota.UNLIMITED and used + planned[resource] + delta > limit:
                 return (
-                    f"{resource} limit is {limit}; {self._used(resource)} in use or reserved "
-                    f"and {self.planned.get(resource, 0)} planned before this object"
+                    f"{resource} limit is {limit}; {used} in use or reserved and "
+                    f"{planned[resource]} planned before this object"
                 )
-        for resource, delta in deltas.items():
-            self.planned[resource] = self.planned.get(resource, 0) + delta
+        for resource, gigabytes, _limit, _used in self._resources:
+            planned[resource] += size if gigabytes else 1
         return None
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Each resource the plan counts: limit, in use, reserved, planned and after."""
-        resources = self._deltas(1)
         return {
             resource: {
-                "limit": self._limit(resource),
-                "in_use": self._usage.get(resource, {}).get("in_use", 0),
-                "reserved": self._usage.get(resource, {}).get("reserved", 0),
-                "planned": self.planned.get(resource, 0),
-                "after": self._used(resource) + self.planned.get(resource, 0),
+                "limit": limit,
+                "in_use": self._usage[resource].get("in_use", 0),
+                "reserved": self._usage[resource].get("reserved", 0),
+                "planned": self.planned[resource],
+                "after": used + self.planned[resource],
             }
-            for resource in resources
+            for resource, _gigabytes, limit, used in self._resources
         }
 
 
@@ -120,12 +117,13 @@ class Planner:
             self.db, request.target_project_id, quota.DefaultLimits.from_conf(self.conf)
         )
         room = QuotaRoom(usage, request.volume_type["name"])
+        template = adoption.NameTemplate(request.name_template)
         items: list[dict[str, Any]] = []
         for fingerprint in selected:
             held = self._holder(holders, fingerprint)
             if request.filters.safe_only and (held or fingerprint["reason_not_safe"]):
                 continue
-            items.append(self._item(len(items), fingerprint, held, type_problem, room, request))
+            items.append(self._item(len(items), fingerprint, held, type_problem, room, template))
         totals = self._totals(len(seen), items, room)
         new = adoption_plans.NewPlan(
             self._plan_values(request, totals), self.conf.adoption.plan_ttl
@@ -158,16 +156,15 @@ class Planner:
             )
         return chosen
 
-    def _holder(self, holders: adoption_plans.Holders, fingerprint: Fingerprint) -> str | None:
+    @staticmethod
+    def _holder(holders: adoption_plans.Holders, fingerprint: Fingerprint) -> str | None:
         """Why a live volume holds this object (None when none does)."""
         name = fingerprint["name"]
-        found = holders.by_location.get(name)
-        for backend in self.backends:
-            found = (
-                found
-                or holders.by_reference.get(reference_key(backend, {SOURCE_NAME: name}))
-                or holders.by_identity.get(identity_key(backend, fingerprint["identity"]))
-            )
+        found = (
+            holders.by_location.get(name)
+            or holders.by_name.get(name)
+            or holders.by_identity.get(fingerprint["identity"])
+        )
         if found is None:
             return None
         volume_id, status = found
@@ -198,13 +195,12 @@ class Planner:
         held: str | None,
         type_problem: str | None,
         room: QuotaRoom,
-        request: PlanRequest,
+        template: adoption.NameTemplate,
     ) -> dict[str, Any]:
         name = fingerprint["name"]
         size = size_in_gib(fingerprint["size_bytes"])
-        volume_name = adoption.render(
-            request.name_template,
-            {"source-name": name, "size-gb": size, "position": position + 1},
+        volume_name = template.render(
+            {"source-name": name, "size-gb": size, "position": position + 1}
         )
         reason = held
         if reason is None and fingerprint["reason_not_safe"]:

@@ -123,7 +123,7 @@ class VolumeAPI:
         self._adoption(host).cast(ctxt, "run_adoption_job", job_id=job_id)
 
     def create_adoption_plan(
-        self, ctxt: RequestContext, host: str, request: PlanRequest
+        self, ctxt: RequestContext, host: str, plan_request: PlanRequest
     ) -> dict[str, Any]:
         """Call (1.2): make and store an adoption plan of the backend; ``{"id", "totals"}``.
 
@@ -139,4 +139,4 @@ class VolumeAPI:
         cctxt = self.client.prepare(
             server=self._server(host), version="1.2", timeout=self.plan_timeout
         )
-        return cctxt.call(ctxt, "create_adoption_plan", request=request.to_wire())
+        return cctxt.call(ctxt, "create_adoption_plan", request=plan_request.to_wire())

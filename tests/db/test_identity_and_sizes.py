@@ -53,21 +53,17 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[d
     yield from _database(request.param, tmp_path)
 
 
-def test_a_database_made_by_0001_upgrades_and_stores_huge_sizes(
-    empty_database: db_api.Database,
-) -> None:
-    db = empty_database
-    migration.sync(db, "0001")
-    type_id = str(uuid.uuid4())
-    volume_id = str(uuid.uuid4())
-    now = models.utcnow()
+def insert_old_volume(db: db_api.Database) -> str:
+    """Insert, with plain SQL, a volume row as revision 0001 wrote it (size 7 GiB, no
+    identity); returns its id."""
+    type_id, volume_id = str(uuid.uuid4()), str(uuid.uuid4())
     with db.engine.begin() as connection:
         connection.execute(
             sa.text(
                 "INSERT INTO volume_types (id, name, is_public, created_at) "
                 "VALUES (:id, 'old', :true, :now)"
             ),
-            {"id": type_id, "true": True, "now": now},
+            {"id": type_id, "true": True, "now": models.utcnow()},
         )
         connection.execute(
             sa.text(
@@ -82,9 +78,18 @@ def test_a_database_made_by_0001_upgrades_and_stores_huge_sizes(
                 "ref": json.dumps({"source-name": "old.img"}),
                 "true": True,
                 "false": False,
-                "now": now,
+                "now": models.utcnow(),
             },
         )
+    return volume_id
+
+
+def test_a_database_made_by_0001_upgrades_and_stores_huge_sizes(
+    empty_database: db_api.Database,
+) -> None:
+    db = empty_database
+    migration.sync(db, "0001")
+    volume_id = insert_old_volume(db)
     migration.sync(db)
     assert migration.is_current(db)
     old = volumes.get(db, volume_id)

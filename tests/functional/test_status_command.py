@@ -59,6 +59,14 @@ def test_an_older_volume_service_needs_a_cap(
     assert code == 0
     assert checks["RPC upgrade levels"] == (0, "Caps: volume = 1.0.")
 
+    # auto reads the cap from the services table: the same 1.0, with nothing to edit later.
+    code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
+    assert code == 0
+    assert checks["RPC upgrade levels"] == (0, "Caps: volume = auto (now 1.0).")
+    services_db.register(db, *VOLUME, rpc_version="1.1")
+    code, checks = check(conf, tmp_path, capsys, "[upgrade_levels]\nvolume = auto\n")
+    assert (code, checks["RPC upgrade levels"]) == (0, (0, "Caps: volume = auto (now no cap)."))
+
 
 def test_a_cap_no_service_needs_is_a_warning(
     conf: cfg.ConfigOpts, db: db_api.Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -14,27 +14,25 @@ write back). Its size is bounded before parsing (``[api] max_request_body_size``
 
 import json
 import math
-import re
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from volmgr_api.rest import faults
+from volmgr_common import storable
 
 MAX_JSON_DEPTH = 32
 """Deepest nesting of lists and objects a body may have (Cinder's bodies have 4)."""
 INTEGER_BOUND = 2**63
 """A JSON integer must lie in [-2**63, 2**63): what a database's BIGINT holds."""
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def check_text(text: str, where: str) -> str:
     """``text`` unchanged if a database can store it; a 400 naming ``where`` otherwise."""
-    found = _UNSTORABLE.search(text)
+    found = storable.problem(text)
     if found is None:
         return text
-    what = "a NUL character" if found.group() == "\x00" else "a lone surrogate code point"
-    raise faults.bad_request(f"{where} contains {what} at position {found.start()}.")
+    raise faults.bad_request(f"{where} contains {found}.")
 
 
 def _utf8(wsgi_text: str, where: str) -> str:

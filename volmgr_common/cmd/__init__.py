@@ -4,6 +4,7 @@
 the services and serve them; each daemon package's ``cmd.py`` names its builders.
 """
 
+import functools
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from volmgr_common import metrics, rpc, service
 from volmgr_common.conf import startup
 from volmgr_common.db import api as db_api
 from volmgr_common.db import migration
+from volmgr_common.db import services as services_db
 
 LOG = logging.getLogger(__name__)
 
@@ -41,6 +43,13 @@ def open_database(
     return db
 
 
+def connect_messaging(conf: cfg.ConfigOpts, db: db_api.Database, prog: str) -> rpc.Messaging:
+    """The process's messaging, reading ``[upgrade_levels] = auto`` caps from ``db``."""
+    messaging = rpc.Messaging(conf, publisher=prog)
+    messaging.read_versions_from(functools.partial(services_db.rpc_versions, db))
+    return messaging
+
+
 def _check_schema(db: db_api.Database, prog: str) -> None:
     state = migration.schema_state(db)
     if state is migration.SchemaState.BEHIND:
@@ -64,7 +73,7 @@ def launch(prog: str, builders: Sequence[ServiceBuilder], argv: Sequence[str]) -
 def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], sync: bool) -> None:
     conf.log_opt_values(LOG, logging.DEBUG)
     db = open_database(conf, prog, sync=sync)
-    messaging = rpc.Messaging(conf, publisher=prog)
+    messaging = connect_messaging(conf, db, prog)
     services = [build(conf, db, messaging) for build in builders]
     metrics_server = None
     if conf.metrics.enabled:
@@ -82,13 +91,19 @@ def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], syn
         db.dispose()
 
     try:
-        service.serve(services, cleanup, on_reload=lambda: startup.reload_mutable(conf))
+        service.serve(services, cleanup, on_reload=lambda: _reload(conf, messaging))
     except OSError as error:  # e.g. the REST port is taken
         _exit(prog, f"cannot start: {error}", 1)
     # Stopped cleanly: the process only exits now. A further SIGTERM or SIGINT (a
     # supervisor repeating itself) must not turn that clean stop into a signal death.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _reload(conf: cfg.ConfigOpts, messaging: rpc.Messaging) -> None:
+    """SIGHUP: re-read the mutable options and the ``auto`` RPC version caps."""
+    startup.reload_mutable(conf)
+    messaging.refresh_version_caps()
 
 
 def _exit(prog: str, reason: str, code: int) -> None:

@@ -102,7 +102,13 @@ def _add_parsers(subparsers: argparse._SubParsersAction) -> None:
         s, "disable", "Disable a service: a disabled volume service takes no new manages."
     )
     enable = _leaf(s, "enable", "Enable a service again (its disabled reason is cleared).")
-    for parser in (sdisable, enable):
+    sremove = _leaf(
+        s,
+        "remove",
+        "Forget a service that no longer runs (retired or renamed): its row goes from "
+        "listings and no longer holds back [upgrade_levels] = auto. Refused while it is up.",
+    )
+    for parser in (sdisable, enable, sremove):
         parser.add_argument("service_host", metavar="HOST", help="Host, e.g. node1@files.")
         parser.add_argument(
             "binary", metavar="BINARY", help="volmgr-volume (or cinder-volume) and so on."
@@ -205,9 +211,21 @@ def _service_status(db: Database, cmd: Any) -> None:
     output.emit_one(cmd, {header: service[key] for key, header in SERVICE_STATUS_FIELDS})
 
 
+def _remove_service(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
+    binary = BINARY_ALIASES.get(cmd.binary, cmd.binary)
+    service = services_db.remove(db, cmd.service_host, binary, conf.service_down_time)
+    output.emit_one(
+        cmd,
+        {"Binary": service["binary"], "Host": service["host"], "Removed": True},
+    )
+
+
 def _services(db: Database, conf: cfg.ConfigOpts, cmd: Any) -> None:
     if cmd.action in ("disable", "enable"):
         _service_status(db, cmd)
+        return
+    if cmd.action == "remove":
+        _remove_service(db, conf, cmd)
         return
     rows = [
         [

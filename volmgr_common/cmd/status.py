@@ -13,6 +13,7 @@ of a rolling upgrade (docs/operations.rst, "Upgrades").
   warning.
 """
 
+import functools
 import sys
 from collections.abc import Sequence
 
@@ -79,9 +80,23 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             rpc_versions.validate(self.conf)
         except rpc_versions.UnknownUpgradeLevel as error:
             return Result(Code.FAILURE, str(error))
-        caps = {api: rpc_versions.version_cap(self.conf, api) for api in rpc_versions.API_BINARIES}
-        set_caps = ", ".join(f"{api} = {cap}" for api, cap in caps.items() if cap)
+        try:
+            caps = {api: self._cap(api) for api in rpc_versions.API_BINARIES}
+        except sa.exc.SQLAlchemyError as error:
+            return Result(Code.FAILURE, f"Cannot read the services: {_first_line(error)}")
+        set_caps = ", ".join(
+            f"{api} = auto (now {cap or 'no cap'})"
+            if rpc_versions.is_auto(self.conf, api)
+            else f"{api} = {cap}"
+            for api, cap in caps.items()
+            if cap or rpc_versions.is_auto(self.conf, api)
+        )
         return Result(Code.SUCCESS, f"Caps: {set_caps}." if set_caps else "No caps set.")
+
+    def _cap(self, api: str) -> str | None:
+        """The cap this configuration sets for ``api`` now (``auto`` read from the services)."""
+        reported = functools.partial(services_db.rpc_versions, self.database())
+        return rpc_versions.version_cap(self.conf, api, reported)
 
     def check_service_versions(self) -> Result:
         try:
@@ -107,7 +122,7 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
 
     def _compare(self, api: str, binary: str, running: list[dict]) -> tuple[list[str], list[str]]:
         """Failures and warnings for the services of one RPC API."""
-        cap = rpc_versions.version_cap(self.conf, api)
+        cap = self._cap(api)
         sent = cap or rpc_versions.current_version(api)
         failures: list[str] = []
         warnings: list[str] = []
@@ -128,7 +143,14 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
             )
         newest = rpc_versions.current_version(api)
         all_newest = all(not rpc_versions.newer(newest, s["rpc_version"]) for s in reported)
-        if cap and rpc_versions.newer(newest, cap) and reported and all_newest and not unknown:
+        if (
+            cap
+            and not rpc_versions.is_auto(self.conf, api)
+            and rpc_versions.newer(newest, cap)
+            and reported
+            and all_newest
+            and not unknown
+        ):
             warnings.append(
                 f"Every running {binary} answers {api} RPC version {newest}: remove "
                 f"[upgrade_levels] {api} (now {cap}) and restart the services that send."

@@ -10,10 +10,12 @@ _LEVEL_HELP = (
     "The newest version of the {title} RPC API that this process sends, while services "
     "of an older release still answer it: an RPC version (MAJOR.MINOR, such as 1.0) "
     "or the volmgr release of the oldest {binary} still running (known releases: "
-    "{releases}). Clients then fall back to older methods (a batch of manages is sent "
-    "as one message per request). Unset: the newest version this release knows. Set "
-    "it on every other service before upgrading the first {binary}, and remove it once "
-    "every {binary} runs the new release."
+    "{releases}), or auto: the oldest version any {binary} recorded in the services "
+    "table answers, read at start and again on SIGHUP (remove a retired service with "
+    "'volmgr-manage service remove'). Clients then fall back to older methods (a batch "
+    "of manages is sent as one message per request). Unset: the newest version this "
+    "release knows. Set it on every other service before upgrading the first {binary}, "
+    "and remove it once every {binary} runs the new release."
 )
 
 

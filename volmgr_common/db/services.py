@@ -199,3 +199,37 @@ def set_disabled(
     row.disabled_reason = reason if disabled else None
     session.flush()
     return to_dict(row)
+
+
+@db_api.reader
+def rpc_versions(session: Session, binary: str) -> list[str | None]:
+    """The RPC version each recorded service ``binary`` answers, up or down (None: one
+    that started before the schema recorded it); what ``[upgrade_levels] = auto`` caps
+    by."""
+    stmt = sa.select(models.Service.rpc_version).where(models.Service.binary == binary)
+    return list(session.scalars(stmt))
+
+
+@db_api.writer
+def remove(session: Session, host: str, binary: str, down_time: int) -> dict:
+    """Forget the service ``binary`` on ``host`` (retired, or renamed): its row goes, so
+    it no longer shows in listings nor holds back an ``auto`` upgrade level. A service
+    that is up is refused (ServiceUnavailable): stop it first. Its volumes are untouched.
+    Returns the removed service; raises ServiceNotFound."""
+    stmt = sa.select(models.Service, clock.utc_now()).where(
+        models.Service.host == host, models.Service.binary == binary
+    )
+    found = session.execute(stmt).first()
+    if found is None:
+        raise exception.ServiceNotFound(host=host, binary=binary)
+    row, now = found
+    if is_up(row.last_heartbeat, down_time, now):
+        raise exception.ServiceUnavailable(
+            host=host,
+            reason=f"{binary} is up (last heartbeat {row.last_heartbeat:%Y-%m-%d %H:%M:%S}); "
+            "stop it before removing it",
+        )
+    removed = to_dict(row)
+    session.delete(row)
+    session.flush()
+    return removed

@@ -158,3 +158,15 @@ def test_a_plan_is_deleted_unless_applied(rest: Rest) -> None:
     assert answer.status_int == 409
     shown = rest.call("GET", f"os-adoption-plans/{kept['id']}", headers=headers).json["plan"]
     assert shown["status"] == "applied"
+
+
+def test_a_disabled_volume_service_takes_no_plan(rest: Rest) -> None:
+    admin = fresh_admin()
+    body = {"host": rest.backend, "binary": "cinder-volume", "disabled_reason": "disk swap"}
+    try:
+        assert rest.call("PUT", "os-services/disable-log-reason", body, admin).status_int == 200
+        message = refused(rest, 400, plan_body(rest))
+        assert message == f"Service {rest.backend} is unavailable: disabled: disk swap"
+    finally:
+        enable = {"host": rest.backend, "binary": "volmgr-volume"}
+        assert rest.call("PUT", "os-services/enable", enable, admin).status_int == 200

@@ -22,6 +22,7 @@ from tests.fault_plugin import FaultInjected
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
 from volmgr_common import context, exception, rpc
+from volmgr_common.adoption import PlanRequest
 from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_common.page_request import PageRequest
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
@@ -50,7 +51,22 @@ SAMPLE_ARGS: dict[str, Any] = {
         (CTXT, "vol-2", RequestSpec(host="x")),
     ],
     "page": PageRequest(marker="disk1", limit=10, offset=2, sort=(("size", "desc"),)),
+    "plan_request": PlanRequest(
+        plan_id="plan-1",
+        host="node1@files",
+        backend="node1@files",
+        project_id="project-a",
+        user_id="user-a",
+        target_project_id="project-b",
+        volume_type={"id": "type-1", "name": "gold", "extra_specs": {}},
+    ),
 }
+NO_FALLBACK = {
+    (volume_rpcapi.VolumeAPI, "create_adoption_plan"),
+    (volume_rpcapi.VolumeAPI, "create_adoption_job"),
+    (volume_rpcapi.VolumeAPI, "run_adoption_job"),
+}
+"""Methods that have no older form: under a cap below their version they refuse."""
 
 
 class Sent:
@@ -193,8 +209,6 @@ def test_docstrings_say_call_or_cast_and_version(
 
 
 OLDEST_CAPS = {"api": "1.0", "scheduler": "1.0", "volume": "1.0"}
-NO_FALLBACK = {"create_adoption_plan", "create_adoption_job", "run_adoption_job"}
-"""Methods with no older equivalent: under an older cap they refuse, sending nothing."""
 
 
 @pytest.mark.parametrize(
@@ -206,10 +220,10 @@ def test_under_the_oldest_caps_every_method_sends_what_a_1_0_server_answers(
     module: Any, client_cls: type, endpoint_cls: type, name: str
 ) -> None:
     """A service of the first release answers 1.0 only: every client method still works
-    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods (one that has no
-    1.0 equivalent refuses with InvalidInput and sends nothing)."""
-    if name in NO_FALLBACK:
-        with pytest.raises(exception.InvalidInput):
+    under ``[upgrade_levels]`` caps of 1.0, and sends only 1.0 methods (or, with no
+    older form, refuses with InvalidInput and sends nothing)."""
+    if (client_cls, name) in NO_FALLBACK:
+        with pytest.raises(exception.InvalidInput, match="RPC version"):
             send_all(client_cls, name, OLDEST_CAPS)
         return
     messages = send_all(client_cls, name, OLDEST_CAPS)
@@ -353,8 +367,8 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         status="available",
         expected="managing",
         attempts=11,
-        job_id="job-1",
         plan_id="plan-1",
+        job_id="job-1",
         count=2,
         summary="disk1: size_bytes",
     )
@@ -389,3 +403,47 @@ def test_whitelisted_exceptions_are_raised_again_in_the_caller(
     assert received.kwargs == original.kwargs
     assert received.code == original.code
     assert "%(" not in received.msg
+
+
+class Recorder:
+    """An endpoint that records whether its method ran."""
+
+    def __init__(self) -> None:
+        self.ran = False
+
+    @rpc.remote_boundary
+    def store(self, ctxt: context.RequestContext, *args: Any, **kwargs: Any) -> None:
+        self.ran = True
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "where"),
+    [
+        (("a\x00b",), {}, "argument 0 contains a NUL character at position 1"),
+        ((), {"name": "\ud800"}, "name contains a lone surrogate code point at position 0"),
+        ((), {"ref": {"source-name": "x\x00"}}, "ref['source-name'] contains a NUL"),
+        ((), {"metadata": {"k\x00": "v"}}, "a key of metadata contains a NUL"),
+        ((), {"requests": [{"volume_id": "ok"}, {"volume_id": "\x00"}]}, "requests[1]"),
+    ],
+    ids=["positional", "surrogate", "nested", "dict key", "list"],
+)
+def test_unstorable_text_is_refused_before_the_method_runs(
+    args: tuple[Any, ...], kwargs: dict[str, Any], where: str
+) -> None:
+    endpoint = Recorder()
+    with pytest.raises(messaging.ExpectedException) as raised:
+        endpoint.store(CTXT, *args, **kwargs)
+    assert raised.value.exc_info[0] is exception.InvalidInput
+    assert where in str(raised.value.exc_info[1])
+    assert endpoint.ran is False
+
+
+def test_an_unstorable_caller_project_is_refused() -> None:
+    endpoint = Recorder()
+    caller = context.RequestContext(user_id="u", project_id="p\x00")
+    with pytest.raises(messaging.ExpectedException) as raised:
+        endpoint.store(caller, name="fine")
+    assert "the caller's project id contains a NUL" in str(raised.value.exc_info[1])
+    assert endpoint.ran is False
+    endpoint.store(CTXT, name="fine", ref={"source-name": "disk é"}, sizes=[1, 2.5, None])
+    assert endpoint.ran is True

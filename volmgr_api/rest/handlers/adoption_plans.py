@@ -21,9 +21,7 @@ from volmgr_api.schemas import parameter_types
 def create(req: ApiRequest) -> Reply:
     req.authorize(policy.CREATE_PLAN, {"project_id": req.ctxt.project_id})
     body = req.json_body(schema.validator(req.conf))["plan"]
-    fields = dict(body)
-    for key in ("bootable",):
-        fields[key] = parameter_types.to_bool(body.get(key) or False)
+    fields = dict(body, bootable=parameter_types.to_bool(body.get("bootable") or False))
     if isinstance(body.get("filters"), dict):
         filters = {key: value for key, value in body["filters"].items() if value is not None}
         if "safe_only" in filters:
