@@ -274,6 +274,7 @@ class AdoptionRunner:
                     )
                     for n, refused in zip(written, refusals, strict=True)
                 ],
+                only_from=jobs_db.PENDING,
             )
 
         written = volume_creation.create_managing_many(

@@ -190,16 +190,23 @@ def plan_items_to_manage(
     ]
 
 
-def write_items(session: Session, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+def write_items(
+    session: Session,
+    changes: Sequence[tuple[int, dict[str, Any]]],
+    only_from: str | None = None,
+) -> None:
     """Give each ``(item_id, values)`` its values in one executed statement; every
-    values dict has the same keys. Inside the caller's transaction."""
+    values dict has the same keys. Inside the caller's transaction. With
+    ``only_from``, an item no longer in that status keeps its values (a runner that
+    lost its job to another must not overwrite what the other recorded)."""
     if not changes:
         return
     rows = [{"b_id": item_id, **values} for item_id, values in changes]
     table = models.table_of(_ITEM)
+    still = [table.c.status == only_from] if only_from is not None else []
     session.connection().execute(
         sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"))
+        .where(table.c.id == sa.bindparam("b_id"), *still)
         .values({key: sa.bindparam(key) for key in rows[0] if key != "b_id"})
         .values(updated_at=clock.utc_now()),
         rows,
@@ -207,9 +214,13 @@ def write_items(session: Session, changes: Sequence[tuple[int, dict[str, Any]]])
 
 
 @db_api.writer
-def mark(session: Session, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    """:func:`write_items` in a transaction of its own."""
-    write_items(session, changes)
+def mark(
+    session: Session,
+    changes: Sequence[tuple[int, dict[str, Any]]],
+    only_from: str | None = jobs.PENDING,
+) -> None:
+    """:func:`write_items` in a transaction of its own (by default on pending items only)."""
+    write_items(session, changes, only_from)
 
 
 def _outcome(status: str | None, failure_reason: str | None) -> tuple[str, str | None] | None:
@@ -241,7 +252,7 @@ def settle(session: Session, job_id: str) -> int:
             undecided += 1
         else:
             changes.append((item_id, {"status": outcome[0], "reason": outcome[1]}))
-    write_items(session, changes)
+    write_items(session, changes, only_from=jobs.MANAGING)
     return undecided
 
 
@@ -295,5 +306,5 @@ def remove_undone(session: Session, put_back: Sequence[tuple[int, str]]) -> list
         session.delete(row)
         changes.append((item_id, {"status": jobs.UNDONE, "reason": None}))
     session.flush()
-    write_items(session, changes)
+    write_items(session, changes, only_from=jobs.PENDING)
     return removed
