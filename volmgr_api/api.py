@@ -12,7 +12,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_api import adoption, readoption, snapshots, validation
+from volmgr_api import adoption, adoption_jobs, readoption, snapshots, validation
 from volmgr_api.flows import manage_existing
 from volmgr_api.scope import listing_scope, project_scope
 from volmgr_common import cache, exception, metrics, notifications, rpc
@@ -49,6 +49,8 @@ class API:
         self.volume = volume_rpcapi.VolumeAPI(messaging, retry=retry)
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}", retry=retry)
         self.snapshots = snapshots.SnapshotAPI(conf, db, self.volume, self.notifier)
+        # Adoption jobs (apply, show, pause, resume, cancel, undo).
+        self.adoption_jobs = adoption_jobs.AdoptionJobs(conf, db, self.volume)
         self.adoption = adoption.AdoptionAPI(conf, db, messaging)
         # Built once: run_flow_batch does not change a flow, so every request shares it.
         # Service rows the flow's checks read, cleared here when a service's status changes.

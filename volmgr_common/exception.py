@@ -208,6 +208,23 @@ class MessagingUnavailable(VolmgrException):
     code = 503
 
 
+class AdoptionJobNotFound(NotFound):
+    message = "Adoption job %(job_id)s could not be found."
+
+
+class AdoptionConflict(VolmgrException):
+    """An adoption plan or job is not in a state that allows what was asked (409)."""
+
+    message = "%(reason)s"
+    code = 409
+
+
+class AdoptionPlanStale(AdoptionConflict):
+    """A strict apply found objects that changed since the plan; ``changes`` lists them."""
+
+    message = "%(count)d object(s) changed since the plan; a strict apply adopts none: %(summary)s"
+
+
 REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     InternalError,
     NotAuthorized,
@@ -234,7 +251,10 @@ REMOTE_EXCEPTIONS: tuple[type[VolmgrException], ...] = (
     InvalidStatus,
     DatabaseUnavailable,
     MessagingUnavailable,
+    AdoptionJobNotFound,
     AdoptionPlanNotFound,
+    AdoptionConflict,
+    AdoptionPlanStale,
     AdoptionPlanApplied,
 )
 """Exceptions that may cross an RPC boundary and be raised again in the caller."""

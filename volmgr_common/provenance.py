@@ -6,10 +6,11 @@ after: the reference as the request gave it, the object's name before volmgr
 renamed it, its exact size in bytes and its backend identity (a file's
 ``device:inode``, an LV's uuid), on which backend, when, and for whom (user,
 project, request id). ``adoption_job_id`` names the adoption job that asked for
-the manage; no such jobs exist yet, so it is always null. ``readopted`` is true
-when the manage re-adopted an orphan (an object left in managed form by a volume
-its database forgot, see ``volmgr_volume.orphans``) where it stood, without a
-rename: the record then says when and by whom (``recorded_at``, ``user_id``,
+the manage (null for a single request); it is filled in the transaction that
+records the identity, from the job's item that names the volume. ``readopted`` is
+true when the manage re-adopted an orphan (an object left in managed form by a
+volume its database forgot, see ``volmgr_volume.orphans``) where it stood, without
+a rename: the record then says when and by whom (``recorded_at``, ``user_id``,
 ``request_id``) it was re-adopted, for which project, and ``original_name`` is the
 managed name it already had. Admins see the record
 as ``os-vol-provenance-attr:provenance`` in a volume's detail; it also travels in

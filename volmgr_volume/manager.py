@@ -10,6 +10,7 @@ from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import rpcapi
+from volmgr_volume.adoption import AdoptionRunner
 from volmgr_volume.audit import Auditor
 from volmgr_volume.planner import Planner
 from volmgr_volume.snapshot_worker import SnapshotWorker
@@ -31,12 +32,14 @@ class VolumeManager:
         snapshots: SnapshotWorker,
         auditor: Auditor,
         planner: Planner,
+        adoption: AdoptionRunner,
     ) -> None:
         self._worker = worker
         self._batcher = batcher
         self._snapshots = snapshots
         self._auditor = auditor
         self._planner = planner
+        self._adoption = adoption
 
     @rpc.remote_boundary
     def manage_existing(self, ctxt: RequestContext, volume_id: str) -> None:
@@ -95,6 +98,23 @@ class VolumeManager:
     def list_orphans(self, ctxt: RequestContext) -> list[dict[str, Any]]:
         """The backend's objects in managed form that no volume row knows (1.4)."""
         return self._worker.list_orphans()
+
+    @rpc.remote_boundary
+    def create_adoption_job(
+        self,
+        ctxt: RequestContext,
+        plan_id: str,
+        project_id: str | None,
+        strict: bool,
+        max_in_flight: int | None,
+    ) -> dict[str, Any]:
+        if not isinstance(strict, bool):
+            raise exception.InvalidInput(reason="strict must be true or false")
+        return self._adoption.create_job(ctxt, plan_id, project_id, strict, max_in_flight)
+
+    @rpc.remote_boundary
+    def run_adoption_job(self, ctxt: RequestContext, job_id: str) -> None:
+        self._adoption.start(job_id)
 
     @rpc.remote_boundary
     def create_adoption_plan(self, ctxt: RequestContext, request: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ API version history:
 * 1.4 - list_orphans (call): the backend's objects in managed form that no volume
         row knows.
 * 1.5 - create_adoption_plan (call): plan the adoption of the backend's objects.
+* 1.6 - create_adoption_job (call), run_adoption_job (cast): adoption jobs and their undo.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
 goes out as one ``manage_existing`` cast per request; under a cap below 1.2 the
@@ -28,7 +29,7 @@ from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.5"
+RPC_API_VERSION = "1.6"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -147,6 +148,38 @@ class VolumeAPI:
             )
         cctxt = self.client.prepare(server=self._server(host), version="1.4")
         return cctxt.call(ctxt, "list_orphans")
+
+    def _adoption(self, host: str) -> Any:
+        if not self.client.can_send_version("1.6"):
+            raise exception.InvalidInput(
+                reason=f"adoption jobs need volume services of RPC version 1.6 on {host} "
+                "([upgrade_levels] volume caps it lower)"
+            )
+        return self.client.prepare(server=self._server(host), version="1.6")
+
+    def create_adoption_job(
+        self,
+        ctxt: RequestContext,
+        host: str,
+        plan_id: str,
+        project_id: str | None,
+        strict: bool,
+        max_in_flight: int | None,
+    ) -> dict[str, Any]:
+        """Call (1.6): apply the plan ``plan_id`` (of ``project_id``; None: any) on its
+        backend's volume service; the new job, already running."""
+        return self._adoption(host).call(
+            ctxt,
+            "create_adoption_job",
+            plan_id=plan_id,
+            project_id=project_id,
+            strict=strict,
+            max_in_flight=max_in_flight,
+        )
+
+    def run_adoption_job(self, ctxt: RequestContext, host: str, job_id: str) -> None:
+        """Cast (1.6): run (or go on with) a running job on its backend's volume service."""
+        self._adoption(host).cast(ctxt, "run_adoption_job", job_id=job_id)
 
     def create_adoption_plan(
         self, ctxt: RequestContext, host: str, plan_request: PlanRequest

@@ -13,7 +13,16 @@ from volmgr_common.context import get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
-from volmgr_volume import audit, drivers, manager, planner, rpcapi, snapshot_worker, worker
+from volmgr_volume import (
+    adoption,
+    audit,
+    drivers,
+    manager,
+    planner,
+    rpcapi,
+    snapshot_worker,
+    worker,
+)
 from volmgr_volume import capabilities as capabilities_module
 
 LOG = logging.getLogger(__name__)
@@ -68,9 +77,20 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         volume_worker.notifier,
     )
     auditor = audit.Auditor(conf, db, driver, volume_worker.backends, volume_worker.notifier)
+    runner = adoption.AdoptionRunner(
+        conf,
+        db,
+        driver,
+        volume_worker.backends,
+        svc.instance_id,
+        # A job's step runs as one batch of the worker's manage_many (up to its
+        # max_in_flight): one transaction per flow step for all its items.
+        volume_worker.manage_many,
+        volume_worker.notifier,
+    )
     volume_planner = planner.Planner(conf, db, driver, volume_worker.backends)
     svc.endpoints.append(
-        manager.VolumeManager(volume_worker, batcher, snapshots, auditor, volume_planner)
+        manager.VolumeManager(volume_worker, batcher, snapshots, auditor, volume_planner, runner)
     )
     svc.executor_threads = batching.handler_threads(conf)
 
@@ -95,6 +115,9 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
     )
     svc.periodic_tasks.append(
         service.PeriodicTask("snapshot-recovery", conf.recovery.interval, snapshots.recover)
+    )
+    svc.periodic_tasks.append(
+        service.PeriodicTask("adoption", conf.recovery.interval, runner.resume_stale)
     )
     # Three renewals fit in the time after which another process may take a claim over.
     svc.periodic_tasks.append(

@@ -134,7 +134,7 @@ def test_lvm_lists_snapshots_with_their_origin(vg: ScratchVolumeGroup, lvm: LvmD
         ({"source-name": "a-snap"}, {"source-name": VOLUME_NAME}, True),
         ({"source-name": "b-snap"}, {"source-name": "unmanaged"}, False),
     ]
-    assert "adopt unmanaged with its snapshots" in entries[1]["reason_not_safe"]
+    assert "its origin unmanaged is not a managed volume" in entries[1]["reason_not_safe"]
     held = ManagedNames(volumes={VOLUME_NAME: VOLUME_ID}, snapshots={"a-snap": SNAPSHOT_ID})
     first = lvm.list_manageable_snapshots(held, EVERYTHING)[0]
     assert (first["cinder_id"], first["reason_not_safe"]) == (SNAPSHOT_ID, "already managed")

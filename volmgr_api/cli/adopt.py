@@ -2,9 +2,10 @@
 
 ``adopt plan HOST`` asks the API for a plan (``POST os-adoption-plans``) and prints
 every object with its verdict, then the totals; ``adopt plans`` lists the plans and
-``adopt plan-show ID`` shows one with its items. Each subcommand is a function of
-its own (``_add_*`` builds its parser, the command function runs it). With
-``--json`` (``-f json``) a plan prints as one JSON document, items included.
+``adopt plan-show ID`` shows one with its items; the job subcommands (apply,
+status, watch, pause, resume, cancel, undo, list) are in ``adopt_jobs``. Each
+subcommand is a function of its own (``_add_*`` builds its parser, the command
+function runs it). With ``--json`` (``-f json``) a plan prints as one JSON document, items included.
 """
 
 import argparse
@@ -12,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from volmgr_api.cli import adopt_jobs
 from volmgr_api.cli.client import ApiError, Client
 from volmgr_common import output
 
@@ -35,6 +37,7 @@ def add_parsers(sub: argparse._SubParsersAction, command: CommandParser) -> None
     _add_plan(adopt_sub, command)
     _add_plans(adopt_sub, command)
     _add_plan_show(adopt_sub, command)
+    adopt_jobs.add_job_commands(adopt_sub, command)
 
 
 def _metadata(pairs: list[str] | None) -> dict[str, str] | None:

@@ -1,23 +1,25 @@
-"""``volmgr manage --all-safe HOST``: manage every object a backend lists as safe to manage.
+"""``volmgr manage --all-safe HOST``: adopt every object a backend lists as safe to manage.
 
-First the backend's manageable listing is read page by page (nothing changes while
-it is read); then the safe objects are managed a page at a time, with a progress
-bar, waiting for each page to finish before the next one.
+It is an adoption plan plus its job: ``POST os-adoption-plans`` with the filter
+``safe_only`` (and the volume's fields: type, description, metadata, bootable), then
+``POST os-adoption-jobs`` to apply it, then a progress bar fed by the job's
+counters until the job ends. The job runs in the backend's volume service: each
+object goes through the same manage path as a single request, at most
+``--page-size`` in flight at a time.
 
-Resume: re-listing, no state file. An object that was managed is no longer listed
-as safe to manage, and one whose manage is still in progress is refused by the API
-(409, already being managed) and counted as skipped, so after an interruption
-(Ctrl-C, a lost connection) running the same command again continues where it
-stopped and never manages an object twice.
+Resume: the job is durable and goes on without the command. After an interruption
+(Ctrl-C, a lost connection) ``volmgr adopt watch JOB`` follows it again; running the
+same command again makes a new plan, in which objects already managed (or being
+managed) are no longer safe to manage, so it continues where things stand and never
+manages an object twice (the double-manage guard refuses an object another job took
+meanwhile; it is counted as skipped).
 """
 
 import dataclasses
-import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from volmgr_api.cli.client import ApiError, Client
+from volmgr_api.cli.client import Client
 from volmgr_api.cli.output import Progress
 
 SOURCE_NAME = "source-name"
@@ -34,6 +36,7 @@ class Summary:
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     interrupted: bool = False
+    job_id: str | None = None
 
     def lines(self) -> list[str]:
         lines = [
@@ -43,78 +46,15 @@ class Summary:
         ]
         lines += [f"  failed  {ref}: {reason}" for ref, reason in self.failed]
         lines += [f"  skipped {ref}: {reason}" for ref, reason in self.skipped]
-        if self.interrupted:
+        if self.interrupted and self.job_id:
             lines.append(
-                "interrupted: run the same command again to continue (objects already "
-                "managed are no longer listed as safe to manage)"
+                f"interrupted: adoption job {self.job_id} goes on; follow it with "
+                f"volmgr adopt watch {self.job_id}, or run the same command again to "
+                "continue (objects already managed are no longer safe to manage)"
             )
+        elif self.interrupted:
+            lines.append("interrupted: run the same command again to continue")
         return lines
-
-
-MAX_LISTING_RESTARTS = 3
-"""How often a listing whose marker vanished starts again before giving up."""
-
-
-def _pages(client: Client, host: str, page_size: int) -> Iterator[dict[str, Any]]:
-    marker = None
-    while True:
-        page = client.get(
-            "manageable_volumes/detail",
-            host=host,
-            limit=page_size,
-            marker=marker,
-            sort="reference:asc",
-        )["manageable-volumes"]
-        yield from (entry["reference"] for entry in page if entry["safe_to_manage"])
-        if len(page) < page_size:
-            return
-        marker = page[-1]["reference"].get(SOURCE_NAME)
-        if marker is None:
-            return
-
-
-def _marker_vanished(error: ApiError) -> bool:
-    return error.status == 400 and "marker" in error.message and "not found" in error.message
-
-
-def safe_references(client: Client, host: str, page_size: int) -> Iterator[dict[str, Any]]:
-    """Every reference the backend lists as safe to manage, read page by page.
-
-    The marker of a page is the last object of the page before. When that object is
-    renamed or removed meanwhile (a manage still running, an operator), the backend
-    no longer finds it; the listing then starts again from the first page and gives
-    only the references it has not given yet.
-    """
-    given: set[str] = set()
-    for restart in range(MAX_LISTING_RESTARTS + 1):
-        try:
-            for reference in _pages(client, host, page_size):
-                key = json.dumps(reference, sort_keys=True)
-                if key not in given:
-                    given.add(key)
-                    yield reference
-            return
-        except ApiError as error:
-            if not _marker_vanished(error) or restart == MAX_LISTING_RESTARTS:
-                raise
-
-
-def _label(reference: dict[str, Any]) -> str:
-    return str(reference.get(SOURCE_NAME, reference))
-
-
-def _submit(
-    client: Client, host: str, reference: dict[str, Any], fields: dict[str, Any], summary: Summary
-) -> str | None:
-    body = {"volume": {"host": host, "ref": reference, **fields}}
-    try:
-        return client.post("manageable_volumes", body)["volume"]["id"]
-    except ApiError as error:
-        if error.status == 409:
-            summary.skipped.append((_label(reference), error.message))
-        else:
-            summary.failed.append((_label(reference), error.message))
-        return None
 
 
 def failure_reason(client: Client, volume_id: str) -> str:
@@ -123,24 +63,63 @@ def failure_reason(client: Client, volume_id: str) -> str:
     return messages[0]["user_message"] if messages else "the manage failed"
 
 
-def _wait(client: Client, started: dict[str, str], summary: Summary, timeout: float) -> None:
+PLANS = "os-adoption-plans"
+JOBS = "os-adoption-jobs"
+ITEMS_PAGE = 1000
+ENDED = ("completed", "cancelled")
+CANCELLED = "cancelled"
+
+
+def _plan(client: Client, host: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The adoption plan of every safe object of ``host``, with the volumes' fields."""
+    body: dict[str, Any] = {"host": host, "filters": {"safe_only": True}}
+    for key in ("volume_type", "description", "metadata", "bootable"):
+        if key in fields:
+            body[key] = fields[key]
+    if "name" in fields:
+        body["name_template"] = fields["name"]
+    return client.post(PLANS, {"plan": body})["plan"]
+
+
+def _items(client: Client, job_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        params: dict[str, Any] = {"limit": ITEMS_PAGE}
+        if items:
+            params["marker"] = items[-1]["position"]
+        page = client.get(f"{JOBS}/{job_id}", **params)["job"]["items"]
+        items += page
+        if len(page) < ITEMS_PAGE:
+            return items
+
+
+def _follow(
+    client: Client, job: dict[str, Any], progress: Progress, timeout: float
+) -> dict[str, Any]:
+    """The job once it has ended (or at ``timeout``), advancing ``progress`` as it goes."""
     deadline = time.monotonic() + timeout
-    waiting = dict(started)
-    while waiting:
-        for volume_id, label in list(waiting.items()):
-            status = client.get(f"volumes/{volume_id}")["volume"]["status"]
-            if status == "available":
-                summary.available.append(label)
-            elif status == "error":
-                summary.failed.append((label, failure_reason(client, volume_id)))
-            else:
-                continue
-            del waiting[volume_id]
-        if waiting and time.monotonic() > deadline:
-            summary.pending.extend(waiting.values())
-            return
-        if waiting:
-            time.sleep(POLL_SECONDS)
+    while True:
+        for _ in range(job["done"] - progress.done):
+            progress.advance()
+        if job["status"] in ENDED or time.monotonic() > deadline:
+            return job
+        time.sleep(POLL_SECONDS)
+        job = client.get(f"{JOBS}/{job['id']}", limit=0)["job"]
+
+
+def _summarize(items: list[dict[str, Any]], summary: Summary) -> None:
+    """Each item of the job into the summary; items the plan skipped (not safe) were
+    never among the objects found, and are left out."""
+    for item in items:
+        name, status, reason = item["source_name"], item["status"], item["reason"] or ""
+        if status == "available":
+            summary.available.append(name)
+        elif status in ("pending", "managing"):
+            summary.pending.append(name)
+        elif status == "failed":
+            summary.failed.append((name, reason))
+        elif status == "stale" or (status == "skipped" and reason == CANCELLED):
+            summary.skipped.append((name, reason))
 
 
 def manage_all_safe(
@@ -152,19 +131,19 @@ def manage_all_safe(
     progress: Progress | None = None,
     summary: Summary | None = None,
 ) -> Summary:
-    """Manage every safe object of ``host``; ``summary`` fills in as it goes."""
+    """Plan and adopt every safe object of ``host``; ``summary`` fills in as it goes."""
     summary = summary or Summary()
-    references = list(safe_references(client, host, page_size))
-    summary.found = len(references)
-    progress = progress or Progress(len(references))
-    progress.total = len(references)
-    for start in range(0, len(references), page_size):
-        started: dict[str, str] = {}
-        for reference in references[start : start + page_size]:
-            volume_id = _submit(client, host, reference, fields, summary)
-            if volume_id:
-                started[volume_id] = _label(reference)
-            progress.advance(_label(reference))
-        _wait(client, started, summary, timeout)
-    progress.close()
+    plan = _plan(client, host, fields)
+    summary.found = plan["totals"].get("manage", 0)
+    if not summary.found:
+        return summary
+    job = client.post(JOBS, {"job": {"plan_id": plan["id"], "max_in_flight": page_size}})["job"]
+    summary.job_id = job["id"]
+    progress = progress or Progress(summary.found)
+    progress.total = summary.found
+    try:
+        job = _follow(client, job, progress, timeout)
+    finally:
+        progress.close()
+    _summarize(_items(client, job["id"]), summary)
     return summary

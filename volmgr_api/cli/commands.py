@@ -110,6 +110,7 @@ def dataclasses_dict(summary: bulk.Summary) -> dict[str, Any]:
         "failed": [{"reference": r, "reason": why} for r, why in summary.failed],
         "skipped": [{"reference": r, "reason": why} for r, why in summary.skipped],
         "interrupted": summary.interrupted,
+        "job_id": summary.job_id,
     }
 
 

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from volmgr_api.rest.handlers import (
+    adoption_jobs,
     adoption_plans,
     audit,
     messages,
@@ -92,6 +93,9 @@ PROJECT_ROUTES: tuple[Route, ...] = (
     Route("/types", {"GET": types.index}),
     Route("/types/{type_id}", {"GET": types.show}),
     Route("/resource_filters", {"GET": resource_filters.index}, min_version="3.33"),
+    Route("/os-adoption-jobs", {"GET": adoption_jobs.index, "POST": adoption_jobs.create}),
+    Route("/os-adoption-jobs/{job_id}", {"GET": adoption_jobs.show}),
+    Route("/os-adoption-jobs/{job_id}/action", {"POST": adoption_jobs.action}),
     Route("/os-adoption-plans", {"GET": adoption_plans.index, "POST": adoption_plans.create}),
     Route(
         "/os-adoption-plans/{plan_id}",

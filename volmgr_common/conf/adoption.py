@@ -1,8 +1,12 @@
-"""Options of the [adoption] group: plans of adopting a whole backend."""
+"""Options of the [adoption] group: plans of adopting a whole backend, and the jobs
+that apply them (pacing per backend)."""
 
 from oslo_config import cfg
 
 GROUP = cfg.OptGroup("adoption", title="Adoption of whole backends")
+
+MAX_IN_FLIGHT_LIMIT = 10000
+"""The largest ``max_in_flight`` an option or a job may ask for."""
 
 OPTS: list[cfg.Opt] = [
     cfg.IntOpt(
@@ -38,6 +42,16 @@ OPTS: list[cfg.Opt] = [
         min=1,
         help="Most objects one plan may hold after its filters; a larger selection is "
         "refused (narrow it with a name glob or a size range).",
+    ),
+    cfg.IntOpt(
+        "max_in_flight",
+        default=500,
+        min=1,
+        max=MAX_IN_FLIGHT_LIMIT,
+        help="The most objects of one backend that adoption jobs manage at the same "
+        "time, all jobs of the backend together. A job may ask for fewer with its own "
+        "max_in_flight, never for more: its items are managed in batches of at most "
+        "the smaller of the two, so that a backend is never flooded by an adoption.",
     ),
 ]
 

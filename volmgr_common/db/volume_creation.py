@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,10 +45,19 @@ class _OwnRow:
 _OWN_ROW = _OwnRow()
 Written = VolumeRecord | exception.VolmgrException
 
+AlongWith = Callable[
+    [Session, Sequence[NewVolume], Sequence[exception.VolmgrException | None]], None
+]
+"""Work done in the transaction that writes the rows: given each new volume and its
+refusal (None: its row is written), e.g. an adoption job's items marked ``managing``."""
+
 
 @db_api.writer
 def _insert_charged(
-    session: Session, new: Sequence[NewVolume], limits: quota.DefaultLimits
+    session: Session,
+    new: Sequence[NewVolume],
+    limits: quota.DefaultLimits,
+    along_with: AlongWith | None = None,
 ) -> list[Written | _OwnRow]:
     keys = sorted({n.values["reference_key"] for n in new})
     holders: dict[str | None, str] = {
@@ -98,6 +107,12 @@ def _insert_charged(
         session.execute(sa.insert(models.table_of(models.Volume)), rows)
     if metadata_rows:
         session.execute(sa.insert(models.table_of(models.VolumeMetadata)), metadata_rows)
+    if along_with is not None:
+        along_with(
+            session,
+            new,
+            [o if isinstance(o, exception.VolmgrException) else None for o in outcomes],
+        )
     return outcomes
 
 
@@ -105,6 +120,13 @@ def _already_managed(values: dict[str, Any], holder: str | None) -> exception.Vo
     return exception.ManageExistingAlreadyManaged(
         ref=values["reference"], host=values["host"], volume_id=holder
     )
+
+
+@db_api.writer
+def _along_alone(
+    session: Session, along_with: AlongWith, new: NewVolume, refused: exception.VolmgrException
+) -> None:
+    along_with(session, [new], [refused])
 
 
 @db_api.reader
@@ -115,7 +137,10 @@ def _holder_of(session: Session, key: str) -> str | None:
 
 
 def create_managing_many(
-    db: db_api.Database, new: Sequence[NewVolume], limits: quota.DefaultLimits
+    db: db_api.Database,
+    new: Sequence[NewVolume],
+    limits: quota.DefaultLimits,
+    along_with: AlongWith | None = None,
 ) -> list[Written]:
     """Insert ``managing`` rows that each hold one volume of quota, in one transaction.
 
@@ -123,7 +148,7 @@ def create_managing_many(
     when a live row (or one before it here) already holds the same backend
     reference. Should another transaction write the same reference meanwhile, the
     unique key refuses the batch and each row is written alone, so that only the
-    loser is refused.
+    loser is refused. ``along_with`` runs in each transaction that writes rows.
     """
     new = [
         dataclasses.replace(
@@ -133,13 +158,16 @@ def create_managing_many(
     ]
     outcomes: list[Written | _OwnRow]
     try:
-        outcomes = _insert_charged(db, new, limits)
+        outcomes = _insert_charged(db, new, limits, along_with)
     except exc.IntegrityError:
         if len(new) > 1:
-            return [create_managing_many(db, [n], limits)[0] for n in new]
+            return [create_managing_many(db, [n], limits, along_with)[0] for n in new]
         holder = _holder_of(db, new[0].values["reference_key"])
         if holder != new[0].values["id"]:
-            return [_already_managed(new[0].values, holder)]
+            refused = _already_managed(new[0].values, holder)
+            if along_with is not None:
+                _along_alone(db, along_with, new[0], refused)
+            return [refused]
         outcomes = [_OWN_ROW]
     # _OWN_ROW: an earlier attempt committed, but its connection was lost before the
     # answer came back; the retry met its own row.

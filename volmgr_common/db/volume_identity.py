@@ -91,6 +91,7 @@ def _record(session: Session, claims: Sequence[IdentityClaim]) -> list[Refusal |
             .with_for_update()
         )
     }
+    jobs = _adoption_jobs_of(session, [c.volume_id for c in claims if c.provenance is not None])
     outcomes: list[Refusal | None] = []
     writes = []
     for claim in claims:
@@ -104,12 +105,33 @@ def _record(session: Session, claims: Sequence[IdentityClaim]) -> list[Refusal |
                     {
                         "backend_identity": claim.identity,
                         "identity_key": claim.key,
-                        "provenance": claim.provenance,
+                        "provenance": _with_job(claim.provenance, jobs.get(claim.volume_id)),
                     },
                 )
             )
     rows_db.write_each(session, writes)
     return outcomes
+
+
+def _adoption_jobs_of(session: Session, volume_ids: Sequence[str]) -> dict[str, str]:
+    """The adoption job that asked for each of ``volume_ids`` (those a job asked for)."""
+    if not volume_ids:
+        return {}
+    item = models.AdoptionJobItem
+    return {
+        str(volume_id): job_id
+        for volume_id, job_id in session.execute(
+            sa.select(item.volume_id, item.job_id)
+            .join(models.AdoptionJob, models.AdoptionJob.id == item.job_id)
+            .where(item.volume_id.in_(sorted(set(volume_ids))), models.AdoptionJob.kind == "adopt")
+        )
+    }
+
+
+def _with_job(origin: dict[str, Any] | None, job_id: str | None) -> dict[str, Any] | None:
+    if origin is None or job_id is None:
+        return origin
+    return dict(origin, adoption_job_id=job_id)
 
 
 def record_identities(db: db_api.Database, claims: Sequence[IdentityClaim]) -> list[Refusal | None]:

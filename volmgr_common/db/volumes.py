@@ -33,6 +33,16 @@ def get(session: Session, volume_id: str, project_id: str | None = None) -> Volu
 
 
 @db_api.reader
+def get_many(session: Session, volume_ids: Sequence[str]) -> dict[str, VolumeRecord]:
+    """The volumes among ``volume_ids`` that exist, by id (one query; types and
+    metadata loaded with them)."""
+    rows = session.scalars(
+        sa.select(models.Volume).where(models.Volume.id.in_(sorted(set(volume_ids))))
+    ).unique()
+    return {row.id: to_record(row) for row in rows}
+
+
+@db_api.reader
 def managed_objects(session: Session, backend: str | Sequence[str]) -> dict[str, str]:
     """``{provider_location: volume_id}`` of the volumes placed on ``backend`` (or on
     any of several names of one backend: a cluster's and a member's own).

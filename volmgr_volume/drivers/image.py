@@ -84,10 +84,7 @@ INCOMPATIBLE_FEATURES = {
 }
 KNOWN_INCOMPATIBLE = 0b11111  # dirty, corrupt, data file, compression type, extended L2
 CRYPT_METHODS = {1: "AES", 2: "LUKS"}
-BACKING_PROBLEM = (
-    "the image has a backing file; adopt the base of its chain with its snapshots, or "
-    "flatten it first (qemu-img convert)"
-)
+BACKING_PROBLEM = "the image has a backing file; flatten it first (qemu-img convert)"
 SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"KDMV", "vmdk"),
     (0, b"COWD", "vmdk"),
@@ -263,7 +260,8 @@ class ImageDriver(FileDriver):
                 self._invalid(
                     reference,
                     f"{', '.join(built_on[name])} built on it would lose their backing "
-                    "file; adopt it with its snapshots",
+                    "file; flatten them first (a volume with its snapshots cannot be "
+                    "adopted through the API yet)",
                 )
             return size
 
@@ -520,7 +518,8 @@ class ImageDriver(FileDriver):
             reason = f"its backing file {backing!r} is outside the backend directory"
         elif volume_id is None:
             reason = (
-                f"its backing file {base} is not a managed volume; adopt {base} with its snapshots"
+                f"its backing file {base} is not a managed volume (a volume with its "
+                "snapshots cannot be adopted through the API yet)"
             )
         else:
             volume = {"id": volume_id, "provider_location": base}

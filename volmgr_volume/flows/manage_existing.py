@@ -85,6 +85,19 @@ class NotifyStart(_Task):
         self._hook_point(volume)
         notifications.notify(self.bus_notifier, context, "manage_existing.start", volume)
 
+    def execute_batch(self, calls: Sequence[dict[str, Any]]) -> list[Any]:
+        """Every request's notification, sent side by side (``notify_many``)."""
+        results: list[Any] = [self._passes_hook_point(call["volume"]) for call in calls]
+        notifications.notify_many(
+            self.bus_notifier,
+            [
+                (call["context"], "manage_existing.start", call["volume"], {})
+                for call, result in zip(calls, results, strict=True)
+                if result is None
+            ],
+        )
+        return results
+
 
 class PrepareForQuotaReservation(_Task):
     """Ask the driver for the object's size in whole GiB. Reversion: nothing to undo."""
@@ -379,6 +392,7 @@ class OnFinish(_Task):
             ],
             {v["id"]: v["flow_owner"] for v in volumes},
         )
+        announced = []
         for position, ok in zip(finishing, finished, strict=True):
             call = calls[position]
             volume = call["volume"]
@@ -387,7 +401,10 @@ class OnFinish(_Task):
                 lost = exception.FlowOwnershipLost(volume_id=volume["id"])
                 results[position] = failure.Failure.from_exception(lost)
                 continue
-            self._announce(call["context"], volume, call["size"], call["provider_location"])
+            announced.append(
+                self._announce(call["context"], volume, call["size"], call["provider_location"])
+            )
+        notifications.notify_many(self.bus_notifier, announced)
         return results
 
     def _announce(
@@ -396,7 +413,8 @@ class OnFinish(_Task):
         volume: volume_record.ClaimedVolume,
         size: int,
         provider_location: str,
-    ) -> None:
+    ) -> tuple[RequestContext, str, dict[str, Any], dict[str, Any]]:
+        """Log that the volume is available; the notification to send about it."""
         # What the row now holds (QuotaCommit recorded the size), without reading it back.
         finished = dict(
             volume,
@@ -404,8 +422,7 @@ class OnFinish(_Task):
             size=size,
             provider_location=provider_location,
         )
-        context.update_store()  # the log line and notification carry this request's id
-        notifications.notify(self.bus_notifier, context, "manage_existing.end", finished)
+        context.update_store()  # the log line carries this request's id
         LOG.info(
             "Volume %s is available: %s on %s, %s GiB, managed as %s",
             volume["id"],
@@ -414,6 +431,7 @@ class OnFinish(_Task):
             size,
             provider_location,
         )
+        return context, "manage_existing.end", finished, {}
 
 
 def get_flow(

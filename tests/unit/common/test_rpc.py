@@ -210,6 +210,8 @@ WITHOUT_FALLBACK = {
     (volume_rpcapi.VolumeAPI, "audit"): ("volume", "1.3"),
     (volume_rpcapi.VolumeAPI, "list_orphans"): ("volume", "1.4"),
     (volume_rpcapi.VolumeAPI, "create_adoption_plan"): ("volume", "1.5"),
+    (volume_rpcapi.VolumeAPI, "create_adoption_job"): ("volume", "1.6"),
+    (volume_rpcapi.VolumeAPI, "run_adoption_job"): ("volume", "1.6"),
     (api_rpcapi.ApiAPI, "manage_existing_snapshot"): ("api", "1.1"),
     (api_rpcapi.ApiAPI, "get_snapshot"): ("api", "1.1"),
     (api_rpcapi.ApiAPI, "unmanage_snapshot"): ("api", "1.1"),
@@ -405,6 +407,8 @@ def sample(exc_cls: type[exception.VolmgrException]) -> exception.VolmgrExceptio
         name="volume-1",
         plan_id="plan-1",
         job_id="job-1",
+        count=2,
+        summary="disk1: size_bytes",
     )
 
 
