@@ -51,19 +51,52 @@ def _manage_fields(args: argparse.Namespace) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def wait_volume(client: Client, volume_id: str, leave: str, timeout: float) -> dict[str, Any]:
-    """The volume once its status is no longer ``leave`` (``{"status": "deleted"}`` if gone)."""
+def wait_resource(
+    client: Client, collection: str, resource_id: str, leave: str, timeout: float
+) -> dict[str, Any]:
+    """The volume or snapshot (``collection``: ``volumes`` or ``snapshots``) once its
+    status is no longer ``leave`` (``{"status": "deleted"}`` if gone)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            volume = client.get(f"volumes/{volume_id}")["volume"]
+            resource = client.get(f"{collection}/{resource_id}")[collection[:-1]]
         except ApiError as error:
             if error.status == 404:
-                return {"id": volume_id, "status": "deleted"}
+                return {"id": resource_id, "status": "deleted"}
             raise
-        if volume["status"] != leave or time.monotonic() > deadline:
-            return volume
+        if resource["status"] != leave or time.monotonic() > deadline:
+            return dict(resource)
         time.sleep(bulk.POLL_SECONDS)
+
+
+def wait_volume(client: Client, volume_id: str, leave: str, timeout: float) -> dict[str, Any]:
+    """The volume once its status is no longer ``leave`` (``{"status": "deleted"}`` if gone)."""
+    return wait_resource(client, "volumes", volume_id, leave, timeout)
+
+
+def unmanage_resource(
+    args: argparse.Namespace, client: Client, collection: str, resource_id: str
+) -> int:
+    """``os-unmanage`` a volume or snapshot; with ``--wait``, until it is gone."""
+    client.post(f"{collection}/{resource_id}/action", {"os-unmanage": None})
+    status = "unmanage requested"
+    if args.wait:
+        status = wait_resource(client, collection, resource_id, "unmanaging", args.timeout)[
+            "status"
+        ]
+        status = "unmanaged" if status == "deleted" else status
+    emit_result(args, {"id": resource_id, "result": status}, f"{resource_id}: {status}")
+    return 0
+
+
+def delete_record(
+    args: argparse.Namespace, client: Client, collection: str, resource_id: str
+) -> int:
+    """Delete the record of a volume or snapshot whose manage failed."""
+    client.delete(f"{collection}/{resource_id}")
+    values = {"id": resource_id, "result": "deleted"}
+    emit_result(args, values, f"{resource_id}: record deleted")
+    return 0
 
 
 def manage(args: argparse.Namespace, client: Client) -> int:
@@ -157,20 +190,11 @@ def show(args: argparse.Namespace, client: Client) -> int:
 
 
 def unmanage(args: argparse.Namespace, client: Client) -> int:
-    client.post(f"volumes/{args.volume}/action", {"os-unmanage": None})
-    status = "unmanage requested"
-    if args.wait:
-        status = wait_volume(client, args.volume, "unmanaging", args.timeout)["status"]
-        status = "unmanaged" if status == "deleted" else status
-    emit_result(args, {"id": args.volume, "result": status}, f"{args.volume}: {status}")
-    return 0
+    return unmanage_resource(args, client, "volumes", args.volume)
 
 
 def delete(args: argparse.Namespace, client: Client) -> int:
-    client.delete(f"volumes/{args.volume}")
-    values = {"id": args.volume, "result": "deleted"}
-    emit_result(args, values, f"{args.volume}: record deleted")
-    return 0
+    return delete_record(args, client, "volumes", args.volume)
 
 
 def services(args: argparse.Namespace, client: Client) -> int:

@@ -4,13 +4,19 @@ of a failed manage). Each takes the parsed arguments and a client, prints, retur
 its exit code; output formats as every command's (-f, -c, --json)."""
 
 import argparse
-import time
 from collections.abc import Callable
 from typing import Any
 
 from volmgr_api.cli import bulk
-from volmgr_api.cli.client import ApiError, Client
-from volmgr_api.cli.commands import FAILED, emit_result, fail, parse_metadata
+from volmgr_api.cli.client import Client
+from volmgr_api.cli.commands import (
+    FAILED,
+    delete_record,
+    fail,
+    parse_metadata,
+    unmanage_resource,
+    wait_resource,
+)
 from volmgr_common import output
 
 SNAPSHOT_COLUMNS = ["id", "volume_id", "status", "name", "size"]
@@ -23,17 +29,7 @@ def _snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 def wait_snapshot(client: Client, snapshot_id: str, leave: str, timeout: float) -> dict[str, Any]:
     """The snapshot once its status is no longer ``leave`` (``{"status": "deleted"}`` if gone)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            snapshot = client.get(f"snapshots/{snapshot_id}")["snapshot"]
-        except ApiError as error:
-            if error.status == 404:
-                return {"id": snapshot_id, "status": "deleted"}
-            raise
-        if snapshot["status"] != leave or time.monotonic() > deadline:
-            return snapshot
-        time.sleep(bulk.POLL_SECONDS)
+    return wait_resource(client, "snapshots", snapshot_id, leave, timeout)
 
 
 def manage(args: argparse.Namespace, client: Client) -> int:
@@ -92,21 +88,11 @@ def show(args: argparse.Namespace, client: Client) -> int:
 
 
 def unmanage(args: argparse.Namespace, client: Client) -> int:
-    client.post(f"snapshots/{args.snapshot}/action", {"os-unmanage": None})
-    status = "unmanage requested"
-    if args.wait:
-        status = wait_snapshot(client, args.snapshot, "unmanaging", args.timeout)["status"]
-        status = "unmanaged" if status == "deleted" else status
-    emit_result(args, {"id": args.snapshot, "result": status}, f"{args.snapshot}: {status}")
-    return 0
+    return unmanage_resource(args, client, "snapshots", args.snapshot)
 
 
 def delete(args: argparse.Namespace, client: Client) -> int:
-    client.delete(f"snapshots/{args.snapshot}")
-    emit_result(
-        args, {"id": args.snapshot, "result": "deleted"}, f"{args.snapshot}: record deleted"
-    )
-    return 0
+    return delete_record(args, client, "snapshots", args.snapshot)
 
 
 def _waiting(parser: argparse.ArgumentParser, what: str) -> None:

@@ -66,7 +66,9 @@ rules: list[policy.RuleDefault] = [
     policy.DocumentedRuleDefault(
         name=EXTENDED_ATTRIBUTES,
         check_str=base.RULE_ADMIN_OR_OWNER,
-        description="Show a snapshot's project and progress (os-extended-snapshot-attributes:*).",
+        description=(
+            "Show a snapshot's project and progress (the os-extended-snapshot-attributes fields)."
+        ),
         operations=[
             {"method": "GET", "path": "/snapshots/{snapshot_id}"},
             {"method": "GET", "path": "/snapshots/detail"},

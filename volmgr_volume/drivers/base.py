@@ -60,7 +60,7 @@ import abc
 import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from oslo_config import cfg
 
@@ -359,6 +359,28 @@ class BackendAudit(abc.ABC):
         self.close()
 
 
+class ChainAdopter(Protocol):
+    """What does a driver's chain work (``image_chain.ImageChains``, ``lvm_chain.LvmChains``)."""
+
+    def describe(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain: ...
+
+    def manage(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        identity: str | None,
+    ) -> ChainLocations: ...
+
+    def undo(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        identity: str | None,
+    ) -> None: ...
+
+
 class VolumeDriver(abc.ABC):
     """Abstract backend driver. ``volume`` arguments are volume records (db.volume_record)."""
 
@@ -584,3 +606,33 @@ class VolumeDriver(abc.ABC):
         original references. Only the objects whose identities the base and the
         links give are moved; idempotent."""
         self.describe_chain(volume, reference)
+
+
+class ChainsByAdopter(VolumeDriver):
+    """The chain calls of a driver whose ``chains`` (a :class:`ChainAdopter`) does the
+    work; put it before the driver's other base class."""
+
+    chains: ChainAdopter
+
+    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
+        return self.chains.describe(volume, reference)
+
+    def manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> ChainLocations:
+        return self.chains.manage(volume, reference, links, identity)
+
+    def undo_manage_chain(
+        self,
+        volume: VolumeRecord,
+        reference: dict[str, Any],
+        links: Sequence[ChainLink],
+        *,
+        identity: str | None = None,
+    ) -> None:
+        self.chains.undo(volume, reference, links, identity)

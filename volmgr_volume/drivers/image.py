@@ -45,9 +45,7 @@ from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
     BackendObject,
-    Chain,
-    ChainLink,
-    ChainLocations,
+    ChainsByAdopter,
     ManageCall,
     ManagedNames,
     check_page_parameters,
@@ -166,11 +164,12 @@ def _qcow2_problem(header: bytes, version: int, cluster_bits: int, crypt: int) -
     return None
 
 
-class ImageDriver(FileDriver):
+class ImageDriver(ChainsByAdopter, FileDriver):
     """Manages raw and qcow2 images in ``[image_backend] directory`` by renaming them."""
 
     storage_protocol = "file"
     conf_group = "image_backend"
+    chains: ImageChains
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
@@ -299,31 +298,6 @@ class ImageDriver(FileDriver):
             problem=self._format_problem(info),
             extra_info={"format": info.format},
         )
-
-    # -- chains: a qcow2 base with its overlays (image_chain) ----------------------------
-
-    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
-        return self.chains.describe(volume, reference)
-
-    def manage_chain(
-        self,
-        volume: VolumeRecord,
-        reference: dict[str, Any],
-        links: Sequence[ChainLink],
-        *,
-        identity: str | None = None,
-    ) -> ChainLocations:
-        return self.chains.manage(volume, reference, links, identity)
-
-    def undo_manage_chain(
-        self,
-        volume: VolumeRecord,
-        reference: dict[str, Any],
-        links: Sequence[ChainLink],
-        *,
-        identity: str | None = None,
-    ) -> None:
-        self.chains.undo(volume, reference, links, identity)
 
     def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         """The file driver's page, with chains: a base lists its members in order in

@@ -70,9 +70,7 @@ from volmgr_volume.drivers.base import (
     SOURCE_NAME,
     BackendAudit,
     BackendObject,
-    Chain,
-    ChainLink,
-    ChainLocations,
+    ChainsByAdopter,
     ManageCall,
     ManagedNames,
     ManagedObject,
@@ -143,12 +141,13 @@ class LvmAudit(BackendAudit):
         return drift.Drift(drift.MARK_MISSING, {"tag": tag}, {"tags": list(lv.tags)})
 
 
-class LvmDriver(VolumeDriver):
+class LvmDriver(ChainsByAdopter, VolumeDriver):
     """Manages the logical volumes of ``[lvm_backend] volume_group`` by renaming them."""
 
     vendor_name = "volmgr"
     driver_version = "1.0"
     storage_protocol = "lvm"
+    chains: LvmChains
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
@@ -700,28 +699,3 @@ class LvmDriver(VolumeDriver):
             "storage_protocol": self.storage_protocol,
             "pools": [pool],
         }
-
-    # -- chains: an origin LV with its snapshot LVs (lvm_chain) --------------------------
-
-    def describe_chain(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:
-        return self.chains.describe(volume, reference)
-
-    def manage_chain(
-        self,
-        volume: VolumeRecord,
-        reference: dict[str, Any],
-        links: Sequence[ChainLink],
-        *,
-        identity: str | None = None,
-    ) -> ChainLocations:
-        return self.chains.manage(volume, reference, links, identity)
-
-    def undo_manage_chain(
-        self,
-        volume: VolumeRecord,
-        reference: dict[str, Any],
-        links: Sequence[ChainLink],
-        *,
-        identity: str | None = None,
-    ) -> None:
-        self.chains.undo(volume, reference, links, identity)
