@@ -124,9 +124,8 @@ def test_an_object_replaced_under_the_same_name_shows_a_new_identity(backend: Ba
     assert "name" not in changes and "size_bytes" not in changes
 
 
+@pytest.mark.parametrize("backend", ["file", "image"], indirect=True)
 def test_a_file_rewritten_in_place_shows_its_new_mtime(backend: Backend) -> None:
-    if not isinstance(backend, DirectoryBackend):
-        pytest.skip("files and images only: an LV has no modification time")
     backend.make("a", GIB)
     planned = backend.driver.fingerprints(["a"])["a"]
     st = os.lstat(backend.root / "a")
@@ -135,9 +134,8 @@ def test_a_file_rewritten_in_place_shows_its_new_mtime(backend: Backend) -> None
     assert set(changes) == {"mtime_ns"}
 
 
+@pytest.mark.parametrize("backend", ["file", "image"], indirect=True)
 def test_an_object_that_became_unsafe_shows_why(backend: Backend) -> None:
-    if not isinstance(backend, DirectoryBackend):
-        pytest.skip("a hard link is a file's way to become unsafe")
     backend.make("a", GIB)
     planned = backend.driver.fingerprints(["a"])["a"]
     os.link(backend.root / "a", backend.root.parent / "elsewhere")
@@ -146,9 +144,8 @@ def test_an_object_that_became_unsafe_shows_why(backend: Backend) -> None:
     assert "hard links" in changes["reason_not_safe"]["current"]
 
 
+@pytest.mark.parametrize("backend", ["image"], indirect=True)
 def test_image_fingerprints_carry_the_virtual_size(backend: Backend) -> None:
-    if backend.name != "image":
-        pytest.skip("image driver only")
     assert isinstance(backend, DirectoryBackend)
     write_image(backend.root / "big", qcow2_header(5 * GIB), 256 * 1024)
     found: dict[str, Any] = backend.driver.fingerprints(["big"])["big"]

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.contract.conftest import Backend, DirectoryBackend
+from tests.contract.conftest import Backend
 from tests.contract.test_driver_contract import GIB, MANAGED, OTHER_ID, VOLUME_ID, manage_recorded
 from tests.driver_support import vol
 from volmgr_common import exception
@@ -50,9 +50,8 @@ def test_managed_objects_are_listed_with_what_the_backend_records(backend: Backe
         assert obj.project_id is None
 
 
+@pytest.mark.parametrize("backend", ["lvm"], indirect=True)
 def test_an_lv_tagged_by_a_source_id_manage_records_its_original_name(backend: Backend) -> None:
-    if backend.name != "lvm":
-        pytest.skip("only LVM tags")
     backend.make("disk1", GIB)
     uuid = backend.driver.get_identity(owned(VOLUME_ID), {"source-name": "disk1"})
     backend.driver.manage(owned(VOLUME_ID), {"source-id": uuid}, identity=uuid)
@@ -92,9 +91,8 @@ def test_readoption_of_a_missing_object_is_refused(backend: Backend) -> None:
         backend.driver.manage(owned(VOLUME_ID), {"source-name": MANAGED})
 
 
+@pytest.mark.parametrize("backend", ["file", "image"], indirect=True)
 def test_the_file_mark_is_written_at_manage_and_removed_by_undo(backend: Backend) -> None:
-    if not isinstance(backend, DirectoryBackend):
-        pytest.skip("files only")
     reference = backend.make("disk1", GIB)
     identity = backend.driver.get_identity(owned(VOLUME_ID), reference)
     backend.driver.manage(owned(VOLUME_ID), reference, identity=identity)

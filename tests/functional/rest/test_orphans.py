@@ -253,9 +253,8 @@ def test_the_project_must_be_known_and_agree(stack: OrphanStack) -> None:
     assert stack.rest.wait_status(volume["id"])["status"] == "available"
 
 
+@pytest.mark.parametrize("stack", ["file", "image"], indirect=True)  # LVM records no project
 def test_a_recorded_project_must_agree(stack: OrphanStack) -> None:
-    if not records_project(stack):
-        pytest.skip("LVM records no project")
     admin = fresh_admin()
     volume = stack.manage(admin, stack.make())
     forget(stack.rest, volume["id"])
