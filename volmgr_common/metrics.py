@@ -14,7 +14,14 @@ whether a process serves them:
   and ``volmgr_api_requests_in_flight``: the REST API's requests;
 * ``volmgr_rpc_queue_messages{queue}``: messages waiting in the process's RPC
   queues, read from RabbitMQ at each scrape (a passive queue declaration over a
-  short-lived connection); absent on the in-process transports.
+  short-lived connection); absent on the in-process transports;
+* ``volmgr_adoption_job_items{job, kind, backend, status}``: the items of each live
+  adoption job (running, paused, cancelling) of a volume service's backend, by
+  status (``pending``, ``managing``, ``available``, ``skipped``, ``stale``,
+  ``failed``, ``undone``), counted from the database at each scrape. A job's
+  progress is its items not ``pending`` or ``managing`` over all of them; a job that
+  has ended has no samples. Every member of a cluster reports its cluster's jobs,
+  so take ``max by (job, status)`` over the members.
 
 A daemon serves them on ``[metrics] bind_host:port`` (:class:`MetricsServer`); a
 WSGI server's workers under ``[metrics] path`` on the API's port (:func:`wsgi_app`).
@@ -22,7 +29,7 @@ WSGI server's workers under ``[metrics] path`` on the API's port (:func:`wsgi_ap
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -131,6 +138,31 @@ class QueueDepthCollector(Collector):
         return depths
 
 
+class AdoptionProgressCollector(Collector):
+    """``volmgr_adoption_job_items``: the live adoption jobs' items by status, read on
+    scrape from ``read`` (``volmgr_common.db.adoption_jobs.live_progress`` of the
+    service's backends)."""
+
+    def __init__(self, read: Callable[[], Iterable[dict[str, Any]]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "volmgr_adoption_job_items",
+            "Items of a live adoption job by status.",
+            labels=["job", "kind", "backend", "status"],
+        )
+        try:
+            jobs = list(self._read())
+        except Exception as error:  # the database away: no samples this scrape
+            LOG.warning("Adoption progress unavailable: %s", error)
+            jobs = []
+        for job in jobs:
+            for status, count in job["counters"].items():
+                family.add_metric([job["id"], job["kind"], job["backend"], status], count)
+        yield family
+
+
 def _close_quietly(channel: Any) -> None:
     try:
         channel.close()
@@ -155,11 +187,13 @@ def wsgi_app() -> Any:
 
 class MetricsServer:
     """A daemon's metrics on ``[metrics] bind_host:port`` in a thread, with its RPC
-    queues' depths."""
+    queues' depths and the ``collectors`` of its services."""
 
-    def __init__(self, conf: cfg.ConfigOpts, queues: Iterable[str]) -> None:
+    def __init__(
+        self, conf: cfg.ConfigOpts, queues: Iterable[str], collectors: Iterable[Collector] = ()
+    ) -> None:
         self._conf = conf.metrics
-        self._collector = QueueDepthCollector(conf, queues)
+        self._collectors = [QueueDepthCollector(conf, queues), *collectors]
         self._server: Any = None
 
     @property
@@ -167,7 +201,8 @@ class MetricsServer:
         return int(self._server.server_port)
 
     def start(self) -> None:
-        prometheus_client.REGISTRY.register(self._collector)
+        for collector in self._collectors:
+            prometheus_client.REGISTRY.register(collector)
         self._server, _thread = prometheus_client.start_http_server(
             self._conf.port, addr=self._conf.bind_host
         )
@@ -179,4 +214,5 @@ class MetricsServer:
         self._server.shutdown()
         self._server.server_close()
         self._server = None
-        prometheus_client.REGISTRY.unregister(self._collector)
+        for collector in self._collectors:
+            prometheus_client.REGISTRY.unregister(collector)

@@ -30,6 +30,7 @@ from typing import Any
 
 import oslo_messaging
 from oslo_log import log as logging
+from prometheus_client.registry import Collector
 
 from volmgr_common import exception, rpc
 from volmgr_common.db import api as db_api
@@ -112,6 +113,8 @@ class Service:
     rpc_version: str | None = None
     # The server name of the cluster this service is a member of (None: none).
     cluster: str | None = None
+    # Prometheus collectors of this service's own, served with the daemon's metrics.
+    metrics_collectors: list[Collector] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()

@@ -8,8 +8,9 @@ requests, recovery scans, capability reports and listings are the cluster's.
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_common import batching, rpc, service
+from volmgr_common import batching, metrics, rpc, service
 from volmgr_common.context import get_admin_context
+from volmgr_common.db import adoption_jobs as jobs_db
 from volmgr_common.db import api as db_api
 from volmgr_common.db import services as services_db
 from volmgr_scheduler import rpcapi as scheduler_rpcapi
@@ -87,6 +88,9 @@ def build(conf: cfg.ConfigOpts, db: db_api.Database, messaging: rpc.Messaging) -
         # max_in_flight): one transaction per flow step for all its items.
         volume_worker.manage_many,
         volume_worker.notifier,
+    )
+    svc.metrics_collectors.append(
+        metrics.AdoptionProgressCollector(lambda: jobs_db.live_progress(db, runner.backends))
     )
     volume_planner = planner.Planner(conf, db, driver, volume_worker.backends)
     svc.endpoints.append(

@@ -4,7 +4,8 @@ Three volume daemons (``itnode``, ``itnode2``, ``itnode3``, all ``[DEFAULT] clus
 c1``, backend ``files``) serve one file backend: one shared directory, one RabbitMQ
 vhost, one PostgreSQL database of this module's own. A flood of manage requests is
 sent to the cluster ``c1@files``; in its middle the member that holds the most
-claims is killed with SIGKILL (its whole process group) and never restarted. Then:
+claims is stopped (SIGSTOP, so that the claims read are the ones it dies with), then
+killed with SIGKILL (its whole process group) and never restarted. Then:
 
 * every request is terminal (``available``; ``error_managing`` only with a reason);
 * the five invariants hold (quota, every object under exactly one name, each
@@ -21,7 +22,9 @@ requests taken over) and the takeover time are printed (``pytest -s``).
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 import time
 from collections import Counter
@@ -121,6 +124,30 @@ def _wait_terminal(env: Env, ids: list[str], since: float, bound: float) -> floa
         time.sleep(0.05)
 
 
+def _freeze_a_member_holding_claims(
+    env: Env, members: list[daemons.Daemon], instances: dict[str, str]
+) -> tuple[daemons.Daemon | None, list[str]]:
+    """The member holding most claims, stopped (SIGSTOP), and the claims it holds.
+
+    A claim lives for milliseconds: read while the member runs, its claims may all
+    be finished before the SIGKILL lands. Stopped, it can neither finish nor renew
+    them, so what is read is what it holds when it dies. A member found holding
+    nothing once stopped is let go on (SIGCONT): (None, []).
+    """
+    held = {m.name: len(_claims(env, instances[m.name])) for m in members}
+    name, count = max(held.items(), key=lambda item: item[1])
+    if not count:
+        return None, []
+    candidate = next(m for m in members if m.name == name)
+    assert candidate.proc is not None
+    os.killpg(candidate.proc.pid, signal.SIGSTOP)
+    claims = _claims(env, instances[name])
+    if claims:
+        return candidate, claims
+    os.killpg(candidate.proc.pid, signal.SIGCONT)
+    return None, []
+
+
 def test_a_member_killed_mid_flood_is_taken_over_by_the_survivors(env: Env) -> None:
     members = _start_members(env)
     cluster = _cluster(env)
@@ -143,18 +170,14 @@ def test_a_member_killed_mid_flood_is_taken_over_by_the_survivors(env: Env) -> N
     try:
         # The victim: once a third of the rows exist, the member holding most claims.
         instances = {member.name: _instance(member) for member in members}
-        victim, held_before = None, 0
+        victim, held_at_death = None, []
         while victim is None and time.monotonic() - started < FLOOD_BOUND:
             if _row_count(env, projects) >= KILL_AFTER:
-                held = {m.name: len(_claims(env, instances[m.name])) for m in members}
-                name, held_before = max(held.items(), key=lambda item: item[1])
-                if held_before:
-                    victim = next(m for m in members if m.name == name)
+                victim, held_at_death = _freeze_a_member_holding_claims(env, members, instances)
             time.sleep(0.02)
         assert victim is not None, "no member ever held a claim"
         env.sigkill(victim)
         killed_at = time.monotonic()
-        held_at_death = _claims(env, instances[victim.name])
         survivors = [m for m in members if m is not victim]
         print(f"\nkilled {victim.name} {killed_at - started:.1f}s into the flood")
         takeover = _wait_terminal(env, held_at_death, killed_at, TAKEOVER_BOUND)
@@ -203,7 +226,7 @@ def test_a_member_killed_mid_flood_is_taken_over_by_the_survivors(env: Env) -> N
             f"{len(held_at_death) if dead else '':>15}"
             f"{'' if dead else len(taken_over & set(finished[member.name])):>12}"
         )
-    assert held_before and len(held_at_death) >= 1
+    assert held_at_death
 
     # The cluster still takes requests, answered by the survivors.
     after = env.new_object("cluster-after.img")

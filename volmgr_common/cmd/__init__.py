@@ -78,7 +78,8 @@ def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], syn
     metrics_server = None
     if conf.metrics.enabled:
         queues = [name for s in services for name in (s.topic, f"{s.topic}.{s.host}")]
-        metrics_server = metrics.MetricsServer(conf, queues)
+        collectors = [c for s in services for c in s.metrics_collectors]
+        metrics_server = metrics.MetricsServer(conf, queues, collectors)
         try:
             metrics_server.start()
         except OSError as error:

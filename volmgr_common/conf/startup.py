@@ -100,6 +100,9 @@ def reload_mutable(conf: cfg.ConfigOpts) -> None:
         conf.mutate_config_files()
     except (cfg.Error, ValueError, OSError) as error:
         LOG.error("The configuration was not reloaded: %s", error)
+        return
+    # As at start: with debug (now) on, every option's value in force, secrets masked.
+    conf.log_opt_values(LOG, logging.DEBUG)
 
 
 def _fail(prog: str, reason: str) -> None:

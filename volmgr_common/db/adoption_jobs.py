@@ -57,6 +57,21 @@ def counters(session: Session, job_ids: Sequence[str]) -> dict[str, dict[str, in
     return found
 
 
+@db_api.reader
+def live_progress(session: Session, backends: Sequence[str]) -> list[dict[str, Any]]:
+    """The live jobs (running, paused, cancelling) of ``backends``: each job's ``id``,
+    ``kind``, ``backend``, ``status`` and ``counters`` (its items by status), oldest
+    first."""
+    stmt = (
+        sa.select(_JOB.id, _JOB.kind, _JOB.backend, _JOB.status)
+        .where(_JOB.backend.in_(list(backends)), _JOB.status.in_(LIVE))
+        .order_by(_JOB.created_at, _JOB.id)
+    )
+    jobs = [row._asdict() for row in session.execute(stmt)]
+    counts = counters(session, [job["id"] for job in jobs])
+    return [dict(job, counters=counts[job["id"]]) for job in jobs]
+
+
 def view(job: models.AdoptionJob, counts: dict[str, int], now: dt.datetime) -> dict[str, Any]:
     """A job as callers see it: its columns, counters, total, done and rate (items/s)."""
     total = sum(counts.values())

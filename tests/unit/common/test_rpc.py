@@ -21,7 +21,7 @@ from oslo_messaging._drivers import common as driver_common
 from tests.fault_plugin import FaultInjected
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_api.manager import ApiManager
-from volmgr_common import context, exception, rpc
+from volmgr_common import context, exception, rpc, rpc_versions
 from volmgr_common.adoption import PlanRequest
 from volmgr_common.manage_request import ManageRequest, RequestSpec
 from volmgr_common.page_request import PageRequest
@@ -485,3 +485,36 @@ def test_an_unstorable_caller_project_is_refused() -> None:
     assert endpoint.ran is False
     endpoint.store(CTXT, name="fine", ref={"source-name": "disk é"}, sizes=[1, 2.5, None])
     assert endpoint.ran is True
+
+
+def release_caps() -> list[tuple[str, Any, type, str]]:
+    """``(release, module, client class, method)`` for every release before this one."""
+    older = [r for r in rpc_versions.RELEASES if r != rpc_versions.CURRENT_RELEASE]
+    return [(release, *method[:2], method[3]) for release in older for method in client_methods()]
+
+
+@pytest.mark.parametrize(
+    ("release", "module", "client_cls", "name"),
+    release_caps(),
+    ids=[f"{r}-{c.__name__}.{n}" for r, _m, c, n in release_caps()],
+)
+def test_under_an_older_release_caps_a_method_sends_what_it_knows_or_refuses(
+    release: str, module: Any, client_cls: type, name: str
+) -> None:
+    """``[upgrade_levels] <api> = <release>``: a method that release's services know is
+    sent at a version they answer (a newer one falls back); one they do not know is
+    refused before anything is sent (a 4xx naming ``[upgrade_levels]``), never sent."""
+    caps = {api: rpc_versions.resolve(api, release) or "" for api in rpc_versions.API_BINARIES}
+    cap = caps[module.UPGRADE_LEVEL]
+    try:
+        messages = send_all(client_cls, name, caps)
+    except (
+        exception.SnapshotsNotSupported,
+        exception.ServiceUnavailable,
+        exception.InvalidInput,
+    ) as refused:
+        assert "upgrade_levels" in str(refused) and refused.code == 400
+        return
+    assert messages
+    for message in messages:
+        assert not rpc_versions.newer(message.target["version"], cap), (release, message.method)
