@@ -1,4 +1,4 @@
-"""An undo and a user's unmanage of the same volume at the same time: one moves it.
+"""An undo and a user's unmanage (or manage) of the same object at the same time.
 
 The undo's put-back is fenced like a manage's rename: one transaction locks the
 volume's row, checks it is still ``available`` as the job left it, has the driver
@@ -7,7 +7,9 @@ hooks on the volume service's driver (as ``tests/rename_race.py`` swaps names at
 chosen moment): the user's unmanage is sent while the undo's put-back runs, or
 after the undo read the backend and before its fenced step. Either way exactly one
 of them acts on the object, and the loser says why (the unmanage: no such volume;
-the undo item: ``skipped`` with the reason).
+the undo item: ``skipped`` with the reason). A manage of the original name sent
+during the put-back waits for the undo's commit and then takes the object, instead
+of being refused as "already managed" by the volume the undo is removing.
 """
 
 import threading
@@ -122,3 +124,37 @@ def test_an_unmanage_before_the_put_back_wins_and_the_undo_item_is_skipped(
     assert stack.listing() == sorted([managed_name, "race-1.img"])
     assert volumes_db.list_volumes(stack.db) == []
     assert stack.in_use() == {}
+
+
+def test_a_manage_of_the_original_name_during_the_put_back_takes_the_object_after_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job, items = _adopted(stack, 2)
+    raced = items["race-0.img"]["volume_id"]
+    manages: list[dict[str, Any] | BaseException] = []
+
+    def manage() -> None:
+        try:
+            manages.append(stack.manage("race-0.img", name="again"))
+        except Exception as error:
+            manages.append(error)
+
+    user = threading.Thread(target=manage, name="user-manage")
+
+    def during_put_back(volume: dict[str, Any], *_: Any) -> None:
+        if volume["id"] == raced and not user.is_alive() and not manages:
+            user.start()
+            user.join(UNFENCED_WINDOW)
+
+    _hook(monkeypatch, stack, "undo_manage", during_put_back)
+    undo_items = _undo(stack, job["id"])
+    user.join(30)
+    assert not user.is_alive(), "the user's manage never ended"
+    assert undo_items["race-0.img"]["status"] == "undone", undo_items["race-0.img"]
+    [again] = manages
+    assert isinstance(again, dict), again
+    volume = stack.wait_terminal(again["id"])
+    assert volume["status"] == "available", volume
+    # One owner: the object is managed once, by the new volume, under its managed name.
+    assert [v["id"] for v in volumes_db.list_volumes(stack.db)] == [again["id"]]
+    assert stack.listing() == sorted([volume["provider_location"], "race-1.img"])
