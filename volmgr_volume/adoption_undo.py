@@ -1,14 +1,17 @@
 """One batch of an undo job: give each adopted object back, as a revert would.
 
 For each item (a volume the adopt job left ``available``), the volume must be as
-the job left it: still ``available``, its provenance naming the adopt job, and on
-the backend under its managed name the object with its recorded identity and
-size. Then the driver puts the object back under its original name
-(``undo_manage`` with the recorded identity, what a manage's revert does), and one
-transaction removes the volume, gives its quota back and marks the item
-``undone``. A volume that changed since is ``skipped`` with the reason; a
-put-back the driver refuses is ``failed`` with its error. Nothing on the backend
-is deleted.
+the job left it: on the backend under its managed name the object with its
+recorded identity and size (:func:`changed_since`), and in the database still
+``available``, its provenance naming the adopt job. The put-back is fenced like a
+manage's rename: one transaction locks the row, checks it, has the driver put the
+object back under its original name (``undo_manage`` with the recorded identity,
+what a manage's revert does), removes the volume, gives its quota back and marks
+the item ``undone`` (:func:`volmgr_common.db.adoption_items.give_back`); a user's
+unmanage of the same volume either came first (the item is skipped, the object
+untouched) or waits for that commit and finds no volume. A volume that changed
+since is ``skipped`` with the reason; a put-back the driver refuses is ``failed``
+with its error. Nothing on the backend is deleted.
 
 Resumable: an undo that died after a put-back finds the object already under its
 original name (with the recorded identity) and finishes removing the volume.
@@ -24,7 +27,7 @@ from volmgr_common.db import adoption_items as items_db
 from volmgr_common.db import adoption_jobs as jobs_db
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volumes as volumes_db
-from volmgr_common.db.volume_record import AVAILABLE, VolumeRecord
+from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_volume.drivers.base import VolumeDriver
 
 LOG = logging.getLogger(__name__)
@@ -35,24 +38,13 @@ def _original_name(volume: VolumeRecord) -> str | None:
     return provenance.get("original_name") or volume["reference"].get("source-name")
 
 
-def changed_since(
-    volume: VolumeRecord | None,
-    adopt_job_id: str,
-    current: dict[str, dict[str, Any]],
-) -> str | None:
-    """Why the volume may not be given back (None: it is as the job left it)."""
-    if volume is None:
-        return "the volume no longer exists"
-    if volume["status"] != AVAILABLE:
-        return f"the volume is {volume['status']}, not available as the job left it"
-    provenance = volume["provenance"] or {}
-    if provenance.get("adoption_job_id") != adopt_job_id:
-        return "the volume's provenance does not name this adoption job"
+def changed_since(volume: VolumeRecord, current: dict[str, dict[str, Any]]) -> str | None:
+    """Why the volume's object may not be given back (None: it is as the job left it)."""
     managed = current.get(volume["provider_location"] or "")
     if managed is not None:
         if managed.get("identity") != volume["backend_identity"]:
             return "another object is under the volume's managed name"
-        size = provenance.get("size_bytes")
+        size = (volume["provenance"] or {}).get("size_bytes")
         if size is not None and managed.get("size_bytes") != size:
             return f"the object was resized ({size} bytes, now {managed.get('size_bytes')})"
         return None
@@ -82,24 +74,16 @@ class Undoer:
         }
         current = self.driver.fingerprints(sorted(names))
         ended: list[tuple[int, dict[str, Any]]] = []
-        put_back: list[tuple[int, str]] = []
+        to_give_back: list[tuple[int, str]] = []
         for item in pending:
             volume = volumes.get(item.volume_id or "")
-            reason = changed_since(volume, job["undo_of"], current)
-            if volume is None or reason is not None:
+            reason = changed_since(volume, current) if volume is not None else None
+            if reason is not None:
                 ended.append((item.id, {"status": jobs_db.SKIPPED, "reason": reason}))
-                continue
-            try:
-                self.driver.undo_manage(
-                    volume, volume["reference"], identity=volume["backend_identity"]
-                )
-            except Exception as error:
-                LOG.warning("Undo of volume %s: the object stays managed (%s)", volume["id"], error)
-                ended.append((item.id, {"status": jobs_db.FAILED, "reason": str(error)}))
-                continue
-            put_back.append((item.id, volume["id"]))
+            else:  # a volume gone is skipped by the fenced step, with the reason
+                to_give_back.append((item.id, item.volume_id or ""))
         items_db.mark(self.db, ended)
-        removed = items_db.remove_undone(self.db, put_back)
+        removed = items_db.give_back(self.db, job["undo_of"], to_give_back, self._put_back)
         notifications.notify_many(
             self.notifier,
             [
@@ -107,3 +91,12 @@ class Undoer:
                 for volume in removed
             ],
         )
+
+    def _put_back(self, volume: VolumeRecord) -> None:
+        try:
+            self.driver.undo_manage(
+                volume, volume["reference"], identity=volume["backend_identity"]
+            )
+        except Exception as error:
+            LOG.warning("Undo of volume %s: the object stays managed (%s)", volume["id"], error)
+            raise

@@ -23,7 +23,6 @@ requests taken over) and the takeover time are printed (``pytest -s``).
 from __future__ import annotations
 
 import os
-import re
 import signal
 import threading
 import time
@@ -33,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.faults import cluster_support
 from tests.faults.conftest import (
     FAST_RECOVERY,
     Env,
@@ -57,40 +57,6 @@ FLOOD_BOUND = 240.0  # seconds for the whole flood to be sent
 # interval; the survivors then run the flow. The bound leaves room for a busy host.
 TAKEOVER_BOUND = 4 * FAST_RECOVERY["recovery"]["stale_after"] + 10.0
 
-STARTED = re.compile(r"volmgr-volume started on (\S+) \(topic [^)]*instance (\w+)\)")
-AVAILABLE = re.compile(r"Volume ([0-9a-f-]{36}) is available:")
-
-
-def _cluster(env: Env) -> str:
-    return f"{CLUSTER_NAME}@{env.volume.service_host.partition('@')[2]}"
-
-
-def _start_members(env: Env) -> list[daemons.Daemon]:
-    """The first member is the module's volume daemon; two more join its cluster."""
-    sections = {k: dict(v) for k, v in FAST_RECOVERY.items()}
-    for section, values in OWN_ENV.items():
-        sections.setdefault(section, {}).update(values)
-    sections["image_backend"] = {"directory": env.directory}
-    members = [env.volume]
-    for host in EXTRA_MEMBERS:
-        member = env.factory.create(
-            daemons.VOLUME,
-            name=f"volmgr-volume-{host}",
-            host=host,
-            directory=env.directory,
-            extra=sections,
-        )
-        member.start(env.db)
-        members.append(member)
-    return members
-
-
-def _instance(member: daemons.Daemon) -> str:
-    """The instance id of the member's running process (the last start in its log)."""
-    found = [m for m in STARTED.finditer(member.log_text()) if m.group(1) == member.service_host]
-    assert found, f"{member.name} logged no start:\n{member.tail()}"
-    return found[-1].group(2)
-
 
 def _claims(env: Env, instance: str) -> list[str]:
     """Ids of the ``managing`` rows the process ``instance`` holds a claim on."""
@@ -104,10 +70,6 @@ def _row_count(env: Env, projects: list[str]) -> int:
     stmt = sa.select(sa.func.count()).where(models.Volume.project_id.in_(projects))
     with env.db.engine.connect() as connection:
         return int(connection.scalar(stmt) or 0)
-
-
-def _finished_by(member: daemons.Daemon) -> list[str]:
-    return AVAILABLE.findall(member.log_text())
 
 
 def _wait_terminal(env: Env, ids: list[str], since: float, bound: float) -> float:
@@ -149,8 +111,8 @@ def _freeze_a_member_holding_claims(
 
 
 def test_a_member_killed_mid_flood_is_taken_over_by_the_survivors(env: Env) -> None:
-    members = _start_members(env)
-    cluster = _cluster(env)
+    members = cluster_support.start_members(env, CLUSTER_NAME, EXTRA_MEMBERS)
+    cluster = cluster_support.cluster_backend(env, CLUSTER_NAME)
     projects = [f"ft-cluster{p}-{time.monotonic_ns():x}" for p in range(PROJECTS)]
     names = [env.new_object(f"cluster-{i:04d}.img") for i in range(REQUESTS)]
     client = env.client(timeout=CALL_TIMEOUT)
@@ -169,7 +131,7 @@ def test_a_member_killed_mid_flood_is_taken_over_by_the_survivors(env: Env) -> N
     sending.start()
     try:
         # The victim: once a third of the rows exist, the member holding most claims.
-        instances = {member.name: _instance(member) for member in members}
+        instances = {member.name: cluster_support.instance(member) for member in members}
         victim, held_at_death = None, []
         while victim is None and time.monotonic() - started < FLOOD_BOUND:
             if _row_count(env, projects) >= KILL_AFTER:
@@ -202,7 +164,7 @@ def test_a_member_killed_mid_flood_is_taken_over_by_the_survivors(env: Env) -> N
 
     # Who did what: each available volume was finished by exactly one member, the
     # victim only before it died; its claims by the survivors.
-    finished = {m.name: _finished_by(m) for m in members}
+    finished = {m.name: cluster_support.finished_by(m) for m in members}
     counted = Counter(v for done in finished.values() for v in done)
     available = {r["id"] for r in rows.values() if r["status"] == "available"}
     assert set(counted) == available, "a volume available without a member finishing it"

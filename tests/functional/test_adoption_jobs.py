@@ -215,3 +215,22 @@ def test_counters_equal_the_items(stack: Stack, tmp_path: Path) -> None:
     for item in items.values():
         counted[item["status"]] = counted.get(item["status"], 0) + 1
     assert {k: v for k, v in job["counters"].items() if v} == counted
+
+
+def test_a_plan_or_job_of_another_project_is_not_found_outside_the_admin_scope(
+    stack: Stack,
+) -> None:
+    # The REST policy lets only admins in (403 for others); were it opened to project
+    # members, each would see its own project's plans and jobs only.
+    names = _files(stack, 1)
+    plan_id = _plan(stack, names)  # a plan of PROJECT
+    job = _apply(stack, _plan(stack, _files(stack, 1, "own")))
+    other = RequestContext(user_id="u", project_id="another-project", roles=["member"])
+    with pytest.raises(exception.AdoptionPlanNotFound) as refused:
+        _adoption(stack).apply(other, plan_id)
+    assert refused.value.code == 404
+    with pytest.raises(exception.AdoptionJobNotFound):
+        _adoption(stack).undo(other, job["id"])
+    with pytest.raises(exception.AdoptionJobNotFound):
+        _adoption(stack).pause(other, job["id"])
+    assert [j["id"] for j in jobs_db.list_jobs(stack.db, None, None, 10)] == [job["id"]]

@@ -1,5 +1,6 @@
 """What the runner of an adoption job does to rows: owning the job, taking its next
-items, recording their outcomes in bulk, and ending the job.
+items, recording their outcomes in bulk, ending the job, and the fenced step of an
+undo (:func:`give_back`).
 
 Owning is a fence, like a flow's: the runner's instance id is the job's ``owner``,
 renewed by its heartbeat (database clock); a volume service takes over a live job
@@ -8,7 +9,7 @@ heartbeat finds another owner stops.
 """
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -276,33 +277,54 @@ def finish(session: Session, job_id: str, owner: str) -> str | None:
     return job.status
 
 
-@db_api.writer
-def remove_undone(session: Session, put_back: Sequence[tuple[int, str]]) -> list[VolumeRecord]:
-    """After an undo put each ``(item_id, volume_id)``'s object back under its original
-    name: remove each volume still ``available``, give its quota back and mark its
-    item ``undone``, in one transaction; the volumes removed.
+def _not_as_left(row: models.Volume | None, adopt_job_id: str) -> str | None:
+    """Why the locked row may not be given back by the undo of ``adopt_job_id``."""
+    if row is None:
+        return "the volume no longer exists"
+    if row.status != VOLUME_AVAILABLE:
+        return f"the volume is {row.status}, not available as the job left it"
+    if (row.provenance or {}).get("adoption_job_id") != adopt_job_id:
+        return "the volume's provenance does not name this adoption job"
+    return None
 
-    A volume that left ``available`` meanwhile (someone unmanaged it) is left to
-    that work; its item is ``skipped`` with the reason.
+
+@db_api.writer
+def give_back(
+    session: Session,
+    adopt_job_id: str,
+    undo: Sequence[tuple[int, str]],
+    put_back: Callable[[VolumeRecord], None],
+) -> list[VolumeRecord]:
+    """The fenced step of an undo: for each ``(item_id, volume_id)``, in one transaction,
+    lock the volume's row, check it is still ``available`` as ``adopt_job_id`` left it,
+    run ``put_back`` (the driver puts the object back under its original name), then
+    remove the row, give its quota back and mark the item ``undone``; the volumes
+    removed.
+
+    The lock is the fence against a user's unmanage of the same volume (its
+    ``available`` → ``unmanaging`` locks the row too): an unmanage that came first
+    leaves the row ``unmanaging`` and the item is ``skipped`` with that reason,
+    without touching the object; one that comes during the put-back waits for this
+    commit and finds no volume. A put-back the driver refuses is ``failed`` with its
+    error, its row kept. A retried transaction runs ``put_back`` again: it is
+    idempotent (an object already back under its original name stays there).
     """
     removed: list[VolumeRecord] = []
     changes: list[tuple[int, dict[str, Any]]] = []
-    for item_id, volume_id in sorted(put_back, key=lambda pair: pair[1]):
+    for item_id, volume_id in sorted(undo, key=lambda pair: pair[1]):
         row = rows_db.locked(session, volume_id)
-        if row is None or row.status != VOLUME_AVAILABLE:
-            status = row.status if row is not None else "gone"
-            changes.append(
-                (
-                    item_id,
-                    {
-                        "status": jobs.SKIPPED,
-                        "reason": f"the volume became {status} during the undo",
-                    },
-                )
-            )
+        reason = _not_as_left(row, adopt_job_id)
+        if row is None or reason is not None:
+            changes.append((item_id, {"status": jobs.SKIPPED, "reason": reason}))
+            continue
+        volume = to_record(row)
+        try:
+            put_back(volume)
+        except Exception as error:  # the driver's refusal: this item only
+            changes.append((item_id, {"status": jobs.FAILED, "reason": str(error)}))
             continue
         rows_db.release_all_in(session, row)
-        removed.append(to_record(row))
+        removed.append(volume)
         session.delete(row)
         changes.append((item_id, {"status": jobs.UNDONE, "reason": None}))
     session.flush()

@@ -87,3 +87,39 @@ def test_bad_input_is_a_4xx_and_writes_nothing(rest: Rest) -> None:
     # The plan was not applied by any of them: it applies now, once.
     assert _apply(rest, admin, {"plan_id": plan_id}).status_int == 202
     assert _apply(rest, admin, {"plan_id": plan_id}).status_int == 409
+
+
+def test_applying_an_empty_plan_is_a_no_op(rest: Rest) -> None:
+    admin = fresh_admin()
+    nothing = {"plan": {"host": rest.backend, "filters": {"name": f"none-{uuid.uuid4().hex}*"}}}
+    plan = rest.call("POST", "os-adoption-plans", nothing, headers=admin).json["plan"]
+    assert plan["totals"]["objects"] == 0
+    response = _apply(rest, admin, {"plan_id": plan["id"]})
+    assert response.status_int == 202, response.text
+    job = wait_job(rest.db, response.json["job"]["id"])
+    assert job["status"] == "completed" and job["total"] == 0
+    assert {k: v for k, v in job["counters"].items() if v} == {}
+    assert rest.call("GET", "volumes", headers=admin).json["volumes"] == []
+
+
+def test_undo_of_a_live_job_is_a_409_that_writes_nothing(rest: Rest) -> None:
+    admin = fresh_admin()
+    # Jobs written but not started (their runner is never told): live as long as needed.
+    plan_id = _plan_of(rest, admin, [f"absent-{uuid.uuid4().hex}"])
+    running = jobs_db.create_adopt_job(rest.db, plan_id, None, {"max_in_flight": 1})
+    paused = jobs_db.create_adopt_job(
+        rest.db, _plan_of(rest, admin, [f"absent-{uuid.uuid4().hex}"]), None, {"max_in_flight": 1}
+    )
+    action = f"os-adoption-jobs/{paused['id']}/action"
+    assert rest.call("POST", action, {"pause": None}, admin).status_int == 200
+    before = len(jobs_db.list_jobs(rest.db, None, None, 10_000))
+    for job, status in ((running, "running"), (paused, "paused")):
+        path = f"os-adoption-jobs/{job['id']}/action"
+        answer = rest.call("POST", path, {"undo": None}, admin)
+        assert answer.status_int == 409, answer.text
+        [(_kind, fault)] = answer.json.items()
+        assert f"is {status}; cancel it" in fault["message"]
+    assert len(jobs_db.list_jobs(rest.db, None, None, 10_000)) == before
+    for job in (running, paused):
+        path = f"os-adoption-jobs/{job['id']}/action"
+        assert rest.call("POST", path, {"cancel": None}, admin).status_int == 200
