@@ -233,6 +233,10 @@ class Service:
         LOG.info("%s on %s stopped", self.binary, self.host)
 
 
+# How long the transports may take to close once every service has stopped.
+CLEANUP_TIMEOUT = 10.0
+
+
 def serve(
     services: Sequence[Service],
     cleanup: Callable[[], None],
@@ -277,6 +281,21 @@ def serve(
     finally:
         for service in reversed(started):
             service.stop()
-        cleanup()
+        _bounded(cleanup, CLEANUP_TIMEOUT)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _bounded(cleanup: Callable[[], None], timeout: float) -> None:
+    """Run ``cleanup`` for at most ``timeout`` seconds, then give up on it.
+
+    Closing the transports waits for oslo.messaging's reply poller, which can sit in
+    a broker read or a reconnect loop long after every message was handled (a broker
+    that went away while stopping). The services are stopped by then, so nothing is
+    lost by not waiting: the cleanup runs in a daemon thread and the process exits.
+    """
+    closer = threading.Thread(target=cleanup, name="transport-cleanup", daemon=True)
+    closer.start()
+    closer.join(timeout)
+    if closer.is_alive():
+        LOG.warning("Closing the message transports took over %.0fs; exiting without it", timeout)

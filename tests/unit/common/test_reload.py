@@ -7,6 +7,8 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
+
 from volmgr_common import service
 from volmgr_common.conf import startup
 
@@ -69,3 +71,22 @@ def test_sighup_calls_the_reload_and_the_services_keep_running() -> None:
     service.serve([running], cleaned.set, on_reload=reloaded.set)  # type: ignore[list-item]
     assert reloaded.is_set() and running.stopped.is_set() and cleaned.is_set()
     assert signal.getsignal(signal.SIGTERM) == previous  # handlers given back
+
+
+def test_a_cleanup_that_never_returns_does_not_keep_the_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transport close stuck in a broker read is given up after CLEANUP_TIMEOUT."""
+    monkeypatch.setattr(service, "CLEANUP_TIMEOUT", 0.2)
+    running = Running()
+    never = threading.Event()
+
+    def stop_soon() -> None:
+        assert running.started.wait(10)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_soon, daemon=True).start()
+    with caplog.at_level(logging.WARNING):
+        service.serve([running], never.wait)  # type: ignore[list-item]
+    assert running.stopped.is_set()
+    assert "exiting without it" in caplog.text
