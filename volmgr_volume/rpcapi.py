@@ -11,6 +11,8 @@ API version history:
         row knows.
 * 1.5 - create_adoption_plan (call): plan the adoption of the backend's objects.
 * 1.6 - create_adoption_job (call), run_adoption_job (cast): adoption jobs and their undo.
+* 1.7 - manage_existing and manage_existing_batch may name a volume whose row asks
+        for its snapshots too (``with_snapshots``): the service runs the chain flow.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
 goes out as one ``manage_existing`` cast per request; under a cap below 1.2 the
@@ -18,7 +20,9 @@ snapshot methods raise SnapshotsNotSupported (a volume service of an older relea
 does not know them) before anything is sent; under a cap below 1.3 an audit is
 refused (ServiceUnavailable: the services cannot audit yet), and under a cap below
 1.4 ``list_orphans`` is refused (ServiceUnavailable) rather than sent to a service
-that does not know it.
+that does not know it. The API refuses a chain request (InvalidInput, 400) under a
+cap below 1.7 (:meth:`VolumeAPI.check_chains`): a service of an older release would
+run it as a single manage, which refuses a base with snapshots.
 """
 
 from typing import Any
@@ -29,7 +33,7 @@ from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.6"
+RPC_API_VERSION = "1.7"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -78,6 +82,14 @@ class VolumeAPI:
         cctxt = self.client.prepare(server=self._server(host), version="1.1")
         payload = [rpc.batch_entry(context, volume_id=volume_id) for context, volume_id in manages]
         cctxt.cast(ctxt, "manage_existing_batch", requests=payload)
+
+    def check_chains(self, host: str) -> None:
+        """InvalidInput unless the volume services understand chain manages (1.7)."""
+        if not self.client.can_send_version("1.7"):
+            raise exception.InvalidInput(
+                reason=f"adopting a volume with its snapshots needs volume services of RPC "
+                f"version 1.7 on {self._server(host)} ([upgrade_levels] volume caps it lower)"
+            )
 
     def unmanage(self, ctxt: RequestContext, host: str, volume_id: str) -> None:
         """Cast (1.0): let go of an ``unmanaging`` volume; the object stays on the backend."""
