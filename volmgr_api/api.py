@@ -69,7 +69,7 @@ class API:
         volume in status ``managing``. A chain (``with_snapshots``) is refused (400)
         while the volume services' version cap is below the chain manages'."""
         if request.with_snapshots:
-            self.volume.check_chains(request.host)
+            volume_rpcapi.check_chains(self.volume, request.host)
         volume = self._manages.submit(
             {manage_existing.CONTEXT: ctxt, manage_existing.REQUEST: request}
         )

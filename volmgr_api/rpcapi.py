@@ -56,9 +56,9 @@ class ApiAPI:
         bootable: bool = False,
         with_snapshots: bool = False,
     ) -> VolumeRecord:
-        """Call (1.0; 1.3 ``with_snapshots``): bring the object ``ref`` on ``host``
-        (``host@backend[#pool]``) under management, with the snapshots built on it when
-        ``with_snapshots``; returns the new volume in status ``managing``."""
+        """Call (1.0): bring the object ``ref`` on ``host`` (``host@backend[#pool]``)
+        under management; returns the new volume in status ``managing``. With
+        ``with_snapshots`` (1.3) the snapshots built on it are adopted with it."""
         request = ManageRequest(
             host=host,
             ref=ref,
@@ -73,8 +73,8 @@ class ApiAPI:
         return self.manage(ctxt, request)
 
     def manage(self, ctxt: RequestContext, request: ManageRequest) -> VolumeRecord:
-        """Call (1.0; 1.3 for a chain): ``manage_existing`` of a :class:`ManageRequest`.
-        A chain under a cap below 1.3: InvalidInput, nothing sent."""
+        """Call (1.0): ``manage_existing`` of a :class:`ManageRequest`; 1.3 for a chain
+        (``with_snapshots``), refused under a lower cap (InvalidInput, nothing sent)."""
         version = "1.0"
         if request.with_snapshots:
             version = "1.3"

@@ -21,7 +21,7 @@ does not know them) before anything is sent; under a cap below 1.3 an audit is
 refused (ServiceUnavailable: the services cannot audit yet), and under a cap below
 1.4 ``list_orphans`` is refused (ServiceUnavailable) rather than sent to a service
 that does not know it. The API refuses a chain request (InvalidInput, 400) under a
-cap below 1.7 (:meth:`VolumeAPI.check_chains`): a service of an older release would
+cap below 1.7 (:func:`check_chains`): a service of an older release would
 run it as a single manage, which refuses a base with snapshots.
 """
 
@@ -82,14 +82,6 @@ class VolumeAPI:
         cctxt = self.client.prepare(server=self._server(host), version="1.1")
         payload = [rpc.batch_entry(context, volume_id=volume_id) for context, volume_id in manages]
         cctxt.cast(ctxt, "manage_existing_batch", requests=payload)
-
-    def check_chains(self, host: str) -> None:
-        """InvalidInput unless the volume services understand chain manages (1.7)."""
-        if not self.client.can_send_version("1.7"):
-            raise exception.InvalidInput(
-                reason=f"adopting a volume with its snapshots needs volume services of RPC "
-                f"version 1.7 on {self._server(host)} ([upgrade_levels] volume caps it lower)"
-            )
 
     def unmanage(self, ctxt: RequestContext, host: str, volume_id: str) -> None:
         """Cast (1.0): let go of an ``unmanaging`` volume; the object stays on the backend."""
@@ -211,3 +203,13 @@ class VolumeAPI:
             server=self._server(host), version="1.5", timeout=self.plan_timeout
         )
         return cctxt.call(ctxt, "create_adoption_plan", request=plan_request.to_wire())
+
+
+def check_chains(volume: VolumeAPI, host: str) -> None:
+    """InvalidInput unless the volume services that ``volume`` talks to understand
+    chain manages (1.7): sends nothing."""
+    if not volume.client.can_send_version("1.7"):
+        raise exception.InvalidInput(
+            reason=f"adopting a volume with its snapshots needs volume services of RPC "
+            f"version 1.7 on {VolumeAPI._server(host)} ([upgrade_levels] volume caps it lower)"
+        )

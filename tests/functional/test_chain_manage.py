@@ -30,6 +30,7 @@ from tests.image_support import qemu_img
 from volmgr_common import exception, hooks
 from volmgr_common.db import api as db_api
 from volmgr_common.db import chain_snapshots, quota_audit, snapshot_record, snapshots
+from volmgr_volume import rpcapi as volume_rpcapi
 from volmgr_volume.drivers.file import file_identity
 
 GIB = 1024**3
@@ -237,7 +238,7 @@ def test_an_older_volume_service_cap_refuses_the_chain_with_400(
     api.volume.client.version_cap = "1.6"
     try:
         with pytest.raises(exception.InvalidInput, match=r"RPC version 1\.7"):
-            api.volume.check_chains(stack.backend)
+            volume_rpcapi.check_chains(api.volume, stack.backend)
         with pytest.raises(Exception, match=r"version 1\.7"):
             stack.manage("base.qcow2", with_snapshots=True)
     finally:
