@@ -66,7 +66,10 @@ class API:
         self, ctxt: RequestContext, request: ManageRequest
     ) -> volume_record.VolumeRecord:
         """Accept a checked manage request (``validation.manage_request``); returns the new
-        volume in status ``managing``."""
+        volume in status ``managing``. A chain (``with_snapshots``) is refused (400)
+        while the volume services' version cap is below the chain manages'."""
+        if request.with_snapshots:
+            volume_rpcapi.check_chains(self.volume, request.host)
         volume = self._manages.submit(
             {manage_existing.CONTEXT: ctxt, manage_existing.REQUEST: request}
         )

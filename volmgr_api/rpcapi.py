@@ -10,11 +10,14 @@ API version history:
 
 * 1.2 - list_orphans, readopt_orphan (calls; administrators only): the objects of
         a backend in managed form that no volume knows, and their re-adoption.
+* 1.3 - manage_existing takes ``with_snapshots``: adopt the object with the
+        snapshots built on it (a chain) in one request.
 
 ``[upgrade_levels] api`` caps the version sent: a 1.1 method under a lower cap
 raises SnapshotsNotSupported before anything is sent; under a cap below 1.2 the
 orphan calls are refused (ServiceUnavailable) rather than sent to an API that
-lacks them.
+lacks them; under a cap below 1.3 a manage ``with_snapshots`` is refused
+(InvalidInput, 400) rather than sent without its snapshots.
 """
 
 from typing import Any
@@ -27,7 +30,7 @@ from volmgr_common.manage_request import ManageRequest
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-api"
-RPC_API_VERSION = "1.2"
+RPC_API_VERSION = "1.3"
 UPGRADE_LEVEL = "api"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -51,9 +54,11 @@ class ApiAPI:
         availability_zone: str | None = None,
         metadata: dict[str, str] | None = None,
         bootable: bool = False,
+        with_snapshots: bool = False,
     ) -> VolumeRecord:
-        """Call (1.0): bring the object ``ref`` on ``host`` (``host@backend[#pool]``) under
-        management; returns the new volume in status ``managing``."""
+        """Call (1.0): bring the object ``ref`` on ``host`` (``host@backend[#pool]``)
+        under management; returns the new volume in status ``managing``. With
+        ``with_snapshots`` (1.3) the snapshots built on it are adopted with it."""
         request = ManageRequest(
             host=host,
             ref=ref,
@@ -63,12 +68,22 @@ class ApiAPI:
             availability_zone=availability_zone,
             metadata=metadata if metadata is not None else {},
             bootable=bootable,
+            with_snapshots=with_snapshots,
         )
         return self.manage(ctxt, request)
 
     def manage(self, ctxt: RequestContext, request: ManageRequest) -> VolumeRecord:
-        """Call (1.0): ``manage_existing`` of a :class:`ManageRequest`."""
-        cctxt = self.client.prepare(version="1.0")
+        """Call (1.0): ``manage_existing`` of a :class:`ManageRequest`; 1.3 for a chain
+        (``with_snapshots``), refused under a lower cap (InvalidInput, nothing sent)."""
+        version = "1.0"
+        if request.with_snapshots:
+            version = "1.3"
+            if not self.client.can_send_version(version):
+                raise exception.InvalidInput(
+                    reason="adopting a volume with its snapshots needs volmgr-api of RPC "
+                    "version 1.3 ([upgrade_levels] api caps it lower)"
+                )
+        cctxt = self.client.prepare(version=version)
         return cctxt.call(ctxt, "manage_existing", **request.to_wire())
 
     def get_volume(self, ctxt: RequestContext, volume_id: str) -> VolumeRecord:

@@ -134,6 +134,9 @@ def manage_request(conf: cfg.ConfigOpts, fields: Mapping[str, Any]) -> ManageReq
         "description", fields.get("description"), conf.api.max_description_length
     )
     metadata = check_metadata(fields.get("metadata"), conf.api.max_metadata_items)
+    with_snapshots = fields.get("with_snapshots", False)
+    if not isinstance(with_snapshots, bool):
+        raise exception.InvalidInput(reason="with_snapshots must be true or false")
     return ManageRequest(
         host=fields["host"],
         ref=ref,
@@ -143,6 +146,7 @@ def manage_request(conf: cfg.ConfigOpts, fields: Mapping[str, Any]) -> ManageReq
         availability_zone=fields.get("availability_zone"),
         metadata=metadata,
         bootable=bootable,
+        with_snapshots=with_snapshots,
     )
 
 

@@ -20,6 +20,11 @@ The points, in the order a request passes them:
   ``FinishSnapshot``) and ``ManageSnapshot.after`` (the driver renamed it), each
   with the snapshot record.
 
+* a chain's manage (a volume adopted with its snapshots): the tasks of the chain
+  flow (``NotifyStart``, ``RecordChain``, ``QuotaReserve``, ``ManageChain``,
+  ``QuotaCommit``, ``FinishChain``) and ``ManageChain.after`` (the driver renamed
+  the whole chain, nothing recorded yet), each with the volume record.
+
 A callback that raises makes the point fail as the step there would have failed.
 """
 
@@ -31,6 +36,7 @@ SCHEDULER_RECEIVE = "SchedulerReceive"
 MANAGE_EXISTING_AFTER = "ManageExisting.after"
 AFTER_SNAPSHOT_ENTRY_CREATE = "AfterSnapshotEntryCreate"
 MANAGE_SNAPSHOT_AFTER = "ManageSnapshot.after"
+MANAGE_CHAIN_AFTER = "ManageChain.after"
 
 Callback = Callable[[str, Any], None]
 """Called as ``callback(point_name, volume)`` at every point."""

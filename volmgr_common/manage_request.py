@@ -31,6 +31,8 @@ class ManageRequest:
     availability_zone: str | None = None
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
     bootable: bool = False
+    with_snapshots: bool = False
+    """Adopt the object with the snapshots built on it (a chain), in one request."""
     volume_id: str | None = None
     """The id the new volume must have: set only by the API when it re-adopts an
     orphan under the volume id its name carries; never a caller's field, never on
@@ -42,8 +44,12 @@ class ManageRequest:
         return self.host.partition("#")[0]
 
     def to_wire(self) -> dict[str, Any]:
-        """The keyword arguments of the RPC ``manage_existing`` call."""
-        return {name: getattr(self, name) for name in FIELDS}
+        """The keyword arguments of the RPC ``manage_existing`` call (``with_snapshots``
+        only when set: the API RPC knows it from 1.3)."""
+        wire = {name: getattr(self, name) for name in FIELDS}
+        if not self.with_snapshots:
+            del wire["with_snapshots"]
+        return wire
 
 
 FIELDS = tuple(

@@ -34,7 +34,7 @@ binary (services table) of the services that answer each."""
 
 RELEASES: dict[str, dict[str, str]] = {
     "0.1.0": {"api": "1.0", "scheduler": "1.1", "volume": "1.1"},
-    "0.2.0": {"api": "1.2", "scheduler": "1.1", "volume": "1.6"},
+    "0.2.0": {"api": "1.3", "scheduler": "1.1", "volume": "1.7"},
 }
 """The RPC API versions that the services of each volmgr release understand.
 

@@ -11,6 +11,8 @@ API version history:
         row knows.
 * 1.5 - create_adoption_plan (call): plan the adoption of the backend's objects.
 * 1.6 - create_adoption_job (call), run_adoption_job (cast): adoption jobs and their undo.
+* 1.7 - manage_existing and manage_existing_batch may name a volume whose row asks
+        for its snapshots too (``with_snapshots``): the service runs the chain flow.
 
 ``[upgrade_levels] volume`` caps the version sent; under a cap below 1.1 a batch
 goes out as one ``manage_existing`` cast per request; under a cap below 1.2 the
@@ -18,7 +20,9 @@ snapshot methods raise SnapshotsNotSupported (a volume service of an older relea
 does not know them) before anything is sent; under a cap below 1.3 an audit is
 refused (ServiceUnavailable: the services cannot audit yet), and under a cap below
 1.4 ``list_orphans`` is refused (ServiceUnavailable) rather than sent to a service
-that does not know it.
+that does not know it. The API refuses a chain request (InvalidInput, 400) under a
+cap below 1.7 (:func:`check_chains`): a service of an older release would
+run it as a single manage, which refuses a base with snapshots.
 """
 
 from typing import Any
@@ -29,7 +33,7 @@ from volmgr_common.context import RequestContext
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-volume"
-RPC_API_VERSION = "1.6"
+RPC_API_VERSION = "1.7"
 UPGRADE_LEVEL = "volume"
 """This API's option in ``[upgrade_levels]``."""
 
@@ -199,3 +203,13 @@ class VolumeAPI:
             server=self._server(host), version="1.5", timeout=self.plan_timeout
         )
         return cctxt.call(ctxt, "create_adoption_plan", request=plan_request.to_wire())
+
+
+def check_chains(volume: VolumeAPI, host: str) -> None:
+    """InvalidInput unless the volume services that ``volume`` talks to understand
+    chain manages (1.7): sends nothing."""
+    if not volume.client.can_send_version("1.7"):
+        raise exception.InvalidInput(
+            reason=f"adopting a volume with its snapshots needs volume services of RPC "
+            f"version 1.7 on {VolumeAPI._server(host)} ([upgrade_levels] volume caps it lower)"
+        )

@@ -32,7 +32,7 @@ from volmgr_common.flows import make_context_current, run_flow_batch
 from volmgr_common.page_request import PageRequest
 from volmgr_volume import orphans
 from volmgr_volume.drivers.base import VolumeDriver
-from volmgr_volume.flows import manage_existing
+from volmgr_volume.flows import manage_chain, manage_existing
 
 LOG = logging.getLogger(__name__)
 
@@ -86,6 +86,8 @@ class VolumeWorker:
         self.api = api_rpcapi.ApiAPI(messaging)
         # Built once: run_flow does not change a flow, so every request shares it.
         self._manage_flow = manage_existing.get_flow(conf, db, driver, self.notifier)
+        # A volume adopted with its snapshots (its row says ``with_snapshots``).
+        self._chain_flow = manage_chain.get_flow(conf, db, driver, self.notifier)
         self._recovered_once = False
         # Ownership tokens of the flows running in this process: the claims it renews.
         self._running: set[str] = set()
@@ -130,9 +132,12 @@ class VolumeWorker:
                 "Managing %s on %s as volume %s", volume["reference"], volume["host"], volume_id
             )
             stores.append({manage_existing.CONTEXT: ctxt, manage_existing.VOLUME: volume})
+        singles = [s for s in stores if not s[manage_existing.VOLUME]["with_snapshots"]]
+        chains = [s for s in stores if s[manage_existing.VOLUME]["with_snapshots"]]
         with metrics.manage_flows(len(stores)):
-            outcomes = run_flow_batch(self._manage_flow, stores, enter=make_context_current)
-        for store, outcome in zip(stores, outcomes, strict=True):
+            outcomes = run_flow_batch(self._manage_flow, singles, enter=make_context_current)
+            outcomes += run_flow_batch(self._chain_flow, chains, enter=make_context_current)
+        for store, outcome in zip([*singles, *chains], outcomes, strict=True):
             if isinstance(outcome, failure.Failure):
                 make_context_current(store)
                 self._fail(store[manage_existing.CONTEXT], store[manage_existing.VOLUME], outcome)
@@ -166,6 +171,8 @@ class VolumeWorker:
             LOG.warning("Manage of volume %s failed and was reverted: %s", volume["id"], reason)
         try:
             self._put_back(volume)
+            if volume["with_snapshots"]:
+                manage_chain.fail_members(self.db, self.notifier, ctxt, volume, reason)
             detail = message_field.detail_for(outcome.exception)
             if not volume_recovery.record_failure(
                 self.db, volume["id"], reason, volume["flow_owner"], detail.id
@@ -184,12 +191,16 @@ class VolumeWorker:
     def _put_back(self, volume: volume_record.ClaimedVolume) -> None:
         """Undo a rename an earlier run of this request may have made before it died.
 
-        The flow reverts only the tasks that ran in this run; ``undo_manage`` is
+        The flow reverts only the tasks that ran in this run; ``undo_manage`` (for a
+        chain, ``undo_manage_chain`` with the members its rows recorded) is
         idempotent, so calling it when nothing was renamed changes nothing. Fenced
         like every step: raises FlowOwnershipLost when the row is no longer ours.
         """
         try:
-            manage_existing.put_back(self.db, self.driver, volume)
+            if volume["with_snapshots"]:
+                manage_chain.put_back_chain(self.db, self.driver, volume)
+            else:
+                manage_existing.put_back(self.db, self.driver, volume)
         except exception.FlowOwnershipLost:
             raise
         except Exception as error:

@@ -52,6 +52,14 @@ def _add_manage(sub: argparse._SubParsersAction) -> None:
         help="Mark the volume bootable (default: not bootable).",
     )
     parser.add_argument(
+        "--with-snapshots",
+        action="store_true",
+        default=None,
+        help="Adopt the object with the snapshots built on it (its chain, as the "
+        "manageable listing shows it): the object becomes the volume and each member a "
+        "snapshot of it, in one request (default: the object alone).",
+    )
+    parser.add_argument(
         "--wait",
         action="store_true",
         help="Wait until the manage ends; a failure prints its reason and exits with "

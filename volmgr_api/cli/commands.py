@@ -47,6 +47,7 @@ def _manage_fields(args: argparse.Namespace) -> dict[str, Any]:
         "availability_zone": args.availability_zone,
         "metadata": parse_metadata(args.metadata),
         "bootable": args.bootable,
+        "with_snapshots": args.with_snapshots,
     }
     return {key: value for key, value in fields.items() if value is not None}
 
@@ -101,6 +102,8 @@ def delete_record(
 
 def manage(args: argparse.Namespace, client: Client) -> int:
     if args.all_safe:
+        if args.with_snapshots:
+            raise ApiError(0, "--with-snapshots adopts one chain: name its base, not --all-safe")
         return manage_all(args, client)
     if not args.identifier:
         raise ApiError(0, "name the object to manage, or use --all-safe")
@@ -112,7 +115,11 @@ def manage(args: argparse.Namespace, client: Client) -> int:
         return 0
     volume = wait_volume(client, volume["id"], "creating", args.timeout)
     if volume["status"] != FAILED:
-        output.emit_one(args, _volume(volume))
+        shown = _volume(volume)
+        if args.with_snapshots:
+            listed = client.get("snapshots/detail", volume_id=volume["id"])["snapshots"]
+            shown["snapshots"] = " ".join(snapshot["id"] for snapshot in listed)
+        output.emit_one(args, shown)
         return 0
     reason = bulk.failure_reason(client, volume["id"])
     output.emit_one(args, {**_volume(volume), "failure_reason": reason})
@@ -158,10 +165,19 @@ def manageable_list(args: argparse.Namespace, client: Client) -> int:
         sort=args.sort,
     )
     columns = ["reference", "size", "safe_to_manage"]
+    entries = data["manageable-volumes"]
     if not args.summary:
-        columns += ["reason_not_safe", "cinder_id"]
-    output.emit_rows(args, columns, data["manageable-volumes"])
+        columns += ["reason_not_safe", "cinder_id", "chain"]
+        entries = [{**entry, "chain": _chain(entry)} for entry in entries]
+    output.emit_rows(args, columns, entries)
     return 0
+
+
+def _chain(entry: dict[str, Any]) -> str:
+    """The members a base's chain lists (``manage --with-snapshots`` adopts them with
+    it), in order from the base; empty for an object without one."""
+    members = (entry.get("extra_info") or {}).get("chain") or []
+    return " <- ".join(str(member) for member in members)
 
 
 def list_volumes(args: argparse.Namespace, client: Client) -> int:

@@ -87,6 +87,7 @@ class AcceptedRequest:
             "reference": json.dumps(request.ref, sort_keys=True),
             "reference_key": volume_creation.reference_key(backend, request.ref),
             "request_id": self.request_id,
+            "with_snapshots": request.with_snapshots,
         }
         if request.volume_id is not None:  # a re-adoption keeps the orphan's volume id
             values["id"] = request.volume_id

@@ -5,6 +5,8 @@ as python-cinderclient sends every field it knows; ``bootable`` too (false), as
 openstacksdk sends it when ``openstack volume create --remote-source`` is given
 neither ``--bootable`` nor ``--non-bootable``. The longest name and
 description are the ``[api]`` options that the RPC API applies too.
+``with_snapshots`` (a strict boolean) is volmgr's own: Cinder has no such field and
+its clients never send it; it asks for the object's chain to be adopted with it.
 """
 
 import functools
@@ -33,6 +35,8 @@ def create(with_cluster: bool, max_name_length: int, max_description_length: int
         "availability_zone": types.nullable_string(STRING_WIDTH, 1),
         "metadata": types.metadata,
         "bootable": types.nullable_boolean,
+        # volmgr's extension (Cinder has none): adopt the object with its snapshots.
+        "with_snapshots": {"type": "boolean"},
     }
     if with_cluster:
         properties["cluster"] = HOST

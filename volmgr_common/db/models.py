@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -117,6 +118,8 @@ class Volume(TimestampMixin, Base):
     flow_owner: Mapped[str | None] = mapped_column(String(64))
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The request adopts the object with the snapshots built on it (a chain).
+    with_snapshots: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     volume_metadata: Mapped[list["VolumeMetadata"]] = relationship(
         back_populates="volume", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -170,6 +173,9 @@ class Snapshot(TimestampMixin, Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     flow_owner: Mapped[str | None] = mapped_column(String(64))
     scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Set on a member of a chain adopted with its volume (volmgr_common.db.chain_snapshots):
+    # its position and the backing reference its header held before the adoption.
+    chain_link: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     snapshot_metadata: Mapped[list["SnapshotMetadata"]] = relationship(
         back_populates="snapshot", cascade="all, delete-orphan", lazy="selectin"
     )

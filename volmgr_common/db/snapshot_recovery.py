@@ -42,8 +42,11 @@ def transitional(
 ) -> list[SnapshotRecoveryRow]:
     """Rows in ``statuses``, oldest change first: on ``backend`` (any of several
     names), unchanged for ``still_for`` seconds by the database's clock, claimed by a
-    flow or not (``owned``), with a failure noted or not (``failed``)."""
-    stmt = sa.select(S, _last_change()).where(S.status.in_(statuses))
+    flow or not (``owned``), with a failure noted or not (``failed``). The members
+    of a chain adopted with its volume (``chain_link``) are never among them: the
+    volume's flow resumes them."""
+    # A chain's members are their volume's flow's, resumed with it.
+    stmt = sa.select(S, _last_change()).where(S.status.in_(statuses), S.chain_link.is_(None))
     if backend is not None:
         stmt = stmt.where(placed_on(backend))
     if still_for is not None:

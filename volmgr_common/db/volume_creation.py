@@ -96,7 +96,7 @@ def _insert_charged(
         else:
             # Every column is given, so the new row is known without reading it back.
             columns: dict[str, Any] = {name: None for name in COLUMNS}
-            columns.update(bootable=False, created_at=now)
+            columns.update(bootable=False, with_snapshots=False, created_at=now)
             columns.update(n.values, quota_volumes=True, quota_gigabytes=0)
             rows.append(columns)
             metadata_rows.extend(

@@ -43,6 +43,7 @@ class VolumeRecord(TypedDict):
     metadata: dict[str, str]
     failure_reason: str | None
     request_id: str | None
+    with_snapshots: bool
     created_at: str | None
     updated_at: str | None
     launched_at: str | None
@@ -98,6 +99,7 @@ def as_record(
         "metadata": dict(metadata),
         "failure_reason": columns["failure_reason"],
         "request_id": columns["request_id"],
+        "with_snapshots": bool(columns.get("with_snapshots")),
         "created_at": _iso(columns["created_at"]),
         "updated_at": _iso(columns["updated_at"]),
         "launched_at": _iso(columns["launched_at"]),

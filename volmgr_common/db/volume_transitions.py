@@ -261,5 +261,13 @@ def delete_failed(session: Session, volume_id: str, project_id: str | None) -> V
     row.status = DELETING
     rows_db.release_all_in(session, row)
     values = to_record(row)
+    # The failed members of a chain adopted with it are part of its record.
+    session.execute(
+        sa.delete(models.Snapshot).where(
+            models.Snapshot.volume_id == volume_id,
+            models.Snapshot.chain_link.is_not(None),
+            models.Snapshot.status == ERROR_MANAGING,
+        )
+    )
     session.delete(row)
     return values

@@ -259,8 +259,8 @@ class ImageDriver(ChainsByAdopter, FileDriver):
                 self._invalid(
                     reference,
                     f"{', '.join(built_on[name])} built on it would lose their backing "
-                    "file; flatten them first (a volume with its snapshots cannot be "
-                    "adopted through the API yet)",
+                    "file; adopt it with its snapshots (with_snapshots) or flatten them "
+                    "first",
                 )
             return size
 
@@ -492,8 +492,8 @@ class ImageDriver(ChainsByAdopter, FileDriver):
             reason = f"its backing file {backing!r} is outside the backend directory"
         elif volume_id is None:
             reason = (
-                f"its backing file {base} is not a managed volume (a volume with its "
-                "snapshots cannot be adopted through the API yet)"
+                f"its backing file {base} is not a managed volume; adopt that volume "
+                "with its snapshots (with_snapshots)"
             )
         else:
             volume = {"id": volume_id, "provider_location": base}

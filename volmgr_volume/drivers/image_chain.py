@@ -172,7 +172,7 @@ class ImageChains:
             )
         return (
             f"the image is built on {node.backing!r}: it is a member of the chain of "
-            f"{current.name}, which cannot be adopted through the API yet"
+            f"{current.name}, adopted with it (with_snapshots)"
         )
 
     def describe(self, volume: VolumeRecord, reference: dict[str, Any]) -> Chain:

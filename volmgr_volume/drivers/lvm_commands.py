@@ -30,8 +30,8 @@ RESERVED_PARTS = (
 LV_FIELDS = ("lv_name", "lv_uuid", "lv_size", "lv_attr", "lv_tags", "origin", "lv_role")
 VG_FIELDS = ("vg_name", "vg_uuid", "vg_size", "vg_free")
 ORIGIN_PROBLEM = (
-    "the LV is the origin of a snapshot; remove or merge the snapshot first (a volume "
-    "with its snapshots cannot be adopted through the API yet)"
+    "the LV is the origin of a snapshot; adopt it with its snapshots (with_snapshots) "
+    "or remove or merge the snapshot first"
 )
 # First lv_attr character: the kinds of LV that may be managed.
 MANAGEABLE_KINDS = frozenset("-VmMrRCw")
@@ -172,7 +172,7 @@ def kind_problem(
     if kind == "s" and lv.origin:
         return (
             f"the LV is a snapshot of {lv.origin}: a member of the chain of {lv.origin}, "
-            "which cannot be adopted through the API yet"
+            "adopted with it (with_snapshots)"
         )
     if kind not in MANAGEABLE_KINDS:
         return f"the LV is {KIND_NAMES.get(kind, f'of unsupported type {kind!r}')}"

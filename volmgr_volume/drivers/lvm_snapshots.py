@@ -253,8 +253,8 @@ class LvmSnapshots:
             reason: str | None = "already managed"
         elif origin_volume is None:
             reason = (
-                f"its origin {lv.origin} is not a managed volume (a volume with its "
-                "snapshots cannot be adopted through the API yet)"
+                f"its origin {lv.origin} is not a managed volume; adopt that volume "
+                "with its snapshots (with_snapshots)"
             )
         elif lv.name.startswith(f"_{RESERVED_PREFIX}"):
             reason = "name is in managed form but no snapshot holds it"

@@ -141,6 +141,7 @@ def test_extract_resolves_type_zone_and_target(conf: cfg.ConfigOpts, db: db_api.
         "availability_zone": "nova",
         "volume_type_id": types_db.get_by_name_or_id(db, "__DEFAULT__")["id"],
         "bootable": False,
+        "with_snapshots": False,
         "reference": json.dumps({"source-name": "disk1"}),
         "reference_key": ref_key,
         "request_id": CTXT.request_id,

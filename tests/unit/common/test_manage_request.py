@@ -19,8 +19,14 @@ def test_a_manage_request_travels_as_the_keyword_arguments_of_rpc_1_0() -> None:
         "metadata": {},
         "bootable": False,
     }
-    assert tuple(request.to_wire()) == FIELDS
+    assert (*request.to_wire(), "with_snapshots") == FIELDS
     assert request.backend == "node1@files"
+
+
+def test_a_chain_request_carries_with_snapshots_as_rpc_1_3_does() -> None:
+    request = ManageRequest(host="node1@files", ref={"source-name": "d"}, with_snapshots=True)
+    assert tuple(request.to_wire()) == FIELDS
+    assert request.to_wire()["with_snapshots"] is True
 
 
 def test_a_manage_request_is_frozen() -> None:

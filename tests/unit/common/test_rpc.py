@@ -518,3 +518,37 @@ def test_under_an_older_release_caps_a_method_sends_what_it_knows_or_refuses(
     assert messages
     for message in messages:
         assert not rpc_versions.newer(message.target["version"], cap), (release, message.method)
+
+
+def test_a_chain_manage_is_sent_as_1_3_with_with_snapshots() -> None:
+    recorder = RecordingMessaging(None)
+    client = api_rpcapi.ApiAPI(cast(rpc.Messaging, recorder))
+    client.manage_existing(CTXT, "n@b", {"source-name": "d"}, with_snapshots=True)
+    [message] = recorder.sent
+    assert (message.method, message.target["version"]) == ("manage_existing", "1.3")
+    assert message.kwargs["with_snapshots"] is True
+    handler = ApiManager.manage_existing
+    inspect.signature(handler).bind(None, CTXT, **message.kwargs)
+
+
+@pytest.mark.parametrize("caps", [{"api": "1.2"}, {"api": "1.0"}])
+def test_a_chain_manage_under_an_older_api_cap_is_refused_and_nothing_sent(
+    caps: dict[str, str],
+) -> None:
+    recorder = RecordingMessaging({**OLDEST_CAPS, **caps})
+    client = api_rpcapi.ApiAPI(cast(rpc.Messaging, recorder))
+    with pytest.raises(exception.InvalidInput, match="upgrade_levels"):
+        client.manage_existing(CTXT, "n@b", {"source-name": "d"}, with_snapshots=True)
+    assert recorder.sent == []
+
+
+@pytest.mark.parametrize(("cap", "refused"), [("1.6", True), ("1.0", True), ("1.7", False)])
+def test_chain_manages_need_volume_services_of_1_7(cap: str, refused: bool) -> None:
+    recorder = RecordingMessaging({**OLDEST_CAPS, "volume": cap})
+    client = volume_rpcapi.VolumeAPI(cast(rpc.Messaging, recorder))
+    if refused:
+        with pytest.raises(exception.InvalidInput, match=r"1\.7"):
+            volume_rpcapi.check_chains(client, "n@b#p")
+    else:
+        volume_rpcapi.check_chains(client, "n@b#p")
+    assert recorder.sent == []

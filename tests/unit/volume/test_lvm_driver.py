@@ -245,7 +245,7 @@ KIND_CASES = [
     (lv_row("o", attr="owi-a-s---"), "the origin of a snapshot"),
     (lv_row("t", attr="twi-a-tz--", lv_role="private,thin,pool"), "a thin pool"),
     (lv_row("ts", attr="Vwi-a-tz--", origin="thin"), "a snapshot of thin"),
-    (lv_row("thin", attr="Vwi-a-tz--"), "origin of a snapshot; remove or merge the snapshot first"),
+    (lv_row("thin", attr="Vwi-a-tz--"), "origin of a snapshot; adopt it with its snapshots"),
     (lv_row("m", attr="ewi-a-----"), "metadata"),
     (lv_row("q", attr="qwi-a-----"), "unsupported type 'q'"),
     (lv_row("p", attr="-wi-a---p-"), "partial"),

@@ -71,6 +71,7 @@ def create(req: ApiRequest) -> Reply:
             "availability_zone": volume.get("availability_zone"),
             "metadata": volume.get("metadata"),
             "bootable": parameter_types.to_bool(volume.get("bootable", False)),
+            "with_snapshots": volume.get("with_snapshots", False),
         },
     )
     with named_as(kind):
