@@ -84,8 +84,14 @@ def test_output_formats_and_one_line_errors(tmp_path: Path) -> None:
     assert unknown.returncode == 2
     assert unknown.stderr == (
         "volmgr-manage: error: unknown quota resource 'gigabites'; known: volumes, "
-        "gigabytes, volumes_silver, gigabytes_silver\n"
+        "snapshots, gigabytes, volumes_silver, snapshots_silver, gigabytes_silver\n"
     )
+    # The snapshot resources that quota show lists take a limit too.
+    for resource in ("snapshots", "snapshots_silver"):
+        assert run(tmp_path, "quota", "set", "p1", resource, "7").returncode == 0
+    shown = run(tmp_path, "quota", "show", "p1", "-f", "json").stdout
+    limits = {row["Resource"]: row["Limit"] for row in json.loads(shown)}
+    assert (limits["snapshots"], limits["snapshots_silver"]) == (7, 7)
     assert "gigabites" not in run(tmp_path, "quota", "show", "p1").stdout
     taken = run(tmp_path, "type", "create", "silver")
     assert taken.returncode == 1

@@ -24,9 +24,12 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.16 - A manage request may name a ``cluster`` instead of a ``host``.
 * 3.17 - Manageable listings accept ``cluster`` instead of ``host``.
 * 3.21 - Volume details show ``provider_id`` to an admin (the backend object's identity).
+* 3.22 - Snapshot lists take the ``metadata`` filter.
+* 3.30 - Snapshot lists sort by ``name`` (volmgr accepts it at every version).
 * 3.36 - ``volumes/summary`` lists the distinct ``metadata`` values of the volumes.
 * 3.41 - Snapshot views show ``user_id``.
-* 3.45 - Volume lists accept ``with_count`` and then show ``count``.
+* 3.45 - Volume lists accept ``with_count`` and then show ``count`` (snapshot lists
+  do not count yet: they ignore it).
 * 3.48 - Volume details show ``shared_targets`` and ``service_uuid``.
 * 3.49 - Services show a volume service's ``backend_state``.
 * 3.61 - Volume details show ``cluster_name`` to an admin.
@@ -41,7 +44,7 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 
 Versions that change nothing volmgr serves: 3.1 (image upload), 3.6 (consistency
 groups), 3.9 (backups), 3.11 (group types), 3.15 (ETags of
-volume updates), 3.18 - 3.20, 3.22, 3.24 - 3.30, 3.35, 3.37, 3.38, 3.43, 3.44,
+volume updates), 3.18 - 3.20, 3.24 - 3.29, 3.35, 3.37, 3.38, 3.43, 3.44,
 3.47, 3.51, 3.54 - 3.59, 3.62 and 3.66 (backups, groups, snapshots, attachments,
 transfers, clusters, workers, pools, default types: resources volmgr does not serve),
 3.23 (``force`` on delete: volmgr deletes only failed manages, never backend data, so

@@ -75,7 +75,10 @@ def _add_quota(subparsers: argparse._SubParsersAction) -> None:
     qset.add_argument(
         "resource",
         metavar="RESOURCE",
-        help="volumes, gigabytes, volumes_<type> or gigabytes_<type> of an existing type.",
+        help=(
+            "volumes, snapshots, gigabytes, or volumes_<type>, snapshots_<type> or "
+            "gigabytes_<type> of an existing type."
+        ),
     )
     qset.add_argument("hard_limit", metavar="LIMIT", help="The limit; -1 for unlimited.")
 
@@ -143,17 +146,9 @@ def parse_limit(text: str) -> int:
     return limit
 
 
-def quota_resources(type_names: Sequence[str]) -> list[str]:
-    """The resources a limit can be set for, given the names of the volume types."""
-    resources = [quota.VOLUMES, quota.GIGABYTES]
-    for name in type_names:
-        resources += [f"{quota.VOLUMES}_{name}", f"{quota.GIGABYTES}_{name}"]
-    return resources
-
-
 def _quota_set(db: Database, cmd: Any) -> None:
     limit = parse_limit(cmd.hard_limit)
-    known = quota_resources([t["name"] for t in types_db.list_all(db)])
+    known = quota.resource_names(t["name"] for t in types_db.list_all(db))
     if cmd.resource not in known:
         raise UsageError(f"unknown quota resource {cmd.resource!r}; known: {', '.join(known)}")
     quota.set_limit(db, cmd.project_id, cmd.resource, limit)

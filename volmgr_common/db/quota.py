@@ -283,15 +283,21 @@ def usage(session: Session, project_id: str, defaults: DefaultLimits) -> dict[st
     )
     result = {u.resource: {"in_use": u.in_use, "reserved": u.reserved} for u in rows}
     type_names = session.scalars(sa.select(models.VolumeType.name))
-    resources = [VOLUMES, SNAPSHOTS, GIGABYTES]
-    for name in type_names:
-        resources += [f"{VOLUMES}_{name}", f"{SNAPSHOTS}_{name}", f"{GIGABYTES}_{name}"]
-    for resource in resources:
+    for resource in resource_names(type_names):
         result.setdefault(resource, {"in_use": 0, "reserved": 0})
     limits = _limits(session, {project_id: list(result)}, defaults)
     for resource, values in result.items():
         values["limit"] = limits[project_id, resource]
     return result
+
+
+def resource_names(type_names: Iterable[str]) -> list[str]:
+    """The resources a project's quota counts, given the names of the volume types:
+    volumes, snapshots and gigabytes, globally and per type."""
+    resources = [VOLUMES, SNAPSHOTS, GIGABYTES]
+    for name in type_names:
+        resources += [f"{VOLUMES}_{name}", f"{SNAPSHOTS}_{name}", f"{GIGABYTES}_{name}"]
+    return resources
 
 
 @db_api.writer

@@ -6,7 +6,8 @@ in ``snapshot_creation``, ``snapshot_identity``, ``snapshot_ownership``,
 
 API (stable): ``get(db, snapshot_id, project_id=None) -> SnapshotRecord``;
 ``list_snapshots(db, page, project_id=None, filters=None) -> list[SnapshotRecord]``
-(filters ``status``, ``volume_id``, ``name``); ``count_of_volume(db, volume_id) ->
+(filters ``status``, ``volume_id``, ``name``, ``name~``, ``metadata``; any other
+filter matches no snapshot, as Cinder answers an administrator); ``count_of_volume(db, volume_id) ->
 int``; ``managed_objects(db, backend) -> {name: snapshot_id}``.
 """
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from volmgr_common import exception
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models, paging
+from volmgr_common.db import models, paging, volume_filters
 from volmgr_common.db.snapshot_record import ERROR_MANAGING, SnapshotRecord, to_record
 from volmgr_common.page_request import PageRequest
 
@@ -44,7 +45,38 @@ EVERY_SNAPSHOT = PageRequest()
 """The page of a listing that wants every snapshot."""
 
 FILTERS = {"status": S.status, "volume_id": S.volume_id, "name": S.display_name}
-"""The filters a snapshot listing takes (Cinder's), and the columns they compare."""
+"""The filters a snapshot listing takes (Cinder's), and the columns they compare; also
+``name~`` (the name contains the text) and ``metadata`` (a mapping every pair of which
+the snapshot carries)."""
+
+
+def _metadata(pairs: Any) -> list[sa.ColumnElement[bool]]:
+    if not isinstance(pairs, Mapping):
+        return [sa.false()]
+    return [
+        sa.exists().where(
+            models.SnapshotMetadata.snapshot_id == S.id,
+            models.SnapshotMetadata.key == str(key),
+            models.SnapshotMetadata.value == str(value),
+        )
+        for key, value in pairs.items()
+    ]
+
+
+def conditions(filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
+    """The WHERE conditions of a listing's ``filters``; a filter no snapshot has (an
+    administrator may pass any) matches none, as in Cinder."""
+    found: list[sa.ColumnElement[bool]] = []
+    for key, value in filters.items():
+        if key == "metadata":
+            found.extend(_metadata(value))
+        elif key.endswith("~") and key[:-1] in FILTERS:
+            found.append(volume_filters.like(_T.c[FILTERS[key[:-1]].key], value))
+        elif key in FILTERS:
+            found.append(FILTERS[key] == str(value))
+        else:
+            found.append(sa.false())
+    return found
 
 
 def placed_on(backends: str | Sequence[str]) -> sa.ColumnElement[bool]:
@@ -74,7 +106,7 @@ def list_snapshots(
     the marker (a snapshot the caller may see, else SnapshotNotFound)."""
     columns = paging.sort_columns(paging.with_default_keys(page.sort), SORT_KEYS)
     scope = [] if project_id is None else [S.project_id == project_id]
-    where = [FILTERS[key] == value for key, value in (filters or {}).items() if key in FILTERS]
+    where = conditions(filters or {})
     anchor = None
     if page.marker is not None:
         anchor = session.execute(

@@ -195,6 +195,13 @@ def test_listing_pages_and_filters(db: db_api.Database, volume: dict[str, Any]) 
     rest = snapshots.list_snapshots(db, PageRequest(marker=page[-1]["id"], sort=(("name", "asc"),)))
     assert [s["name"] for s in rest] == ["s2"]
     assert snapshots.list_snapshots(db, filters={"name": "s1"})[0]["id"] == made[1]["id"]
+    assert [s["id"] for s in snapshots.list_snapshots(db, filters={"name~": "2"})] == [
+        made[2]["id"]
+    ]
+    assert len(snapshots.list_snapshots(db, filters={"metadata": {"k": "v"}})) == 3
+    assert snapshots.list_snapshots(db, filters={"metadata": {"k": "other"}}) == []
+    assert snapshots.list_snapshots(db, filters={"metadata": "not a mapping"}) == []
+    assert snapshots.list_snapshots(db, filters={"no_such_column": "x"}) == []
     assert snapshots.list_snapshots(db, project_id="another") == []
     assert snapshots.count_of_volume(db, volume["id"]) == 3
     assert set(snapshots.managed_objects(db, BACKEND)) == {"s0", "s1", "s2"}

@@ -3,13 +3,16 @@ action, ``os-unmanage``.
 
 Listings as Cinder's: newest first unless ``sort`` (or ``sort_key``/``sort_dir``)
 says otherwise, after ``marker``, ``offset`` and ``limit``; filters ``status``
-(Cinder's status names), ``volume_id`` and ``name``; an admin's ``all_tenants``
-lists every project's. A delete removes only the record of a failed manage
-(status ``error``); any other status is 400 (unmanage it instead).
+(Cinder's status names), ``volume_id``, ``name`` and ``metadata`` (3.22), checked per
+microversion as Cinder checks them (:mod:`volmgr_api.rest.filters`: a member's
+unknown filter is dropped before 3.31, a 400 from it; an administrator's matches
+nothing); an admin's ``all_tenants`` lists every project's. A delete removes only
+the record of a failed manage (status ``error``); any other status is 400 (unmanage
+it instead).
 """
 
 from volmgr_api.policies import snapshots as policy
-from volmgr_api.rest import faults
+from volmgr_api.rest import faults, filters
 from volmgr_api.rest.params import Params, check_sort, is_uuid
 from volmgr_api.rest.request import ApiRequest, Reply, validate
 from volmgr_api.rest.views import snapshots as views
@@ -18,7 +21,23 @@ from volmgr_common.db import snapshots as snapshots_db
 from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.page_request import PageRequest
 
-FILTERS = ("status", "volume_id", "name")
+NOT_FILTERS = ("all_tenants", "with_count")
+ADDED_FILTERS = (("3.22", "metadata"),)
+"""Filters that came with a microversion (dropped from older requests before 3.31)."""
+
+
+def _filters(req: ApiRequest, params: Params) -> dict[str, object]:
+    """The filters of a snapshot listing, typed; 400 for one the caller may not use."""
+    found: dict[str, object] = dict(
+        filters.user_filters(
+            req.ctxt, req.version, "snapshot", params.filters(NOT_FILTERS), ADDED_FILTERS
+        )
+    )
+    if "status" in found:
+        found["status"] = views.internal_status(str(found["status"]))
+    if "metadata" in found:
+        found["metadata"] = filters.literal(str(found["metadata"]))
+    return found
 
 
 def _list(req: ApiRequest, detailed: bool) -> Reply:
@@ -34,9 +53,7 @@ def _list(req: ApiRequest, detailed: bool) -> Reply:
     if marker is not None and not is_uuid(marker):
         raise faults.not_found(f"Snapshot {marker[:40]} could not be found.")
     page = PageRequest(marker, limit, params.offset(), tuple(sort))
-    wanted = {key: params.get(key) for key in FILTERS if params.get(key) is not None}
-    if "status" in wanted:
-        wanted["status"] = views.internal_status(str(wanted["status"]))
+    wanted = _filters(req, params)
     all_projects = bool(req.ctxt.is_admin and params.boolean("all_tenants"))
     found = req.api.snapshots.list_snapshots(req.ctxt, page, all_projects, wanted)
     return Reply(200, views.list_view(req, found, limit, detailed))
