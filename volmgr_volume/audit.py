@@ -126,8 +126,8 @@ class Auditor:
             summary = AuditSummary(self.backends[0], started_at=models.utcnow().isoformat())
             read_at = backend_orphans.reading_time(self.db)
             with self.driver.start_audit() as reading:
-                self._check_all(ctxt, reading, summary)
-                self._record_orphans(ctxt, reading, read_at, summary)
+                audited = self._check_all(ctxt, reading, summary)
+                self._record_orphans(ctxt, reading, read_at, audited, summary)
             summary.seconds = round(time.monotonic() - started, 3)
         LOG.info(
             "Audit of %s: %d volumes checked in %.1fs, %d with drift (%d new, %d cleared), "
@@ -149,12 +149,15 @@ class Auditor:
         ctxt: RequestContext,
         reading: BackendAudit,
         read_at: dt.datetime,
+        audited: set[str],
         summary: AuditSummary,
     ) -> None:
         """Record the orphans of ``reading`` (read at ``read_at``) a page at a time, drop
-        those no reading since saw, and report both."""
+        those no reading since saw, and report both. The ``audited`` volumes' objects
+        are known without asking the database again."""
         backend = self.backends[0]
-        found = orphans.find_orphans(self.db, self.backends, reading.managed_objects())
+        objects = reading.managed_objects()
+        found = orphans.find_orphans(self.db, self.backends, objects, known_ids=audited)
         while page := list(itertools.islice(found, orphans.PAGE_SIZE)):
             seen = [backend_orphans.SeenOrphan.from_dict(obj.as_dict()) for obj in page]
             summary.orphans += len(seen)
@@ -186,17 +189,20 @@ class Auditor:
 
     def _check_all(
         self, ctxt: RequestContext, reading: BackendAudit, summary: AuditSummary
-    ) -> None:
+    ) -> set[str]:
+        """Check every available volume, a page at a time; the ids of those checked."""
         page_size = self.conf.audit.page_size
         template = self.conf.volume.volume_name_template
         after: str | None = None
+        audited: set[str] = set()
         while True:
             page = volume_drift.audit_page(self.db, self.backends, template, after, page_size)
             if page:
                 self._check_page(ctxt, reading, page, summary)
+                audited.update(volume.id for volume in page)
                 after = page[-1].id
             if len(page) < page_size:
-                return
+                return audited
 
     def _check_page(
         self,
