@@ -156,8 +156,8 @@ class Auditor:
         those no reading since saw, and report both. The ``audited`` volumes' objects
         are known without asking the database again."""
         backend = self.backends[0]
-        objects = reading.managed_objects()
-        found = orphans.find_orphans(self.db, self.backends, objects, known_ids=audited)
+        objects = reading.managed_objects(known_ids=audited)
+        found = orphans.find_orphans(self.db, self.backends, objects)
         while page := list(itertools.islice(found, orphans.PAGE_SIZE)):
             seen = [backend_orphans.SeenOrphan.from_dict(obj.as_dict()) for obj in page]
             summary.orphans += len(seen)

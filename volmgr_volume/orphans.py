@@ -8,12 +8,13 @@ the database, one page of objects at a time, so that its memory stays bounded by
 the page whatever the number of volumes. An object is known when a row has the
 volume id its name carries, or a row of this backend holds its identity (it was
 renamed by hand: that is drift, not an orphan). It reads and never changes
-anything. The audit calls it on its own reading of the backend, after it has read
-the rows of the backend's available volumes: their ids are known without a query.
+anything. The audit calls it on its own reading of the backend, leaving out the
+objects of the volumes it has just checked (``BackendAudit.managed_objects``'s
+``known_ids``): they are known without a query, or even a look at the object.
 """
 
 import itertools
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from volmgr_common.db import api as db_api
 from volmgr_common.db import volume_identity
@@ -29,13 +30,10 @@ def find_orphans(
     backends: Sequence[str],
     objects: Iterable[ManagedObject],
     page_size: int = PAGE_SIZE,
-    known_ids: Container[str] = (),
 ) -> Iterator[ManagedObject]:
     """The objects among ``objects`` (of the backend named ``backends``: a cluster's
-    name and a member's own) that no row knows, in the order given. An object whose
-    volume id is in ``known_ids`` (ids the caller has just read rows of) is known
-    without asking the database."""
-    listed = (obj for obj in objects if obj.volume_id not in known_ids)
+    name and a member's own) that no row knows, in the order given."""
+    listed = iter(objects)
     while page := list(itertools.islice(listed, page_size)):
         keys = {
             obj.identity: [volume_identity.identity_key(name, obj.identity) for name in backends]

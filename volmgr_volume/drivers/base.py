@@ -59,7 +59,7 @@ what changed between two (:func:`fingerprint_changes`).
 import abc
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from oslo_config import cfg
@@ -345,11 +345,12 @@ class BackendAudit(abc.ABC):
         """None when the volume's object is as recorded, else the most serious drift."""
 
     @abc.abstractmethod
-    def managed_objects(self) -> Iterator[ManagedObject]:
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
         """Every object of this reading in managed form (see
-        :meth:`VolumeDriver.list_managed_objects`), whether or not a row knows it;
-        it may look again at those objects (their size, their marks), never lists
-        the backend again."""
+        :meth:`VolumeDriver.list_managed_objects`) but those whose volume id is in
+        ``known_ids`` (the caller knows them: they are not looked at again); it may
+        look again at the others (their size, their marks), never lists the backend
+        again."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Let go of what the reading holds (a directory descriptor)."""

@@ -18,7 +18,7 @@ add up; the delay is slept before the failure.
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
 from oslo_config import cfg
@@ -86,11 +86,14 @@ class FakeAudit(BackendAudit):
         self._projects = projects
         self._holders = {f"fake:{ref[SOURCE_NAME]}": name for name, ref in managed.items()}
 
-    def managed_objects(self) -> Iterator[ManagedObject]:
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
         for name, reference in self._managed.items():
+            volume_id = volume_id_in(self._driver._managed_re, name) or ""
+            if volume_id in known_ids:
+                continue
             yield ManagedObject(
                 name=name,
-                volume_id=volume_id_in(self._driver._managed_re, name) or "",
+                volume_id=volume_id,
                 identity=f"fake:{reference[SOURCE_NAME]}",
                 size_bytes=self._driver._size(reference) * GIB,
                 original_name=reference[SOURCE_NAME],

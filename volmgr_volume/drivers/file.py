@@ -47,7 +47,7 @@ import itertools
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
 from oslo_concurrency import lockutils
@@ -204,11 +204,13 @@ class DirectoryAudit(BackendAudit):
                     return drift.renamed(volume, name, holder)
         return drift.gone(volume, holder)
 
-    def managed_objects(self) -> Iterator[ManagedObject]:
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
         """The regular files of the scan whose names are in managed form, with their
-        marks (one ``lstat`` and one ``getxattr`` per such file)."""
+        marks (one ``lstat`` and one ``getxattr`` per such file not known)."""
         real_dir = self._driver._real_dir()
-        names = sorted(name for name in self._names.values() if self._driver.is_managed_form(name))
+        pattern = self._driver._managed_re
+        named = ((name, volume_id_in(pattern, name)) for name in self._names.values())
+        names = sorted(name for name, vid in named if vid is not None and vid not in known_ids)
         for name in names:
             st = self._lstat(name)
             if st is None or not stat.S_ISREG(st.st_mode):

@@ -55,7 +55,7 @@ re-adopts the LV where it stands: no rename, no tag, nothing to put back.
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -125,7 +125,7 @@ class LvmAudit(BackendAudit):
         self._by_name = {lv.name: lv for lv in lvs}
         self._by_uuid = {lv.uuid: lv for lv in lvs}
 
-    def managed_objects(self) -> Iterator[ManagedObject]:
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
         """The LVs named in managed form or carrying a ``volmgr-origin:`` tag.
 
         The volume id is the one the name carries, else the one a tag records; the
@@ -138,7 +138,7 @@ class LvmAudit(BackendAudit):
             volume_id = volume_id_in(self._managed_re, lv.name)
             if volume_id is None and marks:
                 volume_id = marks[0].removeprefix(TAG_PREFIX).partition(":")[0]
-            if volume_id is None:
+            if volume_id is None or volume_id in known_ids:
                 continue
             yield ManagedObject(
                 name=lv.name,
