@@ -4,16 +4,18 @@ Makes N real sparse files under their managed names (``volume-<uuid>``) in a
 temporary directory, inserts their N volume rows in bulk (identity, provenance,
 provider location, as a manage leaves them) into the database the bench uses
 (SQLite in the temporary directory, or with ``--db postgresql`` a throwaway
-database on the local PostgreSQL, dropped at the end), then
-changes some objects by hand (deleted, grown, renamed back) and runs the audit of
-``volmgr_volume.audit`` twice: the first records the drift, the second (nothing
-changed) writes nothing. While an audit runs, a thread samples the process's
+database on the local PostgreSQL, dropped at the end), makes
+``--orphans`` more files in managed form that no row knows (a restored database's
+orphans), then changes some objects by hand (deleted, grown, renamed back) and runs
+the audit of ``volmgr_volume.audit`` twice: the first records the drift and the
+orphans (found in the same reading of the directory), the second (nothing changed)
+writes no drift and finds no new orphan. While an audit runs, a thread samples the process's
 resident memory every 10 ms; the growth reported is the peak over the RSS just
 before the audit. A manageable listing page is timed while the first audit runs,
 to show that it does not wait for the audit. Prints a table and, last, one JSON
 line.
 
-    python -m bench.audit --objects 100000 [--drift 300] [--db sqlite|postgresql]
+    python -m bench.audit --objects 100000 [--drift 300] [--orphans 100] [--db sqlite|postgresql]
 """
 
 import argparse
@@ -203,6 +205,7 @@ def run(args: argparse.Namespace, state: Path, database_url: str | None) -> dict
     directory = Path(conf.file_backend.directory)
     start = time.perf_counter()
     objects = make_objects(directory, args.objects)
+    make_objects(directory, args.orphans)  # no row knows them
     insert_rows(db, objects)
     analyze(db)
     db.dispose()  # the audit reads on connections of its own, as in a volume service
@@ -216,6 +219,8 @@ def run(args: argparse.Namespace, state: Path, database_url: str | None) -> dict
     assert first.checked == second.checked == args.objects, (first.checked, second.checked)
     assert first.drifted == first.detected == changed, first.as_dict()
     assert second.drifted == changed and second.detected == second.changed == 0
+    assert first.orphans == first.orphans_detected == args.orphans, first.as_dict()
+    assert second.orphans == args.orphans and second.orphans_detected == 0, second.as_dict()
     db.dispose()
     return {
         "bench": "audit",
@@ -223,6 +228,7 @@ def run(args: argparse.Namespace, state: Path, database_url: str | None) -> dict
         "database": db.engine.url.get_backend_name(),
         "page_size": conf.audit.page_size,
         "drifted": changed,
+        "orphans": args.orphans,
         "first_audit_s": first_s,
         "first_audit_rss_growth_mib": first_mib,
         "second_audit_s": second_s,
@@ -237,11 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=100_000, help="managed files")
     parser.add_argument("--drift", type=int, default=300, help="objects changed by hand")
+    parser.add_argument(
+        "--orphans", type=int, default=100, help="files in managed form without a row"
+    )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--dir", default=None, help="where to make the temporary directory")
     args = parser.parse_args(argv)
     if not 0 < args.drift <= args.objects:
         parser.error("need 0 < --drift <= --objects")
+    if args.orphans < 0:
+        parser.error("need --orphans >= 0")
     logging.getLogger("volmgr_volume").logger.setLevel("ERROR")
     with (
         cleanup_on_exit() as cleanup,

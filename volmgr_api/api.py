@@ -19,8 +19,8 @@ from volmgr_common import cache, exception, metrics, notifications, rpc
 from volmgr_common.batching import Batcher
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
+from volmgr_common.db import backend_orphans, quota, volume_record, volume_transitions
 from volmgr_common.db import messages as messages_db
-from volmgr_common.db import quota, volume_record, volume_transitions
 from volmgr_common.db import services as services_db
 from volmgr_common.db import volume_types as types_db
 from volmgr_common.db import volumes as volumes_db
@@ -170,9 +170,25 @@ class API:
             raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
         return str(service["backend"])
 
+    def list_audited_orphans(
+        self, ctxt: RequestContext, host: Any, page: PageRequest
+    ) -> list[dict[str, Any]]:
+        """A page (at most ``[api] max_list_limit``) of the orphans the last audit of the
+        backend ``host`` found and no row knows now (see
+        ``volmgr_common.db.backend_orphans``); its service need not be up.
+        Administrators only."""
+        readoption.require_admin(ctxt)
+        backend, _pool = validation.parse_host(host)
+        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
+        max_limit = self.conf.api.max_list_limit
+        limit = max_limit if page.limit is None else min(page.limit, max_limit)
+        page = dataclasses.replace(page, limit=limit)
+        return backend_orphans.list_orphans(self.db, str(service["backend"]), page)
+
     def list_orphans(self, ctxt: RequestContext, host: Any) -> list[dict[str, Any]]:
-        """The objects of a backend in managed form that no volume knows (asks its
-        volume service; see ``volmgr_volume.orphans``). Administrators only."""
+        """The objects of a backend in managed form that no volume knows, as the backend
+        shows them now (asks its volume service; see ``volmgr_volume.orphans``).
+        Administrators only."""
         readoption.require_admin(ctxt)
         backend = self._live_backend(host)
         with rpc.bus_unavailable_as_503():

@@ -33,6 +33,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from volmgr_common.limits import size_in_gib
+
 MISSING = "missing"
 RENAMED = "renamed"
 REPLACED = "replaced"
@@ -97,7 +99,7 @@ def size_drift(volume: AuditedVolume, found_bytes: int) -> Drift | None:
         return Drift(RESIZED, {"size_bytes": volume.size_bytes}, {"size_bytes": found_bytes})
     if volume.size_gib is None:
         return None
-    found_gib = -(-found_bytes // 1024**3)
+    found_gib = size_in_gib(found_bytes)
     if found_gib == volume.size_gib:
         return None
     return Drift(RESIZED, {"size_gb": volume.size_gib}, {"size_gb": found_gib})

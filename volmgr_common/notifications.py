@@ -1,5 +1,5 @@
 """Notifications on the message bus (``volume.<event>.*``, ``snapshot.<event>.*``,
-``adoption.job.*``).
+``adoption.job.*``, ``volume.orphan``).
 
 Each notification waits for the broker's publisher confirm (about a millisecond on
 a local broker). A batch of requests sends its notifications side by side
@@ -145,3 +145,36 @@ def notify_adoption_job(
     payload = {key: job.get(key) for key in ADOPTION_JOB_KEYS}
     payload["job_id"] = job.get("id")
     _send(notifier, ctxt, f"adoption.job.{event}", payload, error=False)
+
+
+ORPHAN_KEYS = (
+    "volume_id",
+    "name",
+    "identity",
+    "size",
+    "size_bytes",
+    "original_name",
+    "project_id",
+    "marks",
+)
+
+
+def notify_orphans(
+    notifier: messaging.Notifier,
+    ctxt: RequestContext,
+    host: str,
+    state: str,
+    orphans: Sequence[Mapping[str, Any]],
+) -> None:
+    """Send one ``volume.orphan`` per orphan of ``host`` (``state``: ``detected`` when an
+    audit first sees it, ``cleared`` when it is no longer one), side by side; returns
+    when every one is sent (or logged as not sent)."""
+    payloads = [
+        {**{key: orphan.get(key) for key in ORPHAN_KEYS}, "host": host, "state": state}
+        for orphan in orphans
+    ]
+    futures = [
+        _publishers.submit(_send, notifier, ctxt, "volume.orphan", payload, False)
+        for payload in payloads
+    ]
+    concurrent.futures.wait(futures)

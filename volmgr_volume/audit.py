@@ -1,17 +1,29 @@
-"""The audit of one backend: every managed volume checked against one reading of it.
+"""The audit of one backend: every managed volume checked against one reading of it,
+and the orphans found in that same reading.
 
 :class:`Auditor` reads the backend once (``VolumeDriver.start_audit``), then the
 backend's ``available`` volumes from the database a page at a time
 (``[audit] page_size``), checks each against the reading and writes only what
 changed: a drift that appears (recorded with ``since``, a user message and a
 ``volume.drift`` notification), a drift whose details changed (recorded, ``since``
-kept), a drift that went away (cleared, a user message and a notification). It
-never changes a backend object, holds no lock the manages or the listing take,
-and holds no transaction between pages. One audit runs at a time per service; a
-second waits for the first to end, then reads the backend afresh.
+kept), a drift that went away (cleared, a user message and a notification).
+
+From the same reading it then takes the objects in managed form that no row knows
+(``volmgr_volume.orphans``) and records them as the backend's orphans
+(``volmgr_common.db.backend_orphans``, listed by ``GET os-orphans``), a page at a
+time: an orphan seen for the first time sends a ``volume.orphan`` notification
+(``detected``), one that is gone since the last audit (re-adopted, renamed,
+deleted) another (``cleared``). Orphans have no row and often no recorded
+project, so they leave no user message: they are the operator's business.
+
+An audit never changes a backend object, holds no lock the manages or the listing
+take, and holds no transaction between pages. One audit runs at a time per
+service; a second waits for the first to end, then reads the backend afresh.
 """
 
 import dataclasses
+import datetime as dt
+import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -23,8 +35,9 @@ from oslo_log import log as logging
 from volmgr_common import drift, notifications
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
-from volmgr_common.db import models, volume_drift
+from volmgr_common.db import backend_orphans, models, volume_drift
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_volume import orphans
 from volmgr_volume.drivers.base import BackendAudit, VolumeDriver
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +59,9 @@ class AuditSummary:
     cleared: int = 0
     kinds: dict[str, int] = dataclasses.field(default_factory=dict)
     drifts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    orphans: int = 0
+    orphans_detected: int = 0
+    orphans_cleared: int = 0
     started_at: str = ""
     seconds: float = 0.0
 
@@ -108,33 +124,85 @@ class Auditor:
         with self._lock:
             started = time.monotonic()
             summary = AuditSummary(self.backends[0], started_at=models.utcnow().isoformat())
+            read_at = backend_orphans.reading_time(self.db)
             with self.driver.start_audit() as reading:
-                self._check_all(ctxt, reading, summary)
+                audited = self._check_all(ctxt, reading, summary)
+                self._record_orphans(ctxt, reading, read_at, audited, summary)
             summary.seconds = round(time.monotonic() - started, 3)
         LOG.info(
-            "Audit of %s: %d volumes checked in %.1fs, %d with drift (%d new, %d cleared)",
+            "Audit of %s: %d volumes checked in %.1fs, %d with drift (%d new, %d cleared), "
+            "%d orphans (%d new, %d cleared)",
             summary.host,
             summary.checked,
             summary.seconds,
             summary.drifted,
             summary.detected,
             summary.cleared,
+            summary.orphans,
+            summary.orphans_detected,
+            summary.orphans_cleared,
         )
         return summary
 
+    def _record_orphans(
+        self,
+        ctxt: RequestContext,
+        reading: BackendAudit,
+        read_at: dt.datetime,
+        audited: set[str],
+        summary: AuditSummary,
+    ) -> None:
+        """Record the orphans of ``reading`` (read at ``read_at``) a page at a time, drop
+        those no reading since saw, and report both. The ``audited`` volumes' objects
+        are known without asking the database again."""
+        backend = self.backends[0]
+        objects = reading.managed_objects(known_ids=audited)
+        found = orphans.find_orphans(self.db, self.backends, objects)
+        while page := list(itertools.islice(found, orphans.PAGE_SIZE)):
+            seen = [backend_orphans.SeenOrphan.from_dict(obj.as_dict()) for obj in page]
+            summary.orphans += len(seen)
+            new = backend_orphans.record_seen(self.db, backend, seen, read_at)
+            summary.orphans_detected += len(new)
+            self._report_orphans(ctxt, drift.DETECTED, new)
+        while gone := backend_orphans.drop_unseen(self.db, backend, read_at, orphans.PAGE_SIZE):
+            summary.orphans_cleared += len(gone)
+            self._report_orphans(ctxt, drift.CLEARED, gone)
+
+    def _report_orphans(
+        self, ctxt: RequestContext, state: str, changed: Sequence[backend_orphans.SeenOrphan]
+    ) -> None:
+        for orphan in changed:
+            if state == drift.DETECTED:
+                LOG.warning(
+                    "Orphan on %s: %s (volume %s, identity %s) is in managed form; no "
+                    "volume row knows it",
+                    self.backends[0],
+                    orphan.name,
+                    orphan.volume_id,
+                    orphan.identity,
+                )
+            else:
+                LOG.info("Orphan %s of %s is no longer one", orphan.name, self.backends[0])
+        notifications.notify_orphans(
+            self.notifier, ctxt, self.backends[0], state, [o.as_dict() for o in changed]
+        )
+
     def _check_all(
         self, ctxt: RequestContext, reading: BackendAudit, summary: AuditSummary
-    ) -> None:
+    ) -> set[str]:
+        """Check every available volume, a page at a time; the ids of those checked."""
         page_size = self.conf.audit.page_size
         template = self.conf.volume.volume_name_template
         after: str | None = None
+        audited: set[str] = set()
         while True:
             page = volume_drift.audit_page(self.db, self.backends, template, after, page_size)
             if page:
                 self._check_page(ctxt, reading, page, summary)
+                audited.update(volume.id for volume in page)
                 after = page[-1].id
             if len(page) < page_size:
-                return
+                return audited
 
     def _check_page(
         self,

@@ -8,7 +8,9 @@ the database, one page of objects at a time, so that its memory stays bounded by
 the page whatever the number of volumes. An object is known when a row has the
 volume id its name carries, or a row of this backend holds its identity (it was
 renamed by hand: that is drift, not an orphan). It reads and never changes
-anything: the drift audit may call it as it is.
+anything. The audit calls it on its own reading of the backend, leaving out the
+objects of the volumes it has just checked (``BackendAudit.managed_objects``'s
+``known_ids``): they are known without a query, or even a look at the object.
 """
 
 import itertools

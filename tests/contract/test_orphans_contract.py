@@ -1,7 +1,8 @@
 """The orphan part of the VolumeDriver contract, on real objects of every real backend.
 
-``list_managed_objects`` lists the objects in managed form with the volume id their
-name carries, their identity and size, and what the backend recorded of their
+``list_managed_objects`` (what an audit's one reading of the backend lists, less
+the objects the audit says it knows) lists the objects in managed form with the
+volume id their name carries, their identity and size, and what the backend recorded of their
 original name and project; a reference naming the volume's own managed name
 re-adopts the object where it stands (no rename, nothing to put back), and still
 refuses another volume's managed name. On files, the manage's mark is removed when
@@ -48,6 +49,20 @@ def test_managed_objects_are_listed_with_what_the_backend_records(backend: Backe
         assert obj.size_bytes == GIB + 1
     else:
         assert obj.project_id is None
+
+
+def test_an_audits_reading_lists_the_same_objects_but_those_it_is_told_are_known(
+    backend: Backend,
+) -> None:
+    for volume_id, name in ((VOLUME_ID, "disk1"), (OTHER_ID, "disk2")):
+        reference = backend.make(name, GIB)
+        identity = backend.driver.get_identity(owned(volume_id), reference)
+        backend.driver.manage(owned(volume_id), reference, identity=identity)
+    with backend.driver.start_audit() as reading:
+        assert {obj.name: obj for obj in reading.managed_objects()} == listed(backend)
+    with backend.driver.start_audit() as reading:
+        left = list(reading.managed_objects(known_ids={VOLUME_ID}))
+    assert [obj.volume_id for obj in left] == [OTHER_ID]
 
 
 @pytest.mark.parametrize("backend", ["lvm"], indirect=True)

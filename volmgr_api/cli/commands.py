@@ -243,8 +243,8 @@ AUDIT_COLUMNS = ["volume_id", "kind", "found"]
 
 
 def audit(args: argparse.Namespace, client: Client) -> int:
-    """Audit a backend: a summary line and a table of the drifted volumes (or, in
-    another format, the whole summary)."""
+    """Audit a backend: a summary line, a table of the drifted volumes and a line of
+    orphans (or, in another format, the whole summary)."""
     client.timeout = max(client.timeout, args.timeout)
     summary = client.post("os-audit", {"audit": {"host": args.host}})["audit"]
     if args.formatter != output.DEFAULT_FORMAT or args.columns:
@@ -260,6 +260,11 @@ def audit(args: argparse.Namespace, client: Client) -> int:
         output.emit_rows(args, AUDIT_COLUMNS, summary["drifts"])
     if summary.get("drifts_truncated"):
         print(f"(the first {len(summary['drifts'])} drifted volumes are listed)")
+    if "orphans" in summary:  # an older volume service's audit finds no orphans
+        print(
+            f"{summary['orphans']} orphans ({summary['orphans_detected']} new, "
+            f"{summary['orphans_cleared']} cleared): volmgr orphans {summary['host']}"
+        )
     return 0
 
 

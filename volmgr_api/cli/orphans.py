@@ -1,12 +1,14 @@
 """``volmgr orphans`` and ``volmgr readopt``: objects in managed form no volume knows,
 and their re-adoption (admin).
 
-``volmgr orphans HOST`` lists them (a table, or ``-f json``/``--json``).
-``volmgr readopt HOST NAME`` re-adopts one under the volume id its name carries and
-its original project (``--project`` when the backend records none); ``--all``
-re-adopts every orphan of HOST, one request each, and reports each outcome: an
-orphan that is refused (no project recorded and none given, say) does not stop the
-others.
+``volmgr orphans HOST`` lists one page of what the last audit of HOST found
+(``volmgr audit HOST`` audits it now), by name unless ``--sort`` says otherwise,
+after ``--marker`` (an orphan's name), at most ``--limit`` (a table, or ``-f
+json``/``--json``). ``volmgr readopt HOST NAME`` re-adopts one under the volume id
+its name carries and its original project (``--project`` when the backend records
+none); ``--all`` re-adopts every orphan of HOST the last audit found (all pages),
+one request each, and reports each outcome: an orphan that is refused (no project
+recorded and none given, say) does not stop the others.
 """
 
 import argparse
@@ -16,14 +18,35 @@ from volmgr_api.cli import commands
 from volmgr_api.cli.client import ApiError, Client
 from volmgr_common import output
 
-ORPHAN_COLUMNS = ["name", "volume_id", "size", "project_id", "original_name", "identity"]
+ORPHAN_COLUMNS = [
+    "name",
+    "volume_id",
+    "size",
+    "project_id",
+    "original_name",
+    "identity",
+    "first_seen_at",
+]
 OUTCOME_COLUMNS = ["name", "volume_id", "project_id", "result"]
+COLLECTION = "os-orphans"
 
 
 def orphans(args: argparse.Namespace, client: Client) -> int:
-    found = client.get("os-orphans", host=args.host)["orphans"]
+    params = {"host": args.host, "marker": args.marker, "limit": args.limit, "sort": args.sort}
+    found = client.get(COLLECTION, **params)["orphans"]
     output.emit_rows(args, ORPHAN_COLUMNS, found)
     return 0
+
+
+def every_orphan(client: Client, host: str) -> list[dict[str, Any]]:
+    """Every orphan the last audit of ``host`` found, page after page."""
+    found: list[dict[str, Any]] = []
+    while True:
+        marker = found[-1]["name"] if found else None
+        data = client.get(COLLECTION, host=host, marker=marker)
+        found += data["orphans"]
+        if not data.get("orphans_links") or not data["orphans"]:
+            return found
 
 
 def _readopt_one(
@@ -51,7 +74,7 @@ def readopt(args: argparse.Namespace, client: Client) -> int:
     if args.all == bool(args.name):
         raise ApiError(0, "name one orphan, or use --all (not both)")
     if args.all:
-        wanted = client.get("os-orphans", host=args.host)["orphans"]
+        wanted = every_orphan(client, args.host)
     else:
         wanted = [{"name": args.name, "volume_id": None, "project_id": None}]
     rows = [_readopt_one(args, client, orphan) for orphan in wanted]
@@ -62,9 +85,19 @@ def readopt(args: argparse.Namespace, client: Client) -> int:
 
 def add_commands(sub: argparse._SubParsersAction, command: Any) -> None:
     """``orphans`` and ``readopt`` (``command`` makes a subcommand's parser)."""
-    text = "Objects of a backend in managed form that no volume knows (admin)."
+    text = (
+        "Objects of a backend in managed form that no volume knows, as its last audit "
+        "found them (admin)."
+    )
     parser = command(sub, "orphans", text)
     parser.add_argument("host", help="Backend: host@backend.")
+    parser.add_argument("--marker", help="Start after this orphan's name (default: the first).")
+    parser.add_argument("--limit", type=int, help="At most this many (default: the API's).")
+    parser.add_argument(
+        "--sort",
+        help="KEY[:asc|desc],... of name, volume_id, size_bytes, first_seen_at, "
+        "last_seen_at (default: name:asc).",
+    )
     parser.set_defaults(command=orphans)
 
     text = (

@@ -365,6 +365,27 @@ class AdoptionJobItem(Base):
     )
 
 
+class BackendOrphan(Base):
+    """An object in managed form that no volume row knew when the last audit of its
+    backend looked (see volmgr_volume.audit): what the backend said of it, when an
+    audit first saw it (``first_seen_at``, kept while the same object stays an
+    orphan under that name) and last read the backend and saw it (an audit drops
+    the rows of its backend that no reading since its own saw)."""
+
+    __tablename__ = "backend_orphans"
+
+    backend: Mapped[str] = mapped_column(String(STRING_WIDTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(STRING_WIDTH), primary_key=True)
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    identity: Mapped[str] = mapped_column(String(STRING_WIDTH))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    original_name: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str | None] = mapped_column(String(STRING_WIDTH))
+    marks: Mapped[list[str]] = mapped_column(JSON)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class, for Core statements (typed as a ``Table``)."""
     table = model.__table__

@@ -59,7 +59,7 @@ what changed between two (:func:`fingerprint_changes`).
 import abc
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from oslo_config import cfg
@@ -68,9 +68,9 @@ from volmgr_common import exception
 from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.drift import AuditedVolume, Drift
+from volmgr_common.limits import GIB, size_in_gib
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, MANAGEABLE_SORT_KEYS, PageRequest
 
-GIB = 1024**3
 SOURCE_NAME = "source-name"
 SORT_DIRS = ("asc", "desc")
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -203,11 +203,6 @@ def volume_id_in(pattern: re.Pattern[str], name: str) -> str | None:
     """The volume id a managed name carries (lower case), None if ``name`` is not one."""
     match = pattern.fullmatch(name)
     return match.group(1).lower() if match else None
-
-
-def size_in_gib(size_bytes: int) -> int:
-    """Bytes rounded up to whole GiB (an empty object is 0 GiB)."""
-    return -(-size_bytes // GIB)  # integer ceiling: exact even beyond 2**53 bytes
 
 
 def gib_floor(size_bytes: int) -> float:
@@ -348,6 +343,14 @@ class BackendAudit(abc.ABC):
     @abc.abstractmethod
     def check(self, volume: AuditedVolume) -> Drift | None:
         """None when the volume's object is as recorded, else the most serious drift."""
+
+    @abc.abstractmethod
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
+        """Every object of this reading in managed form (see
+        :meth:`VolumeDriver.list_managed_objects`) but those whose volume id is in
+        ``known_ids`` (the caller knows them: they are not looked at again); it may
+        look again at the others (their size, their marks), never lists the backend
+        again."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Let go of what the reading holds (a directory descriptor)."""
@@ -545,11 +548,13 @@ class VolumeDriver(abc.ABC):
         :class:`BackendAudit`). Raises VolumeDriverException when the backend cannot
         be read."""
 
-    @abc.abstractmethod
     def list_managed_objects(self) -> Iterator[ManagedObject]:
         """Every object of the backend in managed form (its name made by the volume name
         template, or a mark volmgr wrote on it), read once, whether or not a volume row
-        knows it; see :class:`ManagedObject`. Changes nothing on the backend."""
+        knows it; see :class:`ManagedObject`. Changes nothing on the backend. It is what
+        an audit's reading finds (:meth:`BackendAudit.managed_objects`)."""
+        with self.start_audit() as reading:
+            yield from reading.managed_objects()
 
     @abc.abstractmethod
     def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:

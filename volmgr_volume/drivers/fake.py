@@ -18,7 +18,7 @@ add up; the delay is slept before the failure.
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
 from oslo_config import cfg
@@ -73,12 +73,32 @@ def _check_reference(reference: Any) -> None:
 
 
 class FakeAudit(BackendAudit):
-    """A copy of what the fake driver holds, taken at once."""
+    """A copy of what the fake driver holds (objects and projects), taken at once."""
 
-    def __init__(self, driver: "FakeDriver", managed: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        driver: "FakeDriver",
+        managed: dict[str, dict[str, Any]],
+        projects: dict[str, str | None],
+    ) -> None:
         self._driver = driver
         self._managed = managed
+        self._projects = projects
         self._holders = {f"fake:{ref[SOURCE_NAME]}": name for name, ref in managed.items()}
+
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
+        for name, reference in self._managed.items():
+            volume_id = volume_id_in(self._driver._managed_re, name) or ""
+            if volume_id in known_ids:
+                continue
+            yield ManagedObject(
+                name=name,
+                volume_id=volume_id,
+                identity=f"fake:{reference[SOURCE_NAME]}",
+                size_bytes=self._driver._size(reference) * GIB,
+                original_name=reference[SOURCE_NAME],
+                project_id=self._projects.get(name),
+            )
 
     def check(self, volume: drift.AuditedVolume) -> drift.Drift | None:
         stored = self._managed.get(volume.managed_name)
@@ -218,7 +238,8 @@ class FakeDriver(VolumeDriver):
         """A copy of the managed objects (an audit fails where a listing would)."""
         self._step("list")
         with self._lock:
-            return FakeAudit(self, {name: dict(ref) for name, ref in self._managed.items()})
+            managed = {name: dict(ref) for name, ref in self._managed.items()}
+            return FakeAudit(self, managed, dict(self._projects))
 
     def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         self._step("list")
@@ -236,21 +257,6 @@ class FakeDriver(VolumeDriver):
             for name, reference in known.items()
         ]
         return paginate_manageable(entries, page)
-
-    def list_managed_objects(self) -> Iterator[ManagedObject]:
-        with self._lock:
-            known = [
-                (name, dict(ref), self._projects.get(name)) for name, ref in self._managed.items()
-            ]
-        for name, reference, project_id in known:
-            yield ManagedObject(
-                name=name,
-                volume_id=volume_id_in(self._managed_re, name) or "",
-                identity=f"fake:{reference[SOURCE_NAME]}",
-                size_bytes=self._size(reference) * GIB,
-                original_name=reference[SOURCE_NAME],
-                project_id=project_id,
-            )
 
     def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
         """Every name but ``missing…`` is an object of ``[fake_backend] object_size_gb``

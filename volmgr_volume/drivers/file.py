@@ -47,7 +47,7 @@ import itertools
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
 from oslo_concurrency import lockutils
@@ -203,6 +203,20 @@ class DirectoryAudit(BackendAudit):
                 if moved is not None and file_identity(moved) == volume.identity:
                     return drift.renamed(volume, name, holder)
         return drift.gone(volume, holder)
+
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
+        """The regular files of the scan whose names are in managed form, with their
+        marks (one ``lstat`` and one ``getxattr`` per such file not known)."""
+        real_dir = self._driver._real_dir()
+        pattern = self._driver._managed_re
+        named = ((name, volume_id_in(pattern, name)) for name in self._names.values())
+        names = sorted(name for name, vid in named if vid is not None and vid not in known_ids)
+        for name in names:
+            st = self._lstat(name)
+            if st is None or not stat.S_ISREG(st.st_mode):
+                continue
+            mark = file_marks.read(f"{real_dir}/{name}")
+            yield self._driver._managed_object(self._fd, name, st, mark)
 
 
 class FileDriver(VolumeDriver):
@@ -643,19 +657,6 @@ class FileDriver(VolumeDriver):
             kept = ((n, d) for n, d in described if d is not None)
             listed = list(itertools.islice(kept, page.limit))
         return [self._listing_entry(name, found, managed) for name, found in listed]
-
-    def list_managed_objects(self) -> Iterator[ManagedObject]:
-        """The regular files whose names are in managed form, with their marks (one
-        directory scan, then one ``lstat`` and one ``getxattr`` per such file)."""
-        real_dir = self._real_dir()
-        with self._opened_dir() as fd:
-            with os.scandir(fd) as scan:
-                names = [entry.name for entry in scan if self.is_managed_form(entry.name)]
-            for name in names:
-                st = self._lstat(fd, name)
-                if st is None or not stat.S_ISREG(st.st_mode):
-                    continue
-                yield self._managed_object(fd, name, st, file_marks.read(f"{real_dir}/{name}"))
 
     def _managed_object(
         self, fd: int, name: str, st: os.stat_result, mark: dict[str, str] | None

@@ -52,9 +52,10 @@ needs the project from the admin. A reference naming the volume's own managed na
 re-adopts the LV where it stands: no rename, no tag, nothing to put back.
 """
 
+import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -118,9 +119,35 @@ def _driver_error(reason: str) -> NoReturn:
 class LvmAudit(BackendAudit):
     """One ``lvs`` report of the driver's VG: its LVs by name and by uuid."""
 
-    def __init__(self, lvs: Sequence[LogicalVolume]) -> None:
+    def __init__(self, lvs: Sequence[LogicalVolume], managed_re: re.Pattern[str]) -> None:
+        self._lvs = lvs
+        self._managed_re = managed_re
         self._by_name = {lv.name: lv for lv in lvs}
         self._by_uuid = {lv.uuid: lv for lv in lvs}
+
+    def managed_objects(self, known_ids: Container[str] = ()) -> Iterator[ManagedObject]:
+        """The LVs named in managed form or carrying a ``volmgr-origin:`` tag.
+
+        The volume id is the one the name carries, else the one a tag records; the
+        original name is what the volume's origin tag records (only ``source-id``
+        manages tag an LV). LVM records no project: re-adopting an LV needs the
+        project from the admin.
+        """
+        for lv in self._lvs:
+            marks = tuple(tag for tag in lv.tags if tag.startswith(TAG_PREFIX))
+            volume_id = volume_id_in(self._managed_re, lv.name)
+            if volume_id is None and marks:
+                volume_id = marks[0].removeprefix(TAG_PREFIX).partition(":")[0]
+            if volume_id is None or volume_id in known_ids:
+                continue
+            yield ManagedObject(
+                name=lv.name,
+                volume_id=volume_id,
+                identity=lv.uuid,
+                size_bytes=lv.size,
+                original_name=lv.origin_of(volume_id),
+                marks=marks,
+            )
 
     def check(self, volume: drift.AuditedVolume) -> drift.Drift | None:
         lv = self._by_name.get(volume.managed_name)
@@ -592,7 +619,7 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
             LOG.info("Volume %s: unmanaged; LV %s stays in %s", volume["id"], name, self.vg)
 
     def start_audit(self) -> LvmAudit:
-        return LvmAudit(self._lvs())
+        return LvmAudit(self._lvs(), self._managed_re)
 
     def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         check_page_parameters(page)
@@ -638,30 +665,6 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         if self.is_managed_snapshot_form(lv.name):
             return SNAPSHOT_FORM
         return lv_name_problem(lv.name) or kind_problem(lv, origins, self.is_managed_form)
-
-    def list_managed_objects(self) -> Iterator[ManagedObject]:
-        """The LVs named in managed form or carrying a ``volmgr-origin:`` tag (one ``lvs``).
-
-        The volume id is the one the name carries, else the one a tag records; the
-        original name is what the volume's origin tag records (only ``source-id``
-        manages tag an LV). LVM records no project: re-adopting an LV needs the
-        project from the admin.
-        """
-        for lv in self._lvs():
-            marks = tuple(tag for tag in lv.tags if tag.startswith(TAG_PREFIX))
-            volume_id = volume_id_in(self._managed_re, lv.name)
-            if volume_id is None and marks:
-                volume_id = marks[0].removeprefix(TAG_PREFIX).partition(":")[0]
-            if volume_id is None:
-                continue
-            yield ManagedObject(
-                name=lv.name,
-                volume_id=volume_id,
-                identity=lv.uuid,
-                size_bytes=lv.size,
-                original_name=lv.origin_of(volume_id),
-                marks=marks,
-            )
 
     def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
         """One fresh ``lvs`` of the VG (kept as the latest report); identity the LV uuid."""

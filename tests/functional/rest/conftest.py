@@ -153,8 +153,13 @@ def _delete_rows(session: Session, volume_ids: list[str]) -> None:
 def forget(rest: Rest, *volume_ids: str) -> None:
     """Make the database forget volumes, as a restored older copy would: their rows go
     and the quota usage is what the remaining rows hold."""
-    _delete_rows(rest.db, list(volume_ids))
-    quota_audit.sync(rest.db)
+    forget_rows(rest.db, *volume_ids)
+
+
+def forget_rows(db: db_api.Database, *volume_ids: str) -> None:
+    """:func:`forget` in ``db``."""
+    _delete_rows(db, list(volume_ids))
+    quota_audit.sync(db)
 
 
 def reset_memory_broker() -> None:

@@ -2,11 +2,12 @@
 
 The story an operator lives: N volumes are managed, the database is backed up, M
 more are managed, then the backup is restored. The M objects stay on the backend
-under their managed names, unknown to the database: ``volmgr orphans`` lists
-exactly them, ``volmgr readopt --all`` re-adopts every one under its volume id and
-project (read from its mark), and afterwards everything is consistent: one row per
-object, every object under the name it had, quota equal to the truth, no orphan
-left, and a second ``readopt --all`` has nothing to do.
+under their managed names, unknown to the database: ``volmgr audit`` finds them,
+``volmgr orphans`` lists exactly them, ``volmgr readopt --all`` re-adopts every one
+(page after page) under its volume id and project (read from its mark), and
+afterwards everything is consistent: one row per object, every object under the
+name it had, quota equal to the truth, no orphan left (the next audit clears them),
+and a second ``readopt --all`` has nothing to do.
 """
 
 import json
@@ -79,12 +80,20 @@ def test_restored_database_is_brought_back_in_line(
         assert rest.call("GET", f"volumes/{volume['id']}").status_int == 404
 
     code, out = volmgr(rest, capsys, "--json", "orphans", rest.backend)
+    assert (code, json.loads(out)) == (0, []), "the restored copy's last audit saw none"
+    code, out = volmgr(rest, capsys, "audit", rest.backend)
+    assert code == 0 and "4 orphans (4 new, 0 cleared)" in out, out
+    code, out = volmgr(rest, capsys, "--json", "orphans", rest.backend)
     assert code == 0, out
     listed = json.loads(out)
     assert {o["volume_id"] for o in listed} == {v["id"] for v in after}
     assert {o["project_id"] for o in listed} == set(projects)
 
-    code, out = volmgr(rest, capsys, "--json", "readopt", rest.backend, "--all", "--wait")
+    rest.conf.set_override("max_list_limit", 3, group="api")  # two pages of orphans
+    try:
+        code, out = volmgr(rest, capsys, "--json", "readopt", rest.backend, "--all", "--wait")
+    finally:
+        rest.conf.clear_override("max_list_limit", group="api")
     assert code == 0, out
     outcomes = json.loads(out)
     assert sorted((o["volume_id"], o["result"]) for o in outcomes) == sorted(
@@ -104,6 +113,8 @@ def test_restored_database_is_brought_back_in_line(
 
     code, out = volmgr(rest, capsys, "--json", "orphans", rest.backend)
     assert (code, json.loads(out)) == (0, [])
+    code, out = volmgr(rest, capsys, "audit", rest.backend)
+    assert code == 0 and "0 orphans (0 new, 4 cleared)" in out, out
     code, out = volmgr(rest, capsys, "--json", "readopt", rest.backend, "--all")
     assert (code, json.loads(out)) == (0, [])
 
@@ -119,6 +130,7 @@ def test_cli_lists_orphans_as_a_table_and_refuses_clearly(
     project = unique("cli-orphan")
     kept, forgotten = manage_some(rest, [project], 2)
     forget(rest, forgotten["id"])
+    assert volmgr(rest, capsys, "audit", rest.backend)[0] == 0
     code, out = volmgr(rest, capsys, "orphans", rest.backend)
     assert code == 0 and "| name " in out, out
     assert forgotten["id"] in out and project in out and kept["id"] not in out

@@ -1,11 +1,11 @@
 """Orphans and their re-adoption over REST, on the file, image and LVM backends.
 
 A volume whose row is deleted from the database (as a restore of an older copy
-forgets it) leaves its object under its managed name: ``GET os-orphans`` lists it
-with what the backend records, and ``os-readopt`` brings it back under the same
-volume id and project, without renaming it, with quota charged — so that the
-invariants of docs/design.rst hold again: quota equals the truth, one row per
-object, nothing renamed.
+forgets it) leaves its object under its managed name: an audit (``POST os-audit``)
+finds it, ``GET os-orphans`` lists it, paged, with what the backend records, and
+``os-readopt`` brings it back under the same volume id and project, without
+renaming it, with quota charged — so that the invariants of docs/design.rst hold
+again: quota equals the truth, one row per object, nothing renamed.
 """
 
 import os
@@ -77,8 +77,18 @@ class OrphanStack:
         assert volume["status"] == "available", volume
         return volume
 
+    def audit(self) -> dict[str, Any]:
+        response = self.rest.call("POST", "os-audit", {"audit": {"host": self.rest.backend}})
+        assert response.status_int == 200, response.text
+        return response.json["audit"]
+
+    def listed(self, query: str = "") -> Any:
+        return self.rest.call("GET", f"os-orphans?host={self.rest.backend}{query}")
+
     def orphans(self) -> dict[str, dict[str, Any]]:
-        response = self.rest.call("GET", f"os-orphans?host={self.rest.backend}")
+        """What an audit run now finds, as ``GET os-orphans`` lists it."""
+        self.audit()
+        response = self.listed()
         assert response.status_int == 200, response.text
         return {orphan["name"]: orphan for orphan in response.json["orphans"]}
 
@@ -263,8 +273,64 @@ def test_a_recorded_project_must_agree(stack: OrphanStack) -> None:
     assert f"managed for project {admin['X-Project-Id']}" in refused.json["badRequest"]["message"]
 
 
+def test_the_listing_is_paged_and_sorted(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    volumes = [stack.manage(admin, stack.make(size * GIB)) for size in (1, 3, 2)]
+    forget(stack.rest, *(volume["id"] for volume in volumes))
+    names = sorted(f"volume-{volume['id']}" for volume in volumes)
+    assert set(names) <= set(stack.orphans())
+    mine = [name for name in sorted(stack.orphans()) if name in names]
+
+    walked: list[str] = []
+    query = "&limit=1"
+    while True:
+        response = stack.listed(query)
+        assert response.status_int == 200, response.text
+        walked += [orphan["name"] for orphan in response.json["orphans"]]
+        links = response.json.get("orphans_links")
+        if not links:
+            break
+        assert links[0]["rel"] == "next"
+        query = f"&limit=1&marker={walked[-1]}"
+    assert [name for name in walked if name in names] == mine, "by name, each once"
+
+    response = stack.listed("&sort=size_bytes:desc&limit=1000")
+    sizes = [o["size_bytes"] for o in response.json["orphans"]]
+    assert sizes == sorted(sizes, reverse=True)
+    response = stack.listed(f"&sort_key=volume_id&sort_dir=desc&marker={mine[0]}")
+    ids = [o["volume_id"] for o in response.json["orphans"]]
+    assert ids == sorted(ids, reverse=True)
+    assert all(volume_id < mine[0].removeprefix("volume-") for volume_id in ids)
+
+
+def test_an_orphan_is_listed_until_re_adopted_and_seen_since_its_first_audit(
+    stack: OrphanStack,
+) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make())
+    managed = f"volume-{volume['id']}"
+    forget(stack.rest, volume["id"])
+    assert managed not in {o["name"] for o in stack.listed().json["orphans"]}, "no audit yet"
+    first = stack.orphans()[managed]
+    later = stack.orphans()[managed]
+    assert later["first_seen_at"] == first["first_seen_at"] < later["last_seen_at"]
+    fields = {} if records_project(stack) else {"project_id": admin["X-Project-Id"]}
+    assert stack.readopt(managed, **fields).status_int == 202
+    names = {o["name"] for o in stack.listed().json["orphans"]}
+    assert managed not in names, "a row has its volume id now: no longer listed"
+    assert stack.rest.wait_status(volume["id"])["status"] == "available"
+    assert stack.audit()["orphans_cleared"] >= 1
+
+
 BAD: list[tuple[str, str, Callable[[Rest], Any], int]] = [
     ("GET", "os-orphans", lambda rest: None, 400),
+    ("GET", "os-orphans?host=x@y&limit=-1", lambda rest: None, 400),
+    ("GET", "os-orphans?host=x@y&limit=ten", lambda rest: None, 400),
+    ("GET", "os-orphans?host=x@y&offset=-2", lambda rest: None, 400),
+    ("GET", "os-orphans?host=x@y&sort=size:sideways", lambda rest: None, 400),
+    ("GET", "os-orphans?host=x@y&sort=colour", lambda rest: None, 400),
+    ("GET", "os-orphans?host=x@y&colour=red", lambda rest: None, 400),
+    ("GET", "os-orphans?host=x@y&limit=1&limit=2", lambda rest: None, 400),
     ("GET", "os-orphans?host=nosuch@backend", lambda rest: None, 400),
     ("GET", "os-orphans?host=", lambda rest: None, 400),
     ("POST", "os-orphans/action", lambda rest: {}, 400),
@@ -291,10 +357,17 @@ BAD: list[tuple[str, str, Callable[[Rest], Any], int]] = [
 def test_bad_input_is_a_clear_4xx(
     rest: Rest, method: str, path: str, body: Callable[[Rest], Any], status: int
 ) -> None:
+    path = path.replace("x@y", rest.backend)
     response = rest.call(method, path, body(rest))
     assert response.status_int == status, response.text
     [(_kind, fault)] = response.json.items()
     assert fault["code"] == status and fault["message"]
+
+
+def test_a_marker_that_names_no_orphan_is_a_400(rest: Rest) -> None:
+    response = rest.call("GET", f"os-orphans?host={rest.backend}&marker=volume-nosuch")
+    assert response.status_int == 400, response.text
+    assert "volume-nosuch" in response.json["badRequest"]["message"]
 
 
 def test_members_may_neither_list_nor_readopt(rest: Rest) -> None:

@@ -145,13 +145,18 @@ def versioned_fields(req: ApiRequest, volume: volume_record.VolumeRecord) -> dic
 
 
 def next_links(
-    req: ApiRequest, items: Sequence[Mapping[str, Any]], limit: int, collection: str
+    req: ApiRequest,
+    items: Sequence[Mapping[str, Any]],
+    limit: int,
+    collection: str,
+    marker_key: str = "id",
 ) -> list[dict[str, str]]:
-    """Cinder's ``volumes_links``: a ``next`` link when the page is full."""
+    """Cinder's ``volumes_links``: a ``next`` link when the page is full, whose marker
+    is the last item's ``marker_key``."""
     if not items or len(items) < limit:
         return []
     params = dict(req.webob.GET.items())
-    params["marker"] = items[-1]["id"]
+    params["marker"] = items[-1][marker_key]
     project = f"/{req.ctxt.project_id}" if req.project_in_url else ""
     href = f"{req.base_url}/v3{project}/{collection}"
     return [{"rel": "next", "href": f"{href}?{urllib.parse.urlencode(params)}"}]
