@@ -1,4 +1,4 @@
-"""The orphans an audit records, on SQLite, PostgreSQL and MariaDB; migration 0010.
+"""The orphans an audit records, on SQLite, PostgreSQL and MariaDB; migration 0011.
 
 ``backend_orphans`` keeps per backend what the last audit found: a new orphan gets
 its first-seen time, one seen again keeps it (unless another object took its name),
@@ -137,16 +137,16 @@ def test_the_listing_sorts_pages_and_leaves_out_what_a_row_knows(
     assert volumes.get(database, seen[0].volume_id)["status"] == "error_managing"
 
 
-def test_0010_makes_the_orphan_table_of_the_models_and_goes_back_down(
+def test_0011_makes_the_orphan_table_of_the_models_and_goes_back_down(
     empty_database: db_api.Database,  # noqa: F811
 ) -> None:
     db = empty_database
-    migration.sync(db, "0009")
+    migration.sync(db, "0010")
     old_id = insert_old_volume(db)
     migration.sync(db)
     assert migration.is_current(db)
     assert _differences(db) == []
     assert volumes.get(db, old_id)["status"] == "available"
-    command.downgrade(_alembic_config(db), "0009")
+    command.downgrade(_alembic_config(db), "0010")
     assert "backend_orphans" not in set(sa.inspect(db.engine).get_table_names())
     assert volumes.get(db, old_id)["status"] == "available"
