@@ -8,6 +8,7 @@ order at the end of a run — also after a failure, Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -15,12 +16,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from tests.local_files import free_port as free_port
+from tests.local_files import write_config as write_config
 
 RABBIT_URL = "rabbit://guest:guest@127.0.0.1:5672/"
 PG_ADMIN_CONNINFO = "postgresql://postgres@127.0.0.1:5432/test"
@@ -134,20 +139,6 @@ def make_pg_database(cleanup: Cleanup) -> str:
 
 
 # -- config and processes ---------------------------------------------------------------
-
-
-def write_config(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
-    """Write an ini file; True/False become true/false."""
-    lines = []
-    for section, options in sections.items():
-        lines.append(f"[{section}]")
-        for key, value in options.items():
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            lines.append(f"{key} = {text}")
-        lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    return path
 
 
 def bin_path(script: str) -> str:
@@ -274,6 +265,30 @@ def make_daemon(binary: str, home: Path, sections: Mapping[str, Mapping[str, Any
 def python_module(name: str, module: str, args: list[str], out_file: Path) -> Process:
     """A ``python -m module args`` child of the running interpreter."""
     return Process(name=name, argv=[sys.executable, "-m", module, *args], out_file=out_file)
+
+
+# -- the REST API of a run --------------------------------------------------------------
+
+
+class NoauthRest:
+    """JSON calls to a volmgr-api started with ``auth_strategy = noauth``, as an admin
+    of ``project``; each waits at most ``timeout`` seconds for its answer."""
+
+    def __init__(self, port: int, project: str, timeout: float) -> None:
+        self.base = f"http://127.0.0.1:{port}/v3/{project}"
+        self.headers = {
+            "X-Auth-Token": f"admin:{project}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        self.timeout = timeout
+
+    def call(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """GET ``path`` (POST ``body`` when given); the decoded answer."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+            return json.load(answer)
 
 
 # -- /proc readings ---------------------------------------------------------------------

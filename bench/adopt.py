@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -42,28 +40,11 @@ JOB_TIMEOUT = 1800.0
 FILE_SIZE = 1024 * 1024
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Rest:
+class Rest(d.NoauthRest):
     """The REST calls of the run, as admin of ``PROJECT`` (noauth)."""
 
     def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}/v3/{PROJECT}"
-        self.headers = {
-            "X-Auth-Token": f"admin:{PROJECT}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-
-    def call(self, path: str, body: dict[str, Any] | None = None, timeout: float = 600) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, headers=self.headers)
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return json.load(answer)
+        super().__init__(port, PROJECT, timeout=600)
 
     def wait_job(self, job_id: str, cluster: m.Cluster, memory: MemorySampler) -> dict[str, Any]:
         deadline = time.monotonic() + JOB_TIMEOUT
@@ -176,7 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         workdir = d.temp_dir(cleanup, "volmgr-bench-adopt-", keep=args.keep)
         directory = workdir / "files"
         directory.mkdir()
-        port = free_port()
+        port = d.free_port()
         m.EXTRA_OPTIONS.update(
             {
                 "volume": {"volume_driver": "file"},

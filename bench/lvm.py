@@ -27,7 +27,6 @@ import concurrent.futures
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -94,12 +93,6 @@ class VolumeGroup:
         subprocess.run(["bash", str(TESTVG), "destroy", self.workdir], check=False)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def sections(
     home: Path, name: str, urls: tuple[str, str], vg: VolumeGroup, helper: Path, port: int
 ) -> dict[str, dict[str, Any]]:
@@ -125,34 +118,22 @@ def sections(
     }
 
 
-class Client:
+class Client(d.NoauthRest):
     """The REST calls of the load: manage, show one volume, list them all."""
 
     def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}/v3/{PROJECT}"
-        self.headers = {
-            "X-Auth-Token": f"admin:{PROJECT}",
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
-
-    def _call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, headers=self.headers)
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            result: dict[str, Any] = json.load(answer)
-            return result
+        super().__init__(port, PROJECT, timeout=60)
 
     def manage(self, lv: str) -> str:
         host = f"{HOST}@{BACKEND}#{POOL}"
         body = {"volume": {"host": host, "ref": {"source-name": lv}, "name": lv}}
-        return str(self._call("/os-volume-manage", body)["volume"]["id"])
+        return str(self.call("/os-volume-manage", body)["volume"]["id"])
 
     def show(self, volume_id: str) -> dict[str, Any]:
-        return self._call(f"/volumes/{volume_id}")["volume"]
+        return self.call(f"/volumes/{volume_id}")["volume"]
 
     def details(self) -> list[dict[str, Any]]:
-        return list(self._call("/volumes/detail?limit=100000")["volumes"])
+        return list(self.call("/volumes/detail?limit=100000")["volumes"])
 
     def wait(self, volume_id: str, poll: float, deadline: float) -> str:
         while time.monotonic() < deadline:
@@ -248,7 +229,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         helper.write_text(COUNTER.format(log=commands_log))
         helper.chmod(0o755)
         urls = (d.make_vhost(cleanup), d.make_pg_database(cleanup))
-        port = free_port()
+        port = d.free_port()
         home = workdir / "cluster"
         (home / "state").mkdir(parents=True)
         conf = d.write_config(

@@ -154,9 +154,8 @@ def bench_taskflow(count: int) -> dict[str, tuple[float, float]]:
 
 
 def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float, float]]:
+    from tests.integration.daemons import open_database
     from volmgr_common import cache
-    from volmgr_common.conf import startup
-    from volmgr_common.db import api as db_api
     from volmgr_common.db import (
         migration,
         quota,
@@ -169,14 +168,7 @@ def bench_database(url: str, count: int, workdir: Path) -> dict[str, tuple[float
     from volmgr_common.db import volume_types as types_db
 
     conf_file = d.write_config(workdir / "micro.conf", {"database": {"connection": url}})
-    conf = startup.new_conf()
-    conf(
-        ["--config-file", str(conf_file)],
-        project=None,
-        default_config_files=[],
-        default_config_dirs=[],
-    )
-    db = db_api.Database(conf)
+    db = open_database(conf_file)
     migration.sync(db)
     services_db.register(db, BACKEND_HOST, "volmgr-volume", "volmgr-volume", "nova")
     vtype = types_db.get_or_create(db, "__DEFAULT__")

@@ -23,6 +23,7 @@ from volmgr_common.context import RequestContext
 from volmgr_common.db import adoption_plans
 from volmgr_common.db import api as db_api
 from volmgr_common.limits import STRING_WIDTH
+from volmgr_common.page_request import capped_limit
 from volmgr_volume import rpcapi as volume_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -160,8 +161,7 @@ class AdoptionAPI:
         self, ctxt: RequestContext, marker: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
         """Plans newest first, at most ``[api] max_list_limit``."""
-        most = self.conf.api.max_list_limit
-        limit = most if limit is None else min(limit, most)
+        limit = capped_limit(limit, self.conf.api.max_list_limit)
         return adoption_plans.list_plans(self.db, _scope(ctxt), marker, limit)
 
     def plan_items(

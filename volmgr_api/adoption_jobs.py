@@ -14,12 +14,13 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from volmgr_api import api as api_module
-from volmgr_api.flows.manage_existing import volume_service
+from volmgr_api.flows.manage_existing import up_backend
 from volmgr_common import exception, rpc
 from volmgr_common.conf.adoption import MAX_IN_FLIGHT_LIMIT
 from volmgr_common.context import RequestContext
 from volmgr_common.db import adoption_jobs as jobs_db
 from volmgr_common.db import api as db_api
+from volmgr_common.page_request import capped_limit
 from volmgr_volume import rpcapi as volume_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -35,12 +36,6 @@ class AdoptionJobs:
         self.db = db
         self.volume = volume
 
-    def _up_backend(self, backend: str) -> str:
-        service = volume_service(self.db, backend, self.conf.service_down_time)
-        if not service["is_up"]:
-            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        return str(service["backend"])
-
     def apply(
         self,
         ctxt: RequestContext,
@@ -55,7 +50,8 @@ class AdoptionJobs:
                 reason=f"max_in_flight must be from 1 to {MAX_IN_FLIGHT_LIMIT}"
             )
         scope = api_module.project_scope(ctxt)
-        backend = self._up_backend(jobs_db.plan_backend(self.db, plan_id, scope))
+        plan_backend = jobs_db.plan_backend(self.db, plan_id, scope)
+        backend = up_backend(self.db, plan_backend, self.conf.service_down_time)
         with rpc.bus_unavailable_as_503():
             return self.volume.create_adoption_job(
                 ctxt, backend, plan_id, scope, strict, max_in_flight
@@ -67,8 +63,7 @@ class AdoptionJobs:
     def list_jobs(
         self, ctxt: RequestContext, marker: str | None, limit: int | None, status: str | None
     ) -> list[dict[str, Any]]:
-        max_limit = self.conf.api.max_list_limit
-        limit = max_limit if limit is None else min(limit, max_limit)
+        limit = capped_limit(limit, self.conf.api.max_list_limit)
         return jobs_db.list_jobs(self.db, api_module.project_scope(ctxt), marker, limit, status)
 
     def items(
@@ -79,8 +74,7 @@ class AdoptionJobs:
         marker: int | None,
         limit: int | None,
     ) -> list[dict[str, Any]]:
-        max_limit = self.conf.api.max_list_limit
-        limit = max_limit if limit is None else min(limit, max_limit)
+        limit = capped_limit(limit, self.conf.api.max_list_limit)
         scope = api_module.project_scope(ctxt)
         return jobs_db.list_items(self.db, job_id, scope, status, marker, limit)
 

@@ -5,14 +5,14 @@ a caller who is not an admin sees and changes only its own project's volumes.
 Admin-only operations are checked by the faces (policy) before they get here.
 """
 
-import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_api import adoption, adoption_jobs, readoption, snapshots, validation
+from volmgr_api import adoption, adoption_jobs, managed, readoption, snapshots, validation
 from volmgr_api.flows import manage_existing
 from volmgr_api.scope import listing_scope, project_scope
 from volmgr_common import cache, exception, metrics, notifications, rpc
@@ -49,6 +49,15 @@ class API:
         self.volume = volume_rpcapi.VolumeAPI(messaging, retry=retry)
         self.notifier = messaging.notifier.prepare(publisher_id=f"volmgr.api.{host}", retry=retry)
         self.snapshots = snapshots.SnapshotAPI(conf, db, self.volume, self.notifier)
+        self._volumes = managed.ManagedKind(
+            noun="volume",
+            db=db,
+            get=volumes_db.get,
+            start_unmanage=volume_transitions.start_unmanage,
+            delete_failed=volume_transitions.delete_failed,
+            notify=functools.partial(notifications.notify, self.notifier),
+            send_unmanage=self.volume.unmanage,
+        )
         # Adoption jobs (apply, show, pause, resume, cancel, undo).
         self.adoption_jobs = adoption_jobs.AdoptionJobs(conf, db, self.volume)
         self.adoption = adoption.AdoptionAPI(conf, db, messaging)
@@ -106,16 +115,13 @@ class API:
         """A page of volumes (at most ``[api] max_list_limit``) with ``filters`` (see
         :mod:`volmgr_common.db.volume_filters`); an admin listing every project may
         name a ``project_id`` among them."""
-        max_limit = self.conf.api.max_list_limit
         limit = page.limit
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise exception.InvalidInput(reason="limit must be a non-negative integer")
         filters = dict(filters or {})
         if status is not None:
             filters["status"] = status
-        page = dataclasses.replace(
-            page, limit=min(limit if limit is not None else max_limit, max_limit)
-        )
+        page = page.capped(self.conf.api.max_list_limit)
         scope = listing_scope(ctxt, all_projects)
         return volumes_db.list_volumes(self.db, page, project_id=scope, filters=filters)
 
@@ -138,20 +144,11 @@ class API:
 
     def unmanage(self, ctxt: RequestContext, volume_id: str) -> None:
         """Stop managing: the row goes, the backend object stays under its current name."""
-        volume = volumes_db.get(self.db, volume_id, project_id=project_scope(ctxt))
-        if volume["status"] == volume_record.ERROR_MANAGING:
-            self.delete_volume(ctxt, volume_id)
-            return
-        volume = volume_transitions.start_unmanage(self.db, volume_id, project_scope(ctxt))
-        notifications.notify(self.notifier, ctxt, "unmanage.start", volume)
-        with rpc.bus_unavailable_as_503():  # the row stays unmanaging: recovery finishes it
-            self.volume.unmanage(ctxt, volume["host"], volume_id)
+        self._volumes.unmanage(ctxt, volume_id)
 
     def delete_volume(self, ctxt: RequestContext, volume_id: str) -> None:
         """Remove the record of a failed manage; never touches backend data."""
-        volume = volume_transitions.delete_failed(self.db, volume_id, project_scope(ctxt))
-        LOG.info("Deleted the record of failed manage %s", volume_id)
-        notifications.notify(self.notifier, ctxt, "delete.end", volume)
+        self._volumes.delete(ctxt, volume_id)
 
     def get_manageable_volumes(
         self, ctxt: RequestContext, host: Any, page: PageRequest
@@ -165,10 +162,7 @@ class API:
         """The backend (or cluster) whose volume service answers for ``host``;
         BackendNotFound or ServiceUnavailable (400) when none is, or none is up."""
         backend, _pool = validation.parse_host(host)
-        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
-        if not service["is_up"]:
-            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        return str(service["backend"])
+        return manage_existing.up_backend(self.db, backend, self.conf.service_down_time)
 
     def list_audited_orphans(
         self, ctxt: RequestContext, host: Any, page: PageRequest
@@ -232,13 +226,10 @@ class API:
 
     def audit(self, ctxt: RequestContext, host: Any) -> dict[str, Any]:
         """Audit the backend ``host`` now (its volume service does); the summary."""
-        backend, _pool = validation.parse_host(host)
-        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
-        if not service["is_up"]:
-            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
-        LOG.info("Audit of %s asked for", service["backend"])
+        backend = self._live_backend(host)
+        LOG.info("Audit of %s asked for", backend)
         with rpc.bus_unavailable_as_503():
-            return self.volume.audit(ctxt, service["backend"], self.conf.audit.call_timeout)
+            return self.volume.audit(ctxt, backend, self.conf.audit.call_timeout)
 
     def manage_existing_failed(
         self, ctxt: RequestContext, volume_id: str, reason: str, stage: str
@@ -318,10 +309,7 @@ class API:
         wanted = dict(filters or {})
         if not ctxt.is_admin:
             wanted["is_public"] = True
-        max_limit = self.conf.api.max_list_limit
-        page = page or PageRequest()
-        limit = max_limit if page.limit is None else min(page.limit, max_limit)
-        page = dataclasses.replace(page, limit=limit)
+        page = (page or PageRequest()).capped(self.conf.api.max_list_limit)
         return types_db.list_page(self.db, wanted, page)
 
     def get_type(self, ctxt: RequestContext, name_or_id: str) -> dict[str, Any]:

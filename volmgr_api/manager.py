@@ -14,6 +14,7 @@ from volmgr_common import rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
+from volmgr_common.manage_request import SNAPSHOT_FIELDS, SNAPSHOT_REQUIRED_FIELDS
 from volmgr_common.page_request import PageRequest
 
 
@@ -84,26 +85,14 @@ class ApiManager:
         self._api.manage_existing_failed(ctxt, volume_id, reason, stage)
 
     @rpc.remote_boundary
-    def manage_existing_snapshot(
-        self,
-        ctxt: RequestContext,
-        volume_id: str,
-        ref: dict[str, Any],
-        name: str | None = None,
-        description: str | None = None,
-        metadata: dict[str, str] | None = None,
-    ) -> SnapshotRecord:
-        validation.request_project(ctxt)
-        request = validation.snapshot_request(
-            self._api.conf,
-            {
-                "volume_id": volume_id,
-                "ref": ref,
-                "name": name,
-                "description": description,
-                "metadata": metadata or {},
-            },
+    def manage_existing_snapshot(self, ctxt: RequestContext, **fields: Any) -> SnapshotRecord:
+        """The fields of ``rpcapi.ApiAPI.manage_existing_snapshot``, checked into a
+        SnapshotRequest."""
+        validation.request_project(ctxt)  # the caller is checked before its fields
+        validation.check_call_fields(
+            "manage_existing_snapshot", fields, SNAPSHOT_FIELDS, SNAPSHOT_REQUIRED_FIELDS
         )
+        request = validation.snapshot_request(self._api.conf, fields)
         return self._api.snapshots.manage(ctxt, request)
 
     @rpc.remote_boundary

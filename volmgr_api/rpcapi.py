@@ -26,7 +26,7 @@ from volmgr_common import exception, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
-from volmgr_common.manage_request import ManageRequest
+from volmgr_common.manage_request import ManageRequest, SnapshotRequest
 from volmgr_common.page_request import MANAGEABLE_DEFAULT_SORT, PageRequest
 
 TOPIC = "volmgr-api"
@@ -153,15 +153,8 @@ class ApiAPI:
     ) -> SnapshotRecord:
         """Call (1.1): bring the snapshot object ``ref`` of volume ``volume_id`` under
         management; returns the new snapshot in status ``managing``."""
-        return self._snapshots().call(
-            ctxt,
-            "manage_existing_snapshot",
-            volume_id=volume_id,
-            ref=ref,
-            name=name,
-            description=description,
-            metadata=metadata or {},
-        )
+        request = SnapshotRequest(volume_id, ref, name, description, metadata or {})
+        return self._snapshots().call(ctxt, "manage_existing_snapshot", **request.to_wire())
 
     def get_snapshot(self, ctxt: RequestContext, snapshot_id: str) -> SnapshotRecord:
         """Call (1.1): one snapshot of the caller's project (any project for an admin)."""

@@ -5,18 +5,18 @@ and changes only its own project's snapshots (and manages snapshots only of its 
 project's volumes). Policies are checked by the faces before they get here.
 """
 
-import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from volmgr_api import validation
+from volmgr_api import managed, validation
 from volmgr_api.flows import manage_existing
 from volmgr_api.flows import manage_snapshot as flow
-from volmgr_api.scope import project_scope
-from volmgr_common import exception, notifications, rpc
+from volmgr_api.scope import listing_scope, project_scope
+from volmgr_common import notifications, rpc
 from volmgr_common.context import RequestContext
 from volmgr_common.db import api as db_api
 from volmgr_common.db import snapshot_record, snapshot_transitions, snapshots
@@ -45,6 +45,15 @@ class SnapshotAPI:
         self.volume = volume
         self.notifier = notifier
         self._flow = flow.get_flow(conf, db, volume)
+        self._snapshots = managed.ManagedKind(
+            noun="snapshot",
+            db=db,
+            get=snapshots.get,
+            start_unmanage=snapshot_transitions.start_unmanage,
+            delete_failed=snapshot_transitions.delete_failed,
+            notify=functools.partial(notifications.notify_snapshot, notifier),
+            send_unmanage=volume.unmanage_snapshot,
+        )
 
     def manage(self, ctxt: RequestContext, request: SnapshotRequest) -> SnapshotRecord:
         """Accept a request to manage an existing snapshot; returns the new snapshot in
@@ -71,40 +80,27 @@ class SnapshotAPI:
         filters: Mapping[str, Any] | None = None,
     ) -> list[SnapshotRecord]:
         """A page of snapshots (at most ``[api] max_list_limit``), Cinder's order."""
-        max_limit = self.conf.api.max_list_limit
-        limit = max_limit if page.limit is None else min(page.limit, max_limit)
-        scope = project_scope(ctxt) if all_projects else ctxt.project_id
-        page = dataclasses.replace(page, limit=limit)
+        page = page.capped(self.conf.api.max_list_limit)
+        scope = listing_scope(ctxt, all_projects)
         return snapshots.list_snapshots(self.db, page, project_id=scope, filters=filters)
 
     def unmanage(self, ctxt: RequestContext, snapshot_id: str) -> None:
         """Stop managing: the row goes, the object stays under its managed name. The
         record of a failed manage is removed instead (as its delete would)."""
-        snapshot = snapshots.get(self.db, snapshot_id, project_id=project_scope(ctxt))
-        if snapshot["status"] == snapshot_record.ERROR_MANAGING:
-            self.delete(ctxt, snapshot_id)
-            return
-        snapshot = snapshot_transitions.start_unmanage(self.db, snapshot_id, project_scope(ctxt))
-        notifications.notify_snapshot(self.notifier, ctxt, "unmanage.start", snapshot)
-        with rpc.bus_unavailable_as_503():  # the row stays unmanaging: recovery finishes it
-            self.volume.unmanage_snapshot(ctxt, snapshot["host"], snapshot_id)
+        self._snapshots.unmanage(ctxt, snapshot_id)
 
     def delete(self, ctxt: RequestContext, snapshot_id: str) -> None:
         """Remove the record of a failed manage (``error``); never touches the backend."""
-        snapshot = snapshot_transitions.delete_failed(self.db, snapshot_id, project_scope(ctxt))
-        LOG.info("Deleted the record of failed snapshot manage %s", snapshot_id)
-        notifications.notify_snapshot(self.notifier, ctxt, "delete.end", snapshot)
+        self._snapshots.delete(ctxt, snapshot_id)
 
     def get_manageable(
         self, ctxt: RequestContext, host: Any, page: PageRequest
     ) -> list[dict[str, Any]]:
         """The snapshot objects of a backend and whether each can be managed."""
         backend, _pool = validation.parse_host(host)
-        service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
-        if not service["is_up"]:
-            raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
+        backend = manage_existing.up_backend(self.db, backend, self.conf.service_down_time)
         with rpc.bus_unavailable_as_503():
-            return self.volume.get_manageable_snapshots(ctxt, service["backend"], page)
+            return self.volume.get_manageable_snapshots(ctxt, backend, page)
 
     def manage_failed(self, ctxt: RequestContext, snapshot_id: str, reason: str) -> None:
         """Compensation: release the snapshot's quota, record ``error_managing``, tell

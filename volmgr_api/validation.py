@@ -9,7 +9,7 @@ the same ones.
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -112,6 +112,18 @@ def request_project(ctxt: RequestContext) -> str:
     return ctxt.project_id
 
 
+def check_call_fields(
+    call: str, fields: Mapping[str, Any], known: Sequence[str], required: Sequence[str]
+) -> None:
+    """TypeError (a caller's programming error, as a call with the wrong keyword
+    arguments is) when ``fields`` of the RPC ``call`` name one that is not ``known``
+    or lack one that is ``required``."""
+    unknown = sorted(set(fields) - set(known))
+    missing = [name for name in required if name not in fields]
+    if unknown or missing:
+        raise TypeError(f"{call}: unknown fields {unknown}, missing fields {missing}")
+
+
 def manage_request(conf: cfg.ConfigOpts, fields: Mapping[str, Any]) -> ManageRequest:
     """The checked request of the fields a caller sent; raises InvalidHost or InvalidInput.
 
@@ -120,10 +132,7 @@ def manage_request(conf: cfg.ConfigOpts, fields: Mapping[str, Any]) -> ManageReq
     ``volume_type`` and ``availability_zone`` are checked where they are resolved,
     against the database (the API flow's ExtractManageRequest).
     """
-    unknown = sorted(set(fields) - set(FIELDS))
-    missing = [name for name in REQUIRED_FIELDS if name not in fields]
-    if unknown or missing:
-        raise TypeError(f"manage_existing: unknown fields {unknown}, missing fields {missing}")
+    check_call_fields("manage_existing", fields, FIELDS, REQUIRED_FIELDS)
     parse_host(fields["host"])
     ref = check_reference(fields["ref"])
     bootable = fields.get("bootable", False)

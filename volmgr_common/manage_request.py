@@ -135,3 +135,14 @@ class SnapshotRequest:
     name: str | None = None
     description: str | None = None
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The keyword arguments of the RPC ``manage_existing_snapshot`` call."""
+        return {name: getattr(self, name) for name in SNAPSHOT_FIELDS}
+
+
+SNAPSHOT_FIELDS = tuple(field.name for field in dataclasses.fields(SnapshotRequest))
+"""Every field of a snapshot manage request, in the order the API checks them."""
+
+SNAPSHOT_REQUIRED_FIELDS = ("volume_id", "ref")
+"""The fields a snapshot manage request must name; the others have defaults."""

@@ -22,6 +22,11 @@ MANAGEABLE_DEFAULT_SORT = ("reference", "asc")
 """The order of a listing of manageable objects whose page names none."""
 
 
+def capped_limit(limit: int | None, most: int) -> int:
+    """A listing's page size: ``limit``, at most ``most`` (``most`` when none is asked)."""
+    return most if limit is None else min(limit, most)
+
+
 @dataclasses.dataclass(frozen=True)
 class PageRequest:
     """The rows after ``marker`` (the last of the previous page), then ``offset`` more
@@ -32,6 +37,10 @@ class PageRequest:
     limit: int | None = None
     offset: int = 0
     sort: SortKeys = ()
+
+    def capped(self, most: int) -> "PageRequest":
+        """This page, at most ``most`` rows (``most`` when it asks no limit)."""
+        return dataclasses.replace(self, limit=capped_limit(self.limit, most))
 
     def single_sort(self, default: tuple[str, str]) -> tuple[str, str]:
         """The one ``(key, direction)`` of a listing sorted by a single key.

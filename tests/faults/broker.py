@@ -17,6 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
+from tests.local_files import free_port
+
 SERVER_CANDIDATES = ("/usr/lib/rabbitmq/bin/rabbitmq-server",)
 CTL_CANDIDATES = ("/usr/lib/rabbitmq/bin/rabbitmqctl",)
 START_TIMEOUT = 90.0
@@ -41,20 +43,14 @@ def _find(candidates: tuple[str, ...], name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrivateBroker:
     """One RabbitMQ node: :meth:`start`, :meth:`stop`, :meth:`restart`."""
 
     def __init__(self, base_dir: Path) -> None:
         self.dir = base_dir
         self.node = f"volmgr-ft-{uuid.uuid4().hex[:8]}@localhost"
-        self.port = _free_port()
-        self.dist_port = _free_port()
+        self.port = free_port()
+        self.dist_port = free_port()
         self.server = _find(SERVER_CANDIDATES, "rabbitmq-server")
         self.ctl = _find(CTL_CANDIDATES, "rabbitmqctl")
         self.proc: subprocess.Popen[bytes] | None = None

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from tests import fault_launcher
+from tests.local_files import write_config
 from volmgr_api import rpcapi as api_rpcapi
 from volmgr_common import rpc
 from volmgr_common.conf import startup
@@ -323,20 +324,6 @@ def bin_path(script: str) -> str:
         raise IntegrationSetupError(
             f"{path} does not exist: install volmgr into this environment (pip install -e .)"
         )
-    return path
-
-
-def write_config(path: Path, sections: Mapping[str, Mapping[str, Any]]) -> Path:
-    """Write an ini file; a value of True/False becomes true/false."""
-    lines = []
-    for section, options in sections.items():
-        lines.append(f"[{section}]")
-        for key, value in options.items():
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            lines.append(f"{key} = {text}")
-        lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
     return path
 
 

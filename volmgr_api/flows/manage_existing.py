@@ -109,6 +109,15 @@ def volume_service(db: db_api.Database, backend: str, down_time: int) -> dict[st
         raise exception.BackendNotFound(host=backend) from None
 
 
+def up_backend(db: db_api.Database, backend: str, down_time: int) -> str:
+    """The backend (or cluster) whose volume service answers for ``backend``;
+    BackendNotFound (400) if none, ServiceUnavailable when it has no recent heartbeat."""
+    service = volume_service(db, backend, down_time)
+    if not service["is_up"]:
+        raise exception.ServiceUnavailable(host=backend, reason="no recent heartbeat")
+    return str(service["backend"])
+
+
 def check_usable(
     service: dict[str, Any], backend: str, zone: Any, down_time: int
 ) -> dict[str, Any]:

@@ -14,7 +14,9 @@ from typing import Any, TypeVar, cast, overload
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from volmgr_common.db import clock, models, quota
+from volmgr_common import message_field
+from volmgr_common.db import clock, messages, models, quota
+from volmgr_common.db.volume_record import ERROR_MANAGING
 
 
 def placed_on(backends: str | Sequence[str]) -> sa.ColumnElement[bool]:
@@ -123,3 +125,26 @@ def release_all_in(session: Session, row: models.Volume) -> None:
         quota.release_in(session, row.project_id, deltas)
     row.quota_volumes = False
     row.quota_gigabytes = 0
+
+
+def fail_in(
+    session: Session,
+    row: models.Volume | models.Snapshot,
+    reason: str,
+    request_id: str | None,
+    action: message_field.Field,
+    resource_type: str,
+) -> None:
+    """Record the failed manage of ``row`` (a volume's or a snapshot's; the caller
+    released its quota): ``error_managing`` with ``reason``, its reference and identity
+    keys and its flow owner freed, and Cinder's user message of ``action`` with the
+    detail the failing stage noted on the row (unknown if none)."""
+    row.status = ERROR_MANAGING
+    row.failure_reason = reason
+    row.reference_key = None
+    row.identity_key = None
+    row.flow_owner = None
+    detail = message_field.detail_by_id(row.failure_detail)
+    messages.add_event_in(
+        session, row.project_id, request_id, row.id, action, detail, resource_type=resource_type
+    )

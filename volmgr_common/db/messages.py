@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from volmgr_common import exception
+from volmgr_common import exception, message_field
 from volmgr_common.db import api as db_api
 from volmgr_common.db import models, paging, volume_filters
 from volmgr_common.page_request import PageRequest
@@ -56,6 +56,30 @@ def add_in(
             message_level=level,
             detail=detail,
         )
+    )
+
+
+def add_event_in(
+    session: Session,
+    project_id: str,
+    request_id: str | None,
+    resource_uuid: str,
+    action: message_field.Field,
+    detail: message_field.Field,
+    level: str = "ERROR",
+    resource_type: str = message_field.RESOURCE_VOLUME,
+) -> None:
+    """:func:`add_in` Cinder's message of ``action`` and ``detail`` (its event id and
+    ``"<action>: <detail>"``) inside the caller's transaction."""
+    add_in(
+        session,
+        project_id,
+        request_id,
+        resource_uuid,
+        message_field.event_id(action, detail, resource_type),
+        message_field.user_message(action, detail),
+        level=level,
+        resource_type=resource_type,
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from volmgr_common import exception, message_field
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
-from volmgr_common.db import clock, messages, models, quota
+from volmgr_common.db import clock, models, quota
 from volmgr_common.db.snapshot_record import (
     AVAILABLE,
     DELETING,
@@ -134,23 +134,8 @@ def fail_manage(
     if row is None or row.status != MANAGING:
         return None
     _release_all_in(session, row)
-    row.status = ERROR_MANAGING
-    row.failure_reason = reason
-    row.reference_key = None
-    row.identity_key = None
-    row.flow_owner = None
     action = message_field.Action.MANAGE_EXISTING_SNAPSHOT
-    detail = message_field.detail_by_id(row.failure_detail)
-    resource = message_field.RESOURCE_SNAPSHOT
-    messages.add_in(
-        session,
-        row.project_id,
-        request_id,
-        row.id,
-        message_field.event_id(action, detail, resource),
-        message_field.user_message(action, detail),
-        resource_type=resource,
-    )
+    rows_db.fail_in(session, row, reason, request_id, action, message_field.RESOURCE_SNAPSHOT)
     session.flush()
     return to_record(row)
 

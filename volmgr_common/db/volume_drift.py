@@ -134,14 +134,8 @@ def record_changes(
                 else message_field.Detail.DRIFT[change.record["kind"]]
             )
             action = message_field.Action.AUDIT
-            messages.add_in(
-                session,
-                row.project_id,
-                request_id,
-                row.id,
-                message_field.event_id(action, detail),
-                message_field.user_message(action, detail),
-                level=level,
+            messages.add_event_in(
+                session, row.project_id, request_id, row.id, action, detail, level=level
             )
         session.flush()
         made.append((change, to_record(row)))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from volmgr_common import exception, message_field
 from volmgr_common.db import _volume_rows as rows_db
 from volmgr_common.db import api as db_api
-from volmgr_common.db import clock, messages, models, quota, reservations
+from volmgr_common.db import clock, models, quota, reservations
 from volmgr_common.db.volume_record import (
     AVAILABLE,
     DELETING,
@@ -193,21 +193,8 @@ def fail_manage(
     if row is None or row.status != MANAGING:
         return None
     rows_db.release_all_in(session, row)
-    row.status = ERROR_MANAGING
-    row.failure_reason = reason
-    row.reference_key = None
-    row.identity_key = None
-    row.flow_owner = None
     action = message_field.Action.MANAGE_EXISTING
-    detail = message_field.detail_by_id(row.failure_detail)
-    messages.add_in(
-        session,
-        row.project_id,
-        request_id,
-        row.id,
-        message_field.event_id(action, detail),
-        message_field.user_message(action, detail),
-    )
+    rows_db.fail_in(session, row, reason, request_id, action, message_field.RESOURCE_VOLUME)
     session.flush()
     return to_record(row)
 

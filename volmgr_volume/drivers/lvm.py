@@ -98,6 +98,7 @@ from volmgr_volume.drivers.lvm_commands import (  # noqa: F401 - the driver's vo
     by_name,
     by_uuid,
     kind_problem,
+    locate,
     lv_name_problem,
     origin_tag,
     parse_bytes,
@@ -277,25 +278,6 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
             _driver_error(f"managed name {name!r}: {lv_name_problem(name)}")
         return name
 
-    def _locate(
-        self, lvs: Sequence[LogicalVolume], ref: tuple[str, str], volume: Mapping[str, Any]
-    ) -> LogicalVolume | None:
-        """The referenced LV, or this volume's managed LV if it was renamed from it
-        (its origin tag names the reference, or it is the LV the volume recorded)."""
-        key, value = ref
-        if key == SOURCE_ID:
-            return by_uuid(lvs, value)
-        found = by_name(lvs, value)
-        if found is None:
-            managed = by_name(lvs, self._target_name(volume))
-            recorded = volume.get("backend_identity")
-            if managed is not None and (
-                managed.origin_of(volume["id"]) == value
-                or (recorded is not None and managed.uuid == recorded)
-            ):
-                found = managed
-        return found
-
     def _checked(
         self,
         lvs: Sequence[LogicalVolume],
@@ -306,7 +288,7 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         """The referenced LV if it may be managed (or is already this volume's) and, with
         ``identity``, is that LV."""
         ref = self._reference(reference, volume)  # cheap; callers may have checked it already
-        lv = self._locate(lvs, ref, volume)
+        lv = locate(lvs, ref, volume, self._target_name(volume))
         if lv is None:
             _invalid(reference, f"no logical volume {ref[1]!r} exists in {self.vg}")
         if identity is not None and lv.uuid != identity:
@@ -485,18 +467,33 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         if ref == (SOURCE_NAME, target):
             LOG.info("Volume %s: re-adopted where it stands; nothing to put back", volume["id"])
             return
+        self.put_back(volume, "volume", ref, target, identity)
+
+    def put_back(
+        self,
+        owner: Mapping[str, Any],
+        noun: str,
+        ref: tuple[str, str],
+        target: str,
+        identity: str | None,
+    ) -> None:
+        """Rename the LV under ``target`` (the managed name of the volume or snapshot
+        ``owner``, whose ``identity`` it must have) back to the name it had before, then
+        drop the owner's origin tag; with nothing under ``target``, only drop the tag
+        that an interrupted manage left. Renamed again at once when the fresh read
+        after the rename finds another LV there."""
         with self._locked():
             lvs = self._lvs()
             managed = by_name(lvs, target)
             if managed is None:
-                self._drop_tags(lvs, volume["id"])
+                self._drop_tags(lvs, owner["id"])
                 return
             if identity is not None and managed.uuid != identity:
                 _driver_error(
-                    f"{target} is LV {managed.uuid}, not the LV {identity} volume "
-                    f"{volume['id']} recorded; leaving it where it is"
+                    f"{target} is LV {managed.uuid}, not the LV {identity} {noun} "
+                    f"{owner['id']} recorded; leaving it where it is"
                 )
-            original = self._original_name(managed, volume["id"], ref, identity)
+            original = self._original_name(managed, owner["id"], ref, identity)
             if by_name(lvs, original) is not None:
                 _driver_error(f"cannot put {target} back as {original}: that name is taken")
             self._run(self.commands.rename, self.vg, target, original)
@@ -504,13 +501,15 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
             if back is None or back.uuid != managed.uuid:
                 found = "nothing" if back is None else f"LV {back.uuid}"
                 what = f"{target} was replaced during its rename to {original}: found {found}"
-                self._rename_back(volume, back, original, target)
-                LOG.warning("Volume %s: %s; renamed it back", volume["id"], what)
+                self._rename_back(owner, back, original, target)
+                LOG.warning("%s %s: %s; renamed it back", noun.capitalize(), owner["id"], what)
                 _driver_error(f"{what}, not {managed.uuid}; the rename was undone")
-            tag = origin_tag(volume["id"], original)
+            tag = origin_tag(owner["id"], original)
             if tag in managed.tags:
                 self._run(self.commands.change_tags, self.vg, original, delete=[tag])
-        LOG.info("Volume %s: renamed LV %s back to %s", volume["id"], target, original)
+        LOG.info(
+            "%s %s: renamed LV %s back to %s", noun.capitalize(), owner["id"], target, original
+        )
 
     def _original_name(
         self, lv: LogicalVolume, volume_id: str, ref: tuple[str, str], identity: str | None
@@ -565,17 +564,6 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
     ) -> None:
         self._rename_back(owner, renamed, new, old)
 
-    def drop_tags(self, lvs: Sequence[LogicalVolume], owner_id: str) -> None:
-        self._drop_tags(lvs, owner_id)
-
-    def original_name(
-        self, lv: LogicalVolume, owner_id: str, ref: tuple[str, str], identity: str | None
-    ) -> str:
-        return self._original_name(lv, owner_id, ref, identity)
-
-    def run(self, command: Any, *args: Any, **kwargs: Any) -> None:
-        self._run(command, *args, **kwargs)
-
     # -- snapshots (see volmgr_volume.drivers.lvm_snapshots) ----------------------------
 
     def describe_snapshot(
@@ -612,11 +600,17 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         return self._snapshots.list_manageable(managed, page)
 
     def unmanage(self, volume: VolumeRecord) -> None:
-        name = volume.get("provider_location") or self.managed_name(volume["id"])
+        self.let_go(volume, "volume", self.managed_name(volume["id"]))
+
+    def let_go(self, owner: Mapping[str, Any], noun: str, managed: str) -> None:
+        """Unmanage the volume or snapshot ``owner``: nothing changes; its LV (under
+        its provider location, else ``managed``) stays, and is only looked for."""
+        name = owner.get("provider_location") or managed
+        what = f"{noun.capitalize()} {owner['id']}"
         if by_name(self._lvs(), name) is None:
-            LOG.warning("Volume %s: LV %s is missing from %s", volume["id"], name, self.vg)
+            LOG.warning("%s: LV %s is missing from %s", what, name, self.vg)
         else:
-            LOG.info("Volume %s: unmanaged; LV %s stays in %s", volume["id"], name, self.vg)
+            LOG.info("%s: unmanaged; LV %s stays in %s", what, name, self.vg)
 
     def start_audit(self) -> LvmAudit:
         return LvmAudit(self._lvs(), self._managed_re)

@@ -180,6 +180,12 @@ def kind_problem(
         return f"the LV is a snapshot of {lv.origin}"
     if lv.name in origins:
         return ORIGIN_PROBLEM
+    return state_problem(lv)
+
+
+def state_problem(lv: LogicalVolume) -> str | None:
+    """Why the state of ``lv`` forbids managing it, whatever its kind (None if none):
+    internal to LVM, partial, or open."""
     if "private" in lv.role.split(","):
         return "the LV is internal to LVM"
     if lv.attr[8] == "p":
@@ -261,3 +267,24 @@ def by_name(lvs: Sequence[LogicalVolume], name: str) -> LogicalVolume | None:
 
 def by_uuid(lvs: Sequence[LogicalVolume], uuid: str) -> LogicalVolume | None:
     return next((lv for lv in lvs if lv.uuid == uuid), None)
+
+
+def locate(
+    lvs: Sequence[LogicalVolume], ref: tuple[str, str], owner: Mapping[str, Any], managed: str
+) -> LogicalVolume | None:
+    """The LV a reference names, or the LV under ``managed`` (the managed name of the
+    volume or snapshot ``owner``) if it was renamed from it: its origin tag names the
+    reference, or it is the LV the owner recorded."""
+    key, value = ref
+    if key == SOURCE_ID:
+        return by_uuid(lvs, value)
+    found = by_name(lvs, value)
+    if found is None:
+        renamed = by_name(lvs, managed)
+        recorded = owner.get("backend_identity")
+        if renamed is not None and (
+            renamed.origin_of(owner["id"]) == value
+            or (recorded is not None and renamed.uuid == recorded)
+        ):
+            found = renamed
+    return found

@@ -39,9 +39,10 @@ from volmgr_volume.drivers.lvm_commands import (
     LogicalVolume,
     LvmCommandError,
     by_name,
-    by_uuid,
+    locate,
     lv_name_problem,
     origin_tag,
+    state_problem,
 )
 
 if TYPE_CHECKING:
@@ -60,13 +61,7 @@ def snapshot_problem(lv: LogicalVolume, origin: str) -> str | None:
         return "the LV is not a snapshot"
     if lv.origin != origin:
         return f"the LV is a snapshot of {lv.origin}, not of the volume's LV {origin}"
-    if "private" in lv.role.split(","):
-        return "the LV is internal to LVM"
-    if lv.attr[8] == "p":
-        return "the LV is partial: some of its physical volumes are missing"
-    if lv.is_open:
-        return "the LV is open (in use); close it before managing it"
-    return None
+    return state_problem(lv)
 
 
 class LvmSnapshots:
@@ -98,23 +93,6 @@ class LvmSnapshots:
             )
         return lv
 
-    def _locate(
-        self, lvs: Sequence[LogicalVolume], ref: tuple[str, str], snapshot: SnapshotRecord
-    ) -> LogicalVolume | None:
-        key, value = ref
-        if key == SOURCE_ID:
-            return by_uuid(lvs, value)
-        found = by_name(lvs, value)
-        if found is None:
-            managed = by_name(lvs, self.target_name(snapshot))
-            recorded = snapshot.get("backend_identity")
-            if managed is not None and (
-                managed.origin_of(snapshot["id"]) == value
-                or (recorded is not None and managed.uuid == recorded)
-            ):
-                found = managed
-        return found
-
     def checked(
         self,
         lvs: Sequence[LogicalVolume],
@@ -126,7 +104,7 @@ class LvmSnapshots:
         """The referenced LV if it is a snapshot of the volume's LV that may be managed
         (or already this snapshot's) and, with ``identity``, is that LV."""
         ref = self.driver.reference_of(reference)
-        lv = self._locate(lvs, ref, snapshot)
+        lv = locate(lvs, ref, snapshot, self.target_name(snapshot))
         if lv is None:
             self.driver.invalid(
                 reference, f"no logical volume {ref[1]!r} exists in {self.driver.vg}"
@@ -204,40 +182,10 @@ class LvmSnapshots:
         ref = self.driver.reference_of(reference)
         target = self.target_name(snapshot)
         identity = identity or snapshot.get("backend_identity")
-        with self.driver.rename_lock():
-            lvs = self.driver.read_lvs()
-            managed = by_name(lvs, target)
-            if managed is None:
-                self.driver.drop_tags(lvs, snapshot["id"])
-                return
-            if identity is not None and managed.uuid != identity:
-                self.driver.fail(
-                    f"{target} is LV {managed.uuid}, not the LV {identity} snapshot "
-                    f"{snapshot['id']} recorded; leaving it where it is"
-                )
-            original = self.driver.original_name(managed, snapshot["id"], ref, identity)
-            if by_name(lvs, original) is not None:
-                self.driver.fail(f"cannot put {target} back as {original}: that name is taken")
-            self.driver.run(self.driver.commands.rename, self.driver.vg, target, original)
-            back = by_name(self.driver.read_lvs(), original)
-            if back is None or back.uuid != managed.uuid:
-                self.driver.rename_back(snapshot, back, original, target)
-                self.driver.fail(f"{target} was replaced during its rename to {original}")
-            tag = origin_tag(snapshot["id"], original)
-            if tag in managed.tags:
-                self.driver.run(
-                    self.driver.commands.change_tags, self.driver.vg, original, delete=[tag]
-                )
-        LOG.info("Snapshot %s: renamed LV %s back to %s", snapshot["id"], target, original)
+        self.driver.put_back(snapshot, "snapshot", ref, target, identity)
 
     def unmanage(self, snapshot: SnapshotRecord) -> None:
-        name = snapshot.get("provider_location") or self.target_name(snapshot)
-        if by_name(self.driver.read_lvs(), name) is None:
-            LOG.warning(
-                "Snapshot %s: LV %s is missing from %s", snapshot["id"], name, self.driver.vg
-            )
-        else:
-            LOG.info("Snapshot %s: unmanaged; LV %s stays", snapshot["id"], name)
+        self.driver.let_go(snapshot, "snapshot", self.target_name(snapshot))
 
     def list_manageable(self, managed: ManagedNames, page: PageRequest) -> list[dict[str, Any]]:
         check_page_parameters(page)

@@ -8,7 +8,12 @@ from oslo_config import cfg
 from volmgr_api import validation
 from volmgr_common import exception
 from volmgr_common.context import RequestContext
-from volmgr_common.manage_request import ManageRequest
+from volmgr_common.manage_request import (
+    SNAPSHOT_FIELDS,
+    SNAPSHOT_REQUIRED_FIELDS,
+    ManageRequest,
+    SnapshotRequest,
+)
 
 
 @pytest.mark.parametrize(
@@ -194,3 +199,34 @@ def test_request_project_is_the_callers() -> None:
     assert validation.request_project(ctxt) == "p"
     with pytest.raises(exception.InvalidInput, match="names no project"):
         validation.request_project(RequestContext(user_id="u", project_id=None))
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"ref": {"source-name": "s"}},
+        {"volume_id": "0" * 8 + "-0000-4000-8000-" + "0" * 12},
+        {"volume_id": "v", "ref": {"source-name": "s"}, "size": 1},
+    ],
+    ids=["no-volume-id", "no-ref", "unknown-field"],
+)
+def test_snapshot_fields_with_wrong_names_are_a_programming_error(given: dict[str, Any]) -> None:
+    with pytest.raises(TypeError, match="manage_existing_snapshot"):
+        validation.check_call_fields(
+            "manage_existing_snapshot", given, SNAPSHOT_FIELDS, SNAPSHOT_REQUIRED_FIELDS
+        )
+
+
+def test_a_snapshot_request_on_the_wire_is_checked_back_into_itself(conf: cfg.ConfigOpts) -> None:
+    request = SnapshotRequest(
+        volume_id="0" * 8 + "-0000-4000-8000-" + "0" * 12,
+        ref={"source-name": "snap"},
+        name="s",
+        description="d",
+        metadata={"k": "v"},
+    )
+    wire = request.to_wire()
+    validation.check_call_fields(
+        "manage_existing_snapshot", wire, SNAPSHOT_FIELDS, SNAPSHOT_REQUIRED_FIELDS
+    )
+    assert validation.snapshot_request(conf, wire) == request
