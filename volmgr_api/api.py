@@ -174,9 +174,7 @@ class API:
         readoption.require_admin(ctxt)
         backend, _pool = validation.parse_host(host)
         service = manage_existing.volume_service(self.db, backend, self.conf.service_down_time)
-        max_limit = self.conf.api.max_list_limit
-        limit = max_limit if page.limit is None else min(page.limit, max_limit)
-        page = dataclasses.replace(page, limit=limit)
+        page = page.capped(self.conf.api.max_list_limit)
         return backend_orphans.list_orphans(self.db, str(service["backend"]), page)
 
     def list_orphans(self, ctxt: RequestContext, host: Any) -> list[dict[str, Any]]:

@@ -34,14 +34,15 @@ binary (services table) of the services that answer each."""
 
 RELEASES: dict[str, dict[str, str]] = {
     "0.1.0": {"api": "1.0", "scheduler": "1.1", "volume": "1.1"},
-    "0.2.0": {"api": "1.3", "scheduler": "1.1", "volume": "1.7"},
+    "0.2.0": {"api": "1.2", "scheduler": "1.1", "volume": "1.6"},
+    "0.3.0": {"api": "1.3", "scheduler": "1.1", "volume": "1.7"},
 }
 """The RPC API versions that the services of each volmgr release understand.
 
 A new release adds a row here when it raises any RPC API's version; the row of the
 release being replaced is what an operator names while both run."""
 
-CURRENT_RELEASE = "0.2.0"
+CURRENT_RELEASE = "0.3.0"
 """The release this code is; its row in :data:`RELEASES` is what it speaks."""
 
 AUTO = "auto"
