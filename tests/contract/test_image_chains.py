@@ -193,6 +193,10 @@ def test_an_overlay_is_refused_alone_and_named_as_a_member(
     for name in ("o1.qcow2", "o2.qcow2"):
         assert not entries[name]["safe_to_manage"]
         assert "member of the chain of base.qcow2" in entries[name]["reason_not_safe"]
+    # A plan previews what a single manage does: the base and each member are skipped.
+    prints = driver.fingerprints()
+    assert "with its snapshots" in prints["base.qcow2"]["reason_not_safe"]
+    assert all(prints[name]["reason_not_safe"] for name in ("o1.qcow2", "o2.qcow2"))
 
 
 def test_a_branching_chain_is_refused(driver: ImageDriver, images: Path) -> None:

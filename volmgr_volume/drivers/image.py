@@ -299,6 +299,20 @@ class ImageDriver(ChainsByAdopter, FileDriver):
             extra_info={"format": info.format},
         )
 
+    def fingerprints(self, names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The file driver's fingerprints; an image with overlays built on it is not safe
+        alone (a single manage refuses it, as :meth:`_alone_check` does), so a plan
+        skips it with the reason instead of failing it at apply."""
+        prints = super().fingerprints(names)
+        built_on = self._overlays_now()
+        for name, seen in prints.items():
+            if seen["reason_not_safe"] is None and built_on.get(name):
+                seen["reason_not_safe"] = (
+                    f"{', '.join(built_on[name])} built on it: adopt it with its snapshots "
+                    "(with_snapshots)"
+                )
+        return prints
+
     def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         """The file driver's page, with chains: a base lists its members in order in
         ``extra_info["chain"]``; a member is not safe alone and names its base."""
