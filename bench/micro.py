@@ -250,6 +250,7 @@ def bench_messaging(url: str, count: int, workdir: Path) -> dict[str, tuple[floa
     from volmgr_common import notifications, rpc
     from volmgr_common.conf import startup
     from volmgr_common.context import RequestContext
+    from volmgr_common.manage_request import RequestSpec
     from volmgr_scheduler import rpcapi as scheduler_rpcapi
 
     conf = startup.new_conf()
@@ -265,7 +266,7 @@ def bench_messaging(url: str, count: int, workdir: Path) -> dict[str, tuple[floa
     ctxt = RequestContext(user_id="bench-user", project_id="bench-project-0", roles=["admin"])
     serializer = rpc.RequestContextSerializer()
     volume = {"id": str(uuid.uuid4()), "status": "available", "size": 1, "host": BACKEND_HOST}
-    spec = chain.request_spec(volume["id"])
+    spec = RequestSpec.from_wire(chain.request_spec(volume["id"]))
     results = {
         "rpc cast (publish + confirm), no consumer": timed(
             count, lambda _i: scheduler.manage_existing(ctxt, volume["id"], spec)
