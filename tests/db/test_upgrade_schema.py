@@ -68,3 +68,23 @@ def test_a_schema_from_a_newer_release_is_ahead(
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
     assert migration.schema_state(db) is migration.SchemaState.AHEAD
     assert not migration.is_current(db)
+
+
+def test_volmgr_all_starts_on_a_schema_from_a_newer_release(
+    empty_database: db_api.Database,  # noqa: F811
+) -> None:
+    """``volmgr-all`` syncs at start; on a schema a newer release expanded it runs as
+    the separate daemons do (a warning), instead of failing in alembic."""
+    from volmgr_common.cmd import open_database
+    from volmgr_common.conf import startup
+
+    db = empty_database
+    migration.sync(db)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    conf = startup.new_conf()
+    conf([], project=None, default_config_files=[], default_config_dirs=[])
+    conf.set_override("connection", db.engine.url.render_as_string(False), "database")
+    opened = open_database(conf, "volmgr-all", sync=True)
+    assert migration.current_revision(opened) == "0099"
+    opened.engine.dispose()

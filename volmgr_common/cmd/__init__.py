@@ -29,14 +29,15 @@ def open_database(
 ) -> db_api.Database:
     """Connect and check (or, with ``sync``, bring) the schema to the newest revision.
 
-    A schema that a newer release has already expanded is accepted (with a warning):
-    migrations only add, so the previous release runs on it during an upgrade.
+    A schema that a newer release has already expanded is accepted (with a warning),
+    with or without ``sync``: migrations only add, so the previous release runs on it
+    during an upgrade.
     """
     db = db_api.Database(conf)
     try:
-        if sync:
+        if sync and migration.schema_state(db) is not migration.SchemaState.AHEAD:
             migration.sync(db)
-        elif check:
+        elif sync or check:
             _check_schema(db, prog)
     except sa.exc.OperationalError as error:
         _exit(prog, f"cannot reach the database {db}: {str(error.orig).splitlines()[0]}", 1)
