@@ -55,6 +55,7 @@ class Detail:
     DRIFT_RESIZED = Field("908", "The size of the volume's backend object changed.")
     DRIFT_MARK_MISSING = Field("909", "The ownership mark of the volume's backend object is gone.")
     DRIFT_CLEARED = Field("910", "The volume's backend object matches its record again.")
+    SNAPSHOTS_NOT_SUPPORTED = Field("911", "The backend of the volume does not manage snapshots.")
 
     ALL = (
         UNKNOWN_ERROR,
@@ -70,6 +71,7 @@ class Detail:
         DRIFT_RESIZED,
         DRIFT_MARK_MISSING,
         DRIFT_CLEARED,
+        SNAPSHOTS_NOT_SUPPORTED,
     )
 
     DRIFT = {
@@ -90,7 +92,7 @@ EXCEPTION_DETAILS: tuple[tuple[type[BaseException], Field], ...] = (
     (exception.ManageExistingInvalidReference, Detail.INVALID_REFERENCE),
     (exception.VolumeDriverException, Detail.DRIVER_FAILED_MANAGE),
     (exception.ServiceUnavailable, Detail.SERVICE_UNAVAILABLE),
-    (exception.SnapshotsNotSupported, Detail.INVALID_REFERENCE),
+    (exception.SnapshotsNotSupported, Detail.SNAPSHOTS_NOT_SUPPORTED),
     (exception.InvalidSnapshot, Detail.INVALID_REFERENCE),
     (exception.MessagingUnavailable, Detail.SERVICE_UNAVAILABLE),
 )

@@ -18,6 +18,10 @@ from volmgr_common.message_field import Action, Detail
         ),
         (exception.VolumeDriverException(reason="/srv/x"), Detail.DRIVER_FAILED_MANAGE),
         (exception.ServiceUnavailable(host="h", reason="x"), Detail.SERVICE_UNAVAILABLE),
+        (
+            exception.SnapshotsNotSupported(backend="h@files", reason="x"),
+            Detail.SNAPSHOTS_NOT_SUPPORTED,
+        ),
         (RuntimeError("boom"), Detail.UNKNOWN_ERROR),
         (None, Detail.UNKNOWN_ERROR),
     ],
