@@ -114,12 +114,26 @@ class SnapshotWorker:
                 self.db, snapshot["id"], reason, snapshot["flow_owner"], detail.id
             ):
                 raise exception.FlowOwnershipLost(volume_id=snapshot["id"])
-            self.api.manage_existing_snapshot_failed(ctxt, snapshot["id"], reason)
+            self._tell_api(ctxt, snapshot["id"], reason)
         except exception.FlowOwnershipLost:
             LOG.warning("Snapshot %s: no longer this flow's; failure not recorded", snapshot["id"])
         except Exception:
             # The row stays managing and owned: a later recovery scan resumes it.
             LOG.exception("Snapshot %s: the failure could not be recorded", snapshot["id"])
+
+    def _tell_api(self, ctxt: RequestContext, snapshot_id: str, reason: str) -> None:
+        """Cast the failure to the API. The reason is on the row already: when the cast
+        cannot go (an ``[upgrade_levels] api`` below 1.1, the bus away), the API's
+        recovery scan records ``error`` from it, so this is no error of its own."""
+        try:
+            self.api.manage_existing_snapshot_failed(ctxt, snapshot_id, reason)
+        except (exception.SnapshotsNotSupported, exception.MessagingUnavailable) as unsent:
+            LOG.warning(
+                "Snapshot %s: failure recorded on its row; the API was not told (%s) and "
+                "its recovery scan will finish it",
+                snapshot_id,
+                unsent,
+            )
 
     def _put_back(self, snapshot: snapshot_record.ClaimedSnapshot) -> None:
         """Undo a rename an earlier run may have made (idempotent; fenced)."""

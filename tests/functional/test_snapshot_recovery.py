@@ -21,7 +21,7 @@ import pytest
 from oslo_config import cfg
 
 from tests.image_support import qemu_img
-from volmgr_common import hooks
+from volmgr_common import exception, hooks
 from volmgr_common.context import RequestContext, get_admin_context
 from volmgr_common.db import api as db_api
 from volmgr_common.db import (
@@ -127,6 +127,13 @@ def new_snapshot(
     directory = Path(conf.image_backend.directory)
     backing = f"volume-{volume['id']}"
     qemu_img("create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", str(directory / source))
+    return new_snapshot_of_file(conf, db, volume, source)
+
+
+def new_snapshot_of_file(
+    conf: cfg.ConfigOpts, db: db_api.Database, volume: dict[str, Any], source: str
+) -> dict[str, Any]:
+    """A managing snapshot row for ``source``, an object that already exists."""
     new = snapshot_creation.NewSnapshot(
         volume_id=volume["id"],
         project_id=PROJECT,
@@ -223,3 +230,34 @@ def test_a_resumed_flow_that_fails_is_compensated_and_puts_nothing_back_wrongly(
     assert not (directory / f"snapshot-{snapshot['id']}").exists()
     assert transitional(db) == []
     assert quota_audit.check(db) == []
+
+
+class OldApi:
+    """An API client capped below 1.1 (``[upgrade_levels] api``): it cannot send the
+    snapshot compensation."""
+
+    def manage_existing_snapshot_failed(
+        self, ctxt: RequestContext, snapshot_id: str, reason: str
+    ) -> None:
+        raise exception.SnapshotsNotSupported(backend="api", reason="capped at 1.0")
+
+
+def test_a_failure_the_api_cannot_be_told_of_stays_noted_for_its_recovery_scan(
+    images_conf: cfg.ConfigOpts, images_db: db_api.Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    conf, db = images_conf, images_db
+    directory = Path(conf.image_backend.directory)
+    volume = managed_volume(conf, db)
+    (directory / "notes.txt").write_text("not an overlay")
+    snapshot = new_snapshot_of_file(conf, db, volume, "notes.txt")
+    driver = load_driver(conf)
+    driver.do_setup()
+    api: Any = OldApi()
+    old = SnapshotWorker(conf, db, api, driver, (BACKEND,), "process-a", Notifications())
+    old.manage(get_admin_context(), snapshot["id"])
+    row = snapshots.get(db, snapshot["id"])
+    # The reason is on the managing row: volmgr-api's recovery scan records the error.
+    assert row["status"] == snapshot_record.MANAGING and row["failure_reason"]
+    assert "recovery scan will finish it" in caplog.text
+    assert "could not be recorded" not in caplog.text
+    assert (directory / "notes.txt").read_text() == "not an overlay"
