@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 VENV=${VOLMGR_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 step "virtualenv $VENV"
 if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
@@ -111,7 +111,7 @@ layers=0
 
 collect faults "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"
 
-step "total $SECONDS s"
+step "all steps done"
 if [ ${#failed[@]} -gt 0 ]; then
     printf 'FAILED: %s\n' "${failed[@]}" >&2
     exit 1
