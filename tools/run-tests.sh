@@ -35,14 +35,18 @@ in_background() {  # NAME COMMAND...: run in the background, output to $logs/NAM
     local name=$1
     shift
     started_at[$name]=$SECONDS
-    ("$@") >"$logs/$name" 2>&1 &
+    (
+        start=$SECONDS
+        trap 'echo "(took $((SECONDS - start)) s)"' EXIT
+        "$@"
+    ) >"$logs/$name" 2>&1 &
     pid_of[$name]=$!
 }
 failed=()
 collect() {  # NAME TITLE: wait for a background step, print its output and time
     local name=$1 code=0
     wait "${pid_of[$name]}" || code=$?
-    step "$2 (in the background, $((SECONDS - ${started_at[$name]})) s, exit $code)"
+    step "$2 (ran in the background from $((started_at[$name])) s, exit $code)"
     cat "$logs/$name"
     [ "$code" -eq 0 ] || failed+=("$2")
 }
