@@ -61,6 +61,10 @@ MANAGE = "volmgr-manage"
 MANAGING = "managing"
 STOP_TIMEOUT = 15.0
 READY_TIMEOUT = 30.0
+# How long a volmgr-manage command may run before it counts as hung: a guard, not a
+# bound on speed. "db sync" of a fresh PostgreSQL database took over 60 s on a
+# two-core host whose other work (the other test layers, run alongside) kept it busy.
+MANAGE_TIMEOUT = 180.0
 REPORT_INTERVAL = 1
 # A daemon stops heartbeating at SIGTERM and exits about 3 s later (more on a loaded
 # host). A request sent right after a volume service exited must still find it "up":
@@ -346,7 +350,7 @@ def run_manage(config_file: Path, *args: str, check: bool = True) -> subprocess.
         [bin_path(MANAGE), "--config-file", str(config_file), *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=MANAGE_TIMEOUT,
     )
     if check and result.returncode != 0:
         raise AssertionError(
