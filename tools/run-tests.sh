@@ -92,9 +92,12 @@ fi
 # recover: it starts first and runs alongside everything else, its modules on their
 # own workers (each module has its cluster: a throwaway vhost and database, or the
 # worker's shared one), the longest modules first (--no-loadscope-reorder keeps the
-# order LONGEST_MODULES in tests/conftest.py gives them).
-in_background faults "$VENV/bin/pytest" -p no:cacheprovider --durations=15 \
-    -n "${VOLMGR_FAULT_WORKERS:-2}" --dist loadfile --no-loadscope-reorder tests/faults
+# order LONGEST_MODULES in tests/conftest.py gives them). VOLMGR_FAULTS_ALONGSIDE=0
+# runs it after the other layers instead, on a machine too busy to share.
+faults=("$VENV/bin/pytest" -p no:cacheprovider --durations=15
+    -n "${VOLMGR_FAULT_WORKERS:-2}" --dist loadfile --no-loadscope-reorder tests/faults)
+alongside=${VOLMGR_FAULTS_ALONGSIDE:-1}
+[ "$alongside" = "0" ] || in_background faults "${faults[@]}"
 in_background checks checks
 
 # Driver contract tests share one loop-device VG: one process runs them. The rest run
@@ -113,6 +116,7 @@ layers=0
     || layers=$?
 [ "$layers" -eq 0 ] || failed+=("unit, functional, db and integration tests")
 
+[ "$alongside" != "0" ] || in_background faults "${faults[@]}"
 collect faults "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"
 
 step "all steps done"
