@@ -1,5 +1,5 @@
 """Fixtures shared by every test layer: a fresh config, a migrated SQLite database,
-the fault plugin.
+the fault plugin; the order in which test modules run.
 
 ``conf`` needs no database and no network, so pure unit tests can use it; ``db``
 adds a SQLite file in the test's temporary directory at the newest schema: the
@@ -24,7 +24,44 @@ from volmgr_common.db import migration
 
 TEST_HOST = "test-node"
 
+# The test modules that take longest, longest first (from ``pytest --durations``; the
+# order need not be exact). They run first: tools/run-tests.sh hands whole modules to
+# the xdist workers in collection order (``--dist loadfile --no-loadscope-reorder``),
+# so a long module left for the end would keep one worker busy while the other idles.
+LONGEST_MODULES = (
+    # unit, functional, db and integration
+    "tests/functional/test_manage_command.py",
+    "tests/functional/rest/test_edge_inputs.py",
+    "tests/integration/test_manage_e2e.py",
+    "tests/functional/rest/test_fuzz_openapi.py",
+    "tests/functional/rest/test_cinderclient.py",
+    "tests/integration/test_wsgi_e2e.py",
+    "tests/db/test_identity_and_sizes.py",
+    "tests/functional/rest/test_openstackclient.py",
+    "tests/db/test_clock.py",
+    "tests/integration/test_snapshots_e2e.py",
+    # fault suite
+    "tests/faults/test_adoption_kills.py",
+    "tests/faults/test_kill_hops.py",
+    "tests/faults/test_cluster_takeover.py",
+    "tests/faults/test_mixed_run.py",
+    "tests/faults/test_adoption_infra.py",
+    "tests/faults/test_broker_restart.py",
+)
+
 ConfFactory = Callable[..., cfg.ConfigOpts]
+
+
+def module_path(item: pytest.Item) -> str:
+    """The test module of ``item`` as its node id names it (``tests/.../test_x.py``)."""
+    return item.nodeid.partition("::")[0]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules of :data:`LONGEST_MODULES` first, in that order; every module
+    keeps its tests together and in their order (the sort is stable)."""
+    rank = {path: index for index, path in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(module_path(item), len(rank)))
 
 
 def make_conf(tmp_path: Path, **overrides: Any) -> cfg.ConfigOpts:

@@ -2,8 +2,9 @@
 # Set up a virtualenv from the project's own files, start the local services the
 # tests need if they are down, then run the checks and every test layer:
 # lint, type checks (mypy), generated samples, the documentation site, the container
-# image (when a container engine is present), unit, functional, driver contract and
-# integration.
+# image (when a container engine is present), unit, functional, driver contract,
+# db, integration and the fault suite. The fault suite and the checks run in the
+# background alongside the test layers; their output follows at the end.
 #
 #   bash tools/run-tests.sh            # everything
 #   bash tools/run-tests.sh tests/unit # only some tests (pytest arguments)
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 VENV=${VOLMGR_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 step "virtualenv $VENV"
 if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
@@ -26,45 +27,100 @@ fi
 step "local services"
 bash tools/start-services.sh
 
-step "lint"
-"$VENV/bin/ruff" check .
-"$VENV/bin/ruff" format --check .
+# Steps that run alongside others write to a log of their own, printed when they end.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+declare -A started_at pid_of
+in_background() {  # NAME COMMAND...: run in the background, output to $logs/NAME
+    local name=$1
+    shift
+    started_at[$name]=$SECONDS
+    (
+        start=$SECONDS
+        trap 'echo "(took $((SECONDS - start)) s)"' EXIT
+        "$@"
+    ) >"$logs/$name" 2>&1 &
+    pid_of[$name]=$!
+}
+failed=()
+collect() {  # NAME TITLE: wait for a background step, print its output and time
+    local name=$1 code=0
+    wait "${pid_of[$name]}" || code=$?
+    step "$2 (ran in the background from $((started_at[$name])) s, exit $code)"
+    cat "$logs/$name"
+    [ "$code" -eq 0 ] || failed+=("$2")
+}
 
-step "mypy"
-"$VENV/bin/mypy" volmgr_common volmgr_api volmgr_scheduler volmgr_volume volmgr_all
+checks() {
+    step "lint"
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
 
-step "generated samples are current"
-bash tools/check-samples.sh "$VENV"
+    step "mypy"
+    "$VENV/bin/mypy" volmgr_common volmgr_api volmgr_scheduler volmgr_volume volmgr_all
 
-step "documentation site (warnings are errors)"
-docs_out=$(mktemp -d)
-"$VENV/bin/sphinx-build" -W --keep-going -q -b html docs "$docs_out"
-rm -rf "$docs_out"
+    step "generated samples are current"
+    bash tools/check-samples.sh "$VENV"
 
-step "container image"
-# Built only where a container engine runs; tests/unit/test_deployment_files.py checks
-# the Dockerfile's commands against the console scripts everywhere else.
-engine=$(command -v docker || command -v podman || true)
-if [ -n "$engine" ] && "$engine" info >/dev/null 2>&1; then
-    "$engine" build -q -t volmgr:ci .
-    "$engine" run --rm volmgr:ci volmgr-manage --version
-else
-    echo "no container engine: image not built"
-fi
+    step "documentation site (warnings are errors)"
+    local docs_out
+    docs_out=$(mktemp -d)
+    "$VENV/bin/sphinx-build" -W --keep-going -q -b html docs "$docs_out"
+    rm -rf "$docs_out"
 
-step "tests"
+    step "container image"
+    # Built only where a container engine runs; tests/unit/test_deployment_files.py
+    # checks the Dockerfile's commands against the console scripts everywhere else.
+    local engine
+    engine=$(command -v docker || command -v podman || true)
+    if [ -n "$engine" ] && "$engine" info >/dev/null 2>&1; then
+        "$engine" build -q -t volmgr:ci .
+        "$engine" run --rm volmgr:ci volmgr-manage --version
+    else
+        echo "no container engine: image not built"
+    fi
+}
+
 if [ $# -gt 0 ]; then
+    checks
+    step "tests"
     "$VENV/bin/pytest" -p no:cacheprovider --durations=10 "$@"
     exit
 fi
-# Driver contract tests share one loop-device VG: they run alone; the rest on two
-# workers, a module per worker (a module's tests keep their order and fixtures).
-"$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests/contract
-"$VENV/bin/pytest" -p no:cacheprovider --durations=10 -n "${VOLMGR_TEST_WORKERS:-2}" \
-    --dist loadfile tests --ignore=tests/faults --ignore=tests/contract
 
-step "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"
-# Each module has its cluster (a throwaway vhost and database, or the worker's shared
-# one), so modules run side by side; most of their time is spent waiting for daemons.
-"$VENV/bin/pytest" -p no:cacheprovider --durations=10 -n "${VOLMGR_FAULT_WORKERS:-2}" \
-    --dist loadfile tests/faults
+# The fault suite spends most of its time waiting for daemons to die, restart and
+# recover: it starts first and runs alongside everything else, its modules on their
+# own workers (each module has its cluster: a throwaway vhost and database, or the
+# worker's shared one), the longest modules first (--no-loadscope-reorder keeps the
+# order LONGEST_MODULES in tests/conftest.py gives them). VOLMGR_FAULTS_ALONGSIDE=0
+# runs it after the other layers instead, on a machine too busy to share.
+faults=("$VENV/bin/pytest" -p no:cacheprovider --durations=15
+    -n "${VOLMGR_FAULT_WORKERS:-2}" --dist loadfile --no-loadscope-reorder tests/faults)
+alongside=${VOLMGR_FAULTS_ALONGSIDE:-1}
+[ "$alongside" = "0" ] || in_background faults "${faults[@]}"
+in_background checks checks
+
+# Driver contract tests share one loop-device VG: one process runs them. The rest run
+# on two workers, a module per worker (a module's tests keep their order and
+# fixtures), the longest modules first (LONGEST_MODULES in tests/conftest.py).
+step "tests: driver contract"
+contract=0
+"$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests/contract || contract=$?
+[ "$contract" -eq 0 ] || failed+=("driver contract tests")
+collect checks "lint, mypy, samples, documentation site, container image"
+
+step "tests: unit, functional, db, integration"
+layers=0
+"$VENV/bin/pytest" -p no:cacheprovider --durations=15 -n "${VOLMGR_TEST_WORKERS:-2}" \
+    --dist loadfile --no-loadscope-reorder tests --ignore=tests/faults --ignore=tests/contract \
+    || layers=$?
+[ "$layers" -eq 0 ] || failed+=("unit, functional, db and integration tests")
+
+[ "$alongside" != "0" ] || in_background faults "${faults[@]}"
+collect faults "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"
+
+step "all steps done"
+if [ ${#failed[@]} -gt 0 ]; then
+    printf 'FAILED: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
