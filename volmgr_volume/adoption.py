@@ -316,7 +316,8 @@ class AdoptionRunner:
                 )
             else:
                 fresh.append(item)
-        items_db.mark(self.db, stale)
+        if stale:  # a transaction only when there is something to write
+            items_db.mark(self.db, stale)
         if not fresh:
             return
         plan = job["plan"]
