@@ -32,6 +32,7 @@ from typing import Any
 
 from bench import _daemons as d
 from bench import manage as m
+from bench import profile
 
 PROJECT = "bench-adopt"
 DAEMONS = m.DAEMONS
@@ -98,7 +99,47 @@ def make_files(directory: Path, prefix: str, count: int, width: int = 6) -> list
     return names
 
 
-def adopt_and_undo(rest: Rest, cluster: m.Cluster, host: str, objects: int) -> dict[str, Any]:
+RUNNER_THREAD = "_run_guarded (volmgr_volume/adoption.py"
+"""A frame of every stack of a job's runner thread (profiles)."""
+
+
+class Profiles:
+    """py-spy on the daemons during the adopt job (``--profile DIR``): where each spends
+    its CPU, and where the volume service's runner thread spends its wall clock."""
+
+    def __init__(self, outdir: Path, pids: dict[str, int], cleanup: d.Cleanup) -> None:
+        self.outdir = outdir
+        self.spies = []
+        for name, pid in pids.items():
+            self.spies.append(profile.PySpy(name, pid, outdir / f"cpu-{name}.txt"))
+        self.spies.append(
+            profile.PySpy("runner", pids["volmgr-volume"], outdir / "wall-volmgr-volume.txt")
+        )
+        for spy in self.spies:
+            cleanup.push(f"stop py-spy on {spy.name}", spy.stop)
+
+    def start(self) -> None:
+        for spy in self.spies:
+            spy.start(idle=spy.name == "runner")
+        time.sleep(1.0)  # py-spy attaches
+
+    def stop_and_print(self) -> None:
+        summary: dict[str, Any] = {}
+        for spy in self.spies:
+            spy.stop()
+            if spy.name == "runner":
+                result = profile.analyze_thread(spy.out, RUNNER_THREAD, depth=3)
+            else:
+                result = profile.analyze(spy.out)
+            profile.print_analysis(spy.name, result)
+            summary[spy.name] = result
+        (self.outdir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+        print(f"\nprofiles and summary.json in {self.outdir}")
+
+
+def adopt_and_undo(
+    rest: Rest, cluster: m.Cluster, host: str, objects: int, profiles: Profiles | None = None
+) -> dict[str, Any]:
     pids = cluster.pids()
     started = time.monotonic()
     plan = rest.call(
@@ -107,11 +148,15 @@ def adopt_and_undo(rest: Rest, cluster: m.Cluster, host: str, objects: int) -> d
     plan_s = time.monotonic() - started
     memory = MemorySampler(pids)
     meter = m.CpuMeter(pids)
+    if profiles is not None:
+        profiles.start()
     started = time.monotonic()
     job = rest.call("/os-adoption-jobs", {"job": {"plan_id": plan["id"]}})["job"]
     job = rest.wait_job(job["id"], cluster, memory)
     adopt_s = time.monotonic() - started
     cpu_ms, busy = meter.per_unit_ms(objects)
+    if profiles is not None:
+        profiles.stop_and_print()
     undo_memory = MemorySampler(pids)
     started = time.monotonic()
     undo = rest.call(f"/os-adoption-jobs/{job['id']}/action", {"undo": None})["job"]
@@ -173,7 +218,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cluster = m.start_cluster("postgresql", cleanup, workdir)
         rest = Rest(port)
         result: dict[str, Any] = {"objects": args.objects}
-        result.update(adopt_and_undo(rest, cluster, m.BACKEND_HOST, args.objects))
+        profiles = None
+        if args.profile:
+            outdir = Path(args.profile).resolve()
+            profiles = Profiles(outdir, cluster.pids(), cleanup)
+        result.update(adopt_and_undo(rest, cluster, m.BACKEND_HOST, args.objects, profiles))
         single, errors = single_flood(cluster, directory, args.single)
         result["single_manage_per_s"] = single
         result["speedup"] = round(result["adopt_per_s"] / single, 2) if single else None
@@ -195,6 +244,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--single", type=int, default=2_000, help="single manages of the flood (default 2,000)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the run's directory")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="py-spy on the daemons during the adopt job (slows them: its rates are no "
+        "result); prints where each spends its CPU and the runner thread its wall clock",
+    )
     return parser.parse_args(argv)
 
 

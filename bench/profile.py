@@ -90,7 +90,10 @@ class PySpy:
     out: Path
     proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, rate: int = 100, gil: bool = True) -> PySpy:
+    def start(self, rate: int = 100, gil: bool = True, idle: bool = False) -> PySpy:
+        """Sample at ``rate`` per second: with ``gil`` only the thread holding the GIL
+        (where CPU goes); with ``idle`` every thread, waiting ones too (where wall
+        clock goes), without pausing the process."""
         exe = pyspy_path()
         if exe is None:
             raise RuntimeError("py-spy is not installed: pip install py-spy (in this virtualenv)")
@@ -106,7 +109,8 @@ class PySpy:
                 "raw",
                 "--rate",
                 str(rate),
-                *(["--gil"] if gil else ["--nonblocking"]),
+                *(["--gil"] if gil and not idle else ["--nonblocking"]),
+                *(["--idle"] if idle else []),
                 "--duration",
                 str(MAX_SECONDS),
                 "-o",
@@ -185,6 +189,29 @@ def analyze(path: Path, top: int = 12) -> dict[str, Any]:
         "volmgr_functions": pct(inclusive, top),
         "leaf_functions": pct(leaves, top),
     }
+
+
+def analyze_thread(path: Path, marker: str, depth: int = 1, top: int = 15) -> dict[str, Any]:
+    """Where one kind of thread spends its wall clock, from an ``idle`` profile.
+
+    Only stacks with a frame containing ``marker`` count (e.g. the runner of an
+    adoption job); each is attributed to the ``depth`` volmgr frames below the
+    marker's frame, and to its leaf function (what it was doing or waiting in).
+    """
+    stacks = [(frames, n) for frames, n in read_stacks(path) if any(marker in f for f in frames)]
+    total = sum(n for _, n in stacks) or 1
+    steps: collections.Counter[str] = collections.Counter()
+    leaves: collections.Counter[str] = collections.Counter()
+    for frames, count in stacks:
+        start = next(i for i, f in enumerate(frames) if marker in f)
+        below = [_function(f) for f in frames[start + 1 :] if "(volmgr_" in f][:depth]
+        steps[" > ".join(below) or "(the marked frame itself)"] += count
+        leaves[_function(frames[-1])] += count
+
+    def pct(counter: collections.Counter[str]) -> dict[str, float]:
+        return {k: round(100 * v / total, 1) for k, v in counter.most_common(top)}
+
+    return {"samples": total, "steps": pct(steps), "leaf_functions": pct(leaves)}
 
 
 # yappi (pstats) files: self time by library, and inclusive time of hot spots.
@@ -313,6 +340,9 @@ def print_analysis(name: str, result: dict[str, Any]) -> None:
             ("hot spots (inclusive)", "hot_spots"),
             ("heaviest functions (self time)", "self_functions"),
         ]
+    elif "steps" in result:
+        print(f"\n== {name}: {result['samples']} samples (py-spy, wall clock of one thread)")
+        sections = [("steps", "steps"), ("leaf functions (doing or waiting in)", "leaf_functions")]
     else:
         print(f"\n== {name}: {result['samples']} samples (py-spy)")
         sections = [

@@ -1,9 +1,8 @@
 """Runs adoption jobs in the volume service of their backend.
 
 A job is data, not a process: a runner thread owns the job row (owner and
-heartbeat), takes its pending items in batches of at most the job's
-``max_in_flight`` (and what ``[adoption] max_in_flight`` leaves for this backend's
-other jobs), and takes each batch through the manage path a single request takes:
+heartbeat), takes its pending items in batches, and takes each batch through the
+manage path a single request takes:
 
 1. the backend's fingerprint of each object is compared with the plan's; an object
    that changed since is ``stale`` (what changed in ``detail``), never managed;
@@ -15,6 +14,15 @@ other jobs), and takes each batch through the manage path a single request takes
 4. each item takes its volume's outcome (``available`` or ``failed`` with the
    reason); one item's failure never touches another.
 
+The steps of two batches overlap: while one batch's flows run in the job's flow
+thread, the runner compares the next batch's fingerprints and writes its rows, and
+hands it over when the flows are done (a two-stage pipeline; the flows wait on the
+database and the broker, the runner's steps on the database and the backend). Items
+in flight are the job's ``managing`` items: a batch is at most half the job's
+``max_in_flight`` and never more than its room, the job's limit (and what
+``[adoption] max_in_flight`` leaves for the backend's other jobs) less the items
+still in flight, so the limit holds over both batches together.
+
 Any crash leaves rows the existing recovery knows: a ``managing`` row placed on this
 backend is resumed by the worker's recovery scan, and a job whose heartbeat went
 stale is taken again by the volume service that scans for it
@@ -22,7 +30,9 @@ stale is taken again by the volume service that scans for it
 goes on with the pending ones. Undo jobs are run by :mod:`volmgr_volume.adoption_undo`.
 """
 
+import concurrent.futures
 import datetime as dt
+import functools
 import json
 import threading
 import time
@@ -51,6 +61,8 @@ Submit = Callable[[Sequence[tuple[RequestContext, str]]], object]
 
 IDLE_WAIT = 0.5
 """Seconds a runner waits for items in flight it does not run itself."""
+PIPELINE_DEPTH = 2
+"""Batches of an adopt job in flight at once: one in its flows, the next being written."""
 STRICT_PAGE = 5000
 """Plan items a strict check reads at a time."""
 
@@ -62,6 +74,39 @@ def stale_detail(
     if not planned:  # a plan item without a fingerprint: only its absence counts
         return None if current is not None else {"name": {"planned": None, "current": None}}
     return fingerprint_changes(planned, current) or None
+
+
+class BatchFlows:
+    """The flow thread of one job: runs the manage flows of one batch at a time, so that
+    the runner prepares the next batch meanwhile."""
+
+    def __init__(self, submit: Submit, name: str) -> None:
+        self._submit = submit
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._batch: concurrent.futures.Future[object] | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a batch was handed over that :meth:`wait` has not waited for yet."""
+        return self._batch is not None
+
+    def wait(self) -> None:
+        """Wait for the batch handed over last to end; raise what its flows raised."""
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            batch.result()
+
+    def start(self, requests: Sequence[tuple[RequestContext, str]]) -> None:
+        """Run the flows of ``requests`` once the batch before them has ended."""
+        self.wait()
+        self._batch = self._executor.submit(self._submit, requests)
+
+    def close(self) -> None:
+        """Wait for the batch in the flows to end (its error is logged), end the thread."""
+        batch, self._batch = self._batch, None
+        self._executor.shutdown(wait=True)
+        if batch is not None and batch.exception() is not None:
+            LOG.error("The flows of an adoption batch failed", exc_info=batch.exception())
 
 
 class AdoptionRunner:
@@ -198,19 +243,35 @@ class AdoptionRunner:
             notifications.notify_adoption_job(
                 self._notifier, ctxt, "start", jobs_db.get(self.db, job_id)
             )
-        step = self._adopt if job["kind"] == jobs_db.ADOPT else self._undoer.step
+        flows = BatchFlows(self._submit, f"adoption-flows-{job_id[:8]}")
+        try:
+            self._loop(ctxt, job, flows)
+        finally:
+            flows.close()
+
+    def _loop(self, ctxt: RequestContext, job: dict[str, Any], flows: BatchFlows) -> None:
+        """Batch after batch until the job ends, pauses, is lost or this service stops."""
+        job_id = job["id"]
+        if job["kind"] == jobs_db.ADOPT:
+            step: Callable[..., None] = functools.partial(self._adopt, flows=flows)
+            batch = -(-job["max_in_flight"] // PIPELINE_DEPTH)
+        else:
+            step, batch = self._undoer.step, job["max_in_flight"]
         while not self._stopping.is_set():
             status = items_db.heartbeat(self.db, job_id, self.owner)
             if status is None:
                 LOG.warning("Adoption job %s is run by another service now; stopping", job_id)
                 return
             undecided = items_db.settle(self.db, job_id)
-            if status == jobs_db.RUNNING:
-                room = self._room(job)
-                pending = items_db.next_pending(self.db, job_id, room) if room > 0 else []
+            room = self._room(job, undecided) if status == jobs_db.RUNNING else 0
+            if room > 0:
+                pending = items_db.next_pending(self.db, job_id, min(room, batch))
                 if pending:
                     step(ctxt, job, pending)
                     continue
+            if flows.started:  # its items end before any other can
+                flows.wait()
+                continue
             if undecided or (status == jobs_db.RUNNING and room <= 0):
                 time.sleep(IDLE_WAIT)
                 continue
@@ -224,18 +285,25 @@ class AdoptionRunner:
                 LOG.info("Adoption job %s %s: %s", job_id, ended, shown["counters"])
                 notifications.notify_adoption_job(self._notifier, ctxt, "end", shown)
                 return
+        flows.wait()
         items_db.release(self.db, job_id, self.owner)
 
-    def _room(self, job: dict[str, Any]) -> int:
-        """Items the job may start now: its own limit, within the backend's."""
+    def _room(self, job: dict[str, Any], undecided: int) -> int:
+        """Items the job may start now: its own limit, within the backend's, less its
+        ``undecided`` items (still in flight)."""
         others = items_db.in_flight(self.db, job["backend"], job["id"])
-        return min(job["max_in_flight"], self.conf.adoption.max_in_flight - others)
+        return min(job["max_in_flight"], self.conf.adoption.max_in_flight - others) - undecided
 
     # -- one batch of an adopt job -------------------------------------------------
 
     def _adopt(
-        self, ctxt: RequestContext, job: dict[str, Any], pending: list[items_db.PendingItem]
+        self,
+        ctxt: RequestContext,
+        job: dict[str, Any],
+        pending: list[items_db.PendingItem],
+        flows: BatchFlows,
     ) -> None:
+        """Compare the batch's fingerprints, write its rows, hand it to the flow thread."""
         current = self.driver.fingerprints([item.source_name for item in pending])
         stale: list[tuple[int, dict[str, Any]]] = []
         fresh: list[items_db.PendingItem] = []
@@ -248,7 +316,8 @@ class AdoptionRunner:
                 )
             else:
                 fresh.append(item)
-        items_db.mark(self.db, stale)
+        if stale:  # a transaction only when there is something to write
+            items_db.mark(self.db, stale)
         if not fresh:
             return
         plan = job["plan"]
@@ -286,7 +355,7 @@ class AdoptionRunner:
             if not isinstance(volume, exception.VolmgrException)
         ]
         if requests:
-            self._submit(requests)
+            flows.start(requests)
 
     @staticmethod
     def _context(job: dict[str, Any], plan: dict[str, Any]) -> RequestContext:
