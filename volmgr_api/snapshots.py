@@ -84,6 +84,16 @@ class SnapshotAPI:
         scope = listing_scope(ctxt, all_projects)
         return snapshots.list_snapshots(self.db, page, project_id=scope, filters=filters)
 
+    def count_snapshots(
+        self,
+        ctxt: RequestContext,
+        all_projects: bool = False,
+        filters: Mapping[str, Any] | None = None,
+    ) -> int:
+        """How many snapshots :meth:`list_snapshots` would give in all its pages."""
+        scope = listing_scope(ctxt, all_projects)
+        return snapshots.count_snapshots(self.db, project_id=scope, filters=filters)
+
     def unmanage(self, ctxt: RequestContext, snapshot_id: str) -> None:
         """Stop managing: the row goes, the object stays under its managed name. The
         record of a failed manage is removed instead (as its delete would)."""

@@ -28,8 +28,7 @@ Version history (what volmgr implements of Cinder's history, for the routes it s
 * 3.30 - Snapshot lists sort by ``name`` (volmgr accepts it at every version).
 * 3.36 - ``volumes/summary`` lists the distinct ``metadata`` values of the volumes.
 * 3.41 - Snapshot views show ``user_id``.
-* 3.45 - Volume lists accept ``with_count`` and then show ``count`` (snapshot lists
-  do not count yet: they ignore it).
+* 3.45 - Volume and snapshot lists accept ``with_count`` and then show ``count``.
 * 3.48 - Volume details show ``shared_targets`` and ``service_uuid``.
 * 3.49 - Services show a volume service's ``backend_state``.
 * 3.61 - Volume details show ``cluster_name`` to an admin.

@@ -119,6 +119,17 @@ def list_snapshots(
 
 
 @db_api.reader
+def count_snapshots(
+    session: Session, project_id: str | None = None, filters: Mapping[str, Any] | None = None
+) -> int:
+    """How many snapshots (of ``project_id``, or of every project) pass ``filters``, in
+    all pages: one SQL count (a listing's ``with_count``)."""
+    scope = [] if project_id is None else [S.project_id == project_id]
+    stmt = sa.select(sa.func.count(S.id)).where(*scope, *conditions(filters or {}))
+    return int(session.execute(stmt).scalar_one())
+
+
+@db_api.reader
 def count_of_volume(session: Session, volume_id: str) -> int:
     """How many snapshot rows (any status) name ``volume_id`` as their volume."""
     stmt = sa.select(sa.func.count(S.id)).where(S.volume_id == volume_id)

@@ -273,3 +273,14 @@ def test_snapshot_filters_per_version_and_role(rest: Rest, owner: dict, five: li
     assert snapshot_ids(inexact) == [made["nightly"]]
     refused = rest.call("GET", "snapshots?name~=ight", headers=member, version="3.34")
     assert refused.status_int == 400  # Cinder lists ``name`` for snapshots, not ``name~``
+    # with_count (3.45): how many match in all pages, whatever the page's limit.
+    counted = rest.call(
+        "GET", "snapshots?with_count=true&limit=1", headers=member, version="3.45"
+    ).json
+    assert (len(counted["snapshots"]), counted["count"]) == (1, 2)
+    counted = rest.call(
+        "GET", "snapshots/detail?with_count=true&name=weekly", headers=member, version="3.45"
+    ).json
+    assert counted["count"] == 1
+    older = rest.call("GET", "snapshots?with_count=true", headers=member, version="3.44").json
+    assert "count" not in older

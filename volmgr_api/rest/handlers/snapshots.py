@@ -8,7 +8,8 @@ microversion as Cinder checks them (:mod:`volmgr_api.rest.filters`: a member's
 unknown filter is dropped before 3.31, a 400 from it; an administrator's matches
 nothing); an admin's ``all_tenants`` lists every project's. A delete removes only
 the record of a failed manage (status ``error``); any other status is 400 (unmanage
-it instead).
+it instead). From 3.45 ``with_count`` adds ``count``, how many snapshots match in
+all pages (one SQL count).
 """
 
 from volmgr_api.policies import snapshots as policy
@@ -22,6 +23,8 @@ from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.page_request import PageRequest
 
 NOT_FILTERS = ("all_tenants", "with_count")
+WITH_COUNT = "3.45"
+"""From this version ``with_count`` adds ``count``: how many match in all pages."""
 ADDED_FILTERS = (("3.22", "metadata"),)
 """Filters that came with a microversion (dropped from older requests before 3.31)."""
 
@@ -56,7 +59,10 @@ def _list(req: ApiRequest, detailed: bool) -> Reply:
     wanted = _filters(req, params)
     all_projects = bool(req.ctxt.is_admin and params.boolean("all_tenants"))
     found = req.api.snapshots.list_snapshots(req.ctxt, page, all_projects, wanted)
-    return Reply(200, views.list_view(req, found, limit, detailed))
+    count = None
+    if req.version.matches(WITH_COUNT) and params.boolean("with_count"):
+        count = req.api.snapshots.count_snapshots(req.ctxt, all_projects, wanted)
+    return Reply(200, views.list_view(req, found, limit, detailed, count))
 
 
 def index(req: ApiRequest) -> Reply:

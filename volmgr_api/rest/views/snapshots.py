@@ -71,14 +71,21 @@ def detail(req: ApiRequest, snapshot: SnapshotRecord, extended: bool = True) -> 
 
 
 def list_view(
-    req: ApiRequest, snapshots: list[SnapshotRecord], limit: int, detailed: bool
+    req: ApiRequest,
+    snapshots: list[SnapshotRecord],
+    limit: int,
+    detailed: bool,
+    count: int | None = None,
 ) -> dict[str, Any]:
-    """A page of snapshots with Cinder's ``snapshots_links`` when the page is full."""
+    """A page of snapshots with Cinder's ``snapshots_links`` when the page is full;
+    ``count`` (3.45+, asked with ``with_count``) is how many match in all pages."""
     collection = f"{COLLECTION}/detail" if detailed else COLLECTION
     result: dict[str, Any] = {"snapshots": [detail(req, s, detailed) for s in snapshots]}
     more = next_links(req, snapshots, limit, collection)
     if more:
         result["snapshots_links"] = more
+    if count is not None:
+        result["count"] = count
     return result
 
 
