@@ -37,14 +37,13 @@ RESOURCE_FILTERS: Mapping[str, tuple[str, ...]] = {
         "name~", "status", "metadata", "bootable", "migration_status",
         "availability_zone", "group_id", "size", "created_at", "updated_at",
     ),
-    "snapshot": ("name", "status", "volume_id", "metadata"),
+    "snapshot": ("name", "status", "volume_id", "metadata", "availability_zone"),
     "message": ("resource_uuid", "resource_type", "event_id", "request_id", "message_level"),
     "volume_type": ("name", "is_public", "extra_specs"),
 }  # fmt: skip
 """The filters a user who is not an administrator may use: Cinder's default
 ``resource_filters.json`` for the resources volmgr serves, with ``name~`` for volumes
-and ``name`` for types (snapshots: Cinder's but ``availability_zone``, which volmgr's
-snapshots do not carry) (python-cinderclient finds a type by name with it from 3.52:
+and ``name`` for types (python-cinderclient finds a type by name with it from 3.52:
 ``cinder type-show NAME``)."""
 
 

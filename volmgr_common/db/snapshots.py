@@ -46,8 +46,8 @@ EVERY_SNAPSHOT = PageRequest()
 
 FILTERS = {"status": S.status, "volume_id": S.volume_id, "name": S.display_name}
 """The filters a snapshot listing takes (Cinder's), and the columns they compare; also
-``name~`` (the name contains the text) and ``metadata`` (a mapping every pair of which
-the snapshot carries)."""
+``name~`` (the name contains the text), ``metadata`` (a mapping every pair of which
+the snapshot carries) and ``availability_zone`` (that of the snapshot's volume)."""
 
 
 def _metadata(pairs: Any) -> list[sa.ColumnElement[bool]]:
@@ -70,6 +70,13 @@ def conditions(filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
     for key, value in filters.items():
         if key == "metadata":
             found.extend(_metadata(value))
+        elif key == "availability_zone":  # the zone of the snapshot's volume, as in Cinder
+            found.append(
+                sa.exists().where(
+                    models.Volume.id == S.volume_id,
+                    models.Volume.availability_zone == str(value),
+                )
+            )
         elif key.endswith("~") and key[:-1] in FILTERS:
             found.append(volume_filters.like(_T.c[FILTERS[key[:-1]].key], value))
         elif key in FILTERS:

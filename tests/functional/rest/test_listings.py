@@ -165,7 +165,13 @@ def test_resource_filters(rest: Rest) -> None:
     listed = rest.call("GET", "resource_filters", headers=headers, version="3.33").json
     by_resource = {f["resource"]: f["filters"] for f in listed["resource_filters"]}
     assert set(by_resource) == {"volume", "snapshot", "message", "volume_type"}
-    assert by_resource["snapshot"] == ["name", "status", "volume_id", "metadata"]
+    assert by_resource["snapshot"] == [
+        "name",
+        "status",
+        "volume_id",
+        "metadata",
+        "availability_zone",
+    ]
     assert "name~" in by_resource["volume"] and "metadata" in by_resource["volume"]
     one = rest.call("GET", "resource_filters?resource=volume_type", headers=headers, version="3.33")
     assert one.json == {
@@ -284,3 +290,11 @@ def test_snapshot_filters_per_version_and_role(rest: Rest, owner: dict, five: li
     assert counted["count"] == 1
     older = rest.call("GET", "snapshots?with_count=true", headers=member, version="3.44").json
     assert "count" not in older
+    # availability_zone: that of the snapshot's volume (Cinder's snapshot filter).
+    zone = five[0]["availability_zone"]
+    in_zone = rest.call(
+        "GET", f"snapshots?availability_zone={zone}", headers=member, version="3.31"
+    )
+    assert sorted(snapshot_ids(in_zone)) == both
+    elsewhere = rest.call("GET", "snapshots?availability_zone=nowhere", headers=member)
+    assert snapshot_ids(elsewhere) == []
