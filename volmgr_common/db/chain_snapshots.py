@@ -219,17 +219,7 @@ def finish(
     except exception.FlowOwnershipLost:
         return False
     for snapshot_id, location in snapshot_locations:
-        if not rows_db.update_where(
-            session,
-            snapshot_id,
-            S.status == MANAGING,
-            S.flow_owner == token,
-            model=S,
-            status=AVAILABLE,
-            provider_location=location,
-            progress="100%",
-            flow_owner=None,
-        ):
+        if not snapshot_transitions.finish_in(session, snapshot_id, token, location):
             raise exception.FlowOwnershipLost(volume_id=snapshot_id)
     return rows_db.update_where(
         session,

@@ -110,6 +110,11 @@ def uncharge_gigabytes(session: Session, snapshot_id: str, token: str | None = N
 @db_api.writer
 def finish_manage(session: Session, snapshot_id: str, token: str, provider_location: str) -> bool:
     """``managing`` (under ``token``) → ``available`` with the object's managed name."""
+    return finish_in(session, snapshot_id, token, provider_location)
+
+
+def finish_in(session: Session, snapshot_id: str, token: str, provider_location: str) -> bool:
+    """:func:`finish_manage` inside the caller's transaction."""
     return rows_db.update_where(
         session,
         snapshot_id,
