@@ -229,14 +229,27 @@ def test_an_unmanaged_volume_can_be_readopted(stack: OrphanStack) -> None:
     response = stack.rest.call("POST", f"volumes/{volume['id']}/action", {"os-unmanage": None})
     assert response.status_int == 202, response.text
     assert stack.rest.wait_status(volume["id"], leave="unmanaging")["status"] == "gone"
-    assert managed in stack.orphans(), "unmanage leaves the object in managed form"
+    orphan = stack.orphans()[managed]  # unmanage leaves the object in managed form
+    assert orphan["released_at"], "marked as let go by the unmanage"
+    assert any(mark.endswith(f"={orphan['released_at']}") for mark in orphan["marks"])
     fields = {} if records_project(stack) else {"project_id": admin["X-Project-Id"]}
-    assert stack.readopt(managed, **fields).status_int == 202
+    assert stack.readopt(managed, **fields).status_int == 202, "by name, a released one too"
     back = stack.rest.wait_status(volume["id"])
     assert (back["status"], back["os-vol-tenant-attr:tenant_id"]) == (
         "available",
         admin["X-Project-Id"],
     )
+    assert back["os-vol-provenance-attr:provenance"]["readopted"] is True
+    forget(stack.rest, volume["id"])
+    again = stack.orphans()[managed]
+    assert again["released_at"] is None, "the re-adoption cleared the release mark"
+    assert again["identity"] == orphan["identity"]
+
+
+def test_a_forgotten_volume_is_not_released(stack: OrphanStack) -> None:
+    volume = stack.manage(fresh_admin(), stack.make())
+    forget(stack.rest, volume["id"])
+    assert stack.orphans()[f"volume-{volume['id']}"]["released_at"] is None
 
 
 def test_what_is_not_an_orphan_is_404(stack: OrphanStack) -> None:
