@@ -566,7 +566,6 @@ class FileDriver(VolumeDriver):
         earlier = file_marks.read(os.path.join(self._real_dir(), name)) or {}
         same = earlier.get("volume_id") == volume["id"]
         self._mark(fd, name, st, volume, earlier.get("original_name") if same else None)
-        file_marks.remove_if_same(fd, name, st, RELEASED_ATTRIBUTE)
         LOG.info("Volume %s: re-adopted %s where it stands", volume["id"], name)
         return name
 
@@ -578,9 +577,11 @@ class FileDriver(VolumeDriver):
         volume: Mapping[str, Any],
         original_name: str | None,
     ) -> None:
-        """Write volmgr's mark (``file_marks``) on ``name`` if it is still ``expected``."""
+        """Write volmgr's mark (``file_marks``) on ``name`` if it is still ``expected``,
+        and drop a release mark an earlier unmanage left: it is managed again."""
         value = file_marks.mark_value(volume["id"], volume.get("project_id"), original_name)
         file_marks.write_if_same(fd, name, expected, value)
+        file_marks.remove_if_same(fd, name, expected, RELEASED_ATTRIBUTE)
 
     def _check_identity(
         self, st: os.stat_result, identity: str | None, name: str, reference: Any
@@ -679,7 +680,9 @@ class FileDriver(VolumeDriver):
     ) -> ManagedObject:
         volume_id = volume_id_in(self._managed_re, name) or ""
         own = mark is not None and mark.get("volume_id") == volume_id
-        marks = () if mark is None else (f"{file_marks.ATTRIBUTE}={json.dumps(mark)}",)
+        marks: tuple[str, ...] = ()
+        if mark is not None:
+            marks += (f"{file_marks.ATTRIBUTE}={json.dumps(mark)}",)
         if released is not None:
             marks += (f"{RELEASED_ATTRIBUTE}={released}",)
         return ManagedObject(

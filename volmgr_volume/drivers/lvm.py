@@ -403,12 +403,12 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
     def _rename_for_manage(
         self, volume: Mapping[str, Any], lv: LogicalVolume, reference: Any
     ) -> LogicalVolume:
-        """Rename ``lv`` to its managed name (tagging it first for a ``source-id``
-        reference); the LV as checked. When the rename fails, a fresh read decides:
+        """Rename ``lv`` to its managed name (dropping a release tag, tagging it first for
+        a ``source-id`` reference); the LV as checked. When the rename fails, a fresh read decides:
         the LV already under the managed name (a resumed flow), or a clear error."""
         target = self._target_name(volume)
+        self._take_back(volume, lv)
         if lv.name == target:
-            self._take_back(volume, lv)
             return lv
         try:
             key, _ = self._reference(reference, volume)
@@ -625,7 +625,8 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         LOG.info("%s: unmanaged; LV %s stays in %s, tagged released", what, name, self.vg)
 
     def _take_back(self, volume: Mapping[str, Any], lv: LogicalVolume) -> None:
-        """A re-adoption of ``lv`` where it stands: drop its release tags."""
+        """A manage of ``lv`` (a re-adoption where it stands, or an LV renamed since its
+        unmanage): drop its release tags, it is managed again."""
         released = [tag for tag in lv.tags if tag.startswith(RELEASED_PREFIX)]
         if released:
             self._run(self.commands.change_tags, self.vg, lv.name, delete=released)

@@ -68,6 +68,14 @@ class OrphanStack:
             return None
         return f"{st.st_dev}:{st.st_ino}"
 
+    def rename(self, old: str, new: str) -> None:
+        """Rename an object by hand, as an operator would."""
+        if self.vg is not None:
+            self.vg.lvm("lvrename", self.vg.name, old, new)
+        else:
+            assert self.directory is not None
+            os.rename(self.directory / old, self.directory / new)
+
     def manage(self, headers: dict[str, str], name: str) -> dict[str, Any]:
         response = self.rest.call(
             "POST", "os-volume-manage", self.rest.manage_body(name), headers=headers
@@ -244,6 +252,27 @@ def test_an_unmanaged_volume_can_be_readopted(stack: OrphanStack) -> None:
     again = stack.orphans()[managed]
     assert again["released_at"] is None, "the re-adoption cleared the release mark"
     assert again["identity"] == orphan["identity"]
+
+
+def unmanage(stack: OrphanStack, volume_id: str) -> None:
+    response = stack.rest.call("POST", f"volumes/{volume_id}/action", {"os-unmanage": None})
+    assert response.status_int == 202, response.text
+    assert stack.rest.wait_status(volume_id, leave="unmanaging")["status"] == "gone"
+
+
+def test_a_released_object_renamed_and_managed_again_is_no_longer_released(
+    stack: OrphanStack,
+) -> None:
+    admin = fresh_admin()
+    first = stack.manage(admin, stack.make())
+    unmanage(stack, first["id"])
+    assert stack.orphans()[f"volume-{first['id']}"]["released_at"]
+    plain = f"disk-{uuid.uuid4().hex[:12]}"
+    stack.rename(f"volume-{first['id']}", plain)
+    second = stack.manage(admin, plain)
+    forget(stack.rest, second["id"])
+    orphan = stack.orphans()[f"volume-{second['id']}"]
+    assert orphan["released_at"] is None, "managed again: the old release mark is gone"
 
 
 def test_a_forgotten_volume_is_not_released(stack: OrphanStack) -> None:
