@@ -31,6 +31,8 @@ from volmgr_common.db import quota, quota_audit
 from volmgr_volume.drivers import file_marks
 
 BACKENDS = ("file", "image", "lvm")
+SMALL = GIB // 16
+"""A size that keeps the module's scratch VG from filling up (still one GiB of quota)."""
 
 
 class OrphanStack:
@@ -264,7 +266,7 @@ def test_a_released_object_renamed_and_managed_again_is_no_longer_released(
     stack: OrphanStack,
 ) -> None:
     admin = fresh_admin()
-    first = stack.manage(admin, stack.make())
+    first = stack.manage(admin, stack.make(SMALL))
     unmanage(stack, first["id"])
     assert stack.orphans()[f"volume-{first['id']}"]["released_at"]
     plain = f"disk-{uuid.uuid4().hex[:12]}"
@@ -276,7 +278,7 @@ def test_a_released_object_renamed_and_managed_again_is_no_longer_released(
 
 
 def test_a_forgotten_volume_is_not_released(stack: OrphanStack) -> None:
-    volume = stack.manage(fresh_admin(), stack.make())
+    volume = stack.manage(fresh_admin(), stack.make(SMALL))
     forget(stack.rest, volume["id"])
     assert stack.orphans()[f"volume-{volume['id']}"]["released_at"] is None
 
