@@ -109,7 +109,7 @@ class OrphanStack:
 
 def lvm_settings(tmp_path: Path) -> Iterator[tuple[dict[str, Any], ScratchVolumeGroup]]:
     try:
-        vg = ScratchVolumeGroup.create()
+        vg = ScratchVolumeGroup.create("32G")  # sparse; the module makes ~17 GiB of LVs
     except LvmSetupError as error:
         pytest.fail(f"cannot set up the LVM test volume group: {error}", pytrace=False)
     try:
