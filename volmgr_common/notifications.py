@@ -156,6 +156,7 @@ ORPHAN_KEYS = (
     "original_name",
     "project_id",
     "marks",
+    "released_at",
 )
 
 
