@@ -277,6 +277,23 @@ def test_a_released_object_renamed_and_managed_again_is_no_longer_released(
     assert orphan["released_at"] is None, "managed again: the old release mark is gone"
 
 
+def test_an_ordinary_manage_of_a_released_object_fails_and_keeps_the_mark(
+    stack: OrphanStack,
+) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make(SMALL))
+    unmanage(stack, volume["id"])
+    managed = f"volume-{volume['id']}"
+    identity = stack.identity(managed)
+    body = stack.rest.manage_body(managed)
+    response = stack.rest.call("POST", "os-volume-manage", body, headers=admin)
+    assert response.status_int == 202, response.text
+    failed = stack.rest.wait_status(response.json["volume"]["id"], headers=admin)
+    assert failed["status"] == "error", "a name in managed form is refused; readopt it by name"
+    assert stack.identity(managed) == identity, "nothing renamed"
+    assert stack.orphans()[managed]["released_at"], "still let go"
+
+
 def test_a_forgotten_volume_is_not_released(stack: OrphanStack) -> None:
     volume = stack.manage(fresh_admin(), stack.make(SMALL))
     forget(stack.rest, volume["id"])
