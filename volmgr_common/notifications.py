@@ -163,6 +163,7 @@ ORPHAN_KEYS = (
     "original_name",
     "project_id",
     "marks",
+    "released_at",
 )
 
 

@@ -238,10 +238,13 @@ def test_listing_refuses_an_unknown_marker(backend: Backend) -> None:
 def test_unmanage_leaves_the_object_under_its_managed_name(backend: Backend) -> None:
     reference = backend.make("disk1", GIB)
     location = backend.driver.manage(vol(VOLUME_ID), reference)
-    managed = backend.fingerprint(location)
+    (managed,) = backend.driver.list_managed_objects()
+    assert managed.released_at is None
     backend.driver.unmanage(dict(vol(VOLUME_ID), provider_location=location))
     assert backend.names() == {MANAGED}
-    assert backend.fingerprint(MANAGED) == managed
+    (released,) = backend.driver.list_managed_objects()
+    assert (released.identity, released.size_bytes) == (managed.identity, managed.size_bytes)
+    assert released.released_at is not None, "marked as let go, on the object itself"
 
 
 def test_capabilities_have_the_pool_shape(backend: Backend) -> None:

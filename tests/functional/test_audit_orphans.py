@@ -104,6 +104,7 @@ def test_an_audit_finds_records_and_reports_orphans_in_one_reading(
     note = stack.notifications.wait_for(forgotten["id"], "volume.orphan")
     assert note["payload"]["state"] == "detected"
     assert (note["payload"]["host"], note["payload"]["name"]) == (stack.backend, name)
+    assert note["payload"]["released_at"] is None, "forgotten, not let go"
     assert kept["provider_location"] not in recorded(stack)
 
     summary = audit(stack)  # seen again: not new, first seen kept

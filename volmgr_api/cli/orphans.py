@@ -6,12 +6,15 @@ and their re-adoption (admin).
 after ``--marker`` (an orphan's name), at most ``--limit`` (a table, or ``-f
 json``/``--json``). ``volmgr readopt HOST NAME`` re-adopts one under the volume id
 its name carries and its original project (``--project`` when the backend records
-none); ``--all`` re-adopts every orphan of HOST the last audit found (all pages),
-one request each, and reports each outcome: an orphan that is refused (no project
-recorded and none given, say) does not stop the others.
+none); ``--all`` re-adopts every orphan of HOST the last audit found (all pages)
+but the released ones (a user's unmanage let them go: ``released_at`` is set; it
+says how many it skipped), one request each, and reports each outcome: an orphan
+that is refused (no project recorded and none given, say) does not stop the
+others. A released orphan is re-adopted only by name.
 """
 
 import argparse
+import sys
 from typing import Any
 
 from volmgr_api.cli import commands
@@ -25,6 +28,7 @@ ORPHAN_COLUMNS = [
     "project_id",
     "original_name",
     "identity",
+    "released_at",
     "first_seen_at",
 ]
 OUTCOME_COLUMNS = ["name", "volume_id", "project_id", "result"]
@@ -74,7 +78,15 @@ def readopt(args: argparse.Namespace, client: Client) -> int:
     if args.all == bool(args.name):
         raise ApiError(0, "name one orphan, or use --all (not both)")
     if args.all:
-        wanted = every_orphan(client, args.host)
+        found = every_orphan(client, args.host)
+        wanted = [orphan for orphan in found if not orphan.get("released_at")]
+        skipped = len(found) - len(wanted)
+        if skipped:
+            print(
+                f"Skipped {skipped} released orphan(s): a user's unmanage let them go; "
+                "re-adopt one by name to take it back.",
+                file=sys.stderr,
+            )
     else:
         wanted = [{"name": args.name, "volume_id": None, "project_id": None}]
     rows = [_readopt_one(args, client, orphan) for orphan in wanted]
@@ -117,7 +129,10 @@ def add_commands(sub: argparse._SubParsersAction, command: Any) -> None:
         "--volume-type", help="Volume type, by name or id (default: the default type)."
     )
     parser.add_argument(
-        "--all", action="store_true", help="Re-adopt every orphan of HOST (default: NAME only)."
+        "--all",
+        action="store_true",
+        help="Re-adopt every orphan of HOST but the released ones, which a user's unmanage "
+        "let go (default: NAME only; a released orphan is re-adopted only by name).",
     )
     parser.add_argument(
         "--wait",

@@ -31,6 +31,8 @@ from volmgr_common.page_request import PageRequest
 SORT_KEYS = ("name", "volume_id", "size_bytes", "first_seen_at", "last_seen_at")
 """The keys a listing of orphans sorts by."""
 DEFAULT_SORT = ("name", "asc")
+RELEASED_KEYS = ("volmgr-released", "user.volmgr.released")
+"""The keys of the marks drivers put on an object a user's unmanage let go."""
 """The order of a listing whose page names none."""
 
 
@@ -63,7 +65,19 @@ class SeenOrphan:
         values = dataclasses.asdict(self)
         values["marks"] = list(self.marks)
         values["size"] = None if self.size_bytes is None else size_in_gib(self.size_bytes)
+        values["released_at"] = released_at(self.marks)
         return values
+
+
+def released_at(marks: Sequence[str]) -> str | None:
+    """When an unmanage let the orphan go, as its release mark (``volmgr-released=`` tag,
+    ``user.volmgr.released`` attribute) says: the backend keeps that truth, so a
+    database restored from an older copy still knows it."""
+    for mark in marks:
+        key, sep, value = mark.partition("=")
+        if sep and key in RELEASED_KEYS:
+            return value
+    return None
 
 
 def _values(orphan: SeenOrphan, seen_at: dt.datetime) -> dict[str, Any]:

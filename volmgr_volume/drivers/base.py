@@ -58,6 +58,7 @@ what changed between two (:func:`fingerprint_changes`).
 
 import abc
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -65,6 +66,7 @@ from typing import Any, Protocol, TypeVar
 from oslo_config import cfg
 
 from volmgr_common import exception
+from volmgr_common.db.backend_orphans import RELEASED_KEYS, released_at
 from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.drift import AuditedVolume, Drift
@@ -178,6 +180,11 @@ class ManagedObject:
     project_id: str | None = None
     marks: tuple[str, ...] = ()
 
+    @property
+    def released_at(self) -> str | None:
+        """When a user's unmanage let the object go, as its release mark says."""
+        return released_at(self.marks)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for RPC and the REST view."""
         return {
@@ -189,7 +196,19 @@ class ManagedObject:
             "original_name": self.original_name,
             "project_id": self.project_id,
             "marks": list(self.marks),
+            "released_at": self.released_at,
         }
+
+
+RELEASED_TAG, RELEASED_ATTRIBUTE = RELEASED_KEYS
+"""The release mark's key as an LV tag (``volmgr-released=<UTC time>``) and as a
+file's extended attribute (its value the UTC time)."""
+
+
+def release_time() -> str:
+    """Now, as a release mark records it (UTC, to the second; only characters an LV tag
+    may hold)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def managed_name_pattern(template: str) -> re.Pattern[str]:

@@ -59,6 +59,7 @@ from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import file_marks
 from volmgr_volume.drivers.base import (
+    RELEASED_ATTRIBUTE,
     SOURCE_NAME,
     UUID_PATTERN,
     BackendAudit,
@@ -72,6 +73,7 @@ from volmgr_volume.drivers.base import (
     managed_name_pattern,
     paginate,
     paginate_manageable,
+    release_time,
     size_in_gib,
     volume_id_in,
 )
@@ -215,8 +217,9 @@ class DirectoryAudit(BackendAudit):
             st = self._lstat(name)
             if st is None or not stat.S_ISREG(st.st_mode):
                 continue
-            mark = file_marks.read(f"{real_dir}/{name}")
-            yield self._driver._managed_object(self._fd, name, st, mark)
+            path = f"{real_dir}/{name}"
+            mark, released = file_marks.read(path), file_marks.read_released(path)
+            yield self._driver._managed_object(self._fd, name, st, mark, released)
 
 
 class FileDriver(VolumeDriver):
@@ -574,9 +577,11 @@ class FileDriver(VolumeDriver):
         volume: Mapping[str, Any],
         original_name: str | None,
     ) -> None:
-        """Write volmgr's mark (``file_marks``) on ``name`` if it is still ``expected``."""
+        """Write volmgr's mark (``file_marks``) on ``name`` if it is still ``expected``,
+        and drop a release mark an earlier unmanage left: it is managed again."""
         value = file_marks.mark_value(volume["id"], volume.get("project_id"), original_name)
         file_marks.write_if_same(fd, name, expected, value)
+        file_marks.remove_if_same(fd, name, expected, RELEASED_ATTRIBUTE)
 
     def _check_identity(
         self, st: os.stat_result, identity: str | None, name: str, reference: Any
@@ -635,10 +640,17 @@ class FileDriver(VolumeDriver):
             return
         with self._opened_dir() as fd:
             st = self._lstat(fd, name)
-        if st is None or not stat.S_ISREG(st.st_mode):
-            LOG.warning("Volume %s: %s is missing or not a regular file", volume["id"], name)
-        else:
-            LOG.info("Volume %s: unmanaged; %s stays in %s", volume["id"], name, self.directory)
+            if st is None or not stat.S_ISREG(st.st_mode):
+                LOG.warning("Volume %s: %s is missing or not a regular file", volume["id"], name)
+                return
+            when = release_time().encode()
+            file_marks.write_if_same(fd, name, st, when, RELEASED_ATTRIBUTE)
+        LOG.info(
+            "Volume %s: unmanaged; %s stays in %s, marked released",
+            volume["id"],
+            name,
+            self.directory,
+        )
 
     def list_manageable(self, managed: dict[str, str], page: PageRequest) -> list[dict[str, Any]]:
         check_page_parameters(page)
@@ -659,11 +671,20 @@ class FileDriver(VolumeDriver):
         return [self._listing_entry(name, found, managed) for name, found in listed]
 
     def _managed_object(
-        self, fd: int, name: str, st: os.stat_result, mark: dict[str, str] | None
+        self,
+        fd: int,
+        name: str,
+        st: os.stat_result,
+        mark: dict[str, str] | None,
+        released: str | None = None,
     ) -> ManagedObject:
         volume_id = volume_id_in(self._managed_re, name) or ""
         own = mark is not None and mark.get("volume_id") == volume_id
-        marks = () if mark is None else (f"{file_marks.ATTRIBUTE}={json.dumps(mark)}",)
+        marks: tuple[str, ...] = ()
+        if mark is not None:
+            marks += (f"{file_marks.ATTRIBUTE}={json.dumps(mark)}",)
+        if released is not None:
+            marks += (f"{RELEASED_ATTRIBUTE}={released}",)
         return ManagedObject(
             name=name,
             volume_id=volume_id,

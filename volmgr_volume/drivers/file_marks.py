@@ -5,8 +5,11 @@ renamed: ``{"volume_id", "project_id", "original_name"}`` as compact JSON, one
 ``fsetxattr`` on a descriptor of the file opened without following links (the
 content, size and modification time are not touched; only the change time moves).
 ``undo_manage`` removes it when it puts the file back; ``unmanage`` leaves it, as
-it leaves the name. The orphan listing reads it to tell which project a file in
-managed form was managed for, and under which name it came.
+it leaves the name, and adds the release mark ``user.volmgr.released=<UTC time>``:
+the user let the volume go, so an audit lists the file as a released orphan that
+``readopt --all`` leaves alone; a re-adoption by name removes the release mark.
+The orphan listing reads the mark to tell which project a file in managed form was
+managed for, and under which name it came.
 
 A file system without user extended attributes (some network file systems, or
 mounts without ``user_xattr``) refuses the write: the manage goes on without a
@@ -22,6 +25,8 @@ from typing import Any
 
 from oslo_log import log as logging
 
+from volmgr_volume.drivers.base import RELEASED_ATTRIBUTE
+
 LOG = logging.getLogger(__name__)
 
 ATTRIBUTE = "user.volmgr.origin"
@@ -36,22 +41,23 @@ def mark_value(volume_id: str, project_id: str | None, original_name: str | None
     return json.dumps(mark, sort_keys=True, separators=(",", ":")).encode()
 
 
-def write(file_fd: int, value: bytes) -> bool:
-    """Set the mark on an open file; False (logged) when its file system keeps none."""
+def write(file_fd: int, value: bytes, attribute: str = ATTRIBUTE) -> bool:
+    """Set the mark (or the release mark) on an open file; False (logged) when its file
+    system keeps none."""
     try:
-        os.setxattr(file_fd, ATTRIBUTE, value)
+        os.setxattr(file_fd, attribute, value)
     except OSError as error:
         if error.errno not in UNSUPPORTED:
             raise
-        LOG.debug("No %s mark: the file system refuses it (%s)", ATTRIBUTE, error.strerror)
+        LOG.debug("No %s mark: the file system refuses it (%s)", attribute, error.strerror)
         return False
     return True
 
 
-def remove(file_fd: int) -> None:
-    """Drop the mark from an open file, if it has one."""
+def remove(file_fd: int, attribute: str = ATTRIBUTE) -> None:
+    """Drop the mark (or the release mark) from an open file, if it has one."""
     try:
-        os.removexattr(file_fd, ATTRIBUTE)
+        os.removexattr(file_fd, attribute)
     except OSError as error:
         if error.errno not in (errno.ENODATA, *UNSUPPORTED):
             raise
@@ -75,18 +81,35 @@ def _opened_file(dir_fd: int, name: str, expected: os.stat_result) -> Iterator[i
         os.close(file_fd)
 
 
-def write_if_same(dir_fd: int, name: str, expected: os.stat_result, value: bytes) -> None:
+def write_if_same(
+    dir_fd: int, name: str, expected: os.stat_result, value: bytes, attribute: str = ATTRIBUTE
+) -> None:
     """:func:`write` on ``name`` in ``dir_fd`` if it is still the file ``expected``."""
     with _opened_file(dir_fd, name, expected) as file_fd:
         if file_fd is not None:
-            write(file_fd, value)
+            write(file_fd, value, attribute)
 
 
-def remove_if_same(dir_fd: int, name: str, expected: os.stat_result) -> None:
+def remove_if_same(
+    dir_fd: int, name: str, expected: os.stat_result, attribute: str = ATTRIBUTE
+) -> None:
     """:func:`remove` on ``name`` in ``dir_fd`` if it is still the file ``expected``."""
     with _opened_file(dir_fd, name, expected) as file_fd:
         if file_fd is not None:
-            remove(file_fd)
+            remove(file_fd, attribute)
+
+
+def read_released(path: str) -> str | None:
+    """The time the release mark of the file at ``path`` records (never following a
+    link); None when it has none."""
+    try:
+        raw = os.getxattr(path, RELEASED_ATTRIBUTE, follow_symlinks=False)
+    except OSError:
+        return None
+    try:
+        return raw[:64].decode("ascii")
+    except UnicodeDecodeError:
+        return None
 
 
 def read(path: str) -> dict[str, Any] | None:

@@ -68,6 +68,7 @@ from volmgr_common.db.snapshot_record import SnapshotRecord
 from volmgr_common.db.volume_record import VolumeRecord
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers.base import (
+    RELEASED_TAG,
     SOURCE_NAME,
     BackendAudit,
     BackendObject,
@@ -82,6 +83,7 @@ from volmgr_volume.drivers.base import (
     manageable_entry,
     managed_name_pattern,
     paginate,
+    release_time,
     size_in_gib,
     volume_id_in,
 )
@@ -107,6 +109,8 @@ from volmgr_volume.drivers.lvm_commands import (  # noqa: F401 - the driver's vo
 from volmgr_volume.drivers.lvm_snapshots import LvmSnapshots
 
 LOG = logging.getLogger(__name__)
+RELEASED_PREFIX = f"{RELEASED_TAG}="
+"""How the tag an unmanage puts on an LV begins (then the UTC time)."""
 
 
 def _invalid(reference: Any, reason: str) -> NoReturn:
@@ -135,10 +139,12 @@ class LvmAudit(BackendAudit):
         project from the admin.
         """
         for lv in self._lvs:
-            marks = tuple(tag for tag in lv.tags if tag.startswith(TAG_PREFIX))
+            origins = tuple(tag for tag in lv.tags if tag.startswith(TAG_PREFIX))
+            released = tuple(tag for tag in lv.tags if tag.startswith(RELEASED_PREFIX))
+            marks = origins + released
             volume_id = volume_id_in(self._managed_re, lv.name)
-            if volume_id is None and marks:
-                volume_id = marks[0].removeprefix(TAG_PREFIX).partition(":")[0]
+            if volume_id is None and origins:
+                volume_id = origins[0].removeprefix(TAG_PREFIX).partition(":")[0]
             if volume_id is None or volume_id in known_ids:
                 continue
             yield ManagedObject(
@@ -397,10 +403,11 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
     def _rename_for_manage(
         self, volume: Mapping[str, Any], lv: LogicalVolume, reference: Any
     ) -> LogicalVolume:
-        """Rename ``lv`` to its managed name (tagging it first for a ``source-id``
-        reference); the LV as checked. When the rename fails, a fresh read decides:
+        """Rename ``lv`` to its managed name (dropping a release tag, tagging it first for
+        a ``source-id`` reference); the LV as checked. When the rename fails, a fresh read decides:
         the LV already under the managed name (a resumed flow), or a clear error."""
         target = self._target_name(volume)
+        self._take_back(volume, lv)
         if lv.name == target:
             return lv
         try:
@@ -603,14 +610,27 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         self.let_go(volume, "volume", self.managed_name(volume["id"]))
 
     def let_go(self, owner: Mapping[str, Any], noun: str, managed: str) -> None:
-        """Unmanage the volume or snapshot ``owner``: nothing changes; its LV (under
-        its provider location, else ``managed``) stays, and is only looked for."""
+        """Unmanage the volume or snapshot ``owner``: its LV (under its provider
+        location, else ``managed``) stays as it is, tagged ``volmgr-released=<time>``
+        so that an audit lists it as a released orphan, not one to take back."""
         name = owner.get("provider_location") or managed
         what = f"{noun.capitalize()} {owner['id']}"
-        if by_name(self._lvs(), name) is None:
+        lv = by_name(self._lvs(), name)
+        if lv is None:
             LOG.warning("%s: LV %s is missing from %s", what, name, self.vg)
-        else:
-            LOG.info("%s: unmanaged; LV %s stays in %s", what, name, self.vg)
+            return
+        if not any(tag.startswith(RELEASED_PREFIX) for tag in lv.tags):
+            tag = f"{RELEASED_PREFIX}{release_time()}"
+            self._run(self.commands.change_tags, self.vg, name, add=[tag])
+        LOG.info("%s: unmanaged; LV %s stays in %s, tagged released", what, name, self.vg)
+
+    def _take_back(self, volume: Mapping[str, Any], lv: LogicalVolume) -> None:
+        """A manage of ``lv`` (a re-adoption where it stands, or an LV renamed since its
+        unmanage): drop its release tags, it is managed again."""
+        released = [tag for tag in lv.tags if tag.startswith(RELEASED_PREFIX)]
+        if released:
+            self._run(self.commands.change_tags, self.vg, lv.name, delete=released)
+            LOG.info("Volume %s: LV %s is no longer marked released", volume["id"], lv.name)
 
     def start_audit(self) -> LvmAudit:
         return LvmAudit(self._lvs(), self._managed_re)

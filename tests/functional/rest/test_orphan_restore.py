@@ -8,6 +8,11 @@ under their managed names, unknown to the database: ``volmgr audit`` finds them,
 afterwards everything is consistent: one row per object, every object under the
 name it had, quota equal to the truth, no orphan left (the next audit clears them),
 and a second ``readopt --all`` has nothing to do.
+
+A volume a user unmanaged is no orphan to take back, whatever copy of the database
+is restored: its object carries the release mark the unmanage wrote, the audit lists
+it as released, ``readopt --all`` skips it (and says so), and only a re-adoption by
+name takes it back.
 """
 
 import json
@@ -116,6 +121,47 @@ def test_restored_database_is_brought_back_in_line(
     code, out = volmgr(rest, capsys, "audit", rest.backend)
     assert code == 0 and "0 orphans (0 new, 4 cleared)" in out, out
     code, out = volmgr(rest, capsys, "--json", "readopt", rest.backend, "--all")
+    assert (code, json.loads(out)) == (0, [])
+
+
+def test_a_volume_let_go_stays_let_go_across_a_restore(
+    rest: Rest, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    project = unique("released")
+    live = rest.conf.database.connection.removeprefix("sqlite:///")
+    backup = str(tmp_path / "backup.sqlite")
+    copy_database(live, backup)
+    let_go, forgotten = manage_some(rest, [project], 2)
+    response = rest.call("POST", f"volumes/{let_go['id']}/action", {"os-unmanage": None})
+    assert response.status_int == 202, response.text
+    assert rest.wait_status(let_go["id"], leave="unmanaging")["status"] == "gone"
+    copy_database(backup, live)  # forgets both: the one let go and the one managed since
+
+    assert volmgr(rest, capsys, "audit", rest.backend)[0] == 0
+    code, out = volmgr(rest, capsys, "--json", "orphans", rest.backend)
+    assert code == 0, out
+    listed = {o["volume_id"]: o for o in json.loads(out)}
+    assert listed[let_go["id"]]["released_at"], "the backend keeps the unmanage's mark"
+    assert listed[forgotten["id"]]["released_at"] is None
+    code, out = volmgr(rest, capsys, "orphans", rest.backend)
+    assert code == 0 and "released_at" in out, out
+
+    identity = ["--endpoint", f"{rest.url}/v3", "--user", "admin", "--project", "ops"]
+    code = cli.main([*identity, "--json", "readopt", rest.backend, "--all", "--wait"])
+    captured = capsys.readouterr()
+    assert code == 0, captured
+    outcomes = json.loads(captured.out)
+    assert [(o["volume_id"], o["result"]) for o in outcomes] == [(forgotten["id"], "available")]
+    assert "Skipped 1 released orphan(s)" in captured.err
+    assert rest.call("GET", f"volumes/{let_go['id']}").status_int == 404, "not taken back"
+
+    code, out = volmgr(rest, capsys, "readopt", rest.backend, f"volume-{let_go['id']}", "--wait")
+    assert code == 0 and "available" in out and project in out, out
+    back = rest.call("GET", f"volumes/{let_go['id']}").json["volume"]
+    assert back["os-vol-provenance-attr:provenance"]["readopted"] is True
+    assert quota_audit.check(rest.db) == []
+    assert volmgr(rest, capsys, "audit", rest.backend)[0] == 0
+    code, out = volmgr(rest, capsys, "--json", "orphans", rest.backend)
     assert (code, json.loads(out)) == (0, [])
 
 

@@ -31,6 +31,8 @@ from volmgr_common.db import quota, quota_audit
 from volmgr_volume.drivers import file_marks
 
 BACKENDS = ("file", "image", "lvm")
+SMALL = GIB // 16
+"""A size that keeps the module's scratch VG from filling up (still one GiB of quota)."""
 
 
 class OrphanStack:
@@ -68,6 +70,14 @@ class OrphanStack:
             return None
         return f"{st.st_dev}:{st.st_ino}"
 
+    def rename(self, old: str, new: str) -> None:
+        """Rename an object by hand, as an operator would."""
+        if self.vg is not None:
+            self.vg.lvm("lvrename", self.vg.name, old, new)
+        else:
+            assert self.directory is not None
+            os.rename(self.directory / old, self.directory / new)
+
     def manage(self, headers: dict[str, str], name: str) -> dict[str, Any]:
         response = self.rest.call(
             "POST", "os-volume-manage", self.rest.manage_body(name), headers=headers
@@ -99,7 +109,7 @@ class OrphanStack:
 
 def lvm_settings(tmp_path: Path) -> Iterator[tuple[dict[str, Any], ScratchVolumeGroup]]:
     try:
-        vg = ScratchVolumeGroup.create("64G")  # sparse; the module outgrew 16 GiB of LVs
+        vg = ScratchVolumeGroup.create("64G")  # sparse; the module's LVs outgrew 16 GiB
     except LvmSetupError as error:
         pytest.fail(f"cannot set up the LVM test volume group: {error}", pytrace=False)
     try:
@@ -229,14 +239,65 @@ def test_an_unmanaged_volume_can_be_readopted(stack: OrphanStack) -> None:
     response = stack.rest.call("POST", f"volumes/{volume['id']}/action", {"os-unmanage": None})
     assert response.status_int == 202, response.text
     assert stack.rest.wait_status(volume["id"], leave="unmanaging")["status"] == "gone"
-    assert managed in stack.orphans(), "unmanage leaves the object in managed form"
+    orphan = stack.orphans()[managed]  # unmanage leaves the object in managed form
+    assert orphan["released_at"], "marked as let go by the unmanage"
+    assert any(mark.endswith(f"={orphan['released_at']}") for mark in orphan["marks"])
     fields = {} if records_project(stack) else {"project_id": admin["X-Project-Id"]}
-    assert stack.readopt(managed, **fields).status_int == 202
+    assert stack.readopt(managed, **fields).status_int == 202, "by name, a released one too"
     back = stack.rest.wait_status(volume["id"])
     assert (back["status"], back["os-vol-tenant-attr:tenant_id"]) == (
         "available",
         admin["X-Project-Id"],
     )
+    assert back["os-vol-provenance-attr:provenance"]["readopted"] is True
+    forget(stack.rest, volume["id"])
+    again = stack.orphans()[managed]
+    assert again["released_at"] is None, "the re-adoption cleared the release mark"
+    assert again["identity"] == orphan["identity"]
+
+
+def unmanage(stack: OrphanStack, volume_id: str) -> None:
+    response = stack.rest.call("POST", f"volumes/{volume_id}/action", {"os-unmanage": None})
+    assert response.status_int == 202, response.text
+    assert stack.rest.wait_status(volume_id, leave="unmanaging")["status"] == "gone"
+
+
+def test_a_released_object_renamed_and_managed_again_is_no_longer_released(
+    stack: OrphanStack,
+) -> None:
+    admin = fresh_admin()
+    first = stack.manage(admin, stack.make(SMALL))
+    unmanage(stack, first["id"])
+    assert stack.orphans()[f"volume-{first['id']}"]["released_at"]
+    plain = f"disk-{uuid.uuid4().hex[:12]}"
+    stack.rename(f"volume-{first['id']}", plain)
+    second = stack.manage(admin, plain)
+    forget(stack.rest, second["id"])
+    orphan = stack.orphans()[f"volume-{second['id']}"]
+    assert orphan["released_at"] is None, "managed again: the old release mark is gone"
+
+
+def test_an_ordinary_manage_of_a_released_object_fails_and_keeps_the_mark(
+    stack: OrphanStack,
+) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make(SMALL))
+    unmanage(stack, volume["id"])
+    managed = f"volume-{volume['id']}"
+    identity = stack.identity(managed)
+    body = stack.rest.manage_body(managed)
+    response = stack.rest.call("POST", "os-volume-manage", body, headers=admin)
+    assert response.status_int == 202, response.text
+    failed = stack.rest.wait_status(response.json["volume"]["id"], headers=admin)
+    assert failed["status"] == "error", "a name in managed form is refused; readopt it by name"
+    assert stack.identity(managed) == identity, "nothing renamed"
+    assert stack.orphans()[managed]["released_at"], "still let go"
+
+
+def test_a_forgotten_volume_is_not_released(stack: OrphanStack) -> None:
+    volume = stack.manage(fresh_admin(), stack.make(SMALL))
+    forget(stack.rest, volume["id"])
+    assert stack.orphans()[f"volume-{volume['id']}"]["released_at"] is None
 
 
 def test_what_is_not_an_orphan_is_404(stack: OrphanStack) -> None:

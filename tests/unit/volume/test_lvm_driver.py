@@ -471,14 +471,18 @@ def test_undo_refuses_when_the_original_name_is_taken(driver: LvmDriver, fake_lv
         driver.undo_manage(vol(VOLUME_ID), {"source-name": "data"}, identity=UUID_A)
 
 
-def test_unmanage_runs_no_command_that_changes_anything(
-    driver: LvmDriver, fake_lvm: FakeLvm
-) -> None:
+def test_unmanage_only_tags_the_lv_released(driver: LvmDriver, fake_lvm: FakeLvm) -> None:
     driver.manage(vol(VOLUME_ID), {"source-name": "data"})
     fake_lvm.calls.clear()
     driver.unmanage(dict(vol(VOLUME_ID), provider_location=MANAGED))
-    driver.unmanage(vol(OTHER_ID))
-    assert {call[3] for call in fake_lvm.calls} == {"lvs"}
+    driver.unmanage(vol(OTHER_ID))  # no LV: nothing to tag
+    assert [call[3] for call in fake_lvm.calls] == ["lvs", "lvchange", "lvs"]
+    (orphan,) = driver.list_managed_objects()
+    assert (orphan.name, orphan.identity) == (MANAGED, UUID_A)
+    assert orphan.released_at is not None
+    assert orphan.marks == (f"volmgr-released={orphan.released_at}",)
+    driver.unmanage(dict(vol(VOLUME_ID), provider_location=MANAGED))  # once tagged, no more
+    assert [call[3] for call in fake_lvm.calls][-1] == "lvs"
 
 
 # -- listing and capabilities ---------------------------------------------------------

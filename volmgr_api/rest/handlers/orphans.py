@@ -4,8 +4,9 @@ their re-adoption (admin only).
 ``GET os-orphans?host=host@backend`` lists the orphans that the last audit of the
 backend found (periodic, or ``POST os-audit``) and that no volume row knows now,
 with what the backend said of each (``name``, ``volume_id``, ``identity``,
-``size``, ``size_bytes``, ``original_name``, ``project_id``, ``marks``) and when
-audits first and last saw it (``first_seen_at``, ``last_seen_at``). It is paged as
+``size``, ``size_bytes``, ``original_name``, ``project_id``, ``marks``,
+``released_at``: when a user's unmanage let it go, as its release mark says, else
+null) and when audits first and last saw it (``first_seen_at``, ``last_seen_at``). It is paged as
 the other listings are: ``limit`` (at most ``[api] max_list_limit``), ``marker``
 (an orphan's name), ``offset``, ``sort`` (or ``sort_key``/``sort_dir``) by
 ``name`` (the default, ascending), ``volume_id``, ``size_bytes``,
@@ -39,6 +40,7 @@ VIEW_KEYS = (
     "original_name",
     "project_id",
     "marks",
+    "released_at",
     "first_seen_at",
     "last_seen_at",
 )
