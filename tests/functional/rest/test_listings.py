@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.functional.rest.conftest import Rest, fresh_admin, fresh_member
+from tests.functional.rest.test_snapshots import body, wait_snapshot
 from volmgr_common.db import volume_types as types_db
 
 NAMES = ["x", "y", "x", "y", "x"]
@@ -298,3 +299,22 @@ def test_snapshot_filters_per_version_and_role(rest: Rest, owner: dict, five: li
     assert sorted(snapshot_ids(in_zone)) == both
     elsewhere = rest.call("GET", "snapshots?availability_zone=nowhere", headers=member)
     assert snapshot_ids(elsewhere) == []
+
+
+def test_a_snapshot_on_a_backend_without_snapshots_says_so(rest: Rest) -> None:
+    """The file backend has no snapshots: the manage ends in error with a message that
+    says so (detail 911), not one about the reference."""
+    headers = fresh_admin()
+    volume = rest.manage(headers=headers)
+    rest.make_file("plain-snap.img")
+    created = rest.call(
+        "POST", "os-snapshot-manage", body(volume["id"], "plain-snap.img"), headers=headers
+    )
+    assert created.status_int == 202, created.text
+    snapshot = wait_snapshot(rest, created.json["snapshot"]["id"], headers)
+    assert snapshot["status"] == "error"
+    messages = rest.call("GET", "messages", headers=headers, version="3.3").json["messages"]
+    [message] = [m for m in messages if m["resource_uuid"] == snapshot["id"]]
+    assert message["event_id"] == "VOLUME_VOLUME_SNAPSHOT_902_911"
+    assert "does not manage snapshots" in message["user_message"]
+    assert (rest.files / "plain-snap.img").exists()

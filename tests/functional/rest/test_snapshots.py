@@ -197,25 +197,6 @@ def test_what_only_the_backend_can_refuse_ends_in_error_with_a_message(images: R
     assert wait_snapshot(images, snapshot["id"], headers)["status"] == "gone"
 
 
-def test_a_snapshot_on_a_backend_without_snapshots_says_so(rest: Rest) -> None:
-    """The file backend has no snapshots: the manage ends in error with a message that
-    says so (detail 911), not one about the reference."""
-    headers = fresh_admin()
-    volume = rest.manage(headers=headers)
-    rest.make_file("plain-snap.img")
-    created = rest.call(
-        "POST", "os-snapshot-manage", body(volume["id"], "plain-snap.img"), headers=headers
-    )
-    assert created.status_int == 202, created.text
-    snapshot = wait_snapshot(rest, created.json["snapshot"]["id"], headers)
-    assert snapshot["status"] == "error"
-    messages = rest.call("GET", "messages", headers=headers, version="3.3").json["messages"]
-    [message] = [m for m in messages if m["resource_uuid"] == snapshot["id"]]
-    assert message["event_id"] == "VOLUME_VOLUME_SNAPSHOT_902_911"
-    assert "does not manage snapshots" in message["user_message"]
-    assert (rest.files / "plain-snap.img").exists()
-
-
 def test_the_real_cinder_snapshot_commands(images: Rest) -> None:
     headers = fresh_admin()
     project = headers["X-Project-Id"]
