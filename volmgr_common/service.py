@@ -233,19 +233,24 @@ class Service:
         LOG.info("%s on %s stopped", self.binary, self.host)
 
 
-# How long the transports may take to close once every service has stopped.
-CLEANUP_TIMEOUT = 10.0
+# How long stopping may take, unless the caller says (``[DEFAULT] graceful_shutdown_timeout``).
+STOP_TIMEOUT = 10.0
 
 
 def serve(
     services: Sequence[Service],
     cleanup: Callable[[], None],
     on_reload: Callable[[], None] | None = None,
-) -> None:
+    stop_timeout: float = STOP_TIMEOUT,
+) -> bool:
     """Start ``services``, block until SIGTERM/SIGINT, then stop them and ``cleanup``.
 
     SIGHUP calls ``on_reload`` (re-reading the mutable options) in the main loop,
     never inside the signal handler; the services keep running.
+
+    Stopping (every service, then ``cleanup``) gets ``stop_timeout`` seconds in all.
+    Returns False when it did not finish in that time: the caller should exit
+    without waiting for the threads still stuck (see ``_bounded``).
     """
     stopping = threading.Event()
     reloading = threading.Event()
@@ -269,6 +274,12 @@ def serve(
         )
     }
     started: list[Service] = []
+
+    def stop_everything() -> None:
+        for service in reversed(started):
+            service.stop()
+        cleanup()
+
     try:
         for service in services:
             service.start()
@@ -279,23 +290,40 @@ def serve(
                 if on_reload is not None:
                     on_reload()
     finally:
-        for service in reversed(started):
-            service.stop()
-        _bounded(cleanup, CLEANUP_TIMEOUT)
+        stopped = _bounded(stop_everything, stop_timeout)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    return stopped
 
 
-def _bounded(cleanup: Callable[[], None], timeout: float) -> None:
-    """Run ``cleanup`` for at most ``timeout`` seconds, then give up on it.
+def _bounded(stop: Callable[[], None], timeout: float) -> bool:
+    """Run ``stop`` for at most ``timeout`` seconds; False if it was given up.
 
-    Closing the transports waits for oslo.messaging's reply poller, which can sit in
-    a broker read or a reconnect loop long after every message was handled (a broker
-    that went away while stopping). The services are stopped by then, so nothing is
-    lost by not waiting: the cleanup runs in a daemon thread and the process exits.
+    Stopping waits for oslo.messaging: an RPC server's ``wait`` closes its listener
+    connection and the transport cleanup waits for the reply poller, and either can
+    sit in a broker read or a reconnect loop long after every message was handled (a
+    broker that closed the connections, or went away, while stopping). Nothing is lost
+    by not waiting: every flow is persisted step by step and resumes or reverts at the
+    next start. ``stop`` runs in a daemon thread so the process can still exit.
     """
-    closer = threading.Thread(target=cleanup, name="transport-cleanup", daemon=True)
-    closer.start()
-    closer.join(timeout)
-    if closer.is_alive():
-        LOG.warning("Closing the message transports took over %.0fs; exiting without it", timeout)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            stop()
+        except BaseException as error:  # raised again in the caller's thread
+            errors.append(error)
+
+    stopper = threading.Thread(target=run, name="stopping", daemon=True)
+    stopper.start()
+    stopper.join(timeout)
+    if errors:
+        raise errors[0]
+    if stopper.is_alive():
+        LOG.warning(
+            "Stopping took over %.0fs (graceful_shutdown_timeout); exiting without waiting "
+            "for the rest",
+            timeout,
+        )
+        return False
+    return True

@@ -48,11 +48,17 @@ args = json.loads(sys.argv[1])
 driver = load_driver(make_conf(Path(args["state"]), **args["overrides"]))
 steps = [0]
 
+def mark(text):
+    # Written beside, then renamed: the parent never reads a marker half written.
+    part = Path(args["marker"] + ".part")
+    part.write_text(text)
+    part.rename(args["marker"])
+
 def stopping(call):
     def wrapped(*a, **k):
         steps[0] += 1
         if steps[0] == args["stop"]:
-            Path(args["marker"]).write_text("stopped")
+            mark("stopped")
             time.sleep(3600)
         return call(*a, **k)
     return wrapped
@@ -64,7 +70,7 @@ else:
     driver.chains.qemu.rebase = stopping(driver.chains.qemu.rebase)
 links = [ChainLink(sid, ChainMember(**m)) for sid, m in args["links"]]
 driver.manage_chain(vol(args["volume"]), args["reference"], links, identity=args["identity"])
-Path(args["marker"]).write_text("finished")
+mark("finished")
 """
 
 

@@ -5,6 +5,8 @@ the services and serve them; each daemon package's ``cmd.py`` names its builders
 """
 
 import functools
+import logging as stdlib_logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -93,9 +95,21 @@ def run(prog: str, conf: cfg.ConfigOpts, builders: Sequence[ServiceBuilder], syn
         db.dispose()
 
     try:
-        service.serve(services, cleanup, on_reload=lambda: _reload(conf, messaging))
+        stopped = service.serve(
+            services,
+            cleanup,
+            on_reload=lambda: _reload(conf, messaging),
+            stop_timeout=conf.graceful_shutdown_timeout,
+        )
     except OSError as error:  # e.g. the REST port is taken
         _exit(prog, f"cannot start: {error}", 1)
+    if not stopped:
+        # Threads still stuck in a broker read would keep the interpreter from
+        # exiting; everything durable is written, so leave without them.
+        stdlib_logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     # Stopped cleanly: the process only exits now. A further SIGTERM or SIGINT (a
     # supervisor repeating itself) must not turn that clean stop into a signal death.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

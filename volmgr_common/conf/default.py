@@ -81,6 +81,17 @@ OPTS: list[cfg.Opt] = [
         "capability_report_interval once it works again. Heartbeats and recovery scans "
         "keep their interval.",
     ),
+    cfg.FloatOpt(
+        "graceful_shutdown_timeout",
+        default=10.0,
+        min=1.0,
+        max=3600.0,
+        help="Seconds a daemon may take to stop after SIGTERM or SIGINT: the RPC servers "
+        "stop taking messages and finish the ones in hand, recovery flows finish, the "
+        "message transports and the database close. Past it the daemon exits anyway, "
+        "with a warning; every flow is recorded step by step, so one cut short resumes "
+        "or reverts at the next start, as after a crash.",
+    ),
     cfg.StrOpt(
         "storage_availability_zone",
         default="nova",

@@ -76,8 +76,7 @@ def test_sighup_calls_the_reload_and_the_services_keep_running() -> None:
 def test_a_cleanup_that_never_returns_does_not_keep_the_process(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A transport close stuck in a broker read is given up after CLEANUP_TIMEOUT."""
-    monkeypatch.setattr(service, "CLEANUP_TIMEOUT", 0.2)
+    """A transport close stuck in a broker read is given up after the stop timeout."""
     running = Running()
     never = threading.Event()
 
@@ -87,6 +86,50 @@ def test_a_cleanup_that_never_returns_does_not_keep_the_process(
 
     threading.Thread(target=stop_soon, daemon=True).start()
     with caplog.at_level(logging.WARNING):
-        service.serve([running], never.wait)  # type: ignore[list-item]
+        stopped = service.serve([running], never.wait, stop_timeout=0.2)  # type: ignore[list-item]
+    assert not stopped
     assert running.stopped.is_set()
-    assert "exiting without it" in caplog.text
+    assert "exiting without waiting" in caplog.text
+
+
+class StuckStopping(Running):
+    """A service whose stop never returns, as an RPC server's wait in a reconnect loop."""
+
+    def stop(self) -> None:
+        self.stopped.set()
+        threading.Event().wait()
+
+
+def test_stopping_services_and_cleanup_share_one_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stuck = StuckStopping()
+    cleaned = threading.Event()
+
+    def stop_soon() -> None:
+        assert stuck.started.wait(10)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_soon, daemon=True).start()
+    with caplog.at_level(logging.WARNING):
+        stopped = service.serve([stuck], cleaned.set, stop_timeout=0.3)  # type: ignore[list-item]
+    assert not stopped and stuck.stopped.is_set()
+    assert not cleaned.is_set()  # the budget was spent in the service's stop
+    assert "graceful_shutdown_timeout" in caplog.text
+
+
+class FailingStop(Running):
+    def stop(self) -> None:
+        raise RuntimeError("the listener would not close")
+
+
+def test_an_error_while_stopping_reaches_the_caller() -> None:
+    failing = FailingStop()
+
+    def stop_soon() -> None:
+        assert failing.started.wait(10)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_soon, daemon=True).start()
+    with pytest.raises(RuntimeError, match="would not close"):
+        service.serve([failing], lambda: None, stop_timeout=5)  # type: ignore[list-item]
