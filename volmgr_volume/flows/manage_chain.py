@@ -284,15 +284,10 @@ class ManageChain(_Task):
             LOG.exception("Volume %s: could not put its chain back", volume["id"])
 
 
-class FinishChain(_Task):
+class FinishChain(manage_existing.FinishTask):
     """Make the volume and every member ``available`` in one transaction, then send
     ``volume.manage_existing.end`` and a ``snapshot.manage_existing.end`` each.
     Reversion: last task, none."""
-
-    def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database, notifier: Any) -> None:
-        super().__init__(conf)
-        self.db = db
-        self.bus_notifier = notifier
 
     def execute(
         self,

@@ -354,13 +354,17 @@ class QuotaCommit(_Task):
             LOG.warning("Volume %s: gave back the committed gigabytes", volume["id"])
 
 
-class OnFinish(_Task):
-    """Mark the volume ``available`` and send ``.end``. Reversion: last task, none."""
+class FinishTask(_Task):
+    """A flow's last task: writes the outcome to ``db`` and sends ``.end`` on ``notifier``."""
 
     def __init__(self, conf: cfg.ConfigOpts, db: db_api.Database, notifier: Any) -> None:
         super().__init__(conf)
         self.db = db
         self.bus_notifier = notifier
+
+
+class OnFinish(FinishTask):
+    """Mark the volume ``available`` and send ``.end``. Reversion: last task, none."""
 
     def execute(
         self,
