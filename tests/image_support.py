@@ -3,13 +3,16 @@
 :func:`qcow2_header` builds a qcow2 header with any field set as a test wants it;
 :func:`write_image` puts a header at the start of a sparse file of a given length.
 :func:`qemu_img` runs the real tool (Debian package ``qemu-utils``) so that the
-driver's parser is checked against images qemu itself made.
+driver's parser is checked against images qemu itself made. :func:`make_chain` makes
+a qcow2 disk with two overlays; :func:`state` is what a chain test compares.
 """
 
+import json
 import shutil
 import struct
 import subprocess
 from pathlib import Path
+from typing import Any
 
 QEMU_HINT = "qemu-img is missing; fix: apt-get update && apt-get install -y qemu-utils"
 
@@ -60,3 +63,23 @@ def qemu_img(*args: str) -> str:
     result = subprocess.run([binary, *args], capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"qemu-img {' '.join(args)}: {result.stderr}"
     return result.stdout
+
+
+def make_chain(images: Path) -> None:
+    """base.qcow2 (1 GiB) <- o1.qcow2 (2 GiB, relative reference) <- o2.qcow2 (absolute)."""
+    images.mkdir(parents=True, exist_ok=True)
+    qemu_img("create", "-q", "-f", "qcow2", str(images / "base.qcow2"), "1G")
+    qemu_img("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
+             str(images / "o1.qcow2"), "2G")  # fmt: skip
+    qemu_img("create", "-q", "-f", "qcow2", "-b", str(images / "o1.qcow2"), "-F", "qcow2",
+             str(images / "o2.qcow2"))  # fmt: skip
+
+
+def backing_of(path: Path) -> tuple[str | None, str | None]:
+    info = json.loads(qemu_img("info", "--output=json", "-U", str(path)))
+    return info.get("backing-filename"), info.get("backing-filename-format")
+
+
+def state(images: Path) -> dict[str, Any]:
+    """Every file of the directory: inode and backing reference as qemu reads it."""
+    return {p.name: (p.stat().st_ino, backing_of(p)) for p in sorted(images.iterdir())}

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from tests.contract.test_image_chains import make_chain as make_image_chain
-from tests.contract.test_image_chains import state as image_state
 from tests.contract.test_lvm_chains import make_chain as make_lvm_chain
 from tests.contract.test_lvm_chains import state as lvm_state
 from tests.driver_support import make_conf, vol
+from tests.image_support import make_chain as make_image_chain
 from tests.image_support import qemu_img
+from tests.image_support import state as image_state
 from tests.lvm_support import ScratchVolumeGroup
 from volmgr_volume.drivers import load_driver
 from volmgr_volume.drivers.base import ChainLink, VolumeDriver

@@ -13,12 +13,11 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.driver_support import make_conf, vol
-from tests.image_support import qemu_img
+from tests.image_support import backing_of, make_chain, qemu_img, state
 from volmgr_common import exception
 from volmgr_common.page_request import PageRequest
 from volmgr_volume.drivers import file as file_driver
@@ -42,25 +41,6 @@ def driver(tmp_path: Path) -> ImageDriver:
 @pytest.fixture
 def images(driver: ImageDriver) -> Path:
     return Path(driver.directory)
-
-
-def make_chain(images: Path) -> None:
-    """base.qcow2 <- o1.qcow2 (relative reference) <- o2.qcow2 (absolute reference)."""
-    qemu_img("create", "-q", "-f", "qcow2", str(images / "base.qcow2"), "1G")
-    qemu_img("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
-             str(images / "o1.qcow2"), "2G")  # fmt: skip
-    qemu_img("create", "-q", "-f", "qcow2", "-b", str(images / "o1.qcow2"), "-F", "qcow2",
-             str(images / "o2.qcow2"))  # fmt: skip
-
-
-def backing_of(path: Path) -> tuple[str | None, str | None]:
-    info = json.loads(qemu_img("info", "--output=json", "-U", str(path)))
-    return info.get("backing-filename"), info.get("backing-filename-format")
-
-
-def state(images: Path) -> dict[str, Any]:
-    """Every file of the directory: inode and backing reference as qemu reads it."""
-    return {p.name: (p.stat().st_ino, backing_of(p)) for p in sorted(images.iterdir())}
 
 
 def links_for(driver: ImageDriver) -> list[ChainLink]:

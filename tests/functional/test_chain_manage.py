@@ -26,7 +26,7 @@ import pytest
 from oslo_config import cfg
 
 from tests.functional.stack import WAIT_SECONDS, Stack
-from tests.image_support import qemu_img
+from tests.image_support import backing_of, make_chain, qemu_img, state
 from volmgr_common import exception, hooks
 from volmgr_common.db import api as db_api
 from volmgr_common.db import chain_snapshots, quota_audit, snapshot_record, snapshots
@@ -50,26 +50,6 @@ def stack_conf(conf_factory: Callable[..., cfg.ConfigOpts], tmp_path: Path) -> c
 
 def images_of(stack: Stack) -> Path:
     return Path(stack.conf.image_backend.directory)
-
-
-def make_chain(images: Path) -> None:
-    """base.qcow2 (1 GiB) <- o1.qcow2 (2 GiB, relative reference) <- o2.qcow2 (absolute)."""
-    images.mkdir(parents=True, exist_ok=True)
-    qemu_img("create", "-q", "-f", "qcow2", str(images / "base.qcow2"), "1G")
-    qemu_img("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
-             str(images / "o1.qcow2"), "2G")  # fmt: skip
-    qemu_img("create", "-q", "-f", "qcow2", "-b", str(images / "o1.qcow2"), "-F", "qcow2",
-             str(images / "o2.qcow2"))  # fmt: skip
-
-
-def backing_of(path: Path) -> tuple[str | None, str | None]:
-    info = json.loads(qemu_img("info", "--output=json", "-U", str(path)))
-    return info.get("backing-filename"), info.get("backing-filename-format")
-
-
-def state(images: Path) -> dict[str, Any]:
-    """Every file of the directory: inode and backing reference as qemu reads it."""
-    return {p.name: (p.stat().st_ino, backing_of(p)) for p in sorted(images.iterdir())}
 
 
 def announced(stack: Stack, volume_id: str, event_type: str, count: int = 2) -> set[str]:
