@@ -29,21 +29,11 @@ from volmgr_api.rest.request import ApiRequest, Reply
 from volmgr_api.rest.views import volumes as volume_views
 from volmgr_api.schemas import orphans as schema
 from volmgr_common.db.backend_orphans import DEFAULT_SORT, SORT_KEYS
+from volmgr_common.notifications import ORPHAN_KEYS
 from volmgr_common.page_request import PageRequest
 
-VIEW_KEYS = (
-    "name",
-    "volume_id",
-    "identity",
-    "size",
-    "size_bytes",
-    "original_name",
-    "project_id",
-    "marks",
-    "released_at",
-    "first_seen_at",
-    "last_seen_at",
-)
+# What a volume.orphan notification says of an orphan, and when the audits saw it.
+VIEW_KEYS = (*ORPHAN_KEYS, "first_seen_at", "last_seen_at")
 COLLECTION = "os-orphans"
 
 
