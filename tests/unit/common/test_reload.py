@@ -79,17 +79,22 @@ def test_a_cleanup_that_never_returns_does_not_keep_the_process(
     """A transport close stuck in a broker read is given up after the stop timeout."""
     running = Running()
     never = threading.Event()
+    sigterm_once_started(running)
+    with caplog.at_level(logging.WARNING):
+        stopped = service.serve([running], never.wait, stop_timeout=0.2)  # type: ignore[list-item]
+    assert not stopped
+    assert running.stopped.is_set()
+    assert "exiting without waiting" in caplog.text
+
+
+def sigterm_once_started(running: Running) -> None:
+    """SIGTERM this process from a thread as soon as ``running`` has started."""
 
     def stop_soon() -> None:
         assert running.started.wait(10)
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=stop_soon, daemon=True).start()
-    with caplog.at_level(logging.WARNING):
-        stopped = service.serve([running], never.wait, stop_timeout=0.2)  # type: ignore[list-item]
-    assert not stopped
-    assert running.stopped.is_set()
-    assert "exiting without waiting" in caplog.text
 
 
 class StuckStopping(Running):
@@ -105,12 +110,7 @@ def test_stopping_services_and_cleanup_share_one_timeout(
 ) -> None:
     stuck = StuckStopping()
     cleaned = threading.Event()
-
-    def stop_soon() -> None:
-        assert stuck.started.wait(10)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=stop_soon, daemon=True).start()
+    sigterm_once_started(stuck)
     with caplog.at_level(logging.WARNING):
         stopped = service.serve([stuck], cleaned.set, stop_timeout=0.3)  # type: ignore[list-item]
     assert not stopped and stuck.stopped.is_set()
@@ -125,11 +125,6 @@ class FailingStop(Running):
 
 def test_an_error_while_stopping_reaches_the_caller() -> None:
     failing = FailingStop()
-
-    def stop_soon() -> None:
-        assert failing.started.wait(10)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=stop_soon, daemon=True).start()
+    sigterm_once_started(failing)
     with pytest.raises(RuntimeError, match="would not close"):
         service.serve([failing], lambda: None, stop_timeout=5)  # type: ignore[list-item]
