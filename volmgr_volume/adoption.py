@@ -50,7 +50,7 @@ from volmgr_common.db import adoption_jobs as jobs_db
 from volmgr_common.db import api as db_api
 from volmgr_common.db import quota, volume_creation
 from volmgr_common.db import volume_types as types_db
-from volmgr_volume import adoption_undo
+from volmgr_volume import adoption_undo, capabilities
 from volmgr_volume.drivers.base import VolumeDriver, fingerprint_changes
 
 LOG = logging.getLogger(__name__)
@@ -253,7 +253,9 @@ class AdoptionRunner:
         """Batch after batch until the job ends, pauses, is lost or this service stops."""
         job_id = job["id"]
         if job["kind"] == jobs_db.ADOPT:
-            step: Callable[..., None] = functools.partial(self._adopt, flows=flows)
+            step: Callable[..., None] = functools.partial(
+                self._adopt, flows=flows, pool=self._pool(job)
+            )
             batch = -(-job["max_in_flight"] // PIPELINE_DEPTH)
         else:
             step, batch = self._undoer.step, job["max_in_flight"]
@@ -302,6 +304,7 @@ class AdoptionRunner:
         job: dict[str, Any],
         pending: list[items_db.PendingItem],
         flows: BatchFlows,
+        pool: str,
     ) -> None:
         """Compare the batch's fingerprints, write its rows, hand it to the flow thread."""
         current = self.driver.fingerprints([item.source_name for item in pending])
@@ -325,7 +328,7 @@ class AdoptionRunner:
         item_of: dict[str, int] = {}
         new = []
         for item in fresh:
-            volume = self._new_volume(job, plan, vtype, item)
+            volume = self._new_volume(job, plan, vtype, item, pool)
             item_of[volume.values["id"]] = item.id
             new.append(volume)
 
@@ -357,6 +360,14 @@ class AdoptionRunner:
         if requests:
             flows.start(requests)
 
+    def _pool(self, job: dict[str, Any]) -> str:
+        """The pool the job's volumes are placed in, as the scheduler places a single
+        manage's: the backend's first pool that meets the plan's volume type (the plan
+        checked that one does), read once per run of the job."""
+        vtype = types_db.get_by_name_or_id(self.db, job["plan"]["volume_type_id"])
+        pool, _reasons = capabilities.fitting_pool(self.conf, self.driver, job["backend"], vtype)
+        return pool or ""
+
     @staticmethod
     def _context(job: dict[str, Any], plan: dict[str, Any]) -> RequestContext:
         return RequestContext(
@@ -374,11 +385,11 @@ class AdoptionRunner:
         plan: dict[str, Any],
         vtype: dict[str, Any],
         item: items_db.PendingItem,
+        pool: str,
     ) -> volume_creation.NewVolume:
         values = plan["values"] or {}
         reference = item.reference or {"source-name": item.source_name}
         backend = job["backend"]
-        pool = plan["host"].partition("#")[2]
         return volume_creation.NewVolume(
             {
                 "id": str(uuid.uuid4()),

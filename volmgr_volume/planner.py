@@ -36,7 +36,6 @@ from volmgr_common.adoption import PlanRequest
 from volmgr_common.db import adoption_plans, quota
 from volmgr_common.db import api as db_api
 from volmgr_common.db.volume_record import MANAGING
-from volmgr_common.extra_specs import unmet_spec
 from volmgr_volume import capabilities
 from volmgr_volume.drivers.base import SOURCE_NAME, VolumeDriver, size_in_gib
 
@@ -174,18 +173,13 @@ class Planner:
 
     def _type_problem(self, volume_type: Mapping[str, Any]) -> str | None:
         """Why no pool of the backend satisfies the type's extra specs (None if one does)."""
-        specs = volume_type.get("extra_specs") or {}
-        if not specs:
+        if not volume_type.get("extra_specs"):
             return None
-        reported = capabilities.reported(self.conf, self.driver)
-        common = {key: value for key, value in reported.items() if key != "pools"}
-        reasons = []
-        for pool in reported.get("pools", []):
-            where = f"{self.backends[0]}#{pool.get('pool_name')}"
-            reason = unmet_spec({**common, **pool}, specs, where)
-            if reason is None:
-                return None
-            reasons.append(reason)
+        pool, reasons = capabilities.fitting_pool(
+            self.conf, self.driver, self.backends[0], volume_type
+        )
+        if pool is not None:
+            return None
         return f"{adoption.VOLUME_TYPE}: " + ("; ".join(reasons) or "the backend reports no pool")
 
     def _item(

@@ -56,6 +56,10 @@ def test_apply_manages_every_object_once_with_provenance_and_notifications(stack
         assert volume["provenance"]["adoption_job_id"] == job["id"]
         assert not (stack.files / name).exists()
     assert (stack.files / names[5]).exists()
+    # Placed in the backend's pool, as the scheduler places a single manage.
+    pool = stack.volume_manager()._worker.driver.get_capabilities()["pools"][0]["pool_name"]
+    hosts = {volumes_db.get(stack.db, items[n]["volume_id"])["host"] for n in names[:5]}
+    assert hosts == {f"{stack.backend}#{pool}"}
     assert stack.in_use() == {
         "volumes": 5,
         "gigabytes": 5,
