@@ -295,6 +295,21 @@ def serve(
     return stopped
 
 
+def _in_thread(call: Callable[[], object], errors: list[BaseException]) -> threading.Thread:
+    """Start ``call`` in a daemon thread; an error it raises goes to ``errors``, for the
+    caller to raise again in its own thread."""
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def all_at_once(calls: Sequence[Callable[[], object]]) -> None:
     """Run ``calls`` side by side, each in a thread, and wait for all of them; raise
     the first error any of them raised."""
@@ -303,17 +318,7 @@ def all_at_once(calls: Sequence[Callable[[], object]]) -> None:
             call()
         return
     errors: list[BaseException] = []
-
-    def run(call: Callable[[], object]) -> None:
-        try:
-            call()
-        except BaseException as error:  # raised again in the caller's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(call,), daemon=True) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    for thread in [_in_thread(call, errors) for call in calls]:
         thread.join()
     if errors:
         raise errors[0]
@@ -330,15 +335,7 @@ def _bounded(stop: Callable[[], None], timeout: float) -> bool:
     next start. ``stop`` runs in a daemon thread so the process can still exit.
     """
     errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            stop()
-        except BaseException as error:  # raised again in the caller's thread
-            errors.append(error)
-
-    stopper = threading.Thread(target=run, name="stopping", daemon=True)
-    stopper.start()
+    stopper = _in_thread(stop, errors)
     stopper.join(timeout)
     if errors:
         raise errors[0]
