@@ -203,17 +203,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         directory = workdir / "files"
         directory.mkdir()
         port = d.free_port()
-        m.EXTRA_OPTIONS.update(
-            {
-                "volume": {"volume_driver": "file"},
-                "file_backend": {"directory": str(directory)},
-                "api": {
-                    "bind_host": "127.0.0.1",
-                    "bind_port": str(port),
-                    "auth_strategy": "noauth",
-                },
-            }
-        )
+        own = {
+            "volume": {"volume_driver": "file"},
+            "file_backend": {"directory": str(directory)},
+            "api": {"bind_host": "127.0.0.1", "bind_port": str(port), "auth_strategy": "noauth"},
+        }
+        for section, options in own.items():  # --set wins over the run's own options
+            m.EXTRA_OPTIONS[section] = {**options, **m.EXTRA_OPTIONS.get(section, {})}
         make_files(directory, "adopt", args.objects)
         cluster = m.start_cluster("postgresql", cleanup, workdir)
         rest = Rest(port)
@@ -250,7 +246,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="py-spy on the daemons during the adopt job (slows them: its rates are no "
         "result); prints where each spends its CPU and the runner thread its wall clock",
     )
-    return parser.parse_args(argv)
+    m.add_set_option(parser)
+    args = parser.parse_args(argv)
+    m.apply_set_option(parser, args)
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

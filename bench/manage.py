@@ -139,6 +139,28 @@ def _base_sections(
     }
 
 
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set SECTION.KEY=VALUE``: an option for every daemon's config file."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="an option for every daemon's config file (repeatable), e.g. "
+        "DEFAULT.executor_thread_pool_size=4",
+    )
+
+
+def apply_set_option(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Put the ``--set`` options into :data:`EXTRA_OPTIONS` (an error names a bad one)."""
+    for item in args.set:
+        key, _, value = item.partition("=")
+        section, _, option = key.rpartition(".")
+        if not section or not option:
+            parser.error(f"--set {item}: use SECTION.KEY=VALUE")
+        EXTRA_OPTIONS.setdefault(section, {})[option] = value
+
+
 Launcher = Callable[[str, list[str]], list[str]]
 
 
@@ -656,21 +678,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profiler", choices=["yappi", "py-spy"], default="yappi")
     parser.add_argument("--growth", action="store_true", help="run bench.growth backends")
     parser.add_argument("--memory", action="store_true", help="run bench.growth memory")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="an option for every daemon's config file (repeatable), e.g. "
-        "DEFAULT.executor_thread_pool_size=4",
-    )
+    add_set_option(parser)
     args = parser.parse_args(argv)
-    for item in args.set:
-        key, _, value = item.partition("=")
-        section, _, option = key.rpartition(".")
-        if not section or not option:
-            parser.error(f"--set {item}: use SECTION.KEY=VALUE")
-        EXTRA_OPTIONS.setdefault(section, {})[option] = value
+    apply_set_option(parser, args)
     if args.quick:
         args.requests, args.paced_seconds = 200, 4.0
         args.chain_messages, args.chain_paced_seconds = 1000, 2.0

@@ -47,6 +47,7 @@ import itertools
 import json
 import os
 import stat
+import threading
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
@@ -64,6 +65,7 @@ from volmgr_volume.drivers.base import (
     UUID_PATTERN,
     BackendAudit,
     BackendObject,
+    ManageCall,
     ManagedObject,
     VolumeDriver,
     check_page_parameters,
@@ -235,6 +237,8 @@ class FileDriver(VolumeDriver):
         self.directory: str = conf[self.conf_group].directory
         self.pool_name: str = conf[self.conf_group].pool_name
         self._managed_re = managed_name_pattern(conf.volume.volume_name_template)
+        # The directory descriptor a thread holds under the rename lock (manage_many).
+        self._held = threading.local()
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -290,9 +294,18 @@ class FileDriver(VolumeDriver):
 
     @contextlib.contextmanager
     def _locked_dir(self) -> Iterator[int]:
-        """The directory descriptor, held under the per-directory rename lock."""
+        """The directory descriptor, held under the per-directory rename lock; the one
+        this thread already holds (a batch, :meth:`manage_many`) when it holds one."""
+        held = getattr(self._held, "fd", None)
+        if held is not None:
+            yield held
+            return
         with lockutils.lock(f"volmgr-file-driver-{self._real_dir()}"), self._opened_dir() as fd:
-            yield fd
+            self._held.fd = fd
+            try:
+                yield fd
+            finally:
+                self._held.fd = None
 
     @staticmethod
     def _lstat(fd: int, name: str) -> os.stat_result | None:
@@ -491,6 +504,15 @@ class FileDriver(VolumeDriver):
     ) -> str:
         return self._manage_checked(volume, reference, identity, self._volume_bytes)
 
+    def manage_many(self, calls: Sequence[ManageCall]) -> list[str | Exception]:
+        """:meth:`manage` of each call under one hold of the directory's rename lock
+        and one descriptor of it (a batch's renames, one after the other)."""
+        with contextlib.ExitStack() as stack:
+            # When the directory cannot be opened, each call meets the error on its own.
+            with contextlib.suppress(exception.VolumeDriverException):
+                stack.enter_context(self._locked_dir())
+            return super().manage_many(calls)
+
     def _manage_checked(
         self,
         volume: VolumeRecord,
@@ -545,7 +567,7 @@ class FileDriver(VolumeDriver):
             self._check_renamed(fd, name, target, source_st, reference)
             if volume is not None:
                 self._mark(fd, target, source_st, volume, name)
-        LOG.info("%s: renamed %s to %s", owner, name, target)
+        LOG.debug("%s: renamed %s to %s", owner, name, target)
         return target
 
     def _readopt(

@@ -426,7 +426,7 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
                     "(a concurrent manage of the same LV?) renamed or removed it",
                 )
             _driver_error(f"cannot rename {lv.name} to {target}: {error}")
-        LOG.info("Volume %s: renamed LV %s to %s", volume["id"], lv.name, target)
+        LOG.debug("Volume %s: renamed LV %s to %s", volume["id"], lv.name, target)
         return lv
 
     def _check_managed(
