@@ -211,6 +211,15 @@ def release_time() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def manage_attempt(volume: Mapping[str, Any]) -> str:
+    """What tells one manage of a volume from another, in characters an LV tag may hold:
+    its id and its row's creation time (a re-adoption writes a new row under the same
+    id). A release mark set aside by a manage is given back only when that very
+    manage is reverted."""
+    created = re.sub(r"[^0-9A-Za-z]", "", str(volume.get("created_at") or ""))
+    return f"{volume['id']}.{created}"
+
+
 def managed_name_pattern(template: str) -> re.Pattern[str]:
     """A pattern matching the names ``template`` gives volumes (``%s`` = a UUID, the
     pattern's first group)."""

@@ -71,6 +71,7 @@ from volmgr_volume.drivers.base import (
     check_page_parameters,
     fingerprint,
     gib_floor,
+    manage_attempt,
     manageable_entry,
     managed_name_pattern,
     paginate,
@@ -600,10 +601,21 @@ class FileDriver(VolumeDriver):
         original_name: str | None,
     ) -> None:
         """Write volmgr's mark (``file_marks``) on ``name`` if it is still ``expected``,
-        and drop a release mark an earlier unmanage left: it is managed again."""
+        and set aside a release mark an earlier unmanage left: it is managed again
+        (unless this manage is reverted, see :meth:`_release_again`)."""
         value = file_marks.mark_value(volume["id"], volume.get("project_id"), original_name)
-        file_marks.write_if_same(fd, name, expected, value)
-        file_marks.remove_if_same(fd, name, expected, RELEASED_ATTRIBUTE)
+        file_marks.mark_taken_back(fd, name, expected, value, manage_attempt(volume))
+
+    def _release_again(self, volume: Mapping[str, Any], name: str) -> None:
+        """After a reverted manage of ``volume`` that took a released file back: the file
+        (under ``name``, its original name or the managed name it stands under) is
+        released again, with the time its release mark had."""
+        with self._opened_dir() as fd:
+            st = self._lstat(fd, name)
+            if st is None or not stat.S_ISREG(st.st_mode):
+                return
+            if file_marks.restore_release(fd, name, st, manage_attempt(volume)):
+                LOG.info("Volume %s: %s is marked released again", volume["id"], name)
 
     def _check_identity(
         self, st: os.stat_result, identity: str | None, name: str, reference: Any
@@ -623,8 +635,11 @@ class FileDriver(VolumeDriver):
         identity = identity or volume.get("backend_identity")
         if name == target:
             LOG.info("Volume %s: re-adopted where it stands; nothing to put back", volume["id"])
-            return
-        self._rename_back_from_managed(f"Volume {volume['id']}", name, target, reference, identity)
+        else:
+            self._rename_back_from_managed(
+                f"Volume {volume['id']}", name, target, reference, identity
+            )
+        self._release_again(volume, name)
 
     def _rename_back_from_managed(
         self, owner: str, name: str, target: str, reference: Any, identity: str | None
@@ -667,6 +682,7 @@ class FileDriver(VolumeDriver):
                 return
             when = release_time().encode()
             file_marks.write_if_same(fd, name, st, when, RELEASED_ATTRIBUTE)
+            file_marks.remove_if_same(fd, name, st, file_marks.RELEASE_ASIDE)
         LOG.info(
             "Volume %s: unmanaged; %s stays in %s, marked released",
             volume["id"],

@@ -7,7 +7,12 @@ content, size and modification time are not touched; only the change time moves)
 ``undo_manage`` removes it when it puts the file back; ``unmanage`` leaves it, as
 it leaves the name, and adds the release mark ``user.volmgr.released=<UTC time>``:
 the user let the volume go, so an audit lists the file as a released orphan that
-``readopt --all`` leaves alone; a re-adoption by name removes the release mark.
+``readopt --all`` leaves alone. A manage that takes a released file back (a
+re-adoption by name, or a manage of the file renamed by hand) sets the release mark
+aside (``user.volmgr.released-before=<manage> <time>``, the manage named by
+:func:`~volmgr_volume.drivers.base.manage_attempt`): when that manage is
+reverted, the file is released again with the time it had; after a manage that
+succeeded, the next unmanage drops what was set aside.
 The orphan listing reads the mark to tell which project a file in managed form was
 managed for, and under which name it came.
 
@@ -33,6 +38,9 @@ ATTRIBUTE = "user.volmgr.origin"
 UNSUPPORTED = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES, errno.E2BIG)
 """What a file system answers when it keeps no user extended attribute for us."""
 MAX_MARK_BYTES = 4096
+RELEASE_ASIDE = "user.volmgr.released-before"
+"""Where a manage that takes a released file back keeps its release mark
+(``<manage attempt> <time>``) until the manage is done."""
 
 
 def mark_value(volume_id: str, project_id: str | None, original_name: str | None) -> bytes:
@@ -97,6 +105,48 @@ def remove_if_same(
     with _opened_file(dir_fd, name, expected) as file_fd:
         if file_fd is not None:
             remove(file_fd, attribute)
+
+
+def _get(file_fd: int, attribute: str) -> bytes | None:
+    try:
+        return os.getxattr(file_fd, attribute)
+    except OSError:
+        return None
+
+
+def mark_taken_back(
+    dir_fd: int, name: str, expected: os.stat_result, value: bytes, attempt: str
+) -> None:
+    """Mark ``name`` (if it is still the file ``expected``) with the mark ``value``, and
+    set a release mark an earlier unmanage left aside (:data:`RELEASE_ASIDE`, for the
+    manage ``attempt``): the file is managed again, unless this manage is reverted
+    (:func:`restore_release`). What an older manage set aside is dropped."""
+    with _opened_file(dir_fd, name, expected) as file_fd:
+        if file_fd is None or not write(file_fd, value):
+            return
+        released = _get(file_fd, RELEASED_ATTRIBUTE)
+        if released is None:  # nothing to set aside; drop what an older manage set aside
+            aside = _get(file_fd, RELEASE_ASIDE)
+            if aside is not None and aside.partition(b" ")[0] != attempt.encode():
+                remove(file_fd, RELEASE_ASIDE)
+            return
+        write(file_fd, attempt.encode() + b" " + released, RELEASE_ASIDE)
+        remove(file_fd, RELEASED_ATTRIBUTE)
+
+
+def restore_release(dir_fd: int, name: str, expected: os.stat_result, attempt: str) -> bool:
+    """After the manage ``attempt`` was reverted: give ``name`` (if it is still the file
+    ``expected``) back the release mark that manage set aside; whether it had one."""
+    with _opened_file(dir_fd, name, expected) as file_fd:
+        aside = None if file_fd is None else _get(file_fd, RELEASE_ASIDE)
+        if file_fd is None or aside is None:
+            return False
+        owner, _, released = aside.partition(b" ")
+        if owner != attempt.encode() or not released:
+            return False
+        write(file_fd, released, RELEASED_ATTRIBUTE)
+        remove(file_fd, RELEASE_ASIDE)
+        return True
 
 
 def read_released(path: str) -> str | None:

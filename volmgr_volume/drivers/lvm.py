@@ -52,6 +52,7 @@ needs the project from the admin. A reference naming the volume's own managed na
 re-adopts the LV where it stands: no rename, no tag, nothing to put back.
 """
 
+import dataclasses
 import re
 import threading
 import time
@@ -80,6 +81,7 @@ from volmgr_volume.drivers.base import (
     check_page_parameters,
     fingerprint,
     gib_floor,
+    manage_attempt,
     manageable_entry,
     managed_name_pattern,
     paginate,
@@ -111,6 +113,9 @@ from volmgr_volume.drivers.lvm_snapshots import LvmSnapshots
 LOG = logging.getLogger(__name__)
 RELEASED_PREFIX = f"{RELEASED_TAG}="
 """How the tag an unmanage puts on an LV begins (then the UTC time)."""
+ASIDE_PREFIX = "volmgr-released-before="
+"""How the tag begins that keeps an LV's release time while a manage takes it back
+(then ``<manage attempt>=<time>``): a revert of that manage tags it released again."""
 
 
 def _invalid(reference: Any, reason: str) -> NoReturn:
@@ -473,6 +478,9 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         identity = identity or volume.get("backend_identity")
         if ref == (SOURCE_NAME, target):
             LOG.info("Volume %s: re-adopted where it stands; nothing to put back", volume["id"])
+            lv = by_name(self._lvs(), target)
+            if lv is not None and lv.uuid == identity:
+                self._release_again(volume, lv)
             return
         self.put_back(volume, "volume", ref, target, identity)
 
@@ -494,6 +502,8 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
             managed = by_name(lvs, target)
             if managed is None:
                 self._drop_tags(lvs, owner["id"])
+                if identity is not None and (back := by_uuid(lvs, identity)) is not None:
+                    self._release_again(owner, back)  # a put-back interrupted before it
                 return
             if identity is not None and managed.uuid != identity:
                 _driver_error(
@@ -514,6 +524,7 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
             tag = origin_tag(owner["id"], original)
             if tag in managed.tags:
                 self._run(self.commands.change_tags, self.vg, original, delete=[tag])
+            self._release_again(owner, dataclasses.replace(managed, name=original))
         LOG.info(
             "%s %s: renamed LV %s back to %s", noun.capitalize(), owner["id"], target, original
         )
@@ -619,18 +630,38 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         if lv is None:
             LOG.warning("%s: LV %s is missing from %s", what, name, self.vg)
             return
-        if not any(tag.startswith(RELEASED_PREFIX) for tag in lv.tags):
-            tag = f"{RELEASED_PREFIX}{release_time()}"
-            self._run(self.commands.change_tags, self.vg, name, add=[tag])
+        released = any(tag.startswith(RELEASED_PREFIX) for tag in lv.tags)
+        add = [] if released else [f"{RELEASED_PREFIX}{release_time()}"]
+        aside = [tag for tag in lv.tags if tag.startswith(ASIDE_PREFIX)]
+        if add or aside:  # what a manage set aside is no longer needed
+            self._run(self.commands.change_tags, self.vg, name, add=add, delete=aside)
         LOG.info("%s: unmanaged; LV %s stays in %s, tagged released", what, name, self.vg)
 
     def _take_back(self, volume: Mapping[str, Any], lv: LogicalVolume) -> None:
         """A manage of ``lv`` (a re-adoption where it stands, or an LV renamed since its
-        unmanage): drop its release tags, it is managed again."""
+        unmanage): its release tag is set aside for this manage (``ASIDE_PREFIX``),
+        it is managed again unless the manage is reverted (:meth:`_release_again`).
+        What an older manage set aside is dropped."""
+        mine = f"{ASIDE_PREFIX}{manage_attempt(volume)}="
         released = [tag for tag in lv.tags if tag.startswith(RELEASED_PREFIX)]
+        older = [t for t in lv.tags if t.startswith(ASIDE_PREFIX) and not t.startswith(mine)]
+        if not released and not older:
+            return
+        add = [mine + released[0].removeprefix(RELEASED_PREFIX)] if released else []
+        self._run(self.commands.change_tags, self.vg, lv.name, add=add, delete=released + older)
         if released:
-            self._run(self.commands.change_tags, self.vg, lv.name, delete=released)
             LOG.info("Volume %s: LV %s is no longer marked released", volume["id"], lv.name)
+
+    def _release_again(self, volume: Mapping[str, Any], lv: LogicalVolume) -> None:
+        """After a reverted manage of ``volume`` that took ``lv`` back: tag it released
+        again, with the time its release tag had."""
+        mine = f"{ASIDE_PREFIX}{manage_attempt(volume)}="
+        aside = [tag for tag in lv.tags if tag.startswith(mine)]
+        if not aside:
+            return
+        released = f"{RELEASED_PREFIX}{aside[0].removeprefix(mine)}"
+        self._run(self.commands.change_tags, self.vg, lv.name, add=[released], delete=aside)
+        LOG.info("Volume %s: LV %s is marked released again", volume["id"], lv.name)
 
     def start_audit(self) -> LvmAudit:
         return LvmAudit(self._lvs(), self._managed_re)

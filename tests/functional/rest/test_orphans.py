@@ -26,6 +26,7 @@ from tests.functional.rest.conftest import (
 )
 from tests.image_support import qcow2_header, write_image
 from tests.lvm_support import LvmSetupError, ScratchVolumeGroup
+from volmgr_common import exception, hooks
 from volmgr_common.context import get_admin_context
 from volmgr_common.db import quota, quota_audit
 from volmgr_volume.drivers import file_marks
@@ -292,6 +293,75 @@ def test_an_ordinary_manage_of_a_released_object_fails_and_keeps_the_mark(
     assert failed["status"] == "error", "a name in managed form is refused; readopt it by name"
     assert stack.identity(managed) == identity, "nothing renamed"
     assert stack.orphans()[managed]["released_at"], "still let go"
+
+
+def failing_commit_of(volume_id: str = "", name: str = "") -> Callable[[str, Any], None]:
+    """A hook callback that fails the QuotaCommit step of the manage of ``volume_id`` (or
+    of the object ``name``), after the driver took the object back: it is reverted."""
+
+    def fail(point: str, record: Any) -> None:
+        ours = record["id"] == volume_id or record["reference"].get("source-name") == name
+        if point == "QuotaCommit" and ours:
+            raise exception.VolumeDriverException(reason="injected after the take-back")
+
+    return fail
+
+
+def readopt_failing(stack: OrphanStack, volume_id: str, **fields: str) -> None:
+    """Re-adopt ``volume-<volume_id>`` with its commit failing; delete the error row."""
+    failing = failing_commit_of(volume_id=volume_id)
+    hooks.register(failing)
+    try:
+        assert stack.readopt(f"volume-{volume_id}", **fields).status_int == 202
+        assert stack.rest.wait_status(volume_id)["status"] == "error"
+    finally:
+        hooks.unregister(failing)
+    assert stack.rest.call("DELETE", f"volumes/{volume_id}").status_int == 202
+
+
+def test_a_reverted_readoption_leaves_a_released_object_released(stack: OrphanStack) -> None:
+    admin = fresh_admin()
+    volume = stack.manage(admin, stack.make(SMALL))
+    unmanage(stack, volume["id"])
+    managed = f"volume-{volume['id']}"
+    identity = stack.identity(managed)
+    released = stack.orphans()[managed]
+    fields = {} if records_project(stack) else {"project_id": admin["X-Project-Id"]}
+    readopt_failing(stack, volume["id"], **fields)
+    again = stack.orphans()[managed]
+    assert stack.identity(managed) == identity, "nothing renamed"
+    assert again["released_at"] == released["released_at"], "released again, at its time"
+    assert again["marks"] == released["marks"], "the object's marks are as before"
+    # Taken back for good, then forgotten (a database restore): a failed re-adoption
+    # now leaves it unreleased, as the successful one left it.
+    assert stack.readopt(managed, **fields).status_int == 202
+    assert stack.rest.wait_status(volume["id"])["status"] == "available"
+    forget(stack.rest, volume["id"])
+    readopt_failing(stack, volume["id"], **fields)
+    assert stack.orphans()[managed]["released_at"] is None
+
+
+def test_a_reverted_manage_of_a_released_object_renamed_by_hand_releases_it_again(
+    stack: OrphanStack,
+) -> None:
+    admin = fresh_admin()
+    first = stack.manage(admin, stack.make(SMALL))
+    unmanage(stack, first["id"])
+    released_at = stack.orphans()[f"volume-{first['id']}"]["released_at"]
+    plain = f"disk-{uuid.uuid4().hex[:12]}"
+    stack.rename(f"volume-{first['id']}", plain)
+    failing = failing_commit_of(name=plain)
+    hooks.register(failing)
+    try:
+        body = stack.rest.manage_body(plain)
+        response = stack.rest.call("POST", "os-volume-manage", body, headers=admin)
+        assert response.status_int == 202, response.text
+        second = stack.rest.wait_status(response.json["volume"]["id"], headers=admin)
+        assert second["status"] == "error", second
+    finally:
+        hooks.unregister(failing)
+    stack.rename(plain, f"volume-{first['id']}")  # where an audit looks for it
+    assert stack.orphans()[f"volume-{first['id']}"]["released_at"] == released_at
 
 
 def test_a_forgotten_volume_is_not_released(stack: OrphanStack) -> None:
