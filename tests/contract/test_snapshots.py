@@ -100,6 +100,32 @@ def test_lvm_snapshot_by_uuid_round_trip_restores_name_and_tags(
     assert vg.lvs() == before
 
 
+def test_lvm_snapshot_managed_again_is_no_longer_released_unless_reverted(
+    vg: ScratchVolumeGroup, lvm: LvmDriver
+) -> None:
+    volume_uuid = vg.create_lv(VOLUME_NAME, 8 * MIB)
+    uuid = vg.create_snapshot("hourly", VOLUME_NAME, 4 * MIB)
+    first = dict(snapshot(uuid), created_at="2026-12-01T10:00:00")
+    ref = {"source-name": "hourly"}
+    lvm.manage_snapshot(volume(volume_uuid), first, ref, identity=uuid)
+    lvm.unmanage_snapshot(dict(first, provider_location=LVM_SNAPSHOT_NAME))
+    (released,) = vg.lvs()[LVM_SNAPSHOT_NAME]["lv_tags"].split(",")
+    assert released.startswith("volmgr-released=")
+    vg.lvm("lvrename", vg.name, LVM_SNAPSHOT_NAME, "hourly")  # renamed by hand
+    # Managed again, then reverted: released again, with its time.
+    second = dict(snapshot(uuid), created_at="2026-12-02T10:00:00")
+    lvm.manage_snapshot(volume(volume_uuid), second, ref, identity=uuid)
+    assert "volmgr-released=" not in vg.lvs()[LVM_SNAPSHOT_NAME]["lv_tags"]
+    lvm.undo_manage_snapshot(volume(volume_uuid), second, ref, identity=uuid)
+    assert vg.lvs()["hourly"]["lv_tags"] == released
+    # Managed again for good: no release tag; its next unmanage tags it anew.
+    third = dict(snapshot(uuid), created_at="2026-12-03T10:00:00")
+    lvm.manage_snapshot(volume(volume_uuid), third, ref, identity=uuid)
+    lvm.unmanage_snapshot(dict(third, provider_location=LVM_SNAPSHOT_NAME))
+    (again,) = vg.lvs()[LVM_SNAPSHOT_NAME]["lv_tags"].split(",")
+    assert again.startswith("volmgr-released=")
+
+
 def test_lvm_refuses_what_is_not_a_snapshot_of_the_volume_and_renames_nothing(
     vg: ScratchVolumeGroup, lvm: LvmDriver
 ) -> None:

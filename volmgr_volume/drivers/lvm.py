@@ -582,6 +582,9 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
     ) -> None:
         self._rename_back(owner, renamed, new, old)
 
+    def take_back(self, snapshot: Mapping[str, Any], lv: LogicalVolume) -> None:
+        self._take_back(snapshot, lv, "snapshot")
+
     # -- snapshots (see volmgr_volume.drivers.lvm_snapshots) ----------------------------
 
     def describe_snapshot(
@@ -637,11 +640,13 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
             self._run(self.commands.change_tags, self.vg, name, add=add, delete=aside)
         LOG.info("%s: unmanaged; LV %s stays in %s, tagged released", what, name, self.vg)
 
-    def _take_back(self, volume: Mapping[str, Any], lv: LogicalVolume) -> None:
-        """A manage of ``lv`` (a re-adoption where it stands, or an LV renamed since its
-        unmanage): its release tag is set aside for this manage (``ASIDE_PREFIX``),
-        it is managed again unless the manage is reverted (:meth:`_release_again`).
-        What an older manage set aside is dropped."""
+    def _take_back(
+        self, volume: Mapping[str, Any], lv: LogicalVolume, noun: str = "volume"
+    ) -> None:
+        """A manage of ``lv`` by the volume (or snapshot) ``volume``: a re-adoption where
+        it stands, or an LV renamed since its unmanage. Its release tag is set aside
+        for this manage (``ASIDE_PREFIX``): it is managed again unless the manage is
+        reverted (:meth:`_release_again`). What an older manage set aside is dropped."""
         mine = f"{ASIDE_PREFIX}{manage_attempt(volume)}="
         released = [tag for tag in lv.tags if tag.startswith(RELEASED_PREFIX)]
         older = [t for t in lv.tags if t.startswith(ASIDE_PREFIX) and not t.startswith(mine)]
@@ -650,7 +655,12 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
         add = [mine + released[0].removeprefix(RELEASED_PREFIX)] if released else []
         self._run(self.commands.change_tags, self.vg, lv.name, add=add, delete=released + older)
         if released:
-            LOG.info("Volume %s: LV %s is no longer marked released", volume["id"], lv.name)
+            LOG.info(
+                "%s %s: LV %s is no longer marked released",
+                noun.capitalize(),
+                volume["id"],
+                lv.name,
+            )
 
     def _release_again(self, volume: Mapping[str, Any], lv: LogicalVolume) -> None:
         """After a reverted manage of ``volume`` that took ``lv`` back: tag it released
@@ -661,7 +671,7 @@ class LvmDriver(ChainsByAdopter, VolumeDriver):
             return
         released = f"{RELEASED_PREFIX}{aside[0].removeprefix(mine)}"
         self._run(self.commands.change_tags, self.vg, lv.name, add=[released], delete=aside)
-        LOG.info("Volume %s: LV %s is marked released again", volume["id"], lv.name)
+        LOG.info("%s: LV %s is marked released again", volume["id"], lv.name)
 
     def start_audit(self) -> LvmAudit:
         return LvmAudit(self._lvs(), self._managed_re)

@@ -147,6 +147,7 @@ class LvmSnapshots:
         with self.driver.rename_lock():
             lvs = self.driver.read_lvs(reference)
             lv = self.checked(lvs, volume, snapshot, reference, identity)
+            self.driver.take_back(snapshot, lv)  # unmanaged before: managed again
             if lv.name == target:
                 return target
             if by_name(lvs, target) is not None:
