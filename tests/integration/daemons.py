@@ -73,6 +73,13 @@ REPORT_INTERVAL = 1
 # host). A request sent right after a volume service exited must still find it "up":
 # the API and the scheduler refuse a backend whose last heartbeat is older than this.
 SERVICE_DOWN_TIME = 15
+# oslo.messaging's rabbit listener sees a stop only when its wait on the socket ends:
+# up to heartbeat_timeout_threshold / heartbeat_rate / 2 seconds, 5 s at most (10 s
+# at the defaults, 60 and 3). At a rate of 30 that wait is 1 s, so a daemon exits
+# about 1 s after SIGTERM instead of up to 5 s; the threshold, and so when a dead
+# broker counts as gone, stays the default (idle connections send a heartbeat every
+# 2 s instead of every 20 s).
+HEARTBEAT_RATE = 30
 
 HOW_TO_START_RABBIT = (
     "start RabbitMQ with 'rabbitmq-server -detached' (or "
@@ -549,6 +556,7 @@ class DaemonFactory:
             "volume": {"backend_name": backend_name, "volume_driver": "file"},
             "file_backend": {"directory": directory or home / "files"},
             "oslo_messaging_notifications": {"driver": "messagingv2"},
+            "oslo_messaging_rabbit": {"heartbeat_rate": HEARTBEAT_RATE},
             "api": {"bind_port": 0},  # the REST server of volmgr-api on a free port
         }
         for section, options in (extra or {}).items():
