@@ -35,7 +35,7 @@ from tests.faults.conftest import (
     registered,
     volume_rows,
 )
-from tests.integration.daemons import wait_until
+from tests.integration.daemons import PostgresDatabase, wait_until
 
 FLOOD = 40
 CALL_TIMEOUT = 20
@@ -62,9 +62,16 @@ def restart_env(
     suite_dir: Path,
     rabbit_user: RabbitUser,
     broker: PrivateBroker,
+    pg_schema_template: PostgresDatabase,
 ) -> Iterator[Env]:
     with (
-        make_env(suite_dir, "broker-restart", rabbit_user, broker_url=broker.url) as made,
+        make_env(
+            suite_dir,
+            "broker-restart",
+            rabbit_user,
+            broker_url=broker.url,
+            template=pg_schema_template,
+        ) as made,
         registered(request.config, made),
     ):
         yield made

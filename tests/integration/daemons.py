@@ -279,16 +279,22 @@ def pg_read_only(server_url: str | sa.URL, name: str, on: bool, end_sessions: bo
 
 
 class PostgresDatabase:
-    """A throwaway database on the server of ``url`` (CREATE / DROP ... WITH (FORCE))."""
+    """A throwaway database on the server of ``url`` (CREATE / DROP ... WITH (FORCE)).
 
-    def __init__(self, url: str) -> None:
+    With ``template`` (the name of a database on that server that nobody is connected
+    to), it is made as a copy of that one, schema and rows.
+    """
+
+    def __init__(self, url: str, template: str | None = None) -> None:
         self.admin_url = sa.make_url(url)
         self.name = unique_name("volmgr_it_")
         self.url = self.admin_url.set(database=self.name).render_as_string(hide_password=False)
+        self.template = template
 
     def create(self) -> None:
+        copy = f' TEMPLATE "{self.template}"' if self.template else ""
         try:
-            _pg_execute(self.admin_url, f'CREATE DATABASE "{self.name}"')
+            _pg_execute(self.admin_url, f'CREATE DATABASE "{self.name}"{copy}')
         except psycopg.OperationalError as error:
             raise IntegrationSetupError(
                 f"cannot connect to PostgreSQL at {self.admin_url.render_as_string()}: "
