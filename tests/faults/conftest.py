@@ -240,6 +240,7 @@ class Env:
     originals: dict[str, str] = field(default_factory=dict)  # name -> sha256 of content
     _clients: dict[int, FaultClient] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _rest_url: tuple[int, str] | None = None  # (pid of volmgr-api, where it serves REST)
 
     @property
     def daemons(self) -> list[daemons.Daemon]:
@@ -624,9 +625,19 @@ REST_URL = re.compile(r"REST API listening on (http://\S+)")
 
 
 def rest_url(env: Env) -> str:
-    """Where the cluster's volmgr-api serves REST (it binds a free port and logs it)."""
-    found = REST_URL.findall(env.api.log_text())
+    """Where the cluster's volmgr-api serves REST (it binds a free port and logs it).
+
+    Read once per API process, from what that process logged: the log of a long run
+    holds megabytes.
+    """
+    proc = env.api.proc
+    pid = proc.pid if proc is not None else -1
+    cached = env._rest_url
+    if cached is not None and cached[0] == pid:
+        return cached[1]
+    found = REST_URL.findall(env.api.log_text(env.api.start_offset))
     assert found, "volmgr-api did not log where its REST API listens"
+    env._rest_url = (pid, found[-1])
     return found[-1]
 
 

@@ -393,14 +393,27 @@ class Daemon:
     fault_markers: Path | None = None
     proc: subprocess.Popen | None = None
     exit_codes: list[int] = field(default_factory=list)
+    # The size of the log file when the running process was started: what it logs
+    # comes after (see :meth:`log_text`).
+    start_offset: int = 0
 
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def log_text(self) -> str:
+    def log_size(self) -> int:
+        """The size of the log file now, in bytes (0 before the first start)."""
         try:
-            return self.log_file.read_text(errors="replace")
+            return self.log_file.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_text(self, since: int = 0) -> str:
+        """The log, or what was written to it after its first ``since`` bytes."""
+        try:
+            with self.log_file.open("rb") as log:
+                log.seek(since)
+                return log.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
 
@@ -417,13 +430,17 @@ class Daemon:
             text += "\n--- stdout/stderr ---\n" + "\n".join(output.splitlines()[-lines:])
         return text or "(empty log)"
 
-    def _started_count(self) -> int:
-        return self.log_text().count(f"{self.binary} started on {self.service_host} ")
+    def _started_since(self, log_offset: int) -> bool:
+        """Whether the log says the daemon started, after its first ``log_offset`` bytes.
+
+        (Only the new part is read: a long run's debug log holds many megabytes.)
+        """
+        return f"{self.binary} started on {self.service_host} " in self.log_text(log_offset)
 
     def start(self, db: db_api.Database | None = None, wait: bool = True) -> Daemon:
         """Start the process; with ``wait``, return once it serves RPC and heartbeats."""
         assert not self.running, f"{self.name} is already running"
-        before = self._started_count()
+        self.start_offset = self.log_size()
         with self.out_file.open("ab") as out:
             self.proc = subprocess.Popen(
                 self.command(),
@@ -434,7 +451,7 @@ class Daemon:
                 start_new_session=True,
             )
         if wait:
-            self.wait_ready(db, before)
+            self.wait_ready(db)
         return self
 
     def command(self) -> list[str]:
@@ -451,8 +468,9 @@ class Daemon:
         path = [str(fault_launcher.ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
-    def wait_ready(self, db: db_api.Database | None, started_before: int = 0) -> None:
-        """Wait until the daemon logged that it serves, and (with ``db``) is up there."""
+    def wait_ready(self, db: db_api.Database | None) -> None:
+        """Wait until the process last started logged that it serves, and (with ``db``)
+        is up there."""
 
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
@@ -460,7 +478,7 @@ class Daemon:
                     f"{self.name} exited with {self.proc.returncode} while starting:\n"
                     + self.tail()
                 )
-            if self._started_count() <= started_before:
+            if not self._started_since(self.start_offset):
                 return False
             if db is None:
                 return True
@@ -687,13 +705,12 @@ def user_messages(db: db_api.Database, volume_id: str) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def started(daemons: list[Daemon], db: db_api.Database) -> Iterator[list[Daemon]]:
     """Start ``daemons`` together, wait until all serve, stop them all afterwards."""
-    counts = [d._started_count() for d in daemons]
     problems: list[str] = []
     try:
         for daemon in daemons:
             daemon.start(wait=False)
-        for daemon, before in zip(daemons, counts, strict=True):
-            daemon.wait_ready(db, before)
+        for daemon in daemons:
+            daemon.wait_ready(db)
         yield daemons
     finally:
         problems = stop_all(daemons)
