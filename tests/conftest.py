@@ -3,12 +3,16 @@ the fault plugin; the order in which test modules run.
 
 ``conf`` needs no database and no network, so pure unit tests can use it; ``db``
 adds a SQLite file in the test's temporary directory at the newest schema: the
-Alembic migrations (the path ``volmgr-manage db sync`` takes) run once per session
-into a template that each test copies. ``fault_plugin`` registers
+Alembic migrations (the path ``volmgr-manage db sync`` takes) run once per test
+process into a template that each test, and each REST module's stack, copies.
+``fault_plugin`` registers
 :mod:`tests.fault_plugin` on the hook points for the test.
 """
 
+import atexit
+import functools
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -103,11 +107,13 @@ def conf(conf_factory: ConfFactory) -> cfg.ConfigOpts:
     return conf_factory()
 
 
-@pytest.fixture(scope="session")
-def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SQLite file migrated once per session, copied by :func:`db` (faster than
-    running every migration for every test)."""
-    directory = tmp_path_factory.mktemp("schema")
+@functools.cache
+def migrated_template() -> Path:
+    """An SQLite file migrated once per test process (removed when it exits), which
+    :func:`start_from_template` copies: faster than running every migration for every
+    test or module."""
+    directory = Path(tempfile.mkdtemp(prefix="volmgr-schema-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     path = directory / "template.sqlite"
     database = db_api.Database(make_conf(directory, database__connection=f"sqlite:///{path}"))
     migration.sync(database)
@@ -115,12 +121,19 @@ def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def db(conf: cfg.ConfigOpts, schema_template: Path) -> Iterator[db_api.Database]:
-    """The SQLite database of ``conf``, migrated to the newest schema."""
-    url = sa.make_url(conf.database.connection)
+def start_from_template(connection: str) -> None:
+    """Make the SQLite file of ``connection`` a copy of :func:`migrated_template`,
+    unless the file exists (a database of another kind: nothing). A ``migration.sync``
+    afterwards finds it at the head already."""
+    url = sa.make_url(connection)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        shutil.copyfile(schema_template, url.database)
+        shutil.copyfile(migrated_template(), url.database)
+
+
+@pytest.fixture
+def db(conf: cfg.ConfigOpts) -> Iterator[db_api.Database]:
+    """The SQLite database of ``conf``, migrated to the newest schema."""
+    start_from_template(conf.database.connection)
     database = db_api.Database(conf)
     migration.sync(database)  # at head already when copied: only checks the revision
     yield database
