@@ -16,17 +16,6 @@ PYTHON=${PYTHON:-python3}
 
 step() { printf '\n=== %s (at %d s)\n' "$*" "$SECONDS"; }
 
-step "virtualenv $VENV"
-if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[test,docs]"
-
-step "local services"
-bash tools/start-services.sh
-
 # Steps that run alongside others write to a log of their own, printed when they end.
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -50,6 +39,19 @@ collect() {  # NAME TITLE: wait for a background step, print its output and time
     cat "$logs/$name"
     [ "$code" -eq 0 ] || failed+=("$2")
 }
+
+# The local services start (those that are down) while the virtualenv is made.
+in_background services bash tools/start-services.sh
+
+step "virtualenv $VENV"
+if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[test,docs]"
+
+collect services "local services"
 
 checks() {
     step "lint"
