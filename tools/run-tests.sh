@@ -101,22 +101,26 @@ faults=("$VENV/bin/pytest" -p no:cacheprovider --durations=15
 alongside=${VOLMGR_FAULTS_ALONGSIDE:-0}
 [ "$alongside" = "0" ] || in_background faults "${faults[@]}"
 in_background checks checks
+# The checks keep a core busy for about 20 s and the contract tests one for about
+# 90 s: the unit and db tests run in one process beside them, on the other core.
+in_background unit_db "$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests/unit tests/db
 
-# Driver contract tests share one loop-device VG: one process runs them. The rest run
-# on two workers, a module per worker (a module's tests keep their order and
-# fixtures), the longest modules first (LONGEST_MODULES in tests/conftest.py).
+# Driver contract tests share one loop-device VG: one process runs them. The
+# functional and integration tests run on two workers, a module per worker (a
+# module's tests keep their order and fixtures), the longest modules first
+# (LONGEST_MODULES in tests/conftest.py).
 step "tests: driver contract"
 contract=0
 "$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests/contract || contract=$?
 [ "$contract" -eq 0 ] || failed+=("driver contract tests")
 collect checks "lint, mypy, samples, documentation site, container image"
 
-step "tests: unit, functional, db, integration"
+step "tests: functional, integration"
 layers=0
 "$VENV/bin/pytest" -p no:cacheprovider --durations=15 -n "${VOLMGR_TEST_WORKERS:-2}" \
-    --dist loadfile --no-loadscope-reorder tests --ignore=tests/faults --ignore=tests/contract \
-    || layers=$?
-[ "$layers" -eq 0 ] || failed+=("unit, functional, db and integration tests")
+    --dist loadfile --no-loadscope-reorder tests/functional tests/integration || layers=$?
+[ "$layers" -eq 0 ] || failed+=("functional and integration tests")
+collect unit_db "unit and db tests (one process, beside the contract tests)"
 
 [ "$alongside" != "0" ] || in_background faults "${faults[@]}"
 collect faults "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"
