@@ -3,12 +3,16 @@ the fault plugin; the order in which test modules run.
 
 ``conf`` needs no database and no network, so pure unit tests can use it; ``db``
 adds a SQLite file in the test's temporary directory at the newest schema: the
-Alembic migrations (the path ``volmgr-manage db sync`` takes) run once per session
-into a template that each test copies. ``fault_plugin`` registers
+Alembic migrations (the path ``volmgr-manage db sync`` takes) run once per test
+process into a template that each test, and each REST module's stack, copies.
+``fault_plugin`` registers
 :mod:`tests.fault_plugin` on the hook points for the test.
 """
 
+import atexit
+import functools
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,23 +34,36 @@ TEST_HOST = "test-node"
 # so a long module left for the end would keep one worker busy while the other idles.
 LONGEST_MODULES = (
     # unit, functional, db and integration
-    "tests/functional/test_manage_command.py",
-    "tests/functional/rest/test_edge_inputs.py",
-    "tests/integration/test_manage_e2e.py",
     "tests/functional/rest/test_fuzz_openapi.py",
-    "tests/functional/rest/test_cinderclient.py",
-    "tests/integration/test_wsgi_e2e.py",
-    "tests/db/test_identity_and_sizes.py",
+    "tests/functional/rest/test_edge_inputs.py",
+    "tests/functional/test_manage_command.py",
+    "tests/integration/test_manage_e2e.py",
+    "tests/functional/rest/test_orphans.py",
+    "tests/db/test_backends.py",
+    "tests/functional/rest/test_snapshots.py",
+    "tests/functional/rest/test_audit_every_drift.py",
     "tests/functional/rest/test_openstackclient.py",
-    "tests/db/test_clock.py",
+    "tests/functional/rest/test_cinderclient.py",
+    "tests/integration/test_adoption_e2e.py",
+    "tests/unit/volume/test_lvm_driver.py",
+    "tests/functional/test_failures.py",
+    "tests/integration/test_wsgi_e2e.py",
     "tests/integration/test_snapshots_e2e.py",
+    "tests/integration/test_sighup.py",
+    "tests/functional/rest/test_openstack_services.py",
+    "tests/functional/test_chain_manage.py",
+    "tests/functional/rest/test_snapshots_lvm.py",
+    "tests/functional/test_snapshot_recovery.py",
     # fault suite
-    "tests/faults/test_adoption_kills.py",
     "tests/faults/test_kill_hops.py",
-    "tests/faults/test_cluster_takeover.py",
-    "tests/faults/test_mixed_run.py",
-    "tests/faults/test_adoption_infra.py",
+    "tests/faults/test_adoption_kills.py",
     "tests/faults/test_broker_restart.py",
+    "tests/faults/test_mixed_run.py",
+    "tests/faults/test_isolation.py",
+    "tests/faults/test_cluster_takeover.py",
+    "tests/faults/test_chain_kills.py",
+    "tests/faults/test_adoption_cluster.py",
+    "tests/faults/test_adoption_infra.py",
 )
 
 ConfFactory = Callable[..., cfg.ConfigOpts]
@@ -103,11 +120,13 @@ def conf(conf_factory: ConfFactory) -> cfg.ConfigOpts:
     return conf_factory()
 
 
-@pytest.fixture(scope="session")
-def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SQLite file migrated once per session, copied by :func:`db` (faster than
-    running every migration for every test)."""
-    directory = tmp_path_factory.mktemp("schema")
+@functools.cache
+def migrated_template() -> Path:
+    """An SQLite file migrated once per test process (removed when it exits), which
+    :func:`start_from_template` copies: faster than running every migration for every
+    test or module."""
+    directory = Path(tempfile.mkdtemp(prefix="volmgr-schema-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     path = directory / "template.sqlite"
     database = db_api.Database(make_conf(directory, database__connection=f"sqlite:///{path}"))
     migration.sync(database)
@@ -115,12 +134,19 @@ def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def db(conf: cfg.ConfigOpts, schema_template: Path) -> Iterator[db_api.Database]:
-    """The SQLite database of ``conf``, migrated to the newest schema."""
-    url = sa.make_url(conf.database.connection)
+def start_from_template(connection: str) -> None:
+    """Make the SQLite file of ``connection`` a copy of :func:`migrated_template`,
+    unless the file exists (a database of another kind: nothing). A ``migration.sync``
+    afterwards finds it at the head already."""
+    url = sa.make_url(connection)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        shutil.copyfile(schema_template, url.database)
+        shutil.copyfile(migrated_template(), url.database)
+
+
+@pytest.fixture
+def db(conf: cfg.ConfigOpts) -> Iterator[db_api.Database]:
+    """The SQLite database of ``conf``, migrated to the newest schema."""
+    start_from_template(conf.database.connection)
     database = db_api.Database(conf)
     migration.sync(database)  # at head already when copied: only checks the revision
     yield database

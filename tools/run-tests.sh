@@ -16,17 +16,6 @@ PYTHON=${PYTHON:-python3}
 
 step() { printf '\n=== %s (at %d s)\n' "$*" "$SECONDS"; }
 
-step "virtualenv $VENV"
-if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[test,docs]"
-
-step "local services"
-bash tools/start-services.sh
-
 # Steps that run alongside others write to a log of their own, printed when they end.
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -50,6 +39,19 @@ collect() {  # NAME TITLE: wait for a background step, print its output and time
     cat "$logs/$name"
     [ "$code" -eq 0 ] || failed+=("$2")
 }
+
+# The local services start (those that are down) while the virtualenv is made.
+in_background services bash tools/start-services.sh
+
+step "virtualenv $VENV"
+if [ "${CI:-}" = "true" ] || [ ! -x "$VENV/bin/python" ]; then
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[test,docs]"
+
+collect services "local services"
 
 checks() {
     step "lint"
@@ -99,22 +101,26 @@ faults=("$VENV/bin/pytest" -p no:cacheprovider --durations=15
 alongside=${VOLMGR_FAULTS_ALONGSIDE:-0}
 [ "$alongside" = "0" ] || in_background faults "${faults[@]}"
 in_background checks checks
+# The checks keep a core busy for about 20 s and the contract tests one for about
+# 90 s: the unit and db tests run in one process beside them, on the other core.
+in_background unit_db "$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests/unit tests/db
 
-# Driver contract tests share one loop-device VG: one process runs them. The rest run
-# on two workers, a module per worker (a module's tests keep their order and
-# fixtures), the longest modules first (LONGEST_MODULES in tests/conftest.py).
+# Driver contract tests share one loop-device VG: one process runs them. The
+# functional and integration tests run on two workers, a module per worker (a
+# module's tests keep their order and fixtures), the longest modules first
+# (LONGEST_MODULES in tests/conftest.py).
 step "tests: driver contract"
 contract=0
 "$VENV/bin/pytest" -p no:cacheprovider --durations=10 tests/contract || contract=$?
 [ "$contract" -eq 0 ] || failed+=("driver contract tests")
 collect checks "lint, mypy, samples, documentation site, container image"
 
-step "tests: unit, functional, db, integration"
+step "tests: functional, integration"
 layers=0
 "$VENV/bin/pytest" -p no:cacheprovider --durations=15 -n "${VOLMGR_TEST_WORKERS:-2}" \
-    --dist loadfile --no-loadscope-reorder tests --ignore=tests/faults --ignore=tests/contract \
-    || layers=$?
-[ "$layers" -eq 0 ] || failed+=("unit, functional, db and integration tests")
+    --dist loadfile --no-loadscope-reorder tests/functional tests/integration || layers=$?
+[ "$layers" -eq 0 ] || failed+=("functional and integration tests")
+collect unit_db "unit and db tests (one process, beside the contract tests)"
 
 [ "$alongside" != "0" ] || in_background faults "${faults[@]}"
 collect faults "fault suite (test modules on ${VOLMGR_FAULT_WORKERS:-2} workers)"

@@ -1,11 +1,12 @@
-"""A database outage and a broker restart in the middle of an adoption job.
+"""A database outage in the middle of an adoption job.
 
 The database of the shared cluster refuses connections (and has every open one
-ended) for two seconds, twice; the private broker of ``test_broker_restart`` stops
-and starts again. Either way the job's runner may lose its transaction or its
+ended) for two seconds, twice. The job's runner may lose its transaction or its
 notifications; the job is rows, so a runner that stopped is taken again once its
 heartbeat is stale. Afterwards every item is terminal, the counters equal the
-items, and the five invariants hold.
+items, and the five invariants hold. (The broker restart in the middle of a job is
+in ``test_broker_restart.py``, on that module's private broker and cluster; it
+starts and checks its job with :func:`start_job` and :func:`check_job`.)
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import time
 from pathlib import Path
 
 from tests.adoption_support import items_by_name, wait_job
-from tests.faults.broker import PrivateBroker
 from tests.faults.conftest import Env, admin_context, assert_invariants, rest_call
 from tests.faults.test_adoption_kills import _plan, _wait_progress
-from tests.faults.test_broker_restart import broker, restart_env  # noqa: F401 - fixtures
 from volmgr_common.db import quota
 
 ITEMS = 1000
@@ -25,7 +24,8 @@ START_AFTER = 150
 JOB_BOUND = 300.0
 
 
-def _start(env: Env, project_id: str, tag: str, tmp_path: Path) -> tuple[str, list[str]]:
+def start_job(env: Env, project_id: str, tag: str, tmp_path: Path) -> tuple[str, list[str]]:
+    """A job of ITEMS new objects in ``project_id``, running with START_AFTER available."""
     for resource in ("volumes", "gigabytes"):
         quota.set_limit(env.db, project_id, resource, quota.UNLIMITED)
     plan_id, names = _plan(env, project_id, tag, tmp_path, ITEMS)
@@ -37,7 +37,8 @@ def _start(env: Env, project_id: str, tag: str, tmp_path: Path) -> tuple[str, li
     return job["id"], names
 
 
-def _check(env: Env, project_id: str, job_id: str, names: list[str]) -> dict[str, int]:
+def check_job(env: Env, project_id: str, job_id: str, names: list[str]) -> dict[str, int]:
+    """Wait for the job to end; check its items, counters and the invariants."""
     job = wait_job(env.db, job_id, timeout=JOB_BOUND)
     counted: dict[str, int] = {}
     for item in items_by_name(env.db, job_id).values():
@@ -51,7 +52,7 @@ def _check(env: Env, project_id: str, job_id: str, names: list[str]) -> dict[str
 
 
 def test_database_outage_during_a_job(env: Env, project_id: str, tmp_path: Path) -> None:
-    job_id, names = _start(env, project_id, "dbcut", tmp_path)
+    job_id, names = start_job(env, project_id, "dbcut", tmp_path)
     for _ in range(2):
         env.database.cut_off()
         try:
@@ -60,17 +61,5 @@ def test_database_outage_during_a_job(env: Env, project_id: str, tmp_path: Path)
             env.database.reopen()
         time.sleep(0.5)
     env.db.dispose()  # the test's own pooled connections were ended too
-    counted = _check(env, project_id, job_id, names)
+    counted = check_job(env, project_id, job_id, names)
     print(f"\ndatabase outage during a job: {counted}")
-
-
-def test_broker_restart_during_a_job(
-    restart_env: Env,  # noqa: F811 - the fixture imported above
-    broker: PrivateBroker,  # noqa: F811
-    project_id: str,
-    tmp_path: Path,
-) -> None:
-    job_id, names = _start(restart_env, project_id, "brokercut", tmp_path)
-    broker.restart(down_seconds=1.0)
-    counted = _check(restart_env, project_id, job_id, names)
-    print(f"\nbroker restart during a job: {counted}")

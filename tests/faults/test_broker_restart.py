@@ -9,6 +9,12 @@ with the broker. The daemons must reconnect by themselves and not die; every req
 the API accepted must end terminal with the invariants intact — the lost casts
 are found again by the recovery scans, which start from the database — and a
 manage sent after the restart must succeed.
+
+The same node restarts in the middle of an adoption job too (the job's runner may
+lose its notifications; the job is rows, taken again once its heartbeat is stale):
+afterwards every item is terminal, the counters equal the items, and the five
+invariants hold. Both tests share this module's node and cluster: one node start
+and one cluster for the two.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from tests.faults.conftest import (
     registered,
     volume_rows,
 )
-from tests.integration.daemons import wait_until
+from tests.faults.test_adoption_infra import check_job, start_job
+from tests.integration.daemons import PostgresDatabase, wait_until
 
 FLOOD = 40
 CALL_TIMEOUT = 20
@@ -62,9 +69,16 @@ def restart_env(
     suite_dir: Path,
     rabbit_user: RabbitUser,
     broker: PrivateBroker,
+    pg_schema_template: PostgresDatabase,
 ) -> Iterator[Env]:
     with (
-        make_env(suite_dir, "broker-restart", rabbit_user, broker_url=broker.url) as made,
+        make_env(
+            suite_dir,
+            "broker-restart",
+            rabbit_user,
+            broker_url=broker.url,
+            template=pg_schema_template,
+        ) as made,
         registered(request.config, made),
     ):
         yield made
@@ -123,3 +137,12 @@ def test_broker_restart_during_flood(
     rows = assert_invariants(env, [project_id], [volume["id"]])
     assert rows[volume["id"]]["status"] == "available"
     env.assert_all_running()
+
+
+def test_broker_restart_during_a_job(
+    restart_env: Env, broker: PrivateBroker, project_id: str, tmp_path: Path
+) -> None:
+    job_id, names = start_job(restart_env, project_id, "brokercut", tmp_path)
+    broker.restart(down_seconds=1.0)
+    counted = check_job(restart_env, project_id, job_id, names)
+    print(f"\nbroker restart during a job: {counted}")

@@ -73,6 +73,13 @@ REPORT_INTERVAL = 1
 # host). A request sent right after a volume service exited must still find it "up":
 # the API and the scheduler refuse a backend whose last heartbeat is older than this.
 SERVICE_DOWN_TIME = 15
+# oslo.messaging's rabbit listener sees a stop only when its wait on the socket ends:
+# up to heartbeat_timeout_threshold / heartbeat_rate / 2 seconds, 5 s at most (10 s
+# at the defaults, 60 and 3). At a rate of 30 that wait is 1 s, so a daemon exits
+# about 1 s after SIGTERM instead of up to 5 s; the threshold, and so when a dead
+# broker counts as gone, stays the default (idle connections send a heartbeat every
+# 2 s instead of every 20 s).
+HEARTBEAT_RATE = 30
 
 HOW_TO_START_RABBIT = (
     "start RabbitMQ with 'rabbitmq-server -detached' (or "
@@ -272,16 +279,22 @@ def pg_read_only(server_url: str | sa.URL, name: str, on: bool, end_sessions: bo
 
 
 class PostgresDatabase:
-    """A throwaway database on the server of ``url`` (CREATE / DROP ... WITH (FORCE))."""
+    """A throwaway database on the server of ``url`` (CREATE / DROP ... WITH (FORCE)).
 
-    def __init__(self, url: str) -> None:
+    With ``template`` (the name of a database on that server that nobody is connected
+    to), it is made as a copy of that one, schema and rows.
+    """
+
+    def __init__(self, url: str, template: str | None = None) -> None:
         self.admin_url = sa.make_url(url)
         self.name = unique_name("volmgr_it_")
         self.url = self.admin_url.set(database=self.name).render_as_string(hide_password=False)
+        self.template = template
 
     def create(self) -> None:
+        copy = f' TEMPLATE "{self.template}"' if self.template else ""
         try:
-            _pg_execute(self.admin_url, f'CREATE DATABASE "{self.name}"')
+            _pg_execute(self.admin_url, f'CREATE DATABASE "{self.name}"{copy}')
         except psycopg.OperationalError as error:
             raise IntegrationSetupError(
                 f"cannot connect to PostgreSQL at {self.admin_url.render_as_string()}: "
@@ -380,14 +393,27 @@ class Daemon:
     fault_markers: Path | None = None
     proc: subprocess.Popen | None = None
     exit_codes: list[int] = field(default_factory=list)
+    # The size of the log file when the running process was started: what it logs
+    # comes after (see :meth:`log_text`).
+    start_offset: int = 0
 
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def log_text(self) -> str:
+    def log_size(self) -> int:
+        """The size of the log file now, in bytes (0 before the first start)."""
         try:
-            return self.log_file.read_text(errors="replace")
+            return self.log_file.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_text(self, since: int = 0) -> str:
+        """The log, or what was written to it after its first ``since`` bytes."""
+        try:
+            with self.log_file.open("rb") as log:
+                log.seek(since)
+                return log.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
 
@@ -404,13 +430,17 @@ class Daemon:
             text += "\n--- stdout/stderr ---\n" + "\n".join(output.splitlines()[-lines:])
         return text or "(empty log)"
 
-    def _started_count(self) -> int:
-        return self.log_text().count(f"{self.binary} started on {self.service_host} ")
+    def _started_since(self, log_offset: int) -> bool:
+        """Whether the log says the daemon started, after its first ``log_offset`` bytes.
+
+        (Only the new part is read: a long run's debug log holds many megabytes.)
+        """
+        return f"{self.binary} started on {self.service_host} " in self.log_text(log_offset)
 
     def start(self, db: db_api.Database | None = None, wait: bool = True) -> Daemon:
         """Start the process; with ``wait``, return once it serves RPC and heartbeats."""
         assert not self.running, f"{self.name} is already running"
-        before = self._started_count()
+        self.start_offset = self.log_size()
         with self.out_file.open("ab") as out:
             self.proc = subprocess.Popen(
                 self.command(),
@@ -421,7 +451,7 @@ class Daemon:
                 start_new_session=True,
             )
         if wait:
-            self.wait_ready(db, before)
+            self.wait_ready(db)
         return self
 
     def command(self) -> list[str]:
@@ -438,8 +468,9 @@ class Daemon:
         path = [str(fault_launcher.ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
         return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
-    def wait_ready(self, db: db_api.Database | None, started_before: int = 0) -> None:
-        """Wait until the daemon logged that it serves, and (with ``db``) is up there."""
+    def wait_ready(self, db: db_api.Database | None) -> None:
+        """Wait until the process last started logged that it serves, and (with ``db``)
+        is up there."""
 
         def ready() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
@@ -447,7 +478,7 @@ class Daemon:
                     f"{self.name} exited with {self.proc.returncode} while starting:\n"
                     + self.tail()
                 )
-            if self._started_count() <= started_before:
+            if not self._started_since(self.start_offset):
                 return False
             if db is None:
                 return True
@@ -549,6 +580,7 @@ class DaemonFactory:
             "volume": {"backend_name": backend_name, "volume_driver": "file"},
             "file_backend": {"directory": directory or home / "files"},
             "oslo_messaging_notifications": {"driver": "messagingv2"},
+            "oslo_messaging_rabbit": {"heartbeat_rate": HEARTBEAT_RATE},
             "api": {"bind_port": 0},  # the REST server of volmgr-api on a free port
         }
         for section, options in (extra or {}).items():
@@ -673,13 +705,12 @@ def user_messages(db: db_api.Database, volume_id: str) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def started(daemons: list[Daemon], db: db_api.Database) -> Iterator[list[Daemon]]:
     """Start ``daemons`` together, wait until all serve, stop them all afterwards."""
-    counts = [d._started_count() for d in daemons]
     problems: list[str] = []
     try:
         for daemon in daemons:
             daemon.start(wait=False)
-        for daemon, before in zip(daemons, counts, strict=True):
-            daemon.wait_ready(db, before)
+        for daemon in daemons:
+            daemon.wait_ready(db)
         yield daemons
     finally:
         problems = stop_all(daemons)

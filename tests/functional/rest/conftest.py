@@ -25,7 +25,7 @@ from kombu.transport import memory
 from oslo_config import cfg
 from sqlalchemy.orm import Session
 
-from tests.conftest import make_conf
+from tests.conftest import make_conf, start_from_template
 from volmgr_api import service as api_service
 from volmgr_api.api import API
 from volmgr_api.rest import deploy
@@ -193,8 +193,9 @@ def running_stack(
     patch = pytest.MonkeyPatch()
     patch.setattr(futurist_thread.ThreadWorker, "MAX_IDLE_FOR", 0.05)
     reset_memory_broker()
+    start_from_template(conf.database.connection)
     db = db_api.Database(conf)
-    migration.sync(db)
+    migration.sync(db)  # at the head already when copied: only checks the revision
     messaging = rpc.Messaging(conf, publisher="volmgr-rest-tests")
     services: list[service.Service] = []
     try:
