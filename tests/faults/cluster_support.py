@@ -17,6 +17,7 @@ from tests.integration import daemons
 
 STARTED = re.compile(r"volmgr-volume started on (\S+) \(topic [^)]*instance (\w+)\)")
 AVAILABLE = re.compile(r"Volume ([0-9a-f-]{36}) is available:")
+RENAMED = re.compile(r"Volume ([0-9a-f-]{36}): renamed ")
 
 
 def cluster_backend(env: Env, cluster: str) -> str:
@@ -53,3 +54,8 @@ def instance(member: daemons.Daemon) -> str:
 def finished_by(member: daemons.Daemon) -> list[str]:
     """Ids of the volumes the member's log says it made available."""
     return AVAILABLE.findall(member.log_text())
+
+
+def renamed_by(member: daemons.Daemon) -> list[str]:
+    """Ids of the volumes whose objects the member's (debug) log says it renamed."""
+    return RENAMED.findall(member.log_text())
