@@ -607,9 +607,8 @@ class FileDriver(VolumeDriver):
         file_marks.mark_taken_back(fd, name, expected, value, manage_attempt(volume))
 
     def _release_again(self, volume: Mapping[str, Any], name: str) -> None:
-        """After a reverted manage of ``volume`` that took a released file back: the file
-        (under ``name``, its original name or the managed name it stands under) is
-        released again, with the time its release mark had."""
+        """After a reverted re-adoption of ``volume`` where it stands (``name``): the
+        file is released again, with the time its release mark had."""
         with self._opened_dir() as fd:
             st = self._lstat(fd, name)
             if st is None or not stat.S_ISREG(st.st_mode):
@@ -635,18 +634,25 @@ class FileDriver(VolumeDriver):
         identity = identity or volume.get("backend_identity")
         if name == target:
             LOG.info("Volume %s: re-adopted where it stands; nothing to put back", volume["id"])
-        else:
-            self._rename_back_from_managed(
-                f"Volume {volume['id']}", name, target, reference, identity
-            )
-        self._release_again(volume, name)
+            self._release_again(volume, name)
+            return
+        self._rename_back_from_managed(
+            f"Volume {volume['id']}", name, target, reference, identity, manage_attempt(volume)
+        )
 
     def _rename_back_from_managed(
-        self, owner: str, name: str, target: str, reference: Any, identity: str | None
+        self,
+        owner: str,
+        name: str,
+        target: str,
+        reference: Any,
+        identity: str | None,
+        attempt: str | None = None,
     ) -> None:
         """Rename ``target`` back to ``name`` if it is the file ``identity`` (the one
-        ``owner``, a volume or snapshot, recorded), dropping volmgr's mark; nothing
-        there: nothing to do."""
+        ``owner``, a volume or snapshot, recorded), dropping volmgr's mark and giving
+        back the release mark the manage ``attempt`` set aside; nothing there: nothing
+        to do."""
         with self._locked_dir() as fd:
             target_st = self._managed_stat(fd, target)
             if target_st is None:
@@ -658,6 +664,8 @@ class FileDriver(VolumeDriver):
                 elif identity is not None and file_identity(source_st) == identity:
                     # A put-back interrupted before it dropped the mark.
                     file_marks.remove_if_same(fd, name, source_st)
+                    if attempt is not None:
+                        file_marks.restore_release(fd, name, source_st, attempt)
                 return
             if identity is None or file_identity(target_st) != identity:
                 raise exception.VolumeDriverException(
@@ -668,6 +676,8 @@ class FileDriver(VolumeDriver):
             self._rename(fd, target, name)
             self._check_renamed(fd, target, name, target_st)
             file_marks.remove_if_same(fd, name, target_st)
+            if attempt is not None and file_marks.restore_release(fd, name, target_st, attempt):
+                LOG.info("%s: %s is marked released again", owner, name)
         LOG.info("%s: renamed %s back to %s", owner, target, name)
 
     def unmanage(self, volume: VolumeRecord) -> None:

@@ -263,15 +263,23 @@ def unmanage(stack: OrphanStack, volume_id: str) -> None:
     assert stack.rest.wait_status(volume_id, leave="unmanaging")["status"] == "gone"
 
 
+def released_and_renamed(stack: OrphanStack, admin: dict[str, str]) -> tuple[str, str, str]:
+    """A volume managed, unmanaged (released) and its object renamed by hand to a plain
+    name: its id, the release time the audit saw, the plain name."""
+    first = stack.manage(admin, stack.make(SMALL))
+    unmanage(stack, first["id"])
+    released_at = stack.orphans()[f"volume-{first['id']}"]["released_at"]
+    assert released_at
+    plain = f"disk-{uuid.uuid4().hex[:12]}"
+    stack.rename(f"volume-{first['id']}", plain)
+    return first["id"], released_at, plain
+
+
 def test_a_released_object_renamed_and_managed_again_is_no_longer_released(
     stack: OrphanStack,
 ) -> None:
     admin = fresh_admin()
-    first = stack.manage(admin, stack.make(SMALL))
-    unmanage(stack, first["id"])
-    assert stack.orphans()[f"volume-{first['id']}"]["released_at"]
-    plain = f"disk-{uuid.uuid4().hex[:12]}"
-    stack.rename(f"volume-{first['id']}", plain)
+    _, _, plain = released_and_renamed(stack, admin)
     second = stack.manage(admin, plain)
     forget(stack.rest, second["id"])
     orphan = stack.orphans()[f"volume-{second['id']}"]
@@ -345,11 +353,7 @@ def test_a_reverted_manage_of_a_released_object_renamed_by_hand_releases_it_agai
     stack: OrphanStack,
 ) -> None:
     admin = fresh_admin()
-    first = stack.manage(admin, stack.make(SMALL))
-    unmanage(stack, first["id"])
-    released_at = stack.orphans()[f"volume-{first['id']}"]["released_at"]
-    plain = f"disk-{uuid.uuid4().hex[:12]}"
-    stack.rename(f"volume-{first['id']}", plain)
+    first_id, released_at, plain = released_and_renamed(stack, admin)
     failing = failing_commit_of(name=plain)
     hooks.register(failing)
     try:
@@ -360,8 +364,8 @@ def test_a_reverted_manage_of_a_released_object_renamed_by_hand_releases_it_agai
         assert second["status"] == "error", second
     finally:
         hooks.unregister(failing)
-    stack.rename(plain, f"volume-{first['id']}")  # where an audit looks for it
-    assert stack.orphans()[f"volume-{first['id']}"]["released_at"] == released_at
+    stack.rename(plain, f"volume-{first_id}")  # where an audit looks for it
+    assert stack.orphans()[f"volume-{first_id}"]["released_at"] == released_at
 
 
 def test_a_forgotten_volume_is_not_released(stack: OrphanStack) -> None:
